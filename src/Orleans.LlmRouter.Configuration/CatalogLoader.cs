@@ -1,0 +1,272 @@
+using System.Text.RegularExpressions;
+using Orleans.LlmRouter.Core.Catalog;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Orleans.LlmRouter.Configuration;
+
+/// <summary>
+/// Loads the catalog from YAML: one file, or a directory whose <c>*.yaml</c>/<c>*.yml</c> files (recursively, in
+/// ordinal path order) are merged. Every error is collected with its file and line; if there is any, loading throws
+/// <see cref="ConfigurationException"/> listing them all, so nothing half-starts.
+/// </summary>
+public sealed partial class CatalogLoader
+{
+    /// <summary>Provider types known by default; a host adds the types of extra adapters it registers.</summary>
+    public static readonly IReadOnlySet<string> BuiltInProviderTypes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        ProviderTypes.OpenAi, ProviderTypes.Anthropic, ProviderTypes.Gemini, ProviderTypes.Ollama, ProviderTypes.Simulated,
+    };
+
+    private readonly IReadOnlySet<string> _providerTypes;
+    private readonly Func<string, string?> _environment;
+
+    /// <param name="providerTypes">Provider types with a registered adapter (default: the built-in ones).</param>
+    /// <param name="environment">Reads environment variables (default: the process environment); only presence is checked.</param>
+    public CatalogLoader(IReadOnlySet<string>? providerTypes = null, Func<string, string?>? environment = null)
+    {
+        _providerTypes = providerTypes ?? BuiltInProviderTypes;
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+    }
+
+    /// <summary>Loads a file or a directory of files.</summary>
+    public CatalogLoadResult LoadPath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        IEnumerable<string> files;
+        if (Directory.Exists(path))
+        {
+            files = Directory.EnumerateFiles(path, "*.*", SearchOption.AllDirectories)
+                .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+        }
+        else if (File.Exists(path))
+        {
+            files = [path];
+        }
+        else
+        {
+            throw new ConfigurationException([new ConfigError(new SourceLocation(path, 0, 0), "configuration path does not exist")]);
+        }
+
+        var sources = files.Select(f => (Path.GetRelativePath(Directory.GetCurrentDirectory(), f), File.ReadAllText(f))).ToList();
+        if (sources.Count == 0)
+        {
+            throw new ConfigurationException([new ConfigError(new SourceLocation(path, 0, 0), "no .yaml or .yml files found")]);
+        }
+
+        return Load(sources);
+    }
+
+    /// <summary>Loads and merges YAML texts, each named by a file name used in error locations.</summary>
+    public CatalogLoadResult Load(IEnumerable<(string File, string Text)> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var errors = new List<ConfigError>();
+        var parsed = new ParsedConfig();
+        var files = new List<string>();
+        foreach (var (file, text) in sources)
+        {
+            files.Add(file);
+            Parse(file, text, parsed, errors);
+        }
+
+        var notices = new List<string>();
+        var providers = Validate(parsed, errors, notices);
+        if (errors.Count > 0)
+        {
+            throw new ConfigurationException(errors.OrderBy(e => e.Location.File, StringComparer.Ordinal).ThenBy(e => e.Location.Line).ToList());
+        }
+
+        var catalog = new ModelCatalog(providers, parsed.Models.Select(m => m.Value), parsed.Actions.Select(a => a.Value), parsed.Tenants.Select(t => t.Value));
+        return new CatalogLoadResult(catalog, notices, files);
+    }
+
+    private static void Parse(string file, string text, ParsedConfig into, List<ConfigError> errors)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            errors.Add(new ConfigError(new SourceLocation(file, (int)ex.Start.Line, (int)ex.Start.Column), "unreadable YAML: " + ex.Message));
+            return;
+        }
+
+        var reader = new YamlNodeReader(file, errors);
+        foreach (var document in stream.Documents)
+        {
+            if (document.RootNode is YamlScalarNode { Value: null or "" })
+            {
+                continue;
+            }
+
+            if (document.RootNode is not YamlMappingNode root)
+            {
+                reader.Error(document.RootNode, "the top level must be a mapping with providers, models, actions and/or tenants");
+                continue;
+            }
+
+            reader.CheckKeys(root, "the top level", "providers", "models", "actions", "tenants");
+            if (reader.Get(root, "providers") is { } p)
+            {
+                foreach (var map in reader.Items(p, "providers"))
+                {
+                    Add(into.Providers, ProviderParser.Parse(reader, map), x => x.Id, "provider", reader, map);
+                }
+            }
+
+            if (reader.Get(root, "models") is { } m)
+            {
+                foreach (var map in reader.Items(m, "models"))
+                {
+                    Add(into.Models, ModelParser.Parse(reader, map), x => x.Name, "model", reader, map);
+                }
+            }
+
+            if (reader.Get(root, "actions") is { } a)
+            {
+                foreach (var map in reader.Items(a, "actions"))
+                {
+                    var action = ActionParser.Parse(reader, map, into.ChainRefs);
+                    Add(into.Actions, action, x => x.Name, "action", reader, map);
+                }
+            }
+
+            if (reader.Get(root, "tenants") is { } t)
+            {
+                foreach (var map in reader.Items(t, "tenants"))
+                {
+                    Add(into.Tenants, TenantParser.Parse(reader, map), x => x.Id, "tenant", reader, map);
+                }
+            }
+        }
+    }
+
+    private static void Add<T>(List<KeyValuePair<string, T>> list, T? item, Func<T, string> key, string kind, YamlNodeReader reader, YamlMappingNode map)
+        where T : class
+    {
+        if (item is null)
+        {
+            return;
+        }
+
+        var name = key(item);
+        var first = list.FindIndex(kv => kv.Key == name);
+        if (first >= 0)
+        {
+            var where = LocationOf(list[first].Value);
+            reader.Error(map, $"duplicate {kind} '{name}' (first defined at {where})");
+            return;
+        }
+
+        list.Add(new(name, item));
+    }
+
+    private static SourceLocation LocationOf(object item) => item switch
+    {
+        ProviderDefinition p => p.Location,
+        ModelDefinition m => m.Location,
+        ActionDefinition a => a.Location,
+        TenantDefinition t => t.Location,
+        _ => SourceLocation.None,
+    };
+
+    private List<ProviderDefinition> Validate(ParsedConfig parsed, List<ConfigError> errors, List<string> notices)
+    {
+        var providers = new List<ProviderDefinition>();
+        foreach (var (_, provider) in parsed.Providers)
+        {
+            if (!_providerTypes.Contains(provider.Type))
+            {
+                errors.Add(new(provider.Location, $"provider '{provider.Id}' has unknown type '{provider.Type}' (known: {string.Join(", ", _providerTypes.Order(StringComparer.Ordinal))})"));
+            }
+
+            var effective = provider;
+            if (provider.Enabled && provider.ApiKeyEnv is { } env && string.IsNullOrEmpty(_environment(env)))
+            {
+                var why = $"environment variable {env} is not set";
+                effective = provider with { Enabled = false, DisabledReason = why };
+                notices.Add($"Provider '{provider.Id}' is disabled: {why}.");
+            }
+            else if (!provider.Enabled)
+            {
+                effective = provider with { DisabledReason = "disabled in configuration" };
+                notices.Add($"Provider '{provider.Id}' is disabled in configuration.");
+            }
+
+            providers.Add(effective);
+        }
+
+        var providerIds = providers.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var (_, model) in parsed.Models)
+        {
+            if (!providerIds.Contains(model.Provider))
+            {
+                errors.Add(new(model.Location, $"model '{model.Name}' names unknown provider '{model.Provider}'"));
+            }
+        }
+
+        var models = parsed.Models.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        foreach (var (_, action) in parsed.Actions)
+        {
+            if (!action.Strategies.ContainsKey(ActionDefinition.DefaultStrategy))
+            {
+                errors.Add(new(action.Location, $"action '{action.Name}' has no '{ActionDefinition.DefaultStrategy}' strategy"));
+            }
+        }
+
+        foreach (var chainRef in parsed.ChainRefs)
+        {
+            if (!models.TryGetValue(chainRef.Model, out var model))
+            {
+                errors.Add(new(chainRef.Location, $"strategy '{chainRef.Strategy}' of action '{chainRef.Action.Name}' names unknown model '{chainRef.Model}'"));
+                continue;
+            }
+
+            var missing = chainRef.Action.Requires.Where(c => !model.Has(c)).Select(c => c.ToName()).ToList();
+            if (missing.Count > 0)
+            {
+                errors.Add(new(chainRef.Location, $"model '{model.Name}' in strategy '{chainRef.Strategy}' of action '{chainRef.Action.Name}' lacks required capability {string.Join(", ", missing)}"));
+            }
+        }
+
+        foreach (var (_, tenant) in parsed.Tenants)
+        {
+            foreach (var allowed in tenant.AllowedModels.Where(m => !models.ContainsKey(m)))
+            {
+                errors.Add(new(tenant.Location, $"tenant '{tenant.Id}' allows unknown model '{allowed}'"));
+            }
+
+            foreach (var allowed in tenant.AllowedActions.Where(a => parsed.Actions.All(x => x.Key != a)))
+            {
+                errors.Add(new(tenant.Location, $"tenant '{tenant.Id}' allows unknown action '{allowed}'"));
+            }
+        }
+
+        return providers;
+    }
+
+    internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
+    private static partial Regex NamePattern();
+
+    internal sealed record ChainRef(ActionDefinition Action, string Strategy, string Model, SourceLocation Location);
+
+    private sealed class ParsedConfig
+    {
+        public List<KeyValuePair<string, ProviderDefinition>> Providers { get; } = [];
+
+        public List<KeyValuePair<string, ModelDefinition>> Models { get; } = [];
+
+        public List<KeyValuePair<string, ActionDefinition>> Actions { get; } = [];
+
+        public List<KeyValuePair<string, TenantDefinition>> Tenants { get; } = [];
+
+        public List<ChainRef> ChainRefs { get; } = [];
+    }
+}

@@ -1,0 +1,23 @@
+namespace Orleans.LlmRouter.Contracts;
+
+/// <summary>
+/// The router: walks strategy chains, falls back, prices and records each call. A stateless worker,
+/// so it runs on the silo that received the request. Use key <c>0</c>.
+/// </summary>
+[Alias("llmrouter.IRouterGrain")]
+public interface IRouterGrain : IGrainWithIntegerKey
+{
+    /// <summary>Completes a chat request on the first candidate model that succeeds.</summary>
+    /// <exception cref="AllModelsFailedException">Every candidate failed; lists each attempt.</exception>
+    /// <exception cref="InvalidRoutingException">Unknown model/action/strategy or an unusable request.</exception>
+    [Alias("complete"), ResponseTimeout("00:10:00")]
+    Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams a chat completion. Fallback happens only before the first item is yielded.</summary>
+    [Alias("stream")]
+    IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default);
+
+    /// <summary>Decides the route without calling any provider.</summary>
+    [Alias("explain")]
+    Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context);
+}

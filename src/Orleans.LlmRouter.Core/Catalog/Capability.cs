@@ -1,0 +1,35 @@
+namespace Orleans.LlmRouter.Core.Catalog;
+
+/// <summary>What a model can do. YAML names are snake_case (<c>structured_output</c>).</summary>
+public enum Capability
+{
+    Chat,
+    Vision,
+    StructuredOutput,
+    Tools,
+    LongContext,
+    Embedding,
+    Streaming,
+}
+
+/// <summary>YAML names of <see cref="Capability"/>.</summary>
+public static class CapabilityNames
+{
+    private static readonly Dictionary<string, Capability> ByName = new(StringComparer.Ordinal)
+    {
+        ["chat"] = Capability.Chat,
+        ["vision"] = Capability.Vision,
+        ["structured_output"] = Capability.StructuredOutput,
+        ["tools"] = Capability.Tools,
+        ["long_context"] = Capability.LongContext,
+        ["embedding"] = Capability.Embedding,
+        ["streaming"] = Capability.Streaming,
+    };
+
+    /// <summary>All valid names, for error messages.</summary>
+    public static IEnumerable<string> All => ByName.Keys;
+
+    public static bool TryParse(string name, out Capability capability) => ByName.TryGetValue(name, out capability);
+
+    public static string ToName(this Capability capability) => ByName.First(kv => kv.Value == capability).Key;
+}

@@ -1,0 +1,134 @@
+namespace Orleans.LlmRouter.Core.Catalog;
+
+/// <summary>Where a definition was written: file and 1-based line and column.</summary>
+public sealed record SourceLocation(string File, int Line, int Column)
+{
+    public static SourceLocation None { get; } = new("<code>", 0, 0);
+
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+/// <summary>Provider types the router knows how to call.</summary>
+public static class ProviderTypes
+{
+    public const string OpenAi = "openai";
+    public const string Anthropic = "anthropic";
+    public const string Gemini = "gemini";
+    public const string Ollama = "ollama";
+    public const string Simulated = "simulated";
+}
+
+/// <summary>Per-provider (or per-model) limits; null means unlimited.</summary>
+public sealed record ProviderLimits(int? RequestsPerMinute = null, long? TokensPerMinute = null, int? MaxConcurrency = null)
+{
+    public static ProviderLimits Unlimited { get; } = new();
+}
+
+/// <summary>Circuit-breaker thresholds.</summary>
+public sealed record BreakerSettings(
+    double FailureRatio = 0.5,
+    int MinimumCalls = 10,
+    TimeSpan? SamplingWindow = null,
+    TimeSpan? BreakDuration = null)
+{
+    public static BreakerSettings Default { get; } = new();
+
+    public TimeSpan Window => SamplingWindow ?? TimeSpan.FromSeconds(30);
+
+    public TimeSpan Break => BreakDuration ?? TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Retry policy for transient errors (per model).</summary>
+public sealed record RetrySettings(int MaxAttempts = 3, TimeSpan? BaseDelay = null, TimeSpan? MaxDelay = null)
+{
+    public static RetrySettings Default { get; } = new();
+
+    public TimeSpan Base => BaseDelay ?? TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan Max => MaxDelay ?? TimeSpan.FromSeconds(20);
+}
+
+/// <summary>A provider endpoint. The API key is read from <see cref="ApiKeyEnv"/>, never from YAML.</summary>
+public sealed record ProviderDefinition(
+    string Id,
+    string Type,
+    string? BaseUrl,
+    string? ApiKeyEnv,
+    TimeSpan Timeout,
+    int Priority,
+    bool Enabled,
+    ProviderLimits Limits,
+    BreakerSettings Breaker,
+    RetrySettings Retry,
+    IReadOnlyDictionary<string, string> Options,
+    SourceLocation Location)
+{
+    /// <summary>Why the provider is disabled, when it is (e.g. its key variable is unset).</summary>
+    public string? DisabledReason { get; init; }
+}
+
+/// <summary>Price above a prompt-size threshold (e.g. prompts over 200k tokens).</summary>
+public sealed record LongContextPricing(long ThresholdTokens, decimal Input, decimal Output, decimal? CachedInput);
+
+/// <summary>USD per one million tokens.</summary>
+public sealed record ModelPricing(decimal Input, decimal Output, decimal? CachedInput = null, LongContextPricing? LongContext = null)
+{
+    public static ModelPricing Free { get; } = new(0m, 0m, 0m);
+}
+
+/// <summary>A logical model name mapped to one provider's model.</summary>
+public sealed record ModelDefinition(
+    string Name,
+    string Provider,
+    string ProviderModel,
+    IReadOnlySet<Capability> Capabilities,
+    int ContextWindow,
+    int MaxOutputTokens,
+    ModelPricing Pricing,
+    string? Tier,
+    SourceLocation Location)
+{
+    public bool Has(Capability capability) => Capabilities.Contains(capability);
+}
+
+/// <summary>A kind of work with required capabilities and named strategy chains (<c>default</c> mandatory).</summary>
+public sealed record ActionDefinition(
+    string Name,
+    string? Description,
+    IReadOnlySet<Capability> Requires,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> Strategies,
+    SourceLocation Location)
+{
+    public const string DefaultStrategy = "default";
+}
+
+/// <summary>Budget limits of a tenant. Null means no limit in that window.</summary>
+public sealed record TenantBudgets(
+    long? LifetimeTokens = null,
+    long? DailyTokens = null,
+    long? MonthlyTokens = null,
+    decimal? LifetimeUsd = null,
+    decimal? DailyUsd = null,
+    decimal? MonthlyUsd = null,
+    long? RunTokens = null)
+{
+    public static TenantBudgets None { get; } = new();
+}
+
+/// <summary>A tenant: hashed API keys, budgets, limits and what it may use.</summary>
+public sealed record TenantDefinition(
+    string Id,
+    string? DisplayName,
+    IReadOnlyList<string> KeyHashes,
+    TenantBudgets Budgets,
+    ProviderLimits Limits,
+    IReadOnlySet<string> AllowedModels,
+    IReadOnlySet<string> AllowedActions,
+    decimal SoftAlertThreshold,
+    string TimeZone,
+    SourceLocation Location)
+{
+    public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model);
+
+    public bool MayUseAction(string action) => AllowedActions.Count == 0 || AllowedActions.Contains(action);
+}

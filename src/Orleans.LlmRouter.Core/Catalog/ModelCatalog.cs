@@ -1,0 +1,27 @@
+namespace Orleans.LlmRouter.Core.Catalog;
+
+/// <summary>The validated, immutable catalog: providers, models, actions and dev tenants.</summary>
+public sealed class ModelCatalog
+{
+    public ModelCatalog(
+        IEnumerable<ProviderDefinition> providers,
+        IEnumerable<ModelDefinition> models,
+        IEnumerable<ActionDefinition> actions,
+        IEnumerable<TenantDefinition> tenants)
+    {
+        Providers = providers.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        Models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        Actions = actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        Tenants = tenants.ToDictionary(t => t.Id, StringComparer.Ordinal);
+    }
+
+    public IReadOnlyDictionary<string, ProviderDefinition> Providers { get; }
+
+    public IReadOnlyDictionary<string, ModelDefinition> Models { get; }
+
+    public IReadOnlyDictionary<string, ActionDefinition> Actions { get; }
+
+    public IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
+
+    public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
+}

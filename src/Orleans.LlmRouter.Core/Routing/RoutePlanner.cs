@@ -1,0 +1,134 @@
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Pricing;
+
+namespace Orleans.LlmRouter.Core.Routing;
+
+/// <summary>
+/// Builds the ordered candidate list for a request: an explicit model; an action's strategy chain followed by its
+/// <c>default</c> chain (each model once); or <c>auto</c>: every capable model by provider priority, then estimated cost.
+/// Each candidate is checked for provider availability, capabilities, context window, max cost and tenant permissions.
+/// </summary>
+public sealed class RoutePlanner
+{
+    private readonly ModelCatalog _catalog;
+
+    public RoutePlanner(ModelCatalog catalog) => _catalog = catalog;
+
+    /// <summary>Plans a route. <paramref name="isProviderAvailable"/> answers from local state (no remote call).</summary>
+    public RoutePlan Plan(RouteQuery query, Func<ProviderDefinition, string?>? isProviderAvailable = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var required = new HashSet<Capability>(query.Needs) { Capability.Chat };
+        IEnumerable<ModelDefinition> chain;
+
+        if (!string.IsNullOrEmpty(query.Model) && query.Model != RouteQuery.Auto)
+        {
+            if (!_catalog.Models.TryGetValue(query.Model, out var model))
+            {
+                throw new RoutingException($"The model '{query.Model}' does not exist in the catalog.", "model", notFound: true);
+            }
+
+            if (model.Has(Capability.Embedding) && !model.Has(Capability.Chat))
+            {
+                required.Remove(Capability.Chat);
+            }
+
+            chain = [model];
+        }
+        else if (!string.IsNullOrEmpty(query.Action))
+        {
+            if (!_catalog.Actions.TryGetValue(query.Action, out var action))
+            {
+                throw new RoutingException($"The action '{query.Action}' does not exist.", "model", notFound: true);
+            }
+
+            if (query.Tenant is { } t && !t.MayUseAction(action.Name))
+            {
+                throw new RoutingException($"The action '{action.Name}' is not allowed for this tenant.", "model", notFound: true);
+            }
+
+            var strategy = string.IsNullOrEmpty(query.Strategy) ? ActionDefinition.DefaultStrategy : query.Strategy;
+            if (!action.Strategies.TryGetValue(strategy, out var first))
+            {
+                throw new RoutingException($"The action '{action.Name}' has no strategy '{strategy}'.", "strategy", notFound: true);
+            }
+
+            required.UnionWith(action.Requires);
+            if (action.Requires.Contains(Capability.Embedding))
+            {
+                required.Remove(Capability.Chat);
+            }
+
+            chain = first.Concat(action.Strategies[ActionDefinition.DefaultStrategy])
+                .Distinct(StringComparer.Ordinal)
+                .Select(name => _catalog.Models[name]);
+        }
+        else if (query.Model == RouteQuery.Auto)
+        {
+            chain = _catalog.Models.Values
+                .Where(m => required.IsSubsetOf(m.Capabilities))
+                .OrderBy(m => _catalog.ProviderOf(m).Priority)
+                .ThenBy(m => CostCalculator.Estimate(m.Pricing, query.EstimatedPromptTokens, OutputCap(query, m)))
+                .ThenBy(m => m.Name, StringComparer.Ordinal);
+        }
+        else
+        {
+            throw new RoutingException("A model is required: a catalog model, 'auto', or 'action:<name>'.", "model", notFound: false);
+        }
+
+        var candidates = new List<RouteCandidate>();
+        foreach (var model in chain)
+        {
+            var output = OutputCap(query, model);
+            var cost = CostCalculator.Estimate(model.Pricing, query.EstimatedPromptTokens, output);
+            var reason = Check(model, query, required, output, cost, isProviderAvailable);
+            candidates.Add(new RouteCandidate(model, reason is null, reason ?? "eligible", output, cost));
+        }
+
+        return new RoutePlan(candidates, required);
+    }
+
+    /// <summary>The output tokens reserved for a call: the request's cap, bounded by the model's maximum.</summary>
+    public static long OutputCap(RouteQuery query, ModelDefinition model)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(model);
+        return query.MaxOutputTokens is { } requested ? Math.Min(requested, model.MaxOutputTokens) : model.MaxOutputTokens;
+    }
+
+    private string? Check(ModelDefinition model, RouteQuery query, HashSet<Capability> required, long output, decimal cost, Func<ProviderDefinition, string?>? isProviderAvailable)
+    {
+        var provider = _catalog.ProviderOf(model);
+        if (!provider.Enabled)
+        {
+            return $"provider '{provider.Id}' is disabled" + (provider.DisabledReason is { } why ? $": {why}" : string.Empty);
+        }
+
+        if (query.Tenant is { } tenant && !tenant.MayUseModel(model.Name))
+        {
+            return "model not allowed for this tenant";
+        }
+
+        var missing = required.Where(c => !model.Has(c)).Select(c => c.ToName()).ToList();
+        if (missing.Count > 0)
+        {
+            return "lacks capability " + string.Join(", ", missing);
+        }
+
+        if (!model.Has(Capability.Embedding) && query.EstimatedPromptTokens + output > model.ContextWindow)
+        {
+            // A prompt that fits with a smaller output is still routable: only the prompt itself must fit.
+            if (query.EstimatedPromptTokens >= model.ContextWindow)
+            {
+                return $"context window {model.ContextWindow} too small for ~{query.EstimatedPromptTokens} prompt tokens";
+            }
+        }
+
+        if (query.MaxCostUsd is { } max && cost > max)
+        {
+            return $"estimated cost {cost:0.######} USD over max cost {max:0.######} USD";
+        }
+
+        return isProviderAvailable?.Invoke(provider);
+    }
+}

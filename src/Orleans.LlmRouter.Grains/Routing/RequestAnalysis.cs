@@ -1,0 +1,55 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Routing;
+using Orleans.LlmRouter.Core.Tokens;
+
+namespace Orleans.LlmRouter.Grains.Routing;
+
+/// <summary>Reduces a request and its routing context to the <see cref="RouteQuery"/> that routing decides on.</summary>
+internal static class RequestAnalysis
+{
+    public static RouteQuery ToQuery(ChatRequest request, RoutingContext context, TenantDefinition? tenant)
+    {
+        var needs = new HashSet<Capability>();
+        if (request.HasImages)
+        {
+            needs.Add(Capability.Vision);
+        }
+
+        if (request.ResponseFormat is { Kind: not ResponseFormatKind.Text })
+        {
+            needs.Add(Capability.StructuredOutput);
+        }
+
+        if (request.Tools is { Count: > 0 } && request.ToolChoice != "none")
+        {
+            needs.Add(Capability.Tools);
+        }
+
+        var prompt = EstimatePrompt(request);
+        if (prompt > LongContextThreshold)
+        {
+            needs.Add(Capability.LongContext);
+        }
+
+        return new RouteQuery
+        {
+            Model = context.Model,
+            Action = context.Action,
+            Strategy = context.Strategy,
+            Needs = needs,
+            EstimatedPromptTokens = prompt,
+            MaxOutputTokens = request.MaxOutputTokens,
+            MaxCostUsd = context.MaxCostUsd,
+            Tenant = tenant,
+        };
+    }
+
+    /// <summary>Prompts above this many estimated tokens need a long-context model.</summary>
+    public const long LongContextThreshold = 128_000;
+
+    public static long EstimatePrompt(ChatRequest request) =>
+        TokenEstimator.EstimatePrompt(
+            request.Messages.Select(m => ((string?)m.Text, m.Content.Count(p => p.Kind == ContentPartKind.Image))),
+            request.Tools is { Count: > 0 } t ? string.Concat(t.Select(x => x.Name + x.Description + x.ParametersJson)) : null);
+}

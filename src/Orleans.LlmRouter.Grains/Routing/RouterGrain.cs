@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Pricing;
+using Orleans.LlmRouter.Core.Routing;
+using Orleans.LlmRouter.Core.Validation;
+using Orleans.LlmRouter.Providers.Abstractions;
+
+namespace Orleans.LlmRouter.Grains.Routing;
+
+/// <summary>
+/// Walks the candidate chain for a request: tries each eligible model (retrying transient errors by its provider's
+/// policy), moves on at once on permanent errors, jumps to a long-context model on a context-length error, rejects
+/// structured output that does not validate, and prices the result. Stateless: runs on the silo that got the request.
+/// </summary>
+[StatelessWorker]
+[Reentrant]
+internal sealed partial class RouterGrain(RouterServices services, ILogger<RouterGrain> logger) : Grain, IRouterGrain
+{
+    public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (plan, _) = PlanFor(request, context);
+        var attempts = new List<AttemptRecord>();
+        var queue = new List<RouteCandidate>(plan.Eligible);
+        for (var i = 0; i < queue.Count; i++)
+        {
+            var candidate = queue[i];
+            var model = candidate.Model;
+            var provider = services.Catalog.ProviderOf(model);
+            var adapter = services.Providers.Get(provider.Id);
+            var call = new ProviderCall(request, model, provider);
+            try
+            {
+                var response = await services.RetryPipelineFor(provider).ExecuteAsync(
+                    async token =>
+                    {
+                        var attemptStart = Stopwatch.GetTimestamp();
+                        try
+                        {
+                            var r = await adapter.CompleteAsync(call, token);
+                            CheckStructuredOutput(request, r, provider, model);
+                            attempts.Add(new AttemptRecord(model.Name, provider.Id, true, null, null, Ms(attemptStart)));
+                            return r;
+                        }
+                        catch (ProviderException ex)
+                        {
+                            attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, Ms(attemptStart)));
+                            LogAttemptFailed(logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
+                            throw;
+                        }
+                    },
+                    cancellationToken);
+
+                var cost = CostCalculator.Cost(model.Pricing, response.Usage.PromptTokens, response.Usage.CompletionTokens, response.Usage.CachedTokens);
+                return new ChatCompletion(
+                    "chatcmpl-" + context.RequestId,
+                    model.Name,
+                    provider.Id,
+                    model.ProviderModel,
+                    response.Message,
+                    response.FinishReason,
+                    response.Usage,
+                    cost,
+                    attempts,
+                    Ms(started),
+                    services.Time.GetUtcNow());
+            }
+            catch (ProviderException ex) when (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
+            {
+                PreferLongContext(queue, i);
+            }
+            catch (ProviderException)
+            {
+                // Permanent error, or transient retries spent: next candidate.
+            }
+        }
+
+        throw Failed(attempts, plan);
+    }
+
+    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (plan, _) = PlanFor(request, context);
+        var attempts = new List<AttemptRecord>();
+        var queue = new List<RouteCandidate>(plan.Eligible);
+        for (var i = 0; i < queue.Count; i++)
+        {
+            var model = queue[i].Model;
+            var provider = services.Catalog.ProviderOf(model);
+            var call = new ProviderCall(request, model, provider);
+            var attemptStart = Stopwatch.GetTimestamp();
+            await using var stream = services.Providers.Get(provider.Id).StreamAsync(call, cancellationToken).GetAsyncEnumerator(cancellationToken);
+
+            // Before the first chunk reaches the caller, a failure falls back to the next candidate.
+            ProviderStreamChunk first;
+            try
+            {
+                if (!await stream.MoveNextAsync())
+                {
+                    attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Server), "empty stream", Ms(attemptStart)));
+                    continue;
+                }
+
+                first = stream.Current;
+            }
+            catch (ProviderException ex)
+            {
+                attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, Ms(attemptStart)));
+                LogAttemptFailed(logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
+                if (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
+                {
+                    PreferLongContext(queue, i);
+                }
+
+                continue;
+            }
+
+            yield return ToItem(first, model, provider, includeRoute: true);
+            if (first.Usage is not null)
+            {
+                yield break;
+            }
+
+            // After the first chunk: forward as they come; a failure ends the stream with an error item and partial usage.
+            long streamedChars = first.TextDelta?.Length ?? 0;
+            var prompt = RequestAnalysis.EstimatePrompt(request);
+            while (true)
+            {
+                ProviderStreamChunk chunk;
+                ProviderException? failure = null;
+                try
+                {
+                    if (!await stream.MoveNextAsync())
+                    {
+                        yield break;
+                    }
+
+                    chunk = stream.Current;
+                }
+                catch (ProviderException ex)
+                {
+                    failure = ex;
+                    chunk = null!;
+                }
+
+                if (failure is not null)
+                {
+                    var partial = new TokenUsage(prompt, (streamedChars + 3) / 4);
+                    yield return new ChatStreamItem
+                    {
+                        FinishReason = "error",
+                        Usage = partial,
+                        CostUsd = CostCalculator.Cost(model.Pricing, partial.PromptTokens, partial.CompletionTokens),
+                        ErrorClass = failure.ErrorClassName,
+                        ErrorMessage = failure.ProviderMessage,
+                    };
+                    yield break;
+                }
+
+                streamedChars += chunk.TextDelta?.Length ?? 0;
+                yield return ToItem(chunk, model, provider, includeRoute: false);
+            }
+        }
+
+        throw Failed(attempts, plan);
+    }
+
+    public Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
+    {
+        var (plan, query) = PlanFor(request, context, throwIfNone: false);
+        var eligible = plan.Eligible.ToList();
+        var chosen = eligible.FirstOrDefault();
+        return Task.FromResult(new RouteExplanation(
+            chosen?.Model.Name,
+            eligible.Skip(1).Select(c => c.Model.Name).ToList(),
+            query.EstimatedPromptTokens,
+            chosen?.ReservedOutputTokens ?? 0,
+            chosen?.EstimatedCostUsd ?? 0m,
+            plan.Candidates.Select(Decision).ToList()));
+    }
+
+    private (RoutePlan Plan, RouteQuery Query) PlanFor(ChatRequest request, RoutingContext context, bool throwIfNone = true)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.Messages.Count == 0)
+        {
+            throw new InvalidRoutingException("messages must contain at least one message.") { Param = "messages" };
+        }
+
+        services.Catalog.Tenants.TryGetValue(context.TenantId, out var tenant);
+        var query = RequestAnalysis.ToQuery(request, context, tenant);
+        RoutePlan plan;
+        try
+        {
+            plan = services.Planner.Plan(query);
+        }
+        catch (RoutingException ex)
+        {
+            throw new InvalidRoutingException(ex.Message) { Param = ex.Param, NotFound = ex.NotFound };
+        }
+
+        if (throwIfNone && !plan.Eligible.Any())
+        {
+            throw new AllModelsFailedException([], plan.Candidates.Select(Decision).ToList());
+        }
+
+        return (plan, query);
+    }
+
+    private static void CheckStructuredOutput(ChatRequest request, ProviderResponse response, ProviderDefinition provider, ModelDefinition model)
+    {
+        if (request.ResponseFormat is not { Kind: not ResponseFormatKind.Text } format || response.Message.ToolCalls is { Count: > 0 })
+        {
+            return;
+        }
+
+        var schema = format.Kind == ResponseFormatKind.JsonSchema ? format.SchemaJson : null;
+        if (JsonOutputValidator.Validate(response.Message.Text, schema) is { } problem)
+        {
+            throw ProviderException.Create(ProviderErrorClass.StructuredOutput, provider, model, null, problem);
+        }
+    }
+
+    /// <summary>After a context-length error, move the remaining long-context candidates to the front.</summary>
+    private static void PreferLongContext(List<RouteCandidate> queue, int current)
+    {
+        var rest = queue.Skip(current + 1).ToList();
+        var reordered = rest.Where(c => c.Model.Has(Capability.LongContext)).Concat(rest.Where(c => !c.Model.Has(Capability.LongContext))).ToList();
+        queue.RemoveRange(current + 1, rest.Count);
+        queue.AddRange(reordered);
+    }
+
+    private static AllModelsFailedException Failed(List<AttemptRecord> attempts, RoutePlan plan)
+    {
+        var skipped = plan.Candidates.Where(c => !c.Eligible).Select(Decision).ToList();
+        return new AllModelsFailedException(attempts, skipped);
+    }
+
+    private static ChatStreamItem ToItem(ProviderStreamChunk chunk, ModelDefinition model, ProviderDefinition provider, bool includeRoute) => new()
+    {
+        TextDelta = chunk.TextDelta,
+        ToolCalls = chunk.ToolCalls,
+        FinishReason = chunk.FinishReason,
+        Usage = chunk.Usage,
+        CostUsd = chunk.Usage is { } u ? CostCalculator.Cost(model.Pricing, u.PromptTokens, u.CompletionTokens, u.CachedTokens) : null,
+        Model = includeRoute ? model.Name : null,
+        Provider = includeRoute ? provider.Id : null,
+    };
+
+    private static CandidateDecision Decision(RouteCandidate c) =>
+        new(c.Model.Name, c.Model.Provider, c.Eligible, c.Reason, c.EstimatedCostUsd);
+
+    private static double Ms(long since) => Stopwatch.GetElapsedTime(since).TotalMilliseconds;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Attempt on model {Model} at provider {Provider} failed: {ErrorClass} (status {Status})")]
+    private static partial void LogAttemptFailed(ILogger logger, string model, string provider, string errorClass, int? status);
+}
