@@ -24,4 +24,12 @@ public sealed class ModelCatalog
     public IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
+
+    /// <summary>A copy of this catalog with the providers matching <paramref name="predicate"/> disabled for <paramref name="reason"/>.</summary>
+    public ModelCatalog DisableProviders(Func<ProviderDefinition, bool> predicate, string reason) =>
+        new(
+            Providers.Values.Select(p => p.Enabled && predicate(p) ? p with { Enabled = false, DisabledReason = reason } : p),
+            Models.Values,
+            Actions.Values,
+            Tenants.Values);
 }

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Orleans.LlmRouter.Configuration;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.OpenAi;
+using Orleans.LlmRouter.Providers.Abstractions;
+
+namespace Orleans.LlmRouter.Host.Hosting;
+
+/// <summary>
+/// Builds the gateway: loads and validates <c>config/</c>, starts a silo (embedded default: localhost clustering,
+/// in-memory storage) and maps the HTTP surface on it. Settings (appsettings, environment <c>LlmRouter__*</c>, or
+/// command line <c>--LlmRouter:ConfigPath=...</c>): <c>LlmRouter:ConfigPath</c>, <c>LlmRouter:MaxRequestBodyBytes</c>,
+/// <c>Orleans:SiloPort</c>, <c>Orleans:GatewayPort</c>, <c>Orleans:ClusterId</c>, <c>Orleans:ServiceId</c>.
+/// </summary>
+public static partial class GatewayHost
+{
+    /// <summary>Where the gateway listens when no URL is configured.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Runs the gateway until shutdown. Exit code 2 when the configuration is invalid.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (ConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            await Console.Error.WriteLineAsync("The gateway did not start: fix the configuration above.");
+            return 2;
+        }
+
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Builds the gateway application; <paramref name="configure"/> can adjust the builder (tests, hosts).</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var config = builder.Configuration;
+
+        var configPath = ConfigLocator.Find(config["LlmRouter:ConfigPath"]);
+        var loaded = new CatalogLoader().LoadPath(configPath);
+        var adapterTypes = ProviderRegistry.TypesOf(new ServiceCollection().AddProviderFactories().AddSingleton(TimeProvider.System).BuildServiceProvider().GetServices<IChatProviderFactory>());
+        var catalog = loaded.Catalog.DisableProviders(p => !adapterTypes.Contains(p.Type), "no adapter for this provider type in this build");
+
+        if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(config["http_ports"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var maxBody = long.TryParse(config["LlmRouter:MaxRequestBodyBytes"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var mb) ? mb : 8 * 1024 * 1024;
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxBody);
+
+        var siloPort = int.TryParse(config["Orleans:SiloPort"], CultureInfo.InvariantCulture, out var sp) ? sp : 11111;
+        var gatewayPort = int.TryParse(config["Orleans:GatewayPort"], CultureInfo.InvariantCulture, out var gp) ? gp : 30000;
+        var clusterId = config["Orleans:ClusterId"] ?? "llmrouter-dev";
+        var serviceId = config["Orleans:ServiceId"] ?? "llmrouter";
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.Services.AddLlmRouterGrains(catalog);
+        });
+
+        builder.Services.AddSingleton(new TenantKeys(catalog));
+        var app = builder.Build();
+        app.MapOpenAiEndpoints();
+        app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter");
+        LogStorage(logger);
+        var files = string.Join(", ", loaded.Files);
+        LogConfig(logger, files, catalog.Providers.Count, catalog.Models.Count, catalog.Actions.Count, catalog.Tenants.Count);
+        foreach (var notice in loaded.Notices)
+        {
+            LogNotice(logger, notice);
+        }
+
+        foreach (var provider in catalog.Providers.Values.Where(p => p.Enabled))
+        {
+            LogProviderLive(logger, provider.Id, provider.Type);
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var url in app.Urls)
+            {
+                LogListening(logger, url);
+            }
+        });
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage: in-memory (embedded default). Budgets and usage are lost on restart; configure PostgreSQL for durability.")]
+    private static partial void LogStorage(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration loaded from {Files}: {Providers} providers, {Models} models, {Actions} actions, {Tenants} dev tenants")]
+    private static partial void LogConfig(ILogger logger, string files, int providers, int models, int actions, int tenants);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Notice}")]
+    private static partial void LogNotice(ILogger logger, string notice);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Provider '{Provider}' ({Type}) is live")]
+    private static partial void LogProviderLive(ILogger logger, string provider, string type);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "LLM router listening on {Url} (OpenAI-compatible: {Url}/v1/chat/completions)")]
+    private static partial void LogListening(ILogger logger, string url);
+
+    private sealed record HealthBody(string Status);
+}

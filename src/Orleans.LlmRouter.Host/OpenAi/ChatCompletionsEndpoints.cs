@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Host.Auth;
+
+namespace Orleans.LlmRouter.Host.OpenAi;
+
+/// <summary>The OpenAI-compatible surface: <c>POST /v1/chat/completions</c> (JSON and SSE) and <c>GET /v1/models</c>.</summary>
+public static class ChatCompletionsEndpoints
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static IEndpointRouteBuilder MapOpenAiEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1");
+        group.MapPost("/chat/completions", ChatCompletionsAsync);
+        group.MapGet("/models", ListModelsAsync);
+        return routes;
+    }
+
+    private static async Task ListModelsAsync(HttpContext http, TenantKeys keys, ModelCatalog catalog)
+    {
+        if (Authenticate(http, keys) is not { } tenant)
+        {
+            await Unauthorized(http);
+            return;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            foreach (var model in catalog.Models.Values.Where(m => tenant.MayUseModel(m.Name) && catalog.ProviderOf(m).Enabled).OrderBy(m => m.Name, StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                w.WriteString("id", model.Name);
+                w.WriteString("object", "model");
+                w.WriteNumber("created", 0);
+                w.WriteString("owned_by", model.Provider);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        http.Response.ContentType = "application/json";
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+    }
+
+    private static async Task ChatCompletionsAsync(HttpContext http, TenantKeys keys, IGrainFactory grains)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (Authenticate(http, keys) is not { } tenant)
+        {
+            await Unauthorized(http);
+            return;
+        }
+
+        ParsedChatRequest parsed;
+        RoutingContext context;
+        try
+        {
+            using var doc = await ReadJsonAsync(http);
+            parsed = OpenAiRequestParser.Parse(doc.RootElement);
+            context = RoutingFrom(http, tenant, parsed.Model);
+        }
+        catch (OpenAiRequestException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
+            return;
+        }
+
+        var router = grains.GetGrain<IRouterGrain>(0);
+        try
+        {
+            if (parsed.Stream)
+            {
+                await StreamAsync(http, router, parsed, context, started);
+                return;
+            }
+
+            var completion = await router.CompleteAsync(parsed.Request, context, http.RequestAborted);
+            SetRouteHeaders(http, completion.Provider, completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            var buffer = new ArrayBufferWriter<byte>(1024);
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                OpenAiWriter.WriteCompletion(w, completion);
+            }
+
+            http.Response.ContentType = "application/json";
+            await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; the upstream call was cancelled with it.
+        }
+        catch (InvalidRoutingException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, ex.NotFound ? 404 : 400, ex.Message, "invalid_request_error", ex.Param ?? "model", ex.NotFound ? "model_not_found" : "invalid_request");
+        }
+        catch (AllModelsFailedException ex)
+        {
+            var allRateLimited = ex.Attempts.Count > 0 && ex.Attempts.All(a => a.ErrorClass == "rate_limited");
+            await OpenAiErrors.WriteAsync(http, allRateLimited ? 503 : 502, ex.Message, "all_models_failed", null, "all_models_failed");
+        }
+    }
+
+    private static async Task StreamAsync(HttpContext http, IRouterGrain router, ParsedChatRequest parsed, RoutingContext context, long started)
+    {
+        var id = "chatcmpl-" + context.RequestId;
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var buffer = new ArrayBufferWriter<byte>(512);
+        await using var writer = new Utf8JsonWriter(buffer);
+        var first = true;
+        string model = parsed.Model ?? "auto";
+        TokenUsage? usage = null;
+        await foreach (var item in router.StreamAsync(parsed.Request, context, http.RequestAborted))
+        {
+            if (first)
+            {
+                model = item.Model ?? model;
+                SetRouteHeaders(http, item.Provider ?? string.Empty, model, null, 1, started, 0);
+                http.Response.ContentType = "text/event-stream";
+                http.Response.Headers.CacheControl = "no-cache";
+                http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            }
+
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            if (item.ErrorClass is { } errorClass)
+            {
+                OpenAiWriter.WriteError(writer, item.ErrorMessage ?? "upstream failure", "upstream_error", null, errorClass);
+                await writer.FlushAsync(http.RequestAborted);
+                await WriteEventAsync(http, buffer);
+                break;
+            }
+
+            usage = item.Usage ?? usage;
+            if (item.TextDelta is not null || item.ToolCalls is not null || item.FinishReason is not null || first)
+            {
+                OpenAiWriter.WriteChunk(writer, id, created, model, item, first);
+                await writer.FlushAsync(http.RequestAborted);
+                await WriteEventAsync(http, buffer);
+            }
+
+            first = false;
+        }
+
+        if (parsed.IncludeUsage && usage is not null)
+        {
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            OpenAiWriter.WriteUsageChunk(writer, id, created, model, usage);
+            await writer.FlushAsync(http.RequestAborted);
+            await WriteEventAsync(http, buffer);
+        }
+
+        await http.Response.Body.WriteAsync(Done, http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+
+    private static async Task WriteEventAsync(HttpContext http, ArrayBufferWriter<byte> json)
+    {
+        var body = http.Response.Body;
+        await body.WriteAsync(DataPrefix, http.RequestAborted);
+        await body.WriteAsync(json.WrittenMemory, http.RequestAborted);
+        await body.WriteAsync(EventEnd, http.RequestAborted);
+        await body.FlushAsync(http.RequestAborted);
+    }
+
+    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs)
+    {
+        var h = http.Response.Headers;
+        h["X-LlmRouter-Provider"] = provider;
+        h["X-LlmRouter-Model"] = model;
+        if (cost is { } c)
+        {
+            h["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(c);
+        }
+
+        h["X-LlmRouter-Attempts"] = attempts.ToString(CultureInfo.InvariantCulture);
+        var overhead = Math.Max(0, Stopwatch.GetElapsedTime(started).TotalMilliseconds - upstreamMs);
+        h["X-LlmRouter-Overhead-Ms"] = overhead.ToString("0.###", CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<JsonDocument> ReadJsonAsync(HttpContext http)
+    {
+        try
+        {
+            return await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, http.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            throw new OpenAiRequestException(null, "The request body is not valid JSON: " + ex.Message);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new OpenAiRequestException(null, "The request body is larger than this gateway accepts.");
+        }
+    }
+
+    private static RoutingContext RoutingFrom(HttpContext http, TenantDefinition tenant, string? model)
+    {
+        var headers = http.Request.Headers;
+        string? action = headers["X-LlmRouter-Action"].FirstOrDefault();
+        string? explicitModel = null;
+        if (model is not null && model.StartsWith("action:", StringComparison.Ordinal))
+        {
+            action = model["action:".Length..];
+        }
+        else if (model is not null && (action is null || model != "auto"))
+        {
+            explicitModel = model;
+        }
+
+        if (explicitModel is null && action is null)
+        {
+            explicitModel = model;
+        }
+
+        decimal? maxCost = null;
+        if (headers["X-LlmRouter-Max-Cost"].FirstOrDefault() is { Length: > 0 } mc)
+        {
+            maxCost = decimal.TryParse(mc, NumberStyles.Number, CultureInfo.InvariantCulture, out var v) && v >= 0
+                ? v
+                : throw new OpenAiRequestException("X-LlmRouter-Max-Cost", "The X-LlmRouter-Max-Cost header must be a non-negative decimal number of USD.");
+        }
+
+        var tags = headers["X-LlmRouter-Tags"].FirstOrDefault() is { Length: > 0 } t
+            ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+        return new RoutingContext(tenant.Id)
+        {
+            RequestId = Guid.NewGuid().ToString("N"),
+            Model = explicitModel,
+            Action = action,
+            Strategy = headers["X-LlmRouter-Strategy"].FirstOrDefault(),
+            RunId = headers["X-LlmRouter-Run"].FirstOrDefault(),
+            MaxCostUsd = maxCost,
+            Tags = tags,
+        };
+    }
+
+    private static TenantDefinition? Authenticate(HttpContext http, TenantKeys keys)
+    {
+        var header = http.Request.Headers.Authorization.FirstOrDefault();
+        return header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? keys.Resolve(header["Bearer ".Length..].Trim())
+            : null;
+    }
+
+    private static Task Unauthorized(HttpContext http) =>
+        OpenAiErrors.WriteAsync(http, 401, "Missing or invalid API key. Send 'Authorization: Bearer <tenant key>'.", "invalid_request_error", null, "invalid_api_key");
+}

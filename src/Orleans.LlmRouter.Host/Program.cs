@@ -1,0 +1,3 @@
+using Orleans.LlmRouter.Host.Hosting;
+
+return await GatewayHost.RunAsync(args);
