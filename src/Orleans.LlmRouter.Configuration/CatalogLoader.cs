@@ -50,7 +50,8 @@ public sealed partial class CatalogLoader
             throw new ConfigurationException([new ConfigError(new SourceLocation(path, 0, 0), "configuration path does not exist")]);
         }
 
-        var sources = files.Select(f => (Path.GetRelativePath(Directory.GetCurrentDirectory(), f), File.ReadAllText(f))).ToList();
+        var cwd = Directory.GetCurrentDirectory();
+        var sources = files.Select(f => (DisplayPath(cwd, f), File.ReadAllText(f))).ToList();
         if (sources.Count == 0)
         {
             throw new ConfigurationException([new ConfigError(new SourceLocation(path, 0, 0), "no .yaml or .yml files found")]);
@@ -81,6 +82,12 @@ public sealed partial class CatalogLoader
 
         var catalog = new ModelCatalog(providers, parsed.Models.Select(m => m.Value), parsed.Actions.Select(a => a.Value), parsed.Tenants.Select(t => t.Value));
         return new CatalogLoadResult(catalog, notices, files);
+    }
+
+    private static string DisplayPath(string cwd, string file)
+    {
+        var relative = Path.GetRelativePath(cwd, file);
+        return relative.StartsWith("..", StringComparison.Ordinal) ? Path.GetFullPath(file) : relative;
     }
 
     private static void Parse(string file, string text, ParsedConfig into, List<ConfigError> errors)
@@ -115,7 +122,13 @@ public sealed partial class CatalogLoader
             {
                 foreach (var map in reader.Items(p, "providers"))
                 {
-                    Add(into.Providers, ProviderParser.Parse(reader, map), x => x.Id, "provider", reader, map);
+                    var provider = ProviderParser.Parse(reader, map);
+                    if (provider is not null && reader.Get(map, "type") is { } typeNode)
+                    {
+                        into.TypeLocations[provider] = reader.At(typeNode);
+                    }
+
+                    Add(into.Providers, provider, x => x.Id, "provider", reader, map);
                 }
             }
 
@@ -123,6 +136,11 @@ public sealed partial class CatalogLoader
             {
                 foreach (var map in reader.Items(m, "models"))
                 {
+                    if (reader.Get(map, "name") is YamlScalarNode { Value: { } declared })
+                    {
+                        into.DeclaredModels.Add(declared);
+                    }
+
                     Add(into.Models, ModelParser.Parse(reader, map), x => x.Name, "model", reader, map);
                 }
             }
@@ -182,7 +200,7 @@ public sealed partial class CatalogLoader
         {
             if (!_providerTypes.Contains(provider.Type))
             {
-                errors.Add(new(provider.Location, $"provider '{provider.Id}' has unknown type '{provider.Type}' (known: {string.Join(", ", _providerTypes.Order(StringComparer.Ordinal))})"));
+                errors.Add(new(parsed.TypeLocations.GetValueOrDefault(provider, provider.Location), $"provider '{provider.Id}' has unknown type '{provider.Type}' (known: {string.Join(", ", _providerTypes.Order(StringComparer.Ordinal))})"));
             }
 
             var effective = provider;
@@ -223,6 +241,11 @@ public sealed partial class CatalogLoader
         {
             if (!models.TryGetValue(chainRef.Model, out var model))
             {
+                if (parsed.DeclaredModels.Contains(chainRef.Model))
+                {
+                    continue; // the model itself is invalid and already reported
+                }
+
                 errors.Add(new(chainRef.Location, $"strategy '{chainRef.Strategy}' of action '{chainRef.Action.Name}' names unknown model '{chainRef.Model}'"));
                 continue;
             }
@@ -268,5 +291,9 @@ public sealed partial class CatalogLoader
         public List<KeyValuePair<string, TenantDefinition>> Tenants { get; } = [];
 
         public List<ChainRef> ChainRefs { get; } = [];
+
+        public HashSet<string> DeclaredModels { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<ProviderDefinition, SourceLocation> TypeLocations { get; } = new(ReferenceEqualityComparer.Instance);
     }
 }
