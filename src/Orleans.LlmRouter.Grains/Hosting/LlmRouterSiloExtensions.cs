@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Simulated;
@@ -17,8 +18,14 @@ public static class LlmRouterSiloExtensions
     public static IServiceCollection AddLlmRouterGrains(this IServiceCollection services, ModelCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(catalog);
+        services.TryAddSingleton(RouterClock.System);
+        // Providers whose type has no registered adapter are disabled, with the reason, rather than failing at call time.
+        services.AddSingleton(sp =>
+        {
+            var types = ProviderRegistry.TypesOf(sp.GetServices<IChatProviderFactory>());
+            return catalog.DisableProviders(p => !types.Contains(p.Type), "no adapter for this provider type in this build");
+        });
+        services.AddSingleton<ProviderGate>();
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<RouterServices>();
@@ -28,7 +35,7 @@ public static class LlmRouterSiloExtensions
     /// <summary>One line per provider type.</summary>
     public static IServiceCollection AddProviderFactories(this IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));
         return services;
     }
 }

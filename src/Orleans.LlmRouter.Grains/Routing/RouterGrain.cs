@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Pricing;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Core.Validation;
+using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Grains.Routing;
@@ -23,7 +24,8 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
     public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        var (plan, _) = PlanFor(request, context);
+        var (plan, query) = PlanFor(request, context);
+        var estimated = query.EstimatedPromptTokens;
         var attempts = new List<AttemptRecord>();
         var queue = new List<RouteCandidate>(plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
@@ -38,18 +40,27 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                 var response = await services.RetryPipelineFor(provider).ExecuteAsync(
                     async token =>
                     {
+                        var permit = await AdmitAsync(provider, model, estimated + candidate.ReservedOutputTokens, attempts);
                         var attemptStart = Stopwatch.GetTimestamp();
                         try
                         {
                             var r = await adapter.CompleteAsync(call, token);
                             CheckStructuredOutput(request, r, provider, model);
                             attempts.Add(new AttemptRecord(model.Name, provider.Id, true, null, null, Ms(attemptStart)));
+                            var extra = r.Usage.TotalTokens - permit.EstimatedTokens;
+                            await services.Gate.Complete(permit, new ProviderOutcome(true, null, false, Ms(attemptStart), permit.IsProbe, Math.Max(0, extra), null));
                             return r;
                         }
                         catch (ProviderException ex)
                         {
                             attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, Ms(attemptStart)));
                             LogAttemptFailed(logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
+                            await services.Gate.Complete(permit, Outcome(ex, attemptStart, permit));
+                            throw;
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            await services.Gate.Complete(permit, new ProviderOutcome(false, "cancelled", false, Ms(attemptStart), permit.IsProbe, 0, null));
                             throw;
                         }
                     },
@@ -84,7 +95,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 
     public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (plan, _) = PlanFor(request, context);
+        var (plan, query) = PlanFor(request, context);
         var attempts = new List<AttemptRecord>();
         var queue = new List<RouteCandidate>(plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
@@ -92,6 +103,16 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             var model = queue[i].Model;
             var provider = services.Catalog.ProviderOf(model);
             var call = new ProviderCall(request, model, provider);
+            ProviderPermit permit;
+            try
+            {
+                permit = await AdmitAsync(provider, model, query.EstimatedPromptTokens + queue[i].ReservedOutputTokens, attempts);
+            }
+            catch (ProviderException)
+            {
+                continue;
+            }
+
             var attemptStart = Stopwatch.GetTimestamp();
             await using var stream = services.Providers.Get(provider.Id).StreamAsync(call, cancellationToken).GetAsyncEnumerator(cancellationToken);
 
@@ -102,6 +123,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                 if (!await stream.MoveNextAsync())
                 {
                     attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Server), "empty stream", Ms(attemptStart)));
+                    await services.Gate.Complete(permit, new ProviderOutcome(false, "server", true, Ms(attemptStart), permit.IsProbe, 0, null));
                     continue;
                 }
 
@@ -111,6 +133,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             {
                 attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, Ms(attemptStart)));
                 LogAttemptFailed(logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
+                await services.Gate.Complete(permit, Outcome(ex, attemptStart, permit));
                 if (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
                 {
                     PreferLongContext(queue, i);
@@ -122,6 +145,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             yield return ToItem(first, model, provider, includeRoute: true);
             if (first.Usage is not null)
             {
+                await services.Gate.Complete(permit, new ProviderOutcome(true, null, false, Ms(attemptStart), permit.IsProbe, 0, null));
                 yield break;
             }
 
@@ -136,7 +160,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                 {
                     if (!await stream.MoveNextAsync())
                     {
-                        yield break;
+                        break;
                     }
 
                     chunk = stream.Current;
@@ -149,6 +173,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 
                 if (failure is not null)
                 {
+                    await services.Gate.Complete(permit, Outcome(failure, attemptStart, permit));
                     var partial = new TokenUsage(prompt, (streamedChars + 3) / 4);
                     yield return new ChatStreamItem
                     {
@@ -164,6 +189,9 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                 streamedChars += chunk.TextDelta?.Length ?? 0;
                 yield return ToItem(chunk, model, provider, includeRoute: false);
             }
+
+            await services.Gate.Complete(permit, new ProviderOutcome(true, null, false, Ms(attemptStart), permit.IsProbe, 0, null));
+            yield break;
         }
 
         throw Failed(attempts, plan);
@@ -197,7 +225,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         RoutePlan plan;
         try
         {
-            plan = services.Planner.Plan(query);
+            plan = services.Planner.Plan(query, services.Gate.Unavailable);
         }
         catch (RoutingException ex)
         {
@@ -211,6 +239,23 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 
         return (plan, query);
     }
+
+    /// <summary>Asks the silo-local gate for a permit; a refusal is recorded and thrown as a non-transient error.</summary>
+    private async Task<ProviderPermit> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens, List<AttemptRecord> attempts)
+    {
+        var (permit, denied) = await services.Gate.AdmitAsync(provider, tokens);
+        if (permit is not null)
+        {
+            return permit;
+        }
+
+        attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Unavailable), denied, 0));
+        throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
+    }
+
+    private static ProviderOutcome Outcome(ProviderException ex, long attemptStart, ProviderPermit permit) =>
+        new(false, ex.ErrorClassName, ex.CountsAgainstProvider, Ms(attemptStart), permit.IsProbe, 0,
+            ex.ErrorClass == ProviderErrorClass.RateLimited ? ex.RetryAfter : null);
 
     private static void CheckStructuredOutput(ChatRequest request, ProviderResponse response, ProviderDefinition provider, ModelDefinition model)
     {

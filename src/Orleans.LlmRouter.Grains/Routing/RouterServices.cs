@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Routing;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Resilience;
 using Polly;
@@ -12,13 +14,17 @@ public sealed class RouterServices
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _pipelines = new(StringComparer.Ordinal);
 
-    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, TimeProvider time)
+    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, RouterClock clock)
     {
         Catalog = catalog;
         Providers = providers;
-        Time = time;
+        Gate = gate;
+        Time = clock.Time;
         Planner = new RoutePlanner(catalog);
     }
+
+    /// <summary>Silo-local admission against cluster-wide provider state.</summary>
+    public ProviderGate Gate { get; }
 
     public ModelCatalog Catalog { get; }
 

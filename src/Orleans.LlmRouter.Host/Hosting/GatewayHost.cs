@@ -4,7 +4,6 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
 using Orleans.LlmRouter.Host.Auth;
 using Orleans.LlmRouter.Host.OpenAi;
-using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Host.Hosting;
 
@@ -47,8 +46,6 @@ public static partial class GatewayHost
 
         var configPath = ConfigLocator.Find(config["LlmRouter:ConfigPath"]);
         var loaded = new CatalogLoader().LoadPath(configPath);
-        var adapterTypes = ProviderRegistry.TypesOf(new ServiceCollection().AddProviderFactories().AddSingleton(TimeProvider.System).BuildServiceProvider().GetServices<IChatProviderFactory>());
-        var catalog = loaded.Catalog.DisableProviders(p => !adapterTypes.Contains(p.Type), "no adapter for this provider type in this build");
 
         if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(config["http_ports"]))
         {
@@ -66,11 +63,13 @@ public static partial class GatewayHost
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
             silo.AddMemoryGrainStorageAsDefault();
-            silo.Services.AddLlmRouterGrains(catalog);
+            silo.Services.AddLlmRouterGrains(loaded.Catalog);
         });
 
-        builder.Services.AddSingleton(new TenantKeys(catalog));
+        builder.Services.AddSingleton(sp => new TenantKeys(sp.GetRequiredService<ModelCatalog>()));
         var app = builder.Build();
+        var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.MapOpenAiEndpoints();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
 
@@ -81,6 +80,11 @@ public static partial class GatewayHost
         foreach (var notice in loaded.Notices)
         {
             LogNotice(logger, notice);
+        }
+
+        foreach (var provider in catalog.Providers.Values.Where(p => !p.Enabled && loaded.Catalog.Providers[p.Id].Enabled))
+        {
+            LogNotice(logger, $"Provider '{provider.Id}' is disabled: {provider.DisabledReason}.");
         }
 
         foreach (var provider in catalog.Providers.Values.Where(p => p.Enabled))
@@ -96,6 +100,18 @@ public static partial class GatewayHost
             }
         });
         return app;
+    }
+
+    /// <summary>Last line of defence: an unexpected failure is a 500 in the surface's error shape, never a stack trace.</summary>
+    private static Task UnhandledAsync(HttpContext http)
+    {
+        const string message = "The gateway failed to process the request. It has been logged; retry later.";
+        if (http.Request.Path.StartsWithSegments("/v1"))
+        {
+            return OpenAiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, message, "server_error", null, "internal_error");
+        }
+
+        return TypedResults.Problem(message, statusCode: StatusCodes.Status500InternalServerError).ExecuteAsync(http);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage: in-memory (embedded default). Budgets and usage are lost on restart; configure PostgreSQL for durability.")]

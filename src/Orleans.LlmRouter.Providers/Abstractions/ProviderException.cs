@@ -18,6 +18,9 @@ public enum ProviderErrorClass
     Connection,
     StructuredOutput,
     Cancelled,
+
+    /// <summary>The gateway did not send the request: breaker open, paused, limits spent or disabled.</summary>
+    Unavailable,
 }
 
 /// <summary>
@@ -121,6 +124,7 @@ public static class ErrorClassNames
         ProviderErrorClass.Connection => "connection",
         ProviderErrorClass.StructuredOutput => "structured_output",
         ProviderErrorClass.Cancelled => "cancelled",
+        ProviderErrorClass.Unavailable => "unavailable",
         _ => c.ToString(),
     };
 }

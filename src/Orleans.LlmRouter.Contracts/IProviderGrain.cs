@@ -1,0 +1,108 @@
+using Orleans.Concurrency;
+
+namespace Orleans.LlmRouter.Contracts;
+
+/// <summary>Circuit state of a provider as seen by the cluster.</summary>
+public enum ProviderCircuitState
+{
+    Closed = 0,
+    Open = 1,
+    HalfOpen = 2,
+}
+
+/// <summary>What a silo needs to admit calls locally: breaker state, pause, enablement. Versioned.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.ProviderSnapshot")]
+public sealed record ProviderSnapshot(
+    [property: Id(0)] string ProviderId,
+    [property: Id(1)] ProviderCircuitState State,
+    [property: Id(2)] DateTimeOffset? OpenUntil,
+    [property: Id(3)] DateTimeOffset? PausedUntil,
+    [property: Id(4)] bool Disabled,
+    [property: Id(5)] long Version);
+
+/// <summary>The result of one upstream request, reported by the silo that made it.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.ProviderOutcome")]
+public sealed record ProviderOutcome(
+    [property: Id(0)] bool Success,
+    [property: Id(1)] string? ErrorClass,
+    [property: Id(2)] bool CountsAsFailure,
+    [property: Id(3)] double LatencyMs,
+    [property: Id(4)] bool WasProbe,
+    [property: Id(5)] long ExtraTokens,
+    [property: Id(6)] TimeSpan? RetryAfter);
+
+/// <summary>Rate-limit capacity leased to one silo until <see cref="ExpiresAt"/> (the end of the current minute).</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.RateLease")]
+public sealed record RateLease(
+    [property: Id(0)] int Requests,
+    [property: Id(1)] long Tokens,
+    [property: Id(2)] DateTimeOffset ExpiresAt,
+    [property: Id(3)] ProviderSnapshot Snapshot);
+
+/// <summary>Health of a provider: breaker, counts, latency, current limit usage.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.ProviderHealth")]
+public sealed record ProviderHealth(
+    [property: Id(0)] string ProviderId,
+    [property: Id(1)] ProviderCircuitState State,
+    [property: Id(2)] bool Disabled,
+    [property: Id(3)] DateTimeOffset? OpenUntil,
+    [property: Id(4)] DateTimeOffset? PausedUntil,
+    [property: Id(5)] long Successes,
+    [property: Id(6)] long Failures,
+    [property: Id(7)] DateTimeOffset? LastFailureAt,
+    [property: Id(8)] string? LastFailureClass,
+    [property: Id(9)] double LatencyP50Ms,
+    [property: Id(10)] double LatencyP95Ms,
+    [property: Id(11)] long RequestsThisMinute,
+    [property: Id(12)] long TokensThisMinute,
+    [property: Id(13)] int ConcurrencySlotsLeased);
+
+/// <summary>A silo's listener for provider state changes, pushed by the provider grain.</summary>
+[Alias("llmrouter.IProviderObserver")]
+public interface IProviderObserver : IGrainObserver
+{
+    [Alias("snapshot"), OneWay]
+    Task OnSnapshot(ProviderSnapshot snapshot);
+}
+
+/// <summary>
+/// One per provider (key: provider id). Owns the cluster-wide circuit breaker, the rpm/tpm/concurrency budget
+/// (leased to silos in small chunks), the Retry-After pause and enablement. Silos admit calls from a local snapshot;
+/// they call this grain only to renew leases, report outcomes, or ask for the single half-open probe.
+/// </summary>
+[Alias("llmrouter.IProviderGrain")]
+public interface IProviderGrain : IGrainWithStringKey
+{
+    [Alias("get-snapshot")]
+    Task<ProviderSnapshot> GetSnapshotAsync();
+
+    /// <summary>Records outcomes (a batch from one silo); returns the state after them.</summary>
+    [Alias("report")]
+    Task<ProviderSnapshot> ReportAsync(IReadOnlyList<ProviderOutcome> outcomes);
+
+    /// <summary>Leases up to the asked requests and tokens from this minute's budget.</summary>
+    [Alias("lease")]
+    Task<RateLease> LeaseAsync(int requests, long tokens);
+
+    /// <summary>Leases up to <paramref name="count"/> concurrency slots; returns how many were granted.</summary>
+    [Alias("acquire-slots")]
+    Task<int> AcquireSlotsAsync(int count);
+
+    [Alias("release-slots")]
+    Task ReleaseSlotsAsync(int count);
+
+    /// <summary>Asks for the single cluster-wide half-open probe; true for exactly one caller.</summary>
+    [Alias("try-probe")]
+    Task<bool> TryBeginProbeAsync();
+
+    [Alias("health")]
+    Task<ProviderHealth> GetHealthAsync();
+
+    /// <summary>Disables or re-enables the provider at run time, for the whole cluster.</summary>
+    [Alias("set-enabled")]
+    Task<ProviderSnapshot> SetEnabledAsync(bool enabled);
+
+    /// <summary>Subscribes a silo for pushed snapshots (renew at least every minute).</summary>
+    [Alias("subscribe")]
+    Task<ProviderSnapshot> SubscribeAsync(IProviderObserver observer);
+}

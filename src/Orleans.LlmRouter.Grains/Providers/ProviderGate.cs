@@ -1,0 +1,371 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+
+namespace Orleans.LlmRouter.Grains.Providers;
+
+/// <summary>A granted permission to send one upstream request. Hand it back with <see cref="ProviderGate.Complete"/>.</summary>
+public sealed class ProviderPermit
+{
+    internal ProviderPermit(ProviderDefinition provider, long estimatedTokens, bool probe, bool slot)
+    {
+        Provider = provider;
+        EstimatedTokens = estimatedTokens;
+        IsProbe = probe;
+        HoldsSlot = slot;
+    }
+
+    public ProviderDefinition Provider { get; }
+
+    public long EstimatedTokens { get; }
+
+    /// <summary>True when this call is the cluster's single half-open probe.</summary>
+    public bool IsProbe { get; }
+
+    internal bool HoldsSlot { get; }
+}
+
+/// <summary>
+/// The silo-local half of the provider state: answers "is this provider available, and may I send this call?" from a
+/// snapshot pushed by the provider grain (refreshed when older than <see cref="Staleness"/>) and from rate-limit
+/// capacity leased in chunks of about 1/<see cref="LeaseFraction"/> of a minute's budget. A warm silo admits calls with
+/// no remote hop; it calls the grain only to renew an exhausted lease, to ask for the half-open probe, and to report
+/// failures (successes are reported in batches). Overshoot bound: granted requests and estimated tokens never exceed
+/// rpm/tpm in a minute; tokens used above the estimate are charged afterwards, so a minute can exceed tpm by at most
+/// the under-estimate of the calls in flight.
+/// </summary>
+public sealed partial class ProviderGate : IProviderObserver, IDisposable
+{
+    public const int LeaseFraction = 20;
+    public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Resubscribe = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SuccessFlush = TimeSpan.FromSeconds(1);
+
+    private readonly IGrainFactory _grains;
+    private readonly RouterClock _clock;
+    private readonly ILogger<ProviderGate> _logger;
+    private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
+    private readonly ITimer _flushTimer;
+    private IProviderObserver? _selfReference;
+
+    public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger)
+    {
+        _grains = grains;
+        _clock = clock;
+        _logger = logger;
+        _flushTimer = clock.Time.CreateTimer(_ => _ = FlushAllAsync(), null, SuccessFlush, SuccessFlush);
+    }
+
+    /// <summary>Why the provider cannot take calls now, from local state only; null when it can (or may probe).</summary>
+    public string? Unavailable(ProviderDefinition provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        var local = LocalFor(provider);
+        var s = local.Snapshot;
+        var now = _clock.UtcNow;
+        if (s is null)
+        {
+            return null;
+        }
+
+        if (now - local.SnapshotAt > Staleness)
+        {
+            _ = RefreshAsync(provider.Id);
+        }
+
+        if (s.Disabled)
+        {
+            return $"provider '{provider.Id}' is disabled at run time";
+        }
+
+        if (s.PausedUntil is { } paused && paused > now)
+        {
+            return $"provider '{provider.Id}' is paused by its rate limit until {paused:O}";
+        }
+
+        if (s.State == ProviderCircuitState.Open && s.OpenUntil is { } until && until > now)
+        {
+            return $"provider '{provider.Id}' circuit is open until {until:O}";
+        }
+
+        return null;
+    }
+
+    /// <summary>Admits one upstream request, or returns the reason it may not be sent.</summary>
+    public async ValueTask<(ProviderPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, long estimatedTokens)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        var local = LocalFor(provider);
+        if (local.Snapshot is null || _clock.UtcNow - local.SubscribedAt > Resubscribe)
+        {
+            await SubscribeAsync(provider.Id, local);
+        }
+
+        if (Unavailable(provider) is { } reason)
+        {
+            return (null, reason);
+        }
+
+        var probe = false;
+        if (local.Snapshot!.State != ProviderCircuitState.Closed)
+        {
+            probe = await Grain(provider.Id).TryBeginProbeAsync();
+            if (!probe)
+            {
+                return (null, $"provider '{provider.Id}' circuit is half-open and its probe is in flight");
+            }
+        }
+
+        if (!await TakeRateAsync(provider, local, estimatedTokens))
+        {
+            return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
+        }
+
+        var slot = false;
+        if (provider.Limits.MaxConcurrency is { } max)
+        {
+            if (!await TakeSlotAsync(provider, local, max))
+            {
+                return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+            }
+
+            slot = true;
+        }
+
+        return (new ProviderPermit(provider, estimatedTokens, probe, slot), null);
+    }
+
+    /// <summary>Records how the permitted request ended. Failures, probes and pauses are reported at once.</summary>
+    public async ValueTask Complete(ProviderPermit permit, ProviderOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(permit);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var local = LocalFor(permit.Provider);
+        if (permit.HoldsSlot)
+        {
+            ReleaseSlot(permit.Provider, local);
+        }
+
+        if (outcome.Success && !outcome.WasProbe && outcome.RetryAfter is null)
+        {
+            local.Pending.Enqueue(outcome);
+            return;
+        }
+
+        local.Pending.Enqueue(outcome);
+        await FlushAsync(permit.Provider.Id, local);
+    }
+
+    /// <summary>Fetches the provider's snapshot now.</summary>
+    public async Task RefreshAsync(string providerId)
+    {
+        try
+        {
+            var local = _locals[providerId];
+            Apply(local, await Grain(providerId).GetSnapshotAsync());
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRefreshFailed(_logger, providerId, ex);
+        }
+    }
+
+    /// <summary>Sends every pending outcome now (also runs on a timer).</summary>
+    public async Task FlushAllAsync()
+    {
+        foreach (var (id, local) in _locals)
+        {
+            await FlushAsync(id, local);
+        }
+    }
+
+    /// <summary>The local snapshot, as this silo sees the provider (for health and tests).</summary>
+    public ProviderSnapshot? LocalSnapshot(string providerId) => _locals.TryGetValue(providerId, out var l) ? l.Snapshot : null;
+
+    Task IProviderObserver.OnSnapshot(ProviderSnapshot snapshot)
+    {
+        if (_locals.TryGetValue(snapshot.ProviderId, out var local))
+        {
+            Apply(local, snapshot);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _flushTimer.Dispose();
+
+    private async Task SubscribeAsync(string providerId, Local local)
+    {
+        try
+        {
+            // An object reference cannot be created on a grain's scheduler (the router grain calls us): leave it.
+            _selfReference ??= await Task.Run(() => _grains.CreateObjectReference<IProviderObserver>(this));
+            Apply(local, await Grain(providerId).SubscribeAsync(_selfReference));
+            local.SubscribedAt = _clock.UtcNow;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRefreshFailed(_logger, providerId, ex);
+            if (local.Snapshot is null)
+            {
+                throw;
+            }
+        }
+    }
+
+    private async ValueTask<bool> TakeRateAsync(ProviderDefinition provider, Local local, long tokens)
+    {
+        var limits = provider.Limits;
+        if (limits.RequestsPerMinute is null && limits.TokensPerMinute is null)
+        {
+            return true;
+        }
+
+        lock (local)
+        {
+            if (TryConsume(local, tokens))
+            {
+                return true;
+            }
+        }
+
+        var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
+        var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
+        var lease = await Grain(provider.Id).LeaseAsync(askRequests, askTokens);
+        Apply(local, lease.Snapshot);
+        lock (local)
+        {
+            if (lease.ExpiresAt != local.LeaseExpires)
+            {
+                local.LeaseRequests = 0;
+                local.LeaseTokens = 0;
+                local.LeaseExpires = lease.ExpiresAt;
+            }
+
+            local.LeaseRequests += lease.Requests;
+            local.LeaseTokens += lease.Tokens;
+            return TryConsume(local, tokens);
+        }
+    }
+
+    private bool TryConsume(Local local, long tokens)
+    {
+        if (_clock.UtcNow >= local.LeaseExpires || local.LeaseRequests < 1 || local.LeaseTokens < tokens)
+        {
+            return false;
+        }
+
+        local.LeaseRequests--;
+        local.LeaseTokens -= tokens;
+        return true;
+    }
+
+    private async ValueTask<bool> TakeSlotAsync(ProviderDefinition provider, Local local, int max)
+    {
+        lock (local)
+        {
+            if (local.InFlight < local.SlotsHeld)
+            {
+                local.InFlight++;
+                return true;
+            }
+        }
+
+        var granted = await Grain(provider.Id).AcquireSlotsAsync(Math.Max(1, max / 8));
+        lock (local)
+        {
+            local.SlotsHeld += granted;
+            if (local.InFlight < local.SlotsHeld)
+            {
+                local.InFlight++;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    private void ReleaseSlot(ProviderDefinition provider, Local local)
+    {
+        int giveBack = 0;
+        lock (local)
+        {
+            local.InFlight--;
+            if (local.InFlight == 0)
+            {
+                giveBack = local.SlotsHeld;
+                local.SlotsHeld = 0;
+            }
+        }
+
+        if (giveBack > 0)
+        {
+            _ = Grain(provider.Id).ReleaseSlotsAsync(giveBack);
+        }
+    }
+
+    private async Task FlushAsync(string providerId, Local local)
+    {
+        if (local.Pending.IsEmpty)
+        {
+            return;
+        }
+
+        var batch = new List<ProviderOutcome>();
+        while (batch.Count < 1000 && local.Pending.TryDequeue(out var o))
+        {
+            batch.Add(o);
+        }
+
+        try
+        {
+            Apply(local, await Grain(providerId).ReportAsync(batch));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRefreshFailed(_logger, providerId, ex);
+        }
+    }
+
+    private void Apply(Local local, ProviderSnapshot snapshot)
+    {
+        lock (local)
+        {
+            if (local.Snapshot is null || snapshot.Version >= local.Snapshot.Version)
+            {
+                local.Snapshot = snapshot;
+                local.SnapshotAt = _clock.UtcNow;
+            }
+        }
+    }
+
+    private Local LocalFor(ProviderDefinition provider) => _locals.GetOrAdd(provider.Id, static _ => new Local());
+
+    private IProviderGrain Grain(string providerId) => _grains.GetGrain<IProviderGrain>(providerId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {Provider}: could not reach its provider grain; using the last known state")]
+    private static partial void LogRefreshFailed(ILogger logger, string provider, Exception ex);
+
+    private sealed class Local
+    {
+        public ProviderSnapshot? Snapshot { get; set; }
+
+        public DateTimeOffset SnapshotAt { get; set; }
+
+        public DateTimeOffset SubscribedAt { get; set; }
+
+        public int LeaseRequests { get; set; }
+
+        public long LeaseTokens { get; set; }
+
+        public DateTimeOffset LeaseExpires { get; set; }
+
+        public int SlotsHeld { get; set; }
+
+        public int InFlight { get; set; }
+
+        public ConcurrentQueue<ProviderOutcome> Pending { get; } = new();
+    }
+}

@@ -1,0 +1,218 @@
+using Orleans.Runtime;
+using Microsoft.Extensions.Logging;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Providers;
+using Orleans.LlmRouter.Grains.Hosting;
+
+namespace Orleans.LlmRouter.Grains.Providers;
+
+/// <summary>Persisted control-plane state of a provider: what must survive deactivation.</summary>
+[GenerateSerializer, Alias("llmrouter.ProviderControlState")]
+public sealed class ProviderControlState
+{
+    [Id(0)] public ProviderCircuitState State { get; set; }
+
+    [Id(1)] public DateTimeOffset? OpenUntil { get; set; }
+
+    [Id(2)] public DateTimeOffset? PausedUntil { get; set; }
+
+    [Id(3)] public bool Disabled { get; set; }
+}
+
+/// <summary>
+/// The single owner of one provider's breaker, limits, pause and enablement for the whole cluster. Thin: the state
+/// machines live in Core (<see cref="CircuitBreaker"/>, <see cref="RateWindow"/>). Storage is written only on state
+/// transitions and never on a request's path; a storage failure is logged, not thrown.
+/// </summary>
+internal sealed partial class ProviderGrain(
+    [PersistentState("provider-control")] IPersistentState<ProviderControlState> control,
+    ModelCatalog catalog,
+    RouterClock clock,
+    ILogger<ProviderGrain> logger) : Grain, IProviderGrain
+{
+    private static readonly TimeSpan ObserverTtl = TimeSpan.FromMinutes(2);
+    private readonly Dictionary<IProviderObserver, DateTimeOffset> _observers = [];
+    private ProviderDefinition _provider = null!;
+    private CircuitBreaker _breaker = null!;
+    private RateWindow _window = null!;
+    private readonly LatencyTracker _latency = new();
+    private int _slotsLeased;
+    private long _version;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var id = this.GetPrimaryKeyString();
+        _provider = catalog.Providers.TryGetValue(id, out var p)
+            ? p
+            : throw new InvalidOperationException($"Provider '{id}' is not in the catalog.");
+        _breaker = new CircuitBreaker(_provider.Breaker);
+        _window = new RateWindow(_provider.Limits);
+        if (control.RecordExists)
+        {
+            _breaker.Restore((BreakerState)control.State.State, control.State.OpenUntil);
+        }
+
+        _version = clock.UtcNow.ToUnixTimeMilliseconds();
+        return Task.CompletedTask;
+    }
+
+    public Task<ProviderSnapshot> GetSnapshotAsync() => Task.FromResult(Snapshot());
+
+    public async Task<ProviderSnapshot> ReportAsync(IReadOnlyList<ProviderOutcome> outcomes)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        var before = (_breaker.State, control.State.PausedUntil);
+        var now = clock.UtcNow;
+        foreach (var o in outcomes)
+        {
+            if (o.ExtraTokens > 0)
+            {
+                _window.Charge(now, o.ExtraTokens);
+            }
+
+            if (o.Success)
+            {
+                _latency.Add(o.LatencyMs);
+                _breaker.RecordSuccess(now, o.WasProbe);
+            }
+            else if (o.WasProbe && !o.CountsAsFailure)
+            {
+                // The probe got an answer (e.g. a 400): the provider is reachable again.
+                _breaker.RecordSuccess(now, wasProbe: true);
+            }
+            else if (o.CountsAsFailure)
+            {
+                _breaker.RecordFailure(now, o.ErrorClass ?? "unknown", o.WasProbe);
+            }
+
+            if (o.RetryAfter is { } after && after > TimeSpan.Zero)
+            {
+                var until = now + after;
+                if (control.State.PausedUntil is not { } current || until > current)
+                {
+                    control.State.PausedUntil = until;
+                }
+            }
+        }
+
+        if (before != (_breaker.State, control.State.PausedUntil))
+        {
+            if (before.State != _breaker.State)
+            {
+                LogBreaker(logger, _provider.Id, before.State.ToString(), _breaker.State.ToString());
+            }
+
+            await ChangedAsync();
+        }
+
+        return Snapshot();
+    }
+
+    public Task<RateLease> LeaseAsync(int requests, long tokens)
+    {
+        var now = clock.UtcNow;
+        var (r, t) = _window.Grant(now, Math.Max(0, requests), Math.Max(0, tokens));
+        return Task.FromResult(new RateLease(r, t, RateWindow.WindowEnd(now), Snapshot()));
+    }
+
+    public Task<int> AcquireSlotsAsync(int count)
+    {
+        var granted = _provider.Limits.MaxConcurrency is { } max ? Math.Clamp(max - _slotsLeased, 0, Math.Max(0, count)) : count;
+        _slotsLeased += granted;
+        return Task.FromResult(granted);
+    }
+
+    public Task ReleaseSlotsAsync(int count)
+    {
+        _slotsLeased = Math.Max(0, _slotsLeased - count);
+        return Task.CompletedTask;
+    }
+
+    public async Task<bool> TryBeginProbeAsync()
+    {
+        var before = _breaker.State;
+        var granted = _breaker.TryBeginProbe(clock.UtcNow);
+        if (before != _breaker.State)
+        {
+            LogBreaker(logger, _provider.Id, before.ToString(), _breaker.State.ToString());
+            await ChangedAsync();
+        }
+
+        return granted;
+    }
+
+    public Task<ProviderHealth> GetHealthAsync()
+    {
+        var s = Snapshot();
+        return Task.FromResult(new ProviderHealth(
+            _provider.Id, s.State, s.Disabled, s.OpenUntil, s.PausedUntil,
+            _breaker.TotalSuccesses, _breaker.TotalFailures, _breaker.LastFailureAt, _breaker.LastFailureClass,
+            _latency.Percentile(50), _latency.Percentile(95), _window.RequestsUsed, _window.TokensUsed, _slotsLeased));
+    }
+
+    public async Task<ProviderSnapshot> SetEnabledAsync(bool enabled)
+    {
+        if (control.State.Disabled == !enabled)
+        {
+            return Snapshot();
+        }
+
+        control.State.Disabled = !enabled;
+        await ChangedAsync();
+        return Snapshot();
+    }
+
+    public Task<ProviderSnapshot> SubscribeAsync(IProviderObserver observer)
+    {
+        var now = clock.UtcNow;
+        _observers[observer] = now;
+        foreach (var stale in _observers.Where(kv => now - kv.Value > ObserverTtl).Select(kv => kv.Key).ToList())
+        {
+            _observers.Remove(stale);
+        }
+
+        return Task.FromResult(Snapshot());
+    }
+
+    private ProviderSnapshot Snapshot()
+    {
+        var now = clock.UtcNow;
+        var paused = control.State.PausedUntil is { } p && p > now ? p : (DateTimeOffset?)null;
+        return new ProviderSnapshot(_provider.Id, (ProviderCircuitState)_breaker.State, _breaker.OpenUntil, paused, control.State.Disabled, _version);
+    }
+
+    private async Task ChangedAsync()
+    {
+        _version++;
+        control.State.State = (ProviderCircuitState)_breaker.State;
+        control.State.OpenUntil = _breaker.OpenUntil;
+        var snapshot = Snapshot();
+        foreach (var observer in _observers.Keys.ToList())
+        {
+            try
+            {
+                await observer.OnSnapshot(snapshot);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _observers.Remove(observer);
+            }
+        }
+
+        try
+        {
+            await control.WriteStateAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogStorageFailed(logger, _provider.Id, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {Provider} circuit {From} -> {To}")]
+    private static partial void LogBreaker(ILogger logger, string provider, string from, string to);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Provider {Provider}: persisting control state failed; in-memory state stays authoritative")]
+    private static partial void LogStorageFailed(ILogger logger, string provider, Exception ex);
+}
