@@ -225,7 +225,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         lock (local)
         {
-            if (TryConsume(local, tokens))
+            if (TryConsume(local, limits, tokens))
             {
                 return true;
             }
@@ -246,19 +246,24 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
             local.LeaseRequests += lease.Requests;
             local.LeaseTokens += lease.Tokens;
-            return TryConsume(local, tokens);
+            return TryConsume(local, limits, tokens);
         }
     }
 
-    private bool TryConsume(Local local, long tokens)
+    private bool TryConsume(Local local, ProviderLimits limits, long tokens)
     {
-        if (_clock.UtcNow >= local.LeaseExpires || local.LeaseRequests < 1 || local.LeaseTokens < tokens)
+        var countTokens = limits.TokensPerMinute is not null;
+        if (_clock.UtcNow >= local.LeaseExpires || local.LeaseRequests < 1 || (countTokens && local.LeaseTokens < tokens))
         {
             return false;
         }
 
         local.LeaseRequests--;
-        local.LeaseTokens -= tokens;
+        if (countTokens)
+        {
+            local.LeaseTokens -= tokens;
+        }
+
         return true;
     }
 

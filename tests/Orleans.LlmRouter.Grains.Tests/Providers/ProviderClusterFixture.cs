@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Configuration;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Grains.Providers;
+using Orleans.TestingHost;
+
+namespace Orleans.LlmRouter.Grains.Tests.Providers;
+
+/// <summary>Three silos sharing one fake router clock, with a filter counting calls to provider grains per method.</summary>
+public sealed class ProviderClusterFixture : IAsyncLifetime
+{
+    public const string Yaml = """
+        providers:
+          - { id: flaky, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 4, window_seconds: 60, break_seconds: 30 } }
+          - { id: probe, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+          - { id: rpm, type: simulated, limits: { rpm: 60 } }
+          - { id: tpm, type: simulated, limits: { tpm: 1000 } }
+          - { id: conc, type: simulated, limits: { max_concurrency: 4 } }
+          - { id: warm, type: simulated }
+          - { id: warmlimited, type: simulated, limits: { rpm: 6000, tpm: 10000000 } }
+          - { id: paused, type: simulated }
+          - { id: switch, type: simulated }
+          - { id: durable, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 300 } }
+        """;
+
+    public static readonly ConcurrentDictionary<string, int> ProviderGrainCalls = new(StringComparer.Ordinal);
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+
+    public ModelCatalog Catalog { get; } = new CatalogLoader(environment: _ => null).Load([("providers.yaml", Yaml)]).Catalog;
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IReadOnlyList<ProviderGate> Gates { get; private set; } = [];
+
+    public ProviderDefinition Provider(string id) => Catalog.Providers[id];
+
+    public static int CallsTo(string method) => ProviderGrainCalls.GetValueOrDefault(method);
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.Services.AddSingleton(new RouterClock(Clock));
+            silo.Services.AddLlmRouterGrains(Catalog);
+            silo.AddOutgoingGrainCallFilter(context =>
+            {
+                if (context.InterfaceName.Contains("IProviderGrain", StringComparison.Ordinal))
+                {
+                    ProviderGrainCalls.AddOrUpdate(context.MethodName, 1, (_, n) => n + 1);
+                }
+
+                return context.Invoke();
+            });
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+        Gates = Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<ProviderGate>()).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ProviderClusterCollection : ICollectionFixture<ProviderClusterFixture>
+{
+    public const string Name = "provider-cluster";
+}
