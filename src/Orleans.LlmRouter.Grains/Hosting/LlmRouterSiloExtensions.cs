@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Providers;
+using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Simulated;
@@ -26,6 +27,7 @@ public static class LlmRouterSiloExtensions
             return catalog.DisableProviders(p => !types.Contains(p.Type), "no adapter for this provider type in this build");
         });
         services.AddSingleton<ProviderGate>();
+        services.TryAddSingleton<ILedger, InMemoryLedger>();
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<RouterServices>();

@@ -24,9 +24,13 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
     public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
+        var startedAt = services.Time.GetUtcNow();
         var (plan, query) = PlanFor(request, context);
         var estimated = query.EstimatedPromptTokens;
+        var budget = Budget(context);
         var attempts = new List<AttemptRecord>();
+        var budgetSkips = new List<CandidateDecision>();
+        BudgetExceededException? lastBudget = null;
         var queue = new List<RouteCandidate>(plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -35,9 +39,23 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             var provider = services.Catalog.ProviderOf(model);
             var adapter = services.Providers.Get(provider.Id);
             var call = new ProviderCall(request, model, provider);
+            var reservation = $"{context.RequestId}:{i}";
             try
             {
-                var response = await services.RetryPipelineFor(provider).ExecuteAsync(
+                await budget.ReserveAsync(reservation, estimated + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId);
+            }
+            catch (BudgetExceededException ex)
+            {
+                // This model is more than the tenant can afford now: try the next (cheaper) one.
+                lastBudget = ex;
+                budgetSkips.Add(new CandidateDecision(model.Name, provider.Id, false, "budget: " + ex.Message, candidate.EstimatedCostUsd));
+                continue;
+            }
+
+            ProviderResponse response;
+            try
+            {
+                response = await services.RetryPipelineFor(provider).ExecuteAsync(
                     async token =>
                     {
                         var permit = await AdmitAsync(provider, model, estimated + candidate.ReservedOutputTokens, attempts);
@@ -65,51 +83,88 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                         }
                     },
                     cancellationToken);
+            }
+            catch (ProviderException ex)
+            {
+                // Permanent error, or transient retries spent: next candidate (a long-context one first after a context-length error).
+                await budget.ReleaseAsync(reservation);
+                if (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
+                {
+                    PreferLongContext(queue, i);
+                }
 
-                var cost = CostCalculator.Cost(model.Pricing, response.Usage.PromptTokens, response.Usage.CompletionTokens, response.Usage.CachedTokens);
-                return new ChatCompletion(
-                    "chatcmpl-" + context.RequestId,
-                    model.Name,
-                    provider.Id,
-                    model.ProviderModel,
-                    response.Message,
-                    response.FinishReason,
-                    response.Usage,
-                    cost,
-                    attempts,
-                    Ms(started),
-                    services.Time.GetUtcNow());
+                continue;
             }
-            catch (ProviderException ex) when (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
+            catch (OperationCanceledException)
             {
-                PreferLongContext(queue, i);
+                await budget.ReleaseAsync(reservation);
+                throw;
             }
-            catch (ProviderException)
-            {
-                // Permanent error, or transient retries spent: next candidate.
-            }
+
+            var cost = CostCalculator.Cost(model.Pricing, response.Usage.PromptTokens, response.Usage.CompletionTokens, response.Usage.CachedTokens);
+            var latency = Ms(started);
+
+            // The ledger row is durable before the response goes back (B2).
+            await budget.SettleAsync(reservation, Record(context, model, provider, response.Usage, cost, true, null, attempts.Count, latency, null, startedAt));
+            return new ChatCompletion(
+                "chatcmpl-" + context.RequestId,
+                model.Name,
+                provider.Id,
+                model.ProviderModel,
+                response.Message,
+                response.FinishReason,
+                response.Usage,
+                cost,
+                attempts,
+                latency,
+                services.Time.GetUtcNow());
         }
 
-        throw Failed(attempts, plan);
+        if (attempts.Count == 0 && lastBudget is not null)
+        {
+            throw lastBudget;
+        }
+
+        await RecordFailureAsync(budget, context, attempts, started, startedAt);
+        throw Failed(attempts, plan, budgetSkips);
     }
 
     public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var started = Stopwatch.GetTimestamp();
+        var startedAt = services.Time.GetUtcNow();
         var (plan, query) = PlanFor(request, context);
+        var budget = Budget(context);
         var attempts = new List<AttemptRecord>();
+        var budgetSkips = new List<CandidateDecision>();
+        BudgetExceededException? lastBudget = null;
         var queue = new List<RouteCandidate>(plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
-            var model = queue[i].Model;
+            var candidate = queue[i];
+            var model = candidate.Model;
             var provider = services.Catalog.ProviderOf(model);
             var call = new ProviderCall(request, model, provider);
+            var reservation = $"{context.RequestId}:{i}";
+            try
+            {
+                await budget.ReserveAsync(reservation, query.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId);
+            }
+            catch (BudgetExceededException ex)
+            {
+                lastBudget = ex;
+                budgetSkips.Add(new CandidateDecision(model.Name, provider.Id, false, "budget: " + ex.Message, candidate.EstimatedCostUsd));
+                continue;
+            }
+
             ProviderPermit permit;
             try
             {
-                permit = await AdmitAsync(provider, model, query.EstimatedPromptTokens + queue[i].ReservedOutputTokens, attempts);
+                permit = await AdmitAsync(provider, model, query.EstimatedPromptTokens + candidate.ReservedOutputTokens, attempts);
             }
             catch (ProviderException)
             {
+                await budget.ReleaseAsync(reservation);
                 continue;
             }
 
@@ -122,9 +177,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             {
                 if (!await stream.MoveNextAsync())
                 {
-                    attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Server), "empty stream", Ms(attemptStart)));
-                    await services.Gate.Complete(permit, new ProviderOutcome(false, "server", true, Ms(attemptStart), permit.IsProbe, 0, null));
-                    continue;
+                    throw ProviderException.Create(ProviderErrorClass.Server, provider, model, null, "the stream ended before any chunk");
                 }
 
                 first = stream.Current;
@@ -134,6 +187,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                 attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, Ms(attemptStart)));
                 LogAttemptFailed(logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
                 await services.Gate.Complete(permit, Outcome(ex, attemptStart, permit));
+                await budget.ReleaseAsync(reservation);
                 if (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
                 {
                     PreferLongContext(queue, i);
@@ -141,39 +195,50 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 
                 continue;
             }
-
-            yield return ToItem(first, model, provider, includeRoute: true);
-            if (first.Usage is not null)
+            catch (OperationCanceledException)
             {
-                await services.Gate.Complete(permit, new ProviderOutcome(true, null, false, Ms(attemptStart), permit.IsProbe, 0, null));
-                yield break;
+                await services.Gate.Complete(permit, new ProviderOutcome(false, "cancelled", false, Ms(attemptStart), permit.IsProbe, 0, null));
+                await budget.ReleaseAsync(reservation);
+                throw;
             }
 
-            // After the first chunk: forward as they come; a failure ends the stream with an error item and partial usage.
-            long streamedChars = first.TextDelta?.Length ?? 0;
-            var prompt = RequestAnalysis.EstimatePrompt(request);
-            while (true)
+            // From the first chunk on, this model owns the stream. Whatever ends it — completion, an upstream failure,
+            // or the caller walking away — what was generated is settled and recorded (B3).
+            var ttft = Ms(started);
+            var prompt = query.EstimatedPromptTokens;
+            long streamedChars = 0;
+            TokenUsage? finalUsage = null;
+            ProviderException? failure = null;
+            try
             {
-                ProviderStreamChunk chunk;
-                ProviderException? failure = null;
-                try
+                streamedChars += first.TextDelta?.Length ?? 0;
+                finalUsage = first.Usage;
+                yield return ToItem(first, model, provider, includeRoute: true);
+                while (finalUsage is null)
                 {
-                    if (!await stream.MoveNextAsync())
+                    ProviderStreamChunk chunk;
+                    try
                     {
+                        if (!await stream.MoveNextAsync())
+                        {
+                            break;
+                        }
+
+                        chunk = stream.Current;
+                    }
+                    catch (ProviderException ex)
+                    {
+                        failure = ex;
                         break;
                     }
 
-                    chunk = stream.Current;
-                }
-                catch (ProviderException ex)
-                {
-                    failure = ex;
-                    chunk = null!;
+                    streamedChars += chunk.TextDelta?.Length ?? 0;
+                    finalUsage = chunk.Usage;
+                    yield return ToItem(chunk, model, provider, includeRoute: false);
                 }
 
                 if (failure is not null)
                 {
-                    await services.Gate.Complete(permit, Outcome(failure, attemptStart, permit));
                     var partial = new TokenUsage(prompt, (streamedChars + 3) / 4);
                     yield return new ChatStreamItem
                     {
@@ -183,18 +248,28 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                         ErrorClass = failure.ErrorClassName,
                         ErrorMessage = failure.ProviderMessage,
                     };
-                    yield break;
                 }
-
-                streamedChars += chunk.TextDelta?.Length ?? 0;
-                yield return ToItem(chunk, model, provider, includeRoute: false);
+            }
+            finally
+            {
+                var usage = finalUsage ?? new TokenUsage(prompt, (streamedChars + 3) / 4);
+                var cost = CostCalculator.Cost(model.Pricing, usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens);
+                var ok = failure is null && finalUsage is not null;
+                attempts.Add(new AttemptRecord(model.Name, provider.Id, ok, failure?.ErrorClassName ?? (ok ? null : "cancelled"), failure?.ProviderMessage, Ms(attemptStart)));
+                await services.Gate.Complete(permit, failure is not null ? Outcome(failure, attemptStart, permit) : new ProviderOutcome(ok, ok ? null : "cancelled", false, Ms(attemptStart), permit.IsProbe, 0, null));
+                await budget.SettleAsync(reservation, Record(context, model, provider, usage, cost, ok, failure?.ErrorClassName ?? (ok ? null : "cancelled"), attempts.Count, Ms(started), ttft, startedAt));
             }
 
-            await services.Gate.Complete(permit, new ProviderOutcome(true, null, false, Ms(attemptStart), permit.IsProbe, 0, null));
             yield break;
         }
 
-        throw Failed(attempts, plan);
+        if (attempts.Count == 0 && lastBudget is not null)
+        {
+            throw lastBudget;
+        }
+
+        await RecordFailureAsync(budget, context, attempts, started, startedAt);
+        throw Failed(attempts, plan, budgetSkips);
     }
 
     public Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
@@ -280,10 +355,42 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         queue.AddRange(reordered);
     }
 
-    private static AllModelsFailedException Failed(List<AttemptRecord> attempts, RoutePlan plan)
+    private static AllModelsFailedException Failed(List<AttemptRecord> attempts, RoutePlan plan, List<CandidateDecision> budgetSkips)
     {
-        var skipped = plan.Candidates.Where(c => !c.Eligible).Select(Decision).ToList();
-        return new AllModelsFailedException(attempts, skipped);
+        var skipped = plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(budgetSkips).ToList();
+        var retryAfter = attempts.Count > 0 && attempts.All(a => a.ErrorClass is "rate_limited" or "unavailable") ? 1.0 : (double?)null;
+        return new AllModelsFailedException(attempts, skipped) { RetryAfterSeconds = retryAfter };
+    }
+
+    private ITenantBudgetGrain Budget(RoutingContext context) =>
+        GrainFactory.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(context.TenantId));
+
+    private UsageRecord Record(RoutingContext context, ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, bool success, string? errorClass, int attempts, double latencyMs, double? ttftMs, DateTimeOffset startedAt) =>
+        new(context.RequestId, provider.Id, model.Name, usage, cost, success)
+        {
+            RunId = context.RunId,
+            Tags = context.Tags,
+            Action = context.Action,
+            Strategy = context.Strategy,
+            LatencyMs = latencyMs,
+            TimeToFirstTokenMs = ttftMs,
+            ErrorClass = errorClass,
+            Attempts = attempts,
+            StartedAt = startedAt,
+            CompletedAt = services.Time.GetUtcNow(),
+        };
+
+    /// <summary>A request that every candidate failed is still one ledger row (zero usage), for the record.</summary>
+    private async Task RecordFailureAsync(ITenantBudgetGrain budget, RoutingContext context, List<AttemptRecord> attempts, long started, DateTimeOffset startedAt)
+    {
+        if (attempts.Count == 0)
+        {
+            return;
+        }
+
+        var last = attempts[^1];
+        var model = services.Catalog.Models[last.Model];
+        await budget.SettleAsync(null, Record(context, model, services.Catalog.ProviderOf(model), TokenUsage.Zero, 0m, false, last.ErrorClass, attempts.Count, Ms(started), null, startedAt));
     }
 
     private static ChatStreamItem ToItem(ProviderStreamChunk chunk, ModelDefinition model, ProviderDefinition provider, bool includeRoute) => new()

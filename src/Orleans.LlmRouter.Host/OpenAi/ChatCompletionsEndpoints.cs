@@ -107,6 +107,10 @@ public static class ChatCompletionsEndpoints
         {
             await OpenAiErrors.WriteAsync(http, ex.NotFound ? 404 : 400, ex.Message, "invalid_request_error", ex.Param ?? "model", ex.NotFound ? "model_not_found" : "invalid_request");
         }
+        catch (BudgetExceededException ex)
+        {
+            await OpenAiErrors.WriteBudgetAsync(http, ex);
+        }
         catch (AllModelsFailedException ex)
         {
             var allRateLimited = ex.Attempts.Count > 0 && ex.Attempts.All(a => a.ErrorClass == "rate_limited");

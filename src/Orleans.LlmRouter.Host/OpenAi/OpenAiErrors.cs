@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
@@ -25,6 +26,55 @@ internal static class OpenAiErrors
         using (var writer = new Utf8JsonWriter(buffer))
         {
             OpenAiWriter.WriteError(writer, message, type, param, code);
+        }
+
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// 402 <c>budget_exceeded</c> with the window, usage, limit and the reservation that did not fit, and
+    /// <c>x-should-retry: false</c> so SDKs do not retry it.
+    /// </summary>
+    public static async Task WriteBudgetAsync(HttpContext http, BudgetExceededException ex)
+    {
+        if (http.Response.HasStarted)
+        {
+            return;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status402PaymentRequired;
+        http.Response.ContentType = "application/json";
+        http.Response.Headers["x-should-retry"] = "false";
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("error");
+            w.WriteString("message", ex.Message);
+            w.WriteString("type", "budget_exceeded");
+            w.WriteNull("param");
+            w.WriteString("code", "budget_exceeded");
+            w.WriteString("window", ex.Window);
+            switch (ex)
+            {
+                case TokenBudgetExceededException t:
+                    w.WriteString("unit", "tokens");
+                    w.WriteNumber("used", t.Used);
+                    w.WriteNumber("in_flight", t.InFlight);
+                    w.WriteNumber("limit", t.Limit);
+                    w.WriteNumber("requested", t.Requested);
+                    break;
+                case CostBudgetExceededException c:
+                    w.WriteString("unit", "usd");
+                    w.WriteNumber("used", c.UsedUsd);
+                    w.WriteNumber("in_flight", c.InFlightUsd);
+                    w.WriteNumber("limit", c.LimitUsd);
+                    w.WriteNumber("requested", c.RequestedUsd);
+                    break;
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
         }
 
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);

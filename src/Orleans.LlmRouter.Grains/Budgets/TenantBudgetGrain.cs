@@ -1,0 +1,292 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Budgets;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Ledger;
+using Orleans.Runtime;
+
+namespace Orleans.LlmRouter.Grains.Budgets;
+
+/// <summary>
+/// Persisted part of a tenant budget: counters over exactly the ledger rows with tenant sequence ≤ <see cref="Position"/>.
+/// On activation the rows after it are read back from the ledger, so the counters always equal the ledger.
+/// </summary>
+[GenerateSerializer, Alias("llmrouter.TenantBudgetState")]
+public sealed class TenantBudgetState
+{
+    [Id(0)] public BudgetCountersState Counters { get; set; } = new();
+
+    [Id(1)] public long Position { get; set; }
+
+    [Id(2)] public long NextSeq { get; set; } = 1;
+}
+
+/// <summary>Serializable mirror of <see cref="BudgetCounters"/>.</summary>
+[GenerateSerializer, Alias("llmrouter.BudgetCountersState")]
+public sealed class BudgetCountersState
+{
+    [Id(0)] public long LifetimeTokens { get; set; }
+
+    [Id(1)] public decimal LifetimeUsd { get; set; }
+
+    [Id(2)] public string DayKey { get; set; } = string.Empty;
+
+    [Id(3)] public long DayTokens { get; set; }
+
+    [Id(4)] public decimal DayUsd { get; set; }
+
+    [Id(5)] public string MonthKey { get; set; } = string.Empty;
+
+    [Id(6)] public long MonthTokens { get; set; }
+
+    [Id(7)] public decimal MonthUsd { get; set; }
+
+    [Id(8)] public Dictionary<string, long> RunTokens { get; set; } = [];
+
+    [Id(9)] public HashSet<string> AlertsFired { get; set; } = [];
+
+    public static BudgetCountersState From(BudgetCounters c) => new()
+    {
+        LifetimeTokens = c.LifetimeTokens, LifetimeUsd = c.LifetimeUsd, DayKey = c.DayKey, DayTokens = c.DayTokens, DayUsd = c.DayUsd,
+        MonthKey = c.MonthKey, MonthTokens = c.MonthTokens, MonthUsd = c.MonthUsd,
+        RunTokens = new(c.RunTokens, StringComparer.Ordinal), AlertsFired = new(c.AlertsFired, StringComparer.Ordinal),
+    };
+
+    public BudgetCounters ToCounters() => new()
+    {
+        LifetimeTokens = LifetimeTokens, LifetimeUsd = LifetimeUsd, DayKey = DayKey, DayTokens = DayTokens, DayUsd = DayUsd,
+        MonthKey = MonthKey, MonthTokens = MonthTokens, MonthUsd = MonthUsd,
+        RunTokens = new(RunTokens, StringComparer.Ordinal), AlertsFired = new(AlertsFired, StringComparer.Ordinal),
+    };
+}
+
+/// <summary>
+/// The single writer of one tenant's budget. Reserve is pure in-memory arithmetic (one turn, so it cannot race);
+/// settle appends the ledger row (group-committed with other settles, which is why the grain is reentrant), then
+/// adds the usage. Counters are persisted write-behind (at most one write in flight, on a timer and on deactivation),
+/// positioned by the contiguous prefix of tenant sequence numbers they include.
+/// </summary>
+[Reentrant]
+internal sealed partial class TenantBudgetGrain(
+    [PersistentState("tenant-budget")] IPersistentState<TenantBudgetState> state,
+    ILedger ledger,
+    ModelCatalog catalog,
+    RouterClock clock,
+    ILogger<TenantBudgetGrain> logger) : Grain, ITenantBudgetGrain
+{
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+    private readonly InFlight _inFlight = new();
+    private readonly SortedDictionary<long, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)?> _done = [];
+    private string _tenantId = string.Empty;
+    private TenantBudgets _limits = TenantBudgets.None;
+    private decimal _alertThreshold = 0.8m;
+    private TimeZoneInfo _zone = TimeZoneInfo.Utc;
+    private BudgetCounters _live = new();
+    private BudgetCounters _prefix = new();
+    private bool _dirty;
+    private Task _writing = Task.CompletedTask;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _tenantId = TenantBudgetKeys.TenantOf(this.GetPrimaryKeyString());
+        if (catalog.Tenants.TryGetValue(_tenantId, out var tenant))
+        {
+            _limits = tenant.Budgets;
+            _alertThreshold = tenant.SoftAlertThreshold;
+            _zone = BudgetCalendar.Zone(tenant.TimeZone);
+        }
+
+        _prefix = state.State.Counters.ToCounters();
+        _prefix.Roll(clock.UtcNow, _zone);
+        var caughtUp = 0;
+        await foreach (var row in ledger.ReadAfterAsync(_tenantId, state.State.Position, cancellationToken))
+        {
+            _prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
+            state.State.Position = Math.Max(state.State.Position, row.TenantSeq);
+            caughtUp++;
+        }
+
+        state.State.NextSeq = Math.Max(state.State.NextSeq, state.State.Position + 1);
+        _live = _prefix.Clone();
+        if (caughtUp > 0)
+        {
+            LogCaughtUp(logger, _tenantId, caughtUp, state.State.Position);
+            _dirty = true;
+        }
+
+        this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(FlushInterval, FlushInterval) { Interleave = true });
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken);
+    }
+
+    public Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId)
+    {
+        Roll();
+        if (BudgetRules.Check(_limits, _live, _inFlight, tokens, costUsd, runId) is { } v)
+        {
+            throw Rejection(v);
+        }
+
+        _inFlight.Add(reservationId, tokens, costUsd, runId);
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync(string reservationId)
+    {
+        _inFlight.Remove(reservationId);
+        return Task.CompletedTask;
+    }
+
+    public async Task<bool> SettleAsync(string? reservationId, UsageRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var seq = state.State.NextSeq++;
+        var row = new LedgerRecord
+        {
+            RequestId = record.RequestId,
+            TenantId = _tenantId,
+            TenantSeq = seq,
+            RunId = record.RunId,
+            Tags = record.Tags,
+            Action = record.Action,
+            Strategy = record.Strategy,
+            Provider = record.Provider,
+            Model = record.Model,
+            PromptTokens = record.Usage.PromptTokens,
+            CompletionTokens = record.Usage.CompletionTokens,
+            CachedTokens = record.Usage.CachedTokens,
+            ReasoningTokens = record.Usage.ReasoningTokens,
+            CostUsd = record.CostUsd,
+            LatencyMs = record.LatencyMs,
+            TimeToFirstTokenMs = record.TimeToFirstTokenMs,
+            Success = record.Success,
+            ErrorClass = record.ErrorClass,
+            Attempts = record.Attempts,
+            StartedAt = record.StartedAt,
+            CompletedAt = record.CompletedAt,
+        };
+
+        bool inserted;
+        try
+        {
+            inserted = await ledger.AppendAsync(row);
+        }
+        catch
+        {
+            Done(seq, null);
+            throw;
+        }
+        finally
+        {
+            if (reservationId is not null)
+            {
+                _inFlight.Remove(reservationId);
+            }
+        }
+
+        if (!inserted)
+        {
+            Done(seq, null);
+            return false;
+        }
+
+        Roll();
+        _live.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
+        Done(seq, (row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt));
+        foreach (var alert in BudgetRules.CrossedAlerts(_limits, _live, _alertThreshold).ToList())
+        {
+            _live.AlertsFired.Add(alert.Key);
+            LogSoftAlert(logger, _tenantId, alert.Window.ToString(), alert.Unit.ToString(), alert.Used, alert.Limit);
+        }
+
+        return true;
+    }
+
+    public Task<TenantUsage> GetUsageAsync()
+    {
+        Roll();
+        var runs = _live.RunTokens.Select(kv => new WindowUsage("run", kv.Key, kv.Value, 0, _limits.RunTokens, null));
+        var windows = new List<WindowUsage>
+        {
+            new("lifetime", null, _live.LifetimeTokens, _live.LifetimeUsd, _limits.LifetimeTokens, _limits.LifetimeUsd),
+            new("daily", _live.DayKey, _live.DayTokens, _live.DayUsd, _limits.DailyTokens, _limits.DailyUsd),
+            new("monthly", _live.MonthKey, _live.MonthTokens, _live.MonthUsd, _limits.MonthlyTokens, _limits.MonthlyUsd),
+        };
+        windows.AddRange(runs);
+        return Task.FromResult(new TenantUsage(_tenantId, windows, _inFlight.Count, _inFlight.Tokens, _inFlight.Usd, state.State.Position));
+    }
+
+    private void Roll()
+    {
+        var now = clock.UtcNow;
+        _live.Roll(now, _zone);
+        _prefix.Roll(now, _zone);
+    }
+
+    /// <summary>Marks a sequence number finished and advances the persisted prefix over every contiguous finished one.</summary>
+    private void Done(long seq, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)? applied)
+    {
+        _done[seq] = applied;
+        while (_done.Remove(state.State.Position + 1, out var next))
+        {
+            state.State.Position++;
+            if (next is { } n)
+            {
+                _prefix.Add(n.Tokens, n.Usd, n.RunId, n.At, _zone);
+            }
+        }
+
+        _prefix.AlertsFired = new HashSet<string>(_live.AlertsFired, StringComparer.Ordinal);
+        _dirty = true;
+    }
+
+    private Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (!_dirty || !_writing.IsCompleted)
+        {
+            return _writing;
+        }
+
+        _dirty = false;
+        state.State.Counters = BudgetCountersState.From(_prefix);
+        _writing = WriteAsync();
+        return _writing;
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _dirty = true; // the ledger holds the truth; retry on the next tick
+            LogPersistFailed(logger, _tenantId, ex);
+        }
+    }
+
+    private BudgetExceededException Rejection(BudgetViolation v)
+    {
+        var window = v.Window.ToString().ToLowerInvariant();
+        var message = string.Create(CultureInfo.InvariantCulture, $"Budget exceeded for tenant '{_tenantId}': {window} {(v.Unit == BudgetUnit.Tokens ? "token" : "USD")} limit {v.Limit}, used {v.Used}, in flight {v.Reserved}, this call needs {v.Requested}.");
+        return v.Unit == BudgetUnit.Tokens
+            ? new TokenBudgetExceededException(message) { TenantId = _tenantId, Window = window, Used = (long)v.Used, InFlight = (long)v.Reserved, Limit = (long)v.Limit, Requested = (long)v.Requested }
+            : new CostBudgetExceededException(message) { TenantId = _tenantId, Window = window, UsedUsd = v.Used, InFlightUsd = v.Reserved, LimitUsd = v.Limit, RequestedUsd = v.Requested };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: caught up {Rows} ledger rows on activation (position {Position})")]
+    private static partial void LogCaughtUp(ILogger logger, string tenant, int rows, long position);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant} crossed its soft alert threshold: {Window} {Unit} usage {Used} of limit {Limit}")]
+    private static partial void LogSoftAlert(ILogger logger, string tenant, string window, string unit, decimal used, decimal limit);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant}: persisting budget counters failed; will retry (the ledger stays the source of truth)")]
+    private static partial void LogPersistFailed(ILogger logger, string tenant, Exception ex);
+}
