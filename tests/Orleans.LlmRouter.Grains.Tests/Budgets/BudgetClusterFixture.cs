@@ -1,0 +1,70 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Configuration;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Ledger;
+using Orleans.TestingHost;
+
+namespace Orleans.LlmRouter.Grains.Tests.Budgets;
+
+/// <summary>Three silos sharing a fake router clock and one in-memory ledger (so a grain can move between silos).</summary>
+public sealed class BudgetClusterFixture : IAsyncLifetime
+{
+    public const string Yaml = """
+        providers:
+          - { id: sim, type: simulated, retry: { max_attempts: 1 } }
+          - { id: slow, type: simulated, options: { chunk_delay_ms: 100 } }
+        models:
+          - { name: cheap, provider: sim, provider_model: cheap-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 1 } }
+          - { name: pricey, provider: sim, provider_model: pricey-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 100, output: 100 } }
+          - { name: slowm, provider: slow, provider_model: slow-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 1 } }
+        actions:
+          - name: chat
+            strategies:
+              default: [pricey, cheap]
+        tenants:
+          - { id: b1, budgets: { tokens: { daily: 5000 } } }
+          - { id: b4, budgets: { tokens: { daily: 300 } } }
+          - { id: b5, budgets: { tokens: { lifetime: 130 } } }
+          - { id: usd, budgets: { usd: { daily: 0.005 } } }
+          - { id: run, budgets: { run_tokens: 150 } }
+          - { id: ledger }
+          - { id: idem }
+          - { id: stream }
+        """;
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero));
+
+    public InMemoryLedger Ledger { get; } = new();
+
+    public ModelCatalog Catalog { get; } = new CatalogLoader(environment: _ => null).Load([("budgets.yaml", Yaml)]).Catalog;
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.Services.AddSingleton(new RouterClock(Clock));
+            silo.Services.AddSingleton<ILedger>(Ledger);
+            silo.Services.AddLlmRouterGrains(Catalog);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class BudgetClusterCollection : ICollectionFixture<BudgetClusterFixture>
+{
+    public const string Name = "budget-cluster";
+}
