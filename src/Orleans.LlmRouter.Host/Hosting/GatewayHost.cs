@@ -55,14 +55,10 @@ public static partial class GatewayHost
         var maxBody = long.TryParse(config["LlmRouter:MaxRequestBodyBytes"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var mb) ? mb : 8 * 1024 * 1024;
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxBody);
 
-        var siloPort = int.TryParse(config["Orleans:SiloPort"], CultureInfo.InvariantCulture, out var sp) ? sp : 11111;
-        var gatewayPort = int.TryParse(config["Orleans:GatewayPort"], CultureInfo.InvariantCulture, out var gp) ? gp : 30000;
-        var clusterId = config["Orleans:ClusterId"] ?? "llmrouter-dev";
-        var serviceId = config["Orleans:ServiceId"] ?? "llmrouter";
+        var settings = SiloSettings.From(config);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
-            silo.AddMemoryGrainStorageAsDefault();
+            settings.Apply(silo);
             silo.Services.AddLlmRouterGrains(loaded.Catalog);
         });
 
@@ -74,7 +70,17 @@ public static partial class GatewayHost
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter");
-        LogStorage(logger);
+        if (settings.Durable)
+        {
+            var clustering = settings.PostgresClustering ? "PostgreSQL" : "localhost";
+            var mode = settings.OutageMode.ToString();
+            LogDurable(logger, clustering, mode);
+        }
+        else
+        {
+            LogStorage(logger);
+        }
+
         var files = string.Join(", ", loaded.Files);
         LogConfig(logger, files, catalog.Providers.Count, catalog.Models.Count, catalog.Actions.Count, catalog.Tenants.Count);
         foreach (var notice in loaded.Notices)
@@ -116,6 +122,9 @@ public static partial class GatewayHost
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage: in-memory (embedded default). Budgets and usage are lost on restart; configure PostgreSQL for durability.")]
     private static partial void LogStorage(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage: PostgreSQL (grain state and ledger); clustering: {Clustering}; ledger outage mode: {Mode}")]
+    private static partial void LogDurable(ILogger logger, string clustering, string mode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration loaded from {Files}: {Providers} providers, {Models} models, {Actions} actions, {Tenants} dev tenants")]
     private static partial void LogConfig(ILogger logger, string files, int providers, int models, int actions, int tenants);

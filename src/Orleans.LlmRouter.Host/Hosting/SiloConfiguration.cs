@@ -1,0 +1,100 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Net;
+using Npgsql;
+using Orleans.LlmRouter.Ledger;
+
+namespace Orleans.LlmRouter.Host.Hosting;
+
+/// <summary>
+/// Storage, ledger and clustering of a silo from settings. Embedded default: localhost clustering, in-memory grain
+/// storage and ledger. Durable: <c>LlmRouter:Storage=postgres</c> with <c>LlmRouter:Postgres</c> (an Npgsql connection
+/// string) puts grain state (ADO.NET, System.Text.Json) and the ledger on PostgreSQL; <c>Orleans:Clustering=postgres</c>
+/// also puts membership there so several silos form one cluster.
+/// </summary>
+public sealed record SiloSettings(
+    bool Durable,
+    string? PostgresConnectionString,
+    bool PostgresClustering,
+    int SiloPort,
+    int GatewayPort,
+    string ClusterId,
+    string ServiceId,
+    LedgerOutageMode OutageMode,
+    string SpoolDirectory)
+{
+    public const string Invariant = "Npgsql";
+
+    public static SiloSettings From(IConfiguration config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var storage = config["LlmRouter:Storage"] ?? "memory";
+        var durable = storage.Equals("postgres", StringComparison.OrdinalIgnoreCase);
+        if (!durable && !storage.Equals("memory", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"LlmRouter:Storage must be 'memory' or 'postgres', not '{storage}'.");
+        }
+
+        var clustering = config["Orleans:Clustering"] ?? "localhost";
+        var pgClustering = clustering.Equals("postgres", StringComparison.OrdinalIgnoreCase);
+        var cs = config["LlmRouter:Postgres"];
+        if ((durable || pgClustering) && string.IsNullOrWhiteSpace(cs))
+        {
+            throw new InvalidOperationException("LlmRouter:Postgres (an Npgsql connection string) is required with LlmRouter:Storage=postgres or Orleans:Clustering=postgres.");
+        }
+
+        var mode = (config["LlmRouter:LedgerOutageMode"] ?? "spool").Replace("-", string.Empty, StringComparison.Ordinal);
+        return new SiloSettings(
+            durable,
+            cs,
+            pgClustering,
+            int.TryParse(config["Orleans:SiloPort"], CultureInfo.InvariantCulture, out var sp) ? sp : 11111,
+            int.TryParse(config["Orleans:GatewayPort"], CultureInfo.InvariantCulture, out var gp) ? gp : 30000,
+            config["Orleans:ClusterId"] ?? "llmrouter-dev",
+            config["Orleans:ServiceId"] ?? "llmrouter",
+            Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
+            config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"));
+    }
+
+    /// <summary>Applies clustering and storage to a silo.</summary>
+    public void Apply(ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        DbProviderFactories.RegisterFactory(Invariant, NpgsqlFactory.Instance);
+        if (PostgresClustering)
+        {
+            silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+            {
+                o.ClusterId = ClusterId;
+                o.ServiceId = ServiceId;
+            });
+            silo.ConfigureEndpoints(IPAddress.Loopback, SiloPort, GatewayPort, listenOnAnyHostAddress: false);
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = PostgresConnectionString;
+            });
+        }
+        else
+        {
+            silo.UseLocalhostClustering(SiloPort, GatewayPort, serviceId: ServiceId, clusterId: ClusterId);
+        }
+
+        silo.UseSystemTextJsonGrainStorageSerializer();
+        if (Durable)
+        {
+            silo.AddAdoNetGrainStorageAsDefault(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = PostgresConnectionString;
+            });
+            silo.Services.AddSingleton<ILedger>(sp => new PostgresLedger(
+                new PostgresLedgerOptions(PostgresConnectionString!) { OutageMode = OutageMode, SpoolDirectory = SpoolDirectory },
+                sp.GetRequiredService<ILogger<PostgresLedger>>()));
+        }
+        else
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+        }
+    }
+}
