@@ -30,9 +30,9 @@ public sealed class GatewayFixture : IAsyncLifetime
         [
             "--urls", "http://127.0.0.1:0",
             $"--LlmRouter:ConfigPath={config}",
-            $"--Orleans:SiloPort={FreePort()}",
-            $"--Orleans:GatewayPort={FreePort()}",
-            $"--Orleans:ClusterId=test-{Guid.NewGuid():N}",
+            $"--LlmRouter:SiloPort={FreePort()}",
+            $"--LlmRouter:GatewayPort={FreePort()}",
+            $"--LlmRouter:ClusterId=test-{Guid.NewGuid():N}",
             "--Logging:LogLevel:Default=Warning",
         ]);
         await _app.StartAsync();

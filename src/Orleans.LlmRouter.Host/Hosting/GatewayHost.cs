@@ -2,7 +2,9 @@ using System.Globalization;
 using Orleans.LlmRouter.Configuration;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Host.Admin;
 using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Host.OpenAi;
 
 namespace Orleans.LlmRouter.Host.Hosting;
@@ -11,7 +13,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// Builds the gateway: loads and validates <c>config/</c>, starts a silo (embedded default: localhost clustering,
 /// in-memory storage) and maps the HTTP surface on it. Settings (appsettings, environment <c>LlmRouter__*</c>, or
 /// command line <c>--LlmRouter:ConfigPath=...</c>): <c>LlmRouter:ConfigPath</c>, <c>LlmRouter:MaxRequestBodyBytes</c>,
-/// <c>Orleans:SiloPort</c>, <c>Orleans:GatewayPort</c>, <c>Orleans:ClusterId</c>, <c>Orleans:ServiceId</c>.
+/// <c>LlmRouter:SiloPort</c>, <c>LlmRouter:GatewayPort</c>, <c>LlmRouter:ClusterId</c>, <c>LlmRouter:ServiceId</c>.
 /// </summary>
 public static partial class GatewayHost
 {
@@ -63,11 +65,17 @@ public static partial class GatewayHost
         });
 
         builder.Services.AddSingleton(sp => new TenantKeys(sp.GetRequiredService<ModelCatalog>()));
+        builder.Services.AddSingleton(new AdminKey(config["LlmRouter:AdminKeyHash"]));
+        builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails();
         var app = builder.Build();
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.MapOpenAiEndpoints();
+        app.MapAdminEndpoints();
+        app.MapOpenApi();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
+        app.MapGet("/readyz", ReadyAsync);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter");
         if (settings.Durable)
@@ -108,6 +116,16 @@ public static partial class GatewayHost
         return app;
     }
 
+    /// <summary>Ready when this silo is active in the cluster and the ledger's store answers.</summary>
+    private static async Task<IResult> ReadyAsync(IServiceProvider services, ILedger ledger, CancellationToken cancellationToken)
+    {
+        var storage = await ledger.IsReachableAsync(cancellationToken);
+        var oracle = services.GetService<Orleans.Runtime.ISiloStatusOracle>();
+        var cluster = oracle?.CurrentStatus == Orleans.Runtime.SiloStatus.Active;
+        var body = new ReadyBody(storage && cluster ? "ready" : "not_ready", cluster, storage);
+        return storage && cluster ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
     /// <summary>Last line of defence: an unexpected failure is a 500 in the surface's error shape, never a stack trace.</summary>
     private static Task UnhandledAsync(HttpContext http)
     {
@@ -139,4 +157,6 @@ public static partial class GatewayHost
     private static partial void LogListening(ILogger logger, string url);
 
     private sealed record HealthBody(string Status);
+
+    private sealed record ReadyBody(string Status, bool Cluster, bool Storage);
 }

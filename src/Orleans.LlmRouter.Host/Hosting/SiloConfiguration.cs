@@ -9,7 +9,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <summary>
 /// Storage, ledger and clustering of a silo from settings. Embedded default: localhost clustering, in-memory grain
 /// storage and ledger. Durable: <c>LlmRouter:Storage=postgres</c> with <c>LlmRouter:Postgres</c> (an Npgsql connection
-/// string) puts grain state (ADO.NET, System.Text.Json) and the ledger on PostgreSQL; <c>Orleans:Clustering=postgres</c>
+/// string) puts grain state (ADO.NET, System.Text.Json) and the ledger on PostgreSQL; <c>LlmRouter:Clustering=postgres</c>
 /// also puts membership there so several silos form one cluster.
 /// </summary>
 public sealed record SiloSettings(
@@ -35,12 +35,12 @@ public sealed record SiloSettings(
             throw new InvalidOperationException($"LlmRouter:Storage must be 'memory' or 'postgres', not '{storage}'.");
         }
 
-        var clustering = config["Orleans:Clustering"] ?? "localhost";
+        var clustering = config["LlmRouter:Clustering"] ?? "localhost";
         var pgClustering = clustering.Equals("postgres", StringComparison.OrdinalIgnoreCase);
         var cs = config["LlmRouter:Postgres"];
         if ((durable || pgClustering) && string.IsNullOrWhiteSpace(cs))
         {
-            throw new InvalidOperationException("LlmRouter:Postgres (an Npgsql connection string) is required with LlmRouter:Storage=postgres or Orleans:Clustering=postgres.");
+            throw new InvalidOperationException("LlmRouter:Postgres (an Npgsql connection string) is required with LlmRouter:Storage=postgres or LlmRouter:Clustering=postgres.");
         }
 
         var mode = (config["LlmRouter:LedgerOutageMode"] ?? "spool").Replace("-", string.Empty, StringComparison.Ordinal);
@@ -48,10 +48,10 @@ public sealed record SiloSettings(
             durable,
             cs,
             pgClustering,
-            int.TryParse(config["Orleans:SiloPort"], CultureInfo.InvariantCulture, out var sp) ? sp : 11111,
-            int.TryParse(config["Orleans:GatewayPort"], CultureInfo.InvariantCulture, out var gp) ? gp : 30000,
-            config["Orleans:ClusterId"] ?? "llmrouter-dev",
-            config["Orleans:ServiceId"] ?? "llmrouter",
+            int.TryParse(config["LlmRouter:SiloPort"], CultureInfo.InvariantCulture, out var sp) ? sp : 11111,
+            int.TryParse(config["LlmRouter:GatewayPort"], CultureInfo.InvariantCulture, out var gp) ? gp : 30000,
+            config["LlmRouter:ClusterId"] ?? "llmrouter-dev",
+            config["LlmRouter:ServiceId"] ?? "llmrouter",
             Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
             config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"));
     }

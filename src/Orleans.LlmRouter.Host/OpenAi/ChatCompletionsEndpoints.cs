@@ -71,7 +71,7 @@ public static class ChatCompletionsEndpoints
         {
             using var doc = await ReadJsonAsync(http);
             parsed = OpenAiRequestParser.Parse(doc.RootElement);
-            context = RoutingFrom(http, tenant, parsed.Model);
+            context = RoutingHeaders.From(http, tenant, parsed.Model);
         }
         catch (OpenAiRequestException ex)
         {
@@ -210,48 +210,6 @@ public static class ChatCompletionsEndpoints
         {
             throw new OpenAiRequestException(null, "The request body is larger than this gateway accepts.");
         }
-    }
-
-    private static RoutingContext RoutingFrom(HttpContext http, TenantDefinition tenant, string? model)
-    {
-        var headers = http.Request.Headers;
-        string? action = headers["X-LlmRouter-Action"].FirstOrDefault();
-        string? explicitModel = null;
-        if (model is not null && model.StartsWith("action:", StringComparison.Ordinal))
-        {
-            action = model["action:".Length..];
-        }
-        else if (model is not null && (action is null || model != "auto"))
-        {
-            explicitModel = model;
-        }
-
-        if (explicitModel is null && action is null)
-        {
-            explicitModel = model;
-        }
-
-        decimal? maxCost = null;
-        if (headers["X-LlmRouter-Max-Cost"].FirstOrDefault() is { Length: > 0 } mc)
-        {
-            maxCost = decimal.TryParse(mc, NumberStyles.Number, CultureInfo.InvariantCulture, out var v) && v >= 0
-                ? v
-                : throw new OpenAiRequestException("X-LlmRouter-Max-Cost", "The X-LlmRouter-Max-Cost header must be a non-negative decimal number of USD.");
-        }
-
-        var tags = headers["X-LlmRouter-Tags"].FirstOrDefault() is { Length: > 0 } t
-            ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : [];
-        return new RoutingContext(tenant.Id)
-        {
-            RequestId = Guid.NewGuid().ToString("N"),
-            Model = explicitModel,
-            Action = action,
-            Strategy = headers["X-LlmRouter-Strategy"].FirstOrDefault(),
-            RunId = headers["X-LlmRouter-Run"].FirstOrDefault(),
-            MaxCostUsd = maxCost,
-            Tags = tags,
-        };
     }
 
     private static TenantDefinition? Authenticate(HttpContext http, TenantKeys keys)

@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Pricing;
+using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.OpenAi;
+using Orleans.LlmRouter.Ledger;
+
+namespace Orleans.LlmRouter.Host.Admin;
+
+/// <summary>
+/// The admin API under <c>/api/v1</c> (admin key; a tenant key may read its own usage): catalog, dry-run routing,
+/// provider health and run-time enablement, actions, pricing, tenant usage (JSON or CSV). Errors are RFC 7807.
+/// </summary>
+public static class AdminEndpoints
+{
+    public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/v1").WithTags("admin");
+        var admin = api.MapGroup(string.Empty).AddEndpointFilter(RequireAdminAsync);
+        admin.MapGet("/models", Models);
+        admin.MapPost("/route", RouteAsync);
+        admin.MapGet("/health/providers", ProviderHealthAsync);
+        admin.MapPost("/providers/{id}/enable", (string id, IGrainFactory grains, ModelCatalog catalog) => SetEnabledAsync(id, true, grains, catalog));
+        admin.MapPost("/providers/{id}/disable", (string id, IGrainFactory grains, ModelCatalog catalog) => SetEnabledAsync(id, false, grains, catalog));
+        admin.MapGet("/tasks", Tasks);
+        admin.MapGet("/pricing/compare", Compare);
+        admin.MapGet("/pricing/cheapest", Cheapest);
+
+        // Usage: the admin key, or the tenant's own key.
+        api.MapGet("/tenants/{id}/usage", UsageAsync);
+        return routes;
+    }
+
+    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var admin = http.RequestServices.GetRequiredService<AdminKey>();
+        if (!admin.Matches(AdminKey.Bearer(http)))
+        {
+            return Unauthorized(http, admin.IsConfigured ? "A valid admin key is required: 'Authorization: Bearer <admin key>'." : "The admin API is closed: set LlmRouter:AdminKeyHash.");
+        }
+
+        return await next(context);
+    }
+
+    private static Ok<ModelView[]> Models(ModelCatalog catalog) =>
+        TypedResults.Ok(catalog.Models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => View(m, catalog)).ToArray());
+
+    private static async Task<Results<Ok<RouteExplanation>, ProblemHttpResult>> RouteAsync(HttpContext http, IGrainFactory grains, TenantKeys keys, ModelCatalog catalog)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            var parsed = OpenAiRequestParser.Parse(doc.RootElement);
+            var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
+            var tenant = catalog.Tenants.GetValueOrDefault(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
+            var context = RoutingHeaders.From(http, tenant, parsed.Model);
+            return TypedResults.Ok(await grains.GetGrain<IRouterGrain>(0).ExplainAsync(parsed.Request, context));
+        }
+        catch (JsonException ex)
+        {
+            return TypedResults.Problem("The request body is not valid JSON: " + ex.Message, statusCode: 400, title: "Invalid request");
+        }
+        catch (OpenAiRequestException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: 400, title: "Invalid request", extensions: new Dictionary<string, object?> { ["param"] = ex.Param });
+        }
+        catch (InvalidRoutingException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: ex.NotFound ? 404 : 400, title: "Cannot route");
+        }
+    }
+
+    private static async Task<Ok<ProviderHealthView[]>> ProviderHealthAsync(IGrainFactory grains, ModelCatalog catalog)
+    {
+        var views = new List<ProviderHealthView>();
+        foreach (var p in catalog.Providers.Values.OrderBy(p => p.Id, StringComparer.Ordinal))
+        {
+            ProviderHealth? health = p.Enabled ? await grains.GetGrain<IProviderGrain>(p.Id).GetHealthAsync() : null;
+            views.Add(new ProviderHealthView(p.Id, p.Type, p.Enabled && health is { Disabled: false }, p.DisabledReason ?? (health is { Disabled: true } ? "disabled at run time" : null), health));
+        }
+
+        return TypedResults.Ok(views.ToArray());
+    }
+
+    private static async Task<Results<Ok<ProviderSnapshot>, ProblemHttpResult>> SetEnabledAsync(string id, bool enabled, IGrainFactory grains, ModelCatalog catalog)
+    {
+        if (!catalog.Providers.TryGetValue(id, out var provider))
+        {
+            return TypedResults.Problem($"Provider '{id}' does not exist.", statusCode: 404, title: "Not found");
+        }
+
+        if (!provider.Enabled)
+        {
+            return TypedResults.Problem($"Provider '{id}' is disabled by configuration ({provider.DisabledReason}); it cannot be enabled at run time.", statusCode: 409, title: "Conflict");
+        }
+
+        return TypedResults.Ok(await grains.GetGrain<IProviderGrain>(id).SetEnabledAsync(enabled));
+    }
+
+    private static Ok<TaskView[]> Tasks(ModelCatalog catalog) =>
+        TypedResults.Ok(catalog.Actions.Values.OrderBy(a => a.Name, StringComparer.Ordinal)
+            .Select(a => new TaskView(a.Name, a.Description, a.Requires.Select(c => c.ToName()).Order(StringComparer.Ordinal).ToArray(), a.Strategies.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray())))
+            .ToArray());
+
+    private static Results<Ok<PriceComparison>, ProblemHttpResult> Compare(ModelCatalog catalog, string? models, long? input_tokens, long? output_tokens, long? cached_tokens)
+    {
+        if (input_tokens is null or < 0 || output_tokens is null or < 0 || cached_tokens is < 0)
+        {
+            return TypedResults.Problem("input_tokens and output_tokens are required non-negative integers (cached_tokens optional).", statusCode: 400, title: "Invalid request");
+        }
+
+        var names = (models ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var quotes = PriceBook.Compare(catalog, names, input_tokens.Value, output_tokens.Value, cached_tokens ?? 0, out var unknown);
+        if (unknown.Count > 0)
+        {
+            return TypedResults.Problem("Unknown model(s): " + string.Join(", ", unknown), statusCode: 404, title: "Not found");
+        }
+
+        return TypedResults.Ok(new PriceComparison(input_tokens.Value, output_tokens.Value, cached_tokens ?? 0, quotes.Select(Quote).ToArray()));
+    }
+
+    private static Results<Ok<QuoteView>, ProblemHttpResult> Cheapest(ModelCatalog catalog, string? capability, long? input_tokens, long? output_tokens)
+    {
+        if (input_tokens is null or < 0 || output_tokens is null or < 0)
+        {
+            return TypedResults.Problem("input_tokens and output_tokens are required non-negative integers.", statusCode: 400, title: "Invalid request");
+        }
+
+        var caps = new HashSet<Capability>();
+        foreach (var name in (capability ?? "chat").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!CapabilityNames.TryParse(name, out var c))
+            {
+                return TypedResults.Problem($"Unknown capability '{name}' (known: {string.Join(", ", CapabilityNames.All)}).", statusCode: 400, title: "Invalid request");
+            }
+
+            caps.Add(c);
+        }
+
+        return PriceBook.Cheapest(catalog, caps, input_tokens.Value, output_tokens.Value) is { } q
+            ? TypedResults.Ok(Quote(q))
+            : TypedResults.Problem("No enabled model has these capabilities and fits the prompt.", statusCode: 404, title: "Not found");
+    }
+
+    private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantKeys keys, AdminKey admin,
+        DateTimeOffset? from, DateTimeOffset? to, string? model, string? provider, string? action, string? tag, string? format)
+    {
+        var bearer = AdminKey.Bearer(http);
+        if (!admin.Matches(bearer))
+        {
+            var tenant = keys.Resolve(bearer);
+            if (tenant is null)
+            {
+                return Unauthorized(http, "A valid admin key or the tenant's own key is required.");
+            }
+
+            if (tenant.Id != id)
+            {
+                return TypedResults.Problem("A tenant key may read only its own tenant's usage.", statusCode: 403, title: "Forbidden");
+            }
+        }
+
+        var query = new UsageQuery(id) { From = from, To = to, Model = model, Provider = provider, Action = action, Tag = tag };
+        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
+        if (csv)
+        {
+            await WriteCsvAsync(http, ledger, query);
+            return TypedResults.Empty;
+        }
+
+        var report = await ledger.ReportAsync(query, http.RequestAborted);
+        var counters = await grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(id)).GetUsageAsync();
+        return TypedResults.Ok(new UsageView(id, report.Totals, report.Days.ToArray(), counters));
+    }
+
+    private static async Task WriteCsvAsync(HttpContext http, ILedger ledger, UsageQuery query)
+    {
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"usage-{query.TenantId}.csv\"";
+        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at\n");
+        await foreach (var r in ledger.QueryAsync(query, http.RequestAborted))
+        {
+            sb.AppendJoin(',', Csv(r.RequestId), Csv(r.TenantId), Csv(r.RunId), Csv(string.Join(';', r.Tags)), Csv(r.Action), Csv(r.Strategy), Csv(r.Provider), Csv(r.Model),
+                r.PromptTokens.ToString(CultureInfo.InvariantCulture), r.CompletionTokens.ToString(CultureInfo.InvariantCulture), r.CachedTokens.ToString(CultureInfo.InvariantCulture),
+                r.ReasoningTokens.ToString(CultureInfo.InvariantCulture), r.CostUsd.ToString(CultureInfo.InvariantCulture), r.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture),
+                r.TimeToFirstTokenMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? string.Empty, r.Success ? "true" : "false", Csv(r.ErrorClass),
+                r.Attempts.ToString(CultureInfo.InvariantCulture), r.StartedAt.ToString("O", CultureInfo.InvariantCulture), r.CompletedAt.ToString("O", CultureInfo.InvariantCulture));
+            sb.Append('\n');
+            if (sb.Length > 32_768)
+            {
+                await http.Response.WriteAsync(sb.ToString(), http.RequestAborted);
+                sb.Clear();
+            }
+        }
+
+        await http.Response.WriteAsync(sb.ToString(), http.RequestAborted);
+    }
+
+    private static string Csv(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return string.Empty;
+        }
+
+        // Quote when needed, and defuse spreadsheet formulas.
+        var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
+        return safe.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
+    }
+
+    private static ProblemHttpResult Unauthorized(HttpContext http, string detail)
+    {
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return TypedResults.Problem(detail, statusCode: 401, title: "Unauthorized");
+    }
+
+    private static ModelView View(ModelDefinition m, ModelCatalog catalog) => new(
+        m.Name, m.Provider, m.ProviderModel, catalog.ProviderOf(m).Enabled, m.Capabilities.Select(c => c.ToName()).Order(StringComparer.Ordinal).ToArray(),
+        m.ContextWindow, m.MaxOutputTokens, m.Tier, new PricingView(m.Pricing.Input, m.Pricing.Output, m.Pricing.CachedInput, m.Pricing.LongContext?.ThresholdTokens, m.Pricing.LongContext?.Input, m.Pricing.LongContext?.Output));
+
+    private static QuoteView Quote(ModelQuote q) => new(q.Model, q.Provider, q.Enabled, q.CostUsd);
+
+    public sealed record PricingView(decimal Input, decimal Output, decimal? CachedInput, long? LongContextAboveTokens, decimal? LongContextInput, decimal? LongContextOutput);
+
+    public sealed record ModelView(string Name, string Provider, string ProviderModel, bool Enabled, string[] Capabilities, int ContextWindow, int MaxOutputTokens, string? Tier, PricingView PricingPerMillionUsd);
+
+    public sealed record ProviderHealthView(string Id, string Type, bool Enabled, string? DisabledReason, ProviderHealth? Health);
+
+    public sealed record TaskView(string Name, string? Description, string[] Requires, Dictionary<string, string[]> Strategies);
+
+    public sealed record QuoteView(string Model, string Provider, bool Enabled, decimal CostUsd);
+
+    public sealed record PriceComparison(long InputTokens, long OutputTokens, long CachedTokens, QuoteView[] Models);
+
+    public sealed record UsageView(string TenantId, UsageTotals Totals, UsageDay[] Days, TenantUsage Counters);
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Host.OpenAi;
+
+/// <summary>
+/// Routing hints of a request: <c>model</c> (a catalog model, <c>auto</c> or <c>action:&lt;name&gt;</c>) and the
+/// <c>X-LlmRouter-Action</c>, <c>-Strategy</c>, <c>-Run</c>, <c>-Tags</c>, <c>-Max-Cost</c> headers.
+/// </summary>
+public static class RoutingHeaders
+{
+    public static RoutingContext From(HttpContext http, TenantDefinition tenant, string? model)
+    {
+        var headers = http.Request.Headers;
+        string? action = headers["X-LlmRouter-Action"].FirstOrDefault();
+        string? explicitModel = null;
+        if (model is not null && model.StartsWith("action:", StringComparison.Ordinal))
+        {
+            action = model["action:".Length..];
+        }
+        else if (model is not null && (action is null || model != "auto"))
+        {
+            explicitModel = model;
+        }
+
+        if (explicitModel is null && action is null)
+        {
+            explicitModel = model;
+        }
+
+        decimal? maxCost = null;
+        if (headers["X-LlmRouter-Max-Cost"].FirstOrDefault() is { Length: > 0 } mc)
+        {
+            maxCost = decimal.TryParse(mc, NumberStyles.Number, CultureInfo.InvariantCulture, out var v) && v >= 0
+                ? v
+                : throw new OpenAiRequestException("X-LlmRouter-Max-Cost", "The X-LlmRouter-Max-Cost header must be a non-negative decimal number of USD.");
+        }
+
+        var tags = headers["X-LlmRouter-Tags"].FirstOrDefault() is { Length: > 0 } t
+            ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+        return new RoutingContext(tenant.Id)
+        {
+            RequestId = Guid.NewGuid().ToString("N"),
+            Model = explicitModel,
+            Action = action,
+            Strategy = headers["X-LlmRouter-Strategy"].FirstOrDefault(),
+            RunId = headers["X-LlmRouter-Run"].FirstOrDefault(),
+            MaxCostUsd = maxCost,
+            Tags = tags,
+        };
+    }
+
+}
