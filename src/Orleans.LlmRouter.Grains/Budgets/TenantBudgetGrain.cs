@@ -5,6 +5,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Ledger;
 using Orleans.Runtime;
 
@@ -73,7 +74,7 @@ public sealed class BudgetCountersState
 internal sealed partial class TenantBudgetGrain(
     [PersistentState("tenant-budget")] IPersistentState<TenantBudgetState> state,
     ILedger ledger,
-    ModelCatalog catalog,
+    TenantDirectory tenants,
     RouterClock clock,
     ILogger<TenantBudgetGrain> logger) : Grain, ITenantBudgetGrain
 {
@@ -92,12 +93,7 @@ internal sealed partial class TenantBudgetGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _tenantId = TenantBudgetKeys.TenantOf(this.GetPrimaryKeyString());
-        if (catalog.Tenants.TryGetValue(_tenantId, out var tenant))
-        {
-            _limits = tenant.Budgets;
-            _alertThreshold = tenant.SoftAlertThreshold;
-            _zone = BudgetCalendar.Zone(tenant.TimeZone);
-        }
+        await RefreshLimitsAsync();
 
         _prefix = state.State.Counters.ToCounters();
         _prefix.Roll(clock.UtcNow, _zone);
@@ -125,8 +121,9 @@ internal sealed partial class TenantBudgetGrain(
         await FlushAsync(cancellationToken);
     }
 
-    public Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId)
+    public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId)
     {
+        await RefreshLimitsAsync(); // a local lookup: limits edited through the admin API apply at once
         Roll();
         if (BudgetRules.Check(_limits, _live, _inFlight, tokens, costUsd, runId) is { } v)
         {
@@ -134,7 +131,20 @@ internal sealed partial class TenantBudgetGrain(
         }
 
         _inFlight.Add(reservationId, tokens, costUsd, runId);
-        return Task.CompletedTask;
+    }
+
+    private async ValueTask RefreshLimitsAsync()
+    {
+        if (await tenants.GetAsync(_tenantId) is { } tenant)
+        {
+            _limits = tenant.Budgets;
+            _alertThreshold = tenant.SoftAlertThreshold;
+            _zone = BudgetCalendar.Zone(tenant.TimeZone);
+        }
+        else
+        {
+            _limits = TenantBudgets.None;
+        }
     }
 
     public Task ReleaseAsync(string reservationId)

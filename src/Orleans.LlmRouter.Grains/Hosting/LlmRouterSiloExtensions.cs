@@ -4,6 +4,7 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Grains.Routing;
+using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Simulated;
 
@@ -27,6 +28,7 @@ public static class LlmRouterSiloExtensions
             return catalog.DisableProviders(p => !types.Contains(p.Type), "no adapter for this provider type in this build");
         });
         services.AddSingleton<ProviderGate>();
+        services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();

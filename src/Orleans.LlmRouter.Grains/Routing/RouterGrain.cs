@@ -25,7 +25,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
     {
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
-        var (plan, query) = PlanFor(request, context);
+        var (plan, query) = await PlanForAsync(request, context);
         var estimated = query.EstimatedPromptTokens;
         var budget = Budget(context);
         var attempts = new List<AttemptRecord>();
@@ -133,7 +133,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
     {
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
-        var (plan, query) = PlanFor(request, context);
+        var (plan, query) = await PlanForAsync(request, context);
         var budget = Budget(context);
         var attempts = new List<AttemptRecord>();
         var budgetSkips = new List<CandidateDecision>();
@@ -272,21 +272,21 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         throw Failed(attempts, plan, budgetSkips);
     }
 
-    public Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
+    public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
     {
-        var (plan, query) = PlanFor(request, context, throwIfNone: false);
+        var (plan, query) = await PlanForAsync(request, context, throwIfNone: false);
         var eligible = plan.Eligible.ToList();
         var chosen = eligible.FirstOrDefault();
-        return Task.FromResult(new RouteExplanation(
+        return new RouteExplanation(
             chosen?.Model.Name,
             eligible.Skip(1).Select(c => c.Model.Name).ToList(),
             query.EstimatedPromptTokens,
             chosen?.ReservedOutputTokens ?? 0,
             chosen?.EstimatedCostUsd ?? 0m,
-            plan.Candidates.Select(Decision).ToList()));
+            plan.Candidates.Select(Decision).ToList());
     }
 
-    private (RoutePlan Plan, RouteQuery Query) PlanFor(ChatRequest request, RoutingContext context, bool throwIfNone = true)
+    private async ValueTask<(RoutePlan Plan, RouteQuery Query)> PlanForAsync(ChatRequest request, RoutingContext context, bool throwIfNone = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -295,7 +295,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             throw new InvalidRoutingException("messages must contain at least one message.") { Param = "messages" };
         }
 
-        services.Catalog.Tenants.TryGetValue(context.TenantId, out var tenant);
+        var tenant = await services.Tenants.GetAsync(context.TenantId);
         var query = RequestAnalysis.ToQuery(request, context, tenant);
         RoutePlan plan;
         try

@@ -3,6 +3,7 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Grains.Hosting;
 using Orleans.LlmRouter.Grains.Providers;
+using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Resilience;
 using Polly;
@@ -14,14 +15,18 @@ public sealed class RouterServices
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _pipelines = new(StringComparer.Ordinal);
 
-    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, RouterClock clock)
+    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock)
     {
+        Tenants = tenants;
         Catalog = catalog;
         Providers = providers;
         Gate = gate;
         Time = clock.Time;
         Planner = new RoutePlanner(catalog);
     }
+
+    /// <summary>Silo-local view of tenants (YAML and managed).</summary>
+    public TenantDirectory Tenants { get; }
 
     /// <summary>Silo-local admission against cluster-wide provider state.</summary>
     public ProviderGate Gate { get; }

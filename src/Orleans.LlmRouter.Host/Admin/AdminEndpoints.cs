@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Pricing;
+using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 using Orleans.LlmRouter.Host.OpenAi;
 using Orleans.LlmRouter.Ledger;
@@ -29,6 +30,7 @@ public static class AdminEndpoints
         admin.MapGet("/tasks", Tasks);
         admin.MapGet("/pricing/compare", Compare);
         admin.MapGet("/pricing/cheapest", Cheapest);
+        admin.MapTenantEndpoints();
 
         // Usage: the admin key, or the tenant's own key.
         api.MapGet("/tenants/{id}/usage", UsageAsync);
@@ -50,14 +52,14 @@ public static class AdminEndpoints
     private static Ok<ModelView[]> Models(ModelCatalog catalog) =>
         TypedResults.Ok(catalog.Models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => View(m, catalog)).ToArray());
 
-    private static async Task<Results<Ok<RouteExplanation>, ProblemHttpResult>> RouteAsync(HttpContext http, IGrainFactory grains, TenantKeys keys, ModelCatalog catalog)
+    private static async Task<Results<Ok<RouteExplanation>, ProblemHttpResult>> RouteAsync(HttpContext http, IGrainFactory grains, TenantDirectory tenants)
     {
         try
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
             var parsed = OpenAiRequestParser.Parse(doc.RootElement);
             var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
-            var tenant = catalog.Tenants.GetValueOrDefault(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
+            var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
             var context = RoutingHeaders.From(http, tenant, parsed.Model);
             return TypedResults.Ok(await grains.GetGrain<IRouterGrain>(0).ExplainAsync(parsed.Request, context));
         }
@@ -147,13 +149,13 @@ public static class AdminEndpoints
             : TypedResults.Problem("No enabled model has these capabilities and fits the prompt.", statusCode: 404, title: "Not found");
     }
 
-    private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantKeys keys, AdminKey admin,
+    private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants, AdminKey admin,
         DateTimeOffset? from, DateTimeOffset? to, string? model, string? provider, string? action, string? tag, string? format)
     {
         var bearer = AdminKey.Bearer(http);
         if (!admin.Matches(bearer))
         {
-            var tenant = keys.Resolve(bearer);
+            var tenant = await tenants.ResolveAsync(bearer);
             if (tenant is null)
             {
                 return Unauthorized(http, "A valid admin key or the tenant's own key is required.");

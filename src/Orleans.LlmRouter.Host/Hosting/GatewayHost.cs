@@ -64,13 +64,13 @@ public static partial class GatewayHost
             silo.Services.AddLlmRouterGrains(loaded.Catalog);
         });
 
-        builder.Services.AddSingleton(sp => new TenantKeys(sp.GetRequiredService<ModelCatalog>()));
         builder.Services.AddSingleton(new AdminKey(config["LlmRouter:AdminKeyHash"]));
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
+        app.UseStatusCodePages(); // empty 4xx bodies (e.g. a JSON body that does not bind) become problem details
         app.MapOpenAiEndpoints();
         app.MapAdminEndpoints();
         app.MapOpenApi();

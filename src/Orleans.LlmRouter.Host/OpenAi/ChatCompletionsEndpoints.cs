@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
@@ -24,9 +25,9 @@ public static class ChatCompletionsEndpoints
         return routes;
     }
 
-    private static async Task ListModelsAsync(HttpContext http, TenantKeys keys, ModelCatalog catalog)
+    private static async Task ListModelsAsync(HttpContext http, TenantDirectory tenants, ModelCatalog catalog)
     {
-        if (Authenticate(http, keys) is not { } tenant)
+        if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
         {
             await Unauthorized(http);
             return;
@@ -56,10 +57,10 @@ public static class ChatCompletionsEndpoints
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
-    private static async Task ChatCompletionsAsync(HttpContext http, TenantKeys keys, IGrainFactory grains)
+    private static async Task ChatCompletionsAsync(HttpContext http, TenantDirectory tenants, IGrainFactory grains)
     {
         var started = Stopwatch.GetTimestamp();
-        if (Authenticate(http, keys) is not { } tenant)
+        if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
         {
             await Unauthorized(http);
             return;
@@ -210,14 +211,6 @@ public static class ChatCompletionsEndpoints
         {
             throw new OpenAiRequestException(null, "The request body is larger than this gateway accepts.");
         }
-    }
-
-    private static TenantDefinition? Authenticate(HttpContext http, TenantKeys keys)
-    {
-        var header = http.Request.Headers.Authorization.FirstOrDefault();
-        return header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            ? keys.Resolve(header["Bearer ".Length..].Trim())
-            : null;
     }
 
     private static Task Unauthorized(HttpContext http) =>

@@ -1,0 +1,139 @@
+using Orleans.Concurrency;
+
+namespace Orleans.LlmRouter.Contracts;
+
+/// <summary>Budget limits of a tenant; null means no limit in that window.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.TenantBudgetLimits")]
+public sealed record TenantBudgetLimits
+{
+    [Id(0)] public long? LifetimeTokens { get; init; }
+
+    [Id(1)] public long? DailyTokens { get; init; }
+
+    [Id(2)] public long? MonthlyTokens { get; init; }
+
+    [Id(3)] public decimal? LifetimeUsd { get; init; }
+
+    [Id(4)] public decimal? DailyUsd { get; init; }
+
+    [Id(5)] public decimal? MonthlyUsd { get; init; }
+
+    [Id(6)] public long? RunTokens { get; init; }
+}
+
+/// <summary>A tenant managed through the admin API (as opposed to a dev tenant from YAML).</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.TenantSettings")]
+public sealed record TenantSettings
+{
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public string? Name { get; init; }
+
+    [Id(2)] public TenantBudgetLimits Budgets { get; init; } = new();
+
+    [Id(3)] public int? RequestsPerMinute { get; init; }
+
+    [Id(4)] public long? TokensPerMinute { get; init; }
+
+    [Id(5)] public IReadOnlyList<string> AllowedModels { get; init; } = [];
+
+    [Id(6)] public IReadOnlyList<string> AllowedActions { get; init; } = [];
+
+    [Id(7)] public decimal SoftAlertThreshold { get; init; } = 0.8m;
+
+    [Id(8)] public string TimeZone { get; init; } = "UTC";
+}
+
+/// <summary>A tenant key as stored: its hash only, plus an id and a short prefix to recognise it.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.TenantKeyInfo")]
+public sealed record TenantKeyInfo(
+    [property: Id(0)] string KeyId,
+    [property: Id(1)] string Prefix,
+    [property: Id(2)] string Hash,
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] DateTimeOffset? RevokedAt);
+
+/// <summary>A managed tenant with its keys (hashes only).</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.ManagedTenant")]
+public sealed record ManagedTenant(
+    [property: Id(0)] TenantSettings Settings,
+    [property: Id(1)] IReadOnlyList<TenantKeyInfo> Keys,
+    [property: Id(2)] DateTimeOffset CreatedAt,
+    [property: Id(3)] DateTimeOffset UpdatedAt);
+
+/// <summary>A newly issued key: the only time its plain text is ever returned.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.IssuedTenantKey")]
+public sealed record IssuedTenantKey(
+    [property: Id(0)] string TenantId,
+    [property: Id(1)] string KeyId,
+    [property: Id(2)] string Key);
+
+/// <summary>Every managed tenant, versioned; what silos cache to authenticate without a remote call.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.TenantRegistrySnapshot")]
+public sealed record TenantRegistrySnapshot(
+    [property: Id(0)] long Version,
+    [property: Id(1)] IReadOnlyList<ManagedTenant> Tenants);
+
+/// <summary>A silo's listener for tenant registry changes.</summary>
+[Alias("llmrouter.ITenantRegistryObserver")]
+public interface ITenantRegistryObserver : IGrainObserver
+{
+    [Alias("changed"), OneWay]
+    Task OnChanged(TenantRegistrySnapshot snapshot);
+}
+
+/// <summary>The tenant id or key does not exist, or the change conflicts with the current state.</summary>
+[GenerateSerializer, Alias("llmrouter.TenantRegistryException")]
+public sealed class TenantRegistryException : LlmRouterException
+{
+    public TenantRegistryException()
+    {
+    }
+
+    public TenantRegistryException(string message)
+        : base(message)
+    {
+    }
+
+    public TenantRegistryException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>not_found, conflict or invalid.</summary>
+    [Id(0)] public string Kind { get; init; } = "invalid";
+}
+
+/// <summary>
+/// The registry of tenants managed at run time (key <c>registry</c>), stored with the grain storage (PostgreSQL in the
+/// durable mode). Keys are kept as SHA-256 hashes; a plain key is returned once, when issued.
+/// </summary>
+[Alias("llmrouter.ITenantRegistryGrain")]
+public interface ITenantRegistryGrain : IGrainWithStringKey
+{
+    [Alias("snapshot")]
+    Task<TenantRegistrySnapshot> GetSnapshotAsync();
+
+    [Alias("get")]
+    Task<ManagedTenant?> GetAsync(string tenantId);
+
+    /// <summary>Creates a tenant, or replaces its settings.</summary>
+    [Alias("put")]
+    Task<ManagedTenant> PutAsync(TenantSettings settings, bool create);
+
+    [Alias("delete")]
+    Task DeleteAsync(string tenantId);
+
+    [Alias("issue-key")]
+    Task<IssuedTenantKey> IssueKeyAsync(string tenantId);
+
+    /// <summary>Issues a new key and revokes the old one.</summary>
+    [Alias("rotate-key")]
+    Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId);
+
+    [Alias("revoke-key")]
+    Task RevokeKeyAsync(string tenantId, string keyId);
+
+    [Alias("subscribe")]
+    Task<TenantRegistrySnapshot> SubscribeAsync(ITenantRegistryObserver observer);
+}

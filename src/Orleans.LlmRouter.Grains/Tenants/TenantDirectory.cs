@@ -1,0 +1,155 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+
+namespace Orleans.LlmRouter.Grains.Tenants;
+
+/// <summary>
+/// Silo-local view of every tenant: dev tenants from YAML plus managed tenants from the registry grain (pushed on
+/// change, re-fetched when older than <see cref="Staleness"/>). Resolves a bearer key to its tenant by hashing it and
+/// comparing hashes in constant time, with no remote call on a warm silo.
+/// </summary>
+public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposable
+{
+    public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(30);
+
+    private readonly ModelCatalog _catalog;
+    private readonly IGrainFactory _grains;
+    private readonly RouterClock _clock;
+    private readonly ILogger<TenantDirectory> _logger;
+    private readonly SemaphoreSlim _loadLock = new(1, 1);
+    private volatile View _view;
+    private DateTimeOffset _loadedAt = DateTimeOffset.MinValue;
+    private ITenantRegistryObserver? _self;
+
+    public TenantDirectory(ModelCatalog catalog, IGrainFactory grains, RouterClock clock, ILogger<TenantDirectory> logger)
+    {
+        _catalog = catalog;
+        _grains = grains;
+        _clock = clock;
+        _logger = logger;
+        _view = Build(catalog, new TenantRegistrySnapshot(-1, []));
+    }
+
+    /// <summary>The tenant of a bearer key, or null (unknown or revoked key).</summary>
+    public async ValueTask<TenantDefinition?> ResolveAsync(string? key)
+    {
+        if (string.IsNullOrEmpty(key) || key.Length > 512)
+        {
+            return null;
+        }
+
+        await EnsureFreshAsync();
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
+        var hex = Convert.ToHexStringLower(hash);
+        return _view.ByKey.TryGetValue(hex, out var entry) && CryptographicOperations.FixedTimeEquals(entry.Hash, hash) ? entry.Tenant : null;
+    }
+
+    /// <summary>A tenant by id, from the local view.</summary>
+    public async ValueTask<TenantDefinition?> GetAsync(string tenantId)
+    {
+        await EnsureFreshAsync();
+        return _view.ById.GetValueOrDefault(tenantId);
+    }
+
+    /// <summary>Every known tenant (YAML and managed).</summary>
+    public async ValueTask<IReadOnlyCollection<TenantDefinition>> AllAsync()
+    {
+        await EnsureFreshAsync();
+        return _view.ById.Values;
+    }
+
+    /// <summary>Re-reads the registry now (after a change made through this silo, so it applies here at once).</summary>
+    public async Task RefreshAsync()
+    {
+        Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").GetSnapshotAsync());
+    }
+
+    public void Dispose() => _loadLock.Dispose();
+
+    Task ITenantRegistryObserver.OnChanged(TenantRegistrySnapshot snapshot)
+    {
+        Apply(snapshot);
+        return Task.CompletedTask;
+    }
+
+    private async ValueTask EnsureFreshAsync()
+    {
+        if (_clock.UtcNow - _loadedAt < Staleness)
+        {
+            return;
+        }
+
+        await _loadLock.WaitAsync();
+        try
+        {
+            if (_clock.UtcNow - _loadedAt < Staleness)
+            {
+                return;
+            }
+
+            _self ??= await Task.Run(() => _grains.CreateObjectReference<ITenantRegistryObserver>(this));
+            Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").SubscribeAsync(_self));
+            _loadedAt = _clock.UtcNow;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException && _view.Version >= 0)
+        {
+            LogRefreshFailed(_logger, ex); // keep serving the last known view
+            _loadedAt = _clock.UtcNow;
+        }
+        finally
+        {
+            _loadLock.Release();
+        }
+    }
+
+    private void Apply(TenantRegistrySnapshot snapshot)
+    {
+        if (snapshot.Version >= _view.Version)
+        {
+            _view = Build(_catalog, snapshot);
+        }
+    }
+
+    private static View Build(ModelCatalog catalog, TenantRegistrySnapshot snapshot)
+    {
+        var byId = new Dictionary<string, TenantDefinition>(StringComparer.Ordinal);
+        var byKey = new Dictionary<string, (byte[] Hash, TenantDefinition Tenant)>(StringComparer.Ordinal);
+        foreach (var tenant in catalog.Tenants.Values)
+        {
+            byId[tenant.Id] = tenant;
+            foreach (var hash in tenant.KeyHashes)
+            {
+                byKey[hash[7..]] = (Convert.FromHexString(hash[7..]), tenant);
+            }
+        }
+
+        foreach (var managed in snapshot.Tenants)
+        {
+            var s = managed.Settings;
+            var b = s.Budgets;
+            var tenant = new TenantDefinition(
+                s.Id, s.Name, managed.Keys.Where(k => k.RevokedAt is null).Select(k => k.Hash).ToList(),
+                new TenantBudgets(b.LifetimeTokens, b.DailyTokens, b.MonthlyTokens, b.LifetimeUsd, b.DailyUsd, b.MonthlyUsd, b.RunTokens),
+                new ProviderLimits(s.RequestsPerMinute, s.TokensPerMinute),
+                s.AllowedModels.ToHashSet(StringComparer.Ordinal), s.AllowedActions.ToHashSet(StringComparer.Ordinal),
+                s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0));
+            byId[tenant.Id] = tenant;
+            foreach (var hash in tenant.KeyHashes)
+            {
+                byKey[hash[7..]] = (Convert.FromHexString(hash[7..]), tenant);
+            }
+        }
+
+        return new View(snapshot.Version, byId, byKey);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant registry unreachable; serving the last known tenants")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception ex);
+
+    private sealed record View(long Version, Dictionary<string, TenantDefinition> ById, Dictionary<string, (byte[] Hash, TenantDefinition Tenant)> ByKey);
+}

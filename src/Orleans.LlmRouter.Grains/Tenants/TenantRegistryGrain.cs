@@ -1,0 +1,187 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.Runtime;
+
+namespace Orleans.LlmRouter.Grains.Tenants;
+
+/// <summary>Persisted registry of managed tenants.</summary>
+[GenerateSerializer, Alias("llmrouter.TenantRegistryState")]
+public sealed class TenantRegistryState
+{
+    [Id(0)] public Dictionary<string, ManagedTenant> Tenants { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(1)] public long Version { get; set; }
+}
+
+/// <summary>
+/// Owns the managed tenants and their key hashes; writes through to grain storage on every change (admin traffic
+/// only) and pushes the new snapshot to subscribed silos, which authenticate from their local copy.
+/// </summary>
+internal sealed partial class TenantRegistryGrain(
+    [PersistentState("tenant-registry")] IPersistentState<TenantRegistryState> state,
+    ModelCatalog catalog,
+    RouterClock clock) : Grain, ITenantRegistryGrain
+{
+    public const string Key = "registry";
+    private readonly Dictionary<ITenantRegistryObserver, DateTimeOffset> _observers = [];
+
+    public Task<TenantRegistrySnapshot> GetSnapshotAsync() => Task.FromResult(Snapshot());
+
+    public Task<ManagedTenant?> GetAsync(string tenantId) => Task.FromResult(state.State.Tenants.GetValueOrDefault(tenantId));
+
+    public async Task<ManagedTenant> PutAsync(TenantSettings settings, bool create)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Validate(settings);
+        var exists = state.State.Tenants.TryGetValue(settings.Id, out var current);
+        if (create && (exists || catalog.Tenants.ContainsKey(settings.Id)))
+        {
+            throw new TenantRegistryException($"Tenant '{settings.Id}' already exists.") { Kind = "conflict" };
+        }
+
+        if (!create && !exists)
+        {
+            throw new TenantRegistryException(catalog.Tenants.ContainsKey(settings.Id)
+                ? $"Tenant '{settings.Id}' is a dev tenant from YAML; edit its configuration file instead."
+                : $"Tenant '{settings.Id}' does not exist.") { Kind = catalog.Tenants.ContainsKey(settings.Id) ? "conflict" : "not_found" };
+        }
+
+        var now = clock.UtcNow;
+        var tenant = new ManagedTenant(settings, current?.Keys ?? [], current?.CreatedAt ?? now, now);
+        state.State.Tenants[settings.Id] = tenant;
+        await ChangedAsync();
+        return tenant;
+    }
+
+    public async Task DeleteAsync(string tenantId)
+    {
+        if (!state.State.Tenants.Remove(tenantId))
+        {
+            throw new TenantRegistryException($"Tenant '{tenantId}' does not exist.") { Kind = "not_found" };
+        }
+
+        await ChangedAsync();
+    }
+
+    public async Task<IssuedTenantKey> IssueKeyAsync(string tenantId)
+    {
+        var tenant = Require(tenantId);
+        var (info, key) = NewKey();
+        state.State.Tenants[tenantId] = tenant with { Keys = [.. tenant.Keys, info], UpdatedAt = clock.UtcNow };
+        await ChangedAsync();
+        return new IssuedTenantKey(tenantId, info.KeyId, key);
+    }
+
+    public async Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId)
+    {
+        var tenant = Require(tenantId);
+        var old = RequireKey(tenant, keyId);
+        var (info, key) = NewKey();
+        var now = clock.UtcNow;
+        var keys = tenant.Keys.Select(k => k.KeyId == old.KeyId ? k with { RevokedAt = now } : k).Append(info).ToList();
+        state.State.Tenants[tenantId] = tenant with { Keys = keys, UpdatedAt = now };
+        await ChangedAsync();
+        return new IssuedTenantKey(tenantId, info.KeyId, key);
+    }
+
+    public async Task RevokeKeyAsync(string tenantId, string keyId)
+    {
+        var tenant = Require(tenantId);
+        var old = RequireKey(tenant, keyId);
+        var now = clock.UtcNow;
+        state.State.Tenants[tenantId] = tenant with { Keys = tenant.Keys.Select(k => k.KeyId == old.KeyId ? k with { RevokedAt = now } : k).ToList(), UpdatedAt = now };
+        await ChangedAsync();
+    }
+
+    public Task<TenantRegistrySnapshot> SubscribeAsync(ITenantRegistryObserver observer)
+    {
+        var now = clock.UtcNow;
+        _observers[observer] = now;
+        foreach (var stale in _observers.Where(kv => now - kv.Value > TimeSpan.FromMinutes(5)).Select(kv => kv.Key).ToList())
+        {
+            _observers.Remove(stale);
+        }
+
+        return Task.FromResult(Snapshot());
+    }
+
+    /// <summary>The plain text of a new key and its stored form (hash only).</summary>
+    internal static (TenantKeyInfo Info, string Key) NewKey(DateTimeOffset? now = null)
+    {
+        var key = "sk-lr-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        return (new TenantKeyInfo(id, key[..10], hash, now ?? DateTimeOffset.UtcNow, null), key);
+    }
+
+    private ManagedTenant Require(string tenantId) =>
+        state.State.Tenants.TryGetValue(tenantId, out var t) ? t : throw new TenantRegistryException($"Tenant '{tenantId}' does not exist.") { Kind = "not_found" };
+
+    private static TenantKeyInfo RequireKey(ManagedTenant tenant, string keyId) =>
+        tenant.Keys.FirstOrDefault(k => k.KeyId == keyId && k.RevokedAt is null)
+        ?? throw new TenantRegistryException($"Tenant '{tenant.Settings.Id}' has no active key '{keyId}'.") { Kind = "not_found" };
+
+    private void Validate(TenantSettings s)
+    {
+        var problems = new List<string>();
+        if (!IdPattern().IsMatch(s.Id))
+        {
+            problems.Add("id must be 1-64 letters, digits, '.', '_' or '-'");
+        }
+
+        var b = s.Budgets;
+        if (b.LifetimeTokens < 0 || b.DailyTokens < 0 || b.MonthlyTokens < 0 || b.RunTokens < 0 || b.LifetimeUsd < 0 || b.DailyUsd < 0 || b.MonthlyUsd < 0)
+        {
+            problems.Add("budgets must not be negative");
+        }
+
+        if (s.RequestsPerMinute < 1 || s.TokensPerMinute < 1)
+        {
+            problems.Add("limits must be positive");
+        }
+
+        if (s.SoftAlertThreshold is <= 0 or > 1)
+        {
+            problems.Add("softAlertThreshold must be above 0 and at most 1");
+        }
+
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(s.TimeZone, out _))
+        {
+            problems.Add($"timeZone '{s.TimeZone}' is not a known time zone");
+        }
+
+        problems.AddRange(s.AllowedModels.Where(m => !catalog.Models.ContainsKey(m)).Select(m => $"allowedModels names unknown model '{m}'"));
+        problems.AddRange(s.AllowedActions.Where(a => !catalog.Actions.ContainsKey(a)).Select(a => $"allowedActions names unknown action '{a}'"));
+        if (problems.Count > 0)
+        {
+            throw new TenantRegistryException("Invalid tenant: " + string.Join("; ", problems) + ".") { Kind = "invalid" };
+        }
+    }
+
+    private TenantRegistrySnapshot Snapshot() => new(state.State.Version, state.State.Tenants.Values.ToList());
+
+    private async Task ChangedAsync()
+    {
+        state.State.Version++;
+        await state.WriteStateAsync();
+        var snapshot = Snapshot();
+        foreach (var observer in _observers.Keys.ToList())
+        {
+            try
+            {
+                await observer.OnChanged(snapshot);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _observers.Remove(observer);
+            }
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex IdPattern();
+}
