@@ -17,6 +17,10 @@ public interface IRouterGrain : IGrainWithIntegerKey
     [Alias("stream")]
     IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default);
 
+    /// <summary>Embeds texts on an embedding model (explicit, or through an action such as <c>embedding</c>).</summary>
+    [Alias("embed"), ResponseTimeout("00:05:00")]
+    Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default);
+
     /// <summary>Decides the route without calling any provider.</summary>
     [Alias("explain")]
     Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context);

@@ -222,3 +222,19 @@ public sealed record RouteExplanation(
     [property: Id(3)] long ReservedOutputTokens,
     [property: Id(4)] decimal EstimatedCostUsd,
     [property: Id(5)] IReadOnlyList<CandidateDecision> Candidates);
+
+/// <summary>Texts to embed.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.EmbeddingRequest")]
+public sealed record EmbeddingRequest(
+    [property: Id(0)] IReadOnlyList<string> Inputs,
+    [property: Id(1)] int? Dimensions = null);
+
+/// <summary>Embedding vectors in input order, with what they cost.</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.EmbeddingResult")]
+public sealed record EmbeddingResult(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string Provider,
+    [property: Id(2)] IReadOnlyList<float[]> Vectors,
+    [property: Id(3)] TokenUsage Usage,
+    [property: Id(4)] decimal CostUsd,
+    [property: Id(5)] IReadOnlyList<AttemptRecord> Attempts);

@@ -272,6 +272,109 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         throw Failed(attempts, plan, budgetSkips);
     }
 
+    public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.Inputs.Count == 0)
+        {
+            throw new InvalidRoutingException("input must contain at least one text.") { Param = "input" };
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var startedAt = services.Time.GetUtcNow();
+        var tenant = await services.Tenants.GetAsync(context.TenantId);
+        var prompt = request.Inputs.Sum(Core.Tokens.TokenEstimator.EstimateText);
+        var query = new RouteQuery
+        {
+            Model = context.Model,
+            Action = context.Action ?? (context.Model is null or RouteQuery.Auto ? "embedding" : null),
+            Strategy = context.Strategy,
+            Needs = new HashSet<Capability> { Capability.Embedding },
+            EstimatedPromptTokens = prompt,
+            MaxOutputTokens = 0,
+            MaxCostUsd = context.MaxCostUsd,
+            Tenant = tenant,
+        };
+        RoutePlan plan;
+        try
+        {
+            plan = services.Planner.Plan(query, services.Gate.Unavailable);
+        }
+        catch (RoutingException ex)
+        {
+            throw new InvalidRoutingException(ex.Message) { Param = ex.Param, NotFound = ex.NotFound };
+        }
+
+        var budget = Budget(context);
+        var attempts = new List<AttemptRecord>();
+        var budgetSkips = new List<CandidateDecision>();
+        BudgetExceededException? lastBudget = null;
+        var candidates = plan.Eligible.Where(c => c.Model.Has(Capability.Embedding)).ToList();
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var candidate = candidates[i];
+            var model = candidate.Model;
+            var provider = services.Catalog.ProviderOf(model);
+            var reservation = $"{context.RequestId}:{i}";
+            try
+            {
+                await budget.ReserveAsync(reservation, prompt, candidate.EstimatedCostUsd, context.RunId);
+            }
+            catch (BudgetExceededException ex)
+            {
+                lastBudget = ex;
+                budgetSkips.Add(new CandidateDecision(model.Name, provider.Id, false, "budget: " + ex.Message, candidate.EstimatedCostUsd));
+                continue;
+            }
+
+            try
+            {
+                var response = await services.RetryPipelineFor(provider).ExecuteAsync(
+                    async token =>
+                    {
+                        var permit = await AdmitAsync(provider, model, prompt, attempts);
+                        var attemptStart = Stopwatch.GetTimestamp();
+                        try
+                        {
+                            var r = await services.Providers.Get(provider.Id).EmbedAsync(new EmbeddingCall(request.Inputs, model, provider, request.Dimensions), token);
+                            attempts.Add(new AttemptRecord(model.Name, provider.Id, true, null, null, Ms(attemptStart)));
+                            await services.Gate.Complete(permit, new ProviderOutcome(true, null, false, Ms(attemptStart), permit.IsProbe, 0, null));
+                            return r;
+                        }
+                        catch (ProviderException ex)
+                        {
+                            attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, Ms(attemptStart)));
+                            await services.Gate.Complete(permit, Outcome(ex, attemptStart, permit));
+                            throw;
+                        }
+                    },
+                    cancellationToken);
+                var usage = new TokenUsage(response.PromptTokens, 0);
+                var cost = CostCalculator.Cost(model.Pricing, usage.PromptTokens, 0);
+                await budget.SettleAsync(reservation, Record(context, model, provider, usage, cost, true, null, attempts.Count, Ms(started), null, startedAt));
+                return new EmbeddingResult(model.Name, provider.Id, response.Vectors, usage, cost, attempts);
+            }
+            catch (ProviderException)
+            {
+                await budget.ReleaseAsync(reservation);
+            }
+            catch (OperationCanceledException)
+            {
+                await budget.ReleaseAsync(reservation);
+                throw;
+            }
+        }
+
+        if (attempts.Count == 0 && lastBudget is not null)
+        {
+            throw lastBudget;
+        }
+
+        await RecordFailureAsync(budget, context, attempts, started, startedAt);
+        throw Failed(attempts, plan, budgetSkips);
+    }
+
     public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
     {
         var (plan, query) = await PlanForAsync(request, context, throwIfNone: false);

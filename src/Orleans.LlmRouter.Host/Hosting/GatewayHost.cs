@@ -72,6 +72,7 @@ public static partial class GatewayHost
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.UseStatusCodePages(); // empty 4xx bodies (e.g. a JSON body that does not bind) become problem details
         app.MapOpenAiEndpoints();
+        app.MapEmbeddingsEndpoint();
         app.MapAdminEndpoints();
         app.MapOpenApi();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));

@@ -1,0 +1,152 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Grains.Tenants;
+using Orleans.LlmRouter.Host.Auth;
+
+namespace Orleans.LlmRouter.Host.OpenAi;
+
+/// <summary><c>POST /v1/embeddings</c>: OpenAI request and response shape, float or base64 encoding.</summary>
+public static class EmbeddingsEndpoints
+{
+    public static IEndpointRouteBuilder MapEmbeddingsEndpoint(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/v1/embeddings", EmbedAsync);
+        return routes;
+    }
+
+    private static async Task EmbedAsync(HttpContext http, TenantDirectory tenants, IGrainFactory grains)
+    {
+        if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
+        {
+            await OpenAiErrors.WriteAsync(http, 401, "Missing or invalid API key. Send 'Authorization: Bearer <tenant key>'.", "invalid_request_error", null, "invalid_api_key");
+            return;
+        }
+
+        EmbeddingRequest request;
+        RoutingContext context;
+        bool base64;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            (request, var model, base64) = Parse(doc.RootElement);
+            context = RoutingHeaders.From(http, tenant, model);
+        }
+        catch (JsonException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, 400, "The request body is not valid JSON: " + ex.Message, "invalid_request_error", null, "invalid_request");
+            return;
+        }
+        catch (OpenAiRequestException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
+            return;
+        }
+
+        try
+        {
+            var result = await grains.GetGrain<IRouterGrain>(0).EmbedAsync(request, context, http.RequestAborted);
+            http.Response.Headers["X-LlmRouter-Provider"] = result.Provider;
+            http.Response.Headers["X-LlmRouter-Model"] = result.Model;
+            http.Response.Headers["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(result.CostUsd);
+            http.Response.Headers["X-LlmRouter-Attempts"] = result.Attempts.Count.ToString(CultureInfo.InvariantCulture);
+            http.Response.ContentType = "application/json";
+            var buffer = new ArrayBufferWriter<byte>(4096);
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("object", "list");
+                w.WriteStartArray("data");
+                for (var i = 0; i < result.Vectors.Count; i++)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("object", "embedding");
+                    w.WriteNumber("index", i);
+                    if (base64)
+                    {
+                        w.WriteBase64String("embedding", MemoryMarshal.AsBytes(result.Vectors[i].AsSpan()));
+                    }
+                    else
+                    {
+                        w.WriteStartArray("embedding");
+                        foreach (var f in result.Vectors[i])
+                        {
+                            w.WriteNumberValue(f);
+                        }
+
+                        w.WriteEndArray();
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteString("model", result.Model);
+                w.WriteStartObject("usage");
+                w.WriteNumber("prompt_tokens", result.Usage.PromptTokens);
+                w.WriteNumber("total_tokens", result.Usage.PromptTokens);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (InvalidRoutingException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, ex.NotFound ? 404 : 400, ex.Message, "invalid_request_error", ex.Param ?? "model", ex.NotFound ? "model_not_found" : "invalid_request");
+        }
+        catch (BudgetExceededException ex)
+        {
+            await OpenAiErrors.WriteBudgetAsync(http, ex);
+        }
+        catch (AllModelsFailedException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, 502, ex.Message, "all_models_failed", null, "all_models_failed");
+        }
+    }
+
+    private static (EmbeddingRequest Request, string? Model, bool Base64) Parse(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+        }
+
+        string? model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        if (!root.TryGetProperty("input", out var input))
+        {
+            throw new OpenAiRequestException("input", "Missing required parameter: 'input'.");
+        }
+
+        List<string> inputs = input.ValueKind switch
+        {
+            JsonValueKind.String => [input.GetString()!],
+            JsonValueKind.Array when input.GetArrayLength() is > 0 and <= 2048 && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
+                input.EnumerateArray().Select(e => e.GetString()!).ToList(),
+            _ => throw new OpenAiRequestException("input", "'input' must be a string or an array of 1 to 2048 strings."),
+        };
+        if (inputs.Any(string.IsNullOrEmpty))
+        {
+            throw new OpenAiRequestException("input", "'input' must not contain empty strings.");
+        }
+
+        int? dimensions = null;
+        if (root.TryGetProperty("dimensions", out var d) && d.ValueKind != JsonValueKind.Null)
+        {
+            dimensions = d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var n) && n is > 0 and <= 8192 ? n : throw new OpenAiRequestException("dimensions", "'dimensions' must be an integer from 1 to 8192.");
+        }
+
+        var format = root.TryGetProperty("encoding_format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : "float";
+        if (format is not ("float" or "base64"))
+        {
+            throw new OpenAiRequestException("encoding_format", "'encoding_format' must be 'float' or 'base64'.");
+        }
+
+        return (new EmbeddingRequest(inputs, dimensions), model, format == "base64");
+    }
+}
