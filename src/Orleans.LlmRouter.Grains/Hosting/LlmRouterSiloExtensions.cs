@@ -36,6 +36,25 @@ public static class LlmRouterSiloExtensions
         return services;
     }
 
+    /// <summary>
+    /// Registers what a front end running as an Orleans client (no silo) needs: the catalog (providers without an
+    /// adapter disabled, as on the silos), the tenant directory and the router clock. The caller registers the ledger.
+    /// </summary>
+    public static IServiceCollection AddLlmRouterFrontEnd(this IServiceCollection services, ModelCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(RouterClock.System);
+        services.AddProviderFactories();
+        services.AddSingleton(sp =>
+        {
+            var types = ProviderRegistry.TypesOf(sp.GetServices<IChatProviderFactory>());
+            return catalog.DisableProviders(p => !types.Contains(p.Type), "no adapter for this provider type in this build");
+        });
+        services.AddSingleton<TenantDirectory>();
+        services.TryAddSingleton<ILedger, InMemoryLedger>();
+        return services;
+    }
+
     /// <summary>One line per provider type.</summary>
     public static IServiceCollection AddProviderFactories(this IServiceCollection services)
     {

@@ -58,11 +58,19 @@ public static partial class GatewayHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxBody);
 
         var settings = SiloSettings.From(config);
-        builder.UseOrleans(silo =>
+        if (settings.Role == GatewayRole.FrontEnd)
         {
-            settings.Apply(silo);
-            silo.Services.AddLlmRouterGrains(loaded.Catalog);
-        });
+            builder.UseOrleansClient(client => settings.ApplyClient(client));
+            builder.Services.AddLlmRouterFrontEnd(loaded.Catalog);
+        }
+        else
+        {
+            builder.UseOrleans(silo =>
+            {
+                settings.Apply(silo);
+                silo.Services.AddLlmRouterGrains(loaded.Catalog);
+            });
+        }
 
         builder.Services.AddSingleton(new AdminKey(config["LlmRouter:AdminKeyHash"]));
         builder.Services.AddOpenApi();
@@ -71,10 +79,14 @@ public static partial class GatewayHost
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.UseStatusCodePages(); // empty 4xx bodies (e.g. a JSON body that does not bind) become problem details
-        app.MapOpenAiEndpoints();
-        app.MapEmbeddingsEndpoint();
-        app.MapAdminEndpoints();
-        app.MapOpenApi();
+        if (settings.Role != GatewayRole.Silo)
+        {
+            app.MapOpenAiEndpoints();
+            app.MapEmbeddingsEndpoint();
+            app.MapAdminEndpoints();
+            app.MapOpenApi();
+        }
+
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
         app.MapGet("/readyz", ReadyAsync);
 
@@ -121,8 +133,24 @@ public static partial class GatewayHost
     private static async Task<IResult> ReadyAsync(IServiceProvider services, ILedger ledger, CancellationToken cancellationToken)
     {
         var storage = await ledger.IsReachableAsync(cancellationToken);
-        var oracle = services.GetService<Orleans.Runtime.ISiloStatusOracle>();
-        var cluster = oracle?.CurrentStatus == Orleans.Runtime.SiloStatus.Active;
+        bool cluster;
+        if (services.GetService<Orleans.Runtime.ISiloStatusOracle>() is { } oracle)
+        {
+            cluster = oracle.CurrentStatus == Orleans.Runtime.SiloStatus.Active;
+        }
+        else
+        {
+            // Front end: the cluster is reachable when a grain answers.
+            try
+            {
+                await services.GetRequiredService<IGrainFactory>().GetGrain<Contracts.ITenantRegistryGrain>("registry").GetSnapshotAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+                cluster = true;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                cluster = false;
+            }
+        }
         var body = new ReadyBody(storage && cluster ? "ready" : "not_ready", cluster, storage);
         return storage && cluster ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

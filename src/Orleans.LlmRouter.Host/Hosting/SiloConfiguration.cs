@@ -13,6 +13,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// also puts membership there so several silos form one cluster.
 /// </summary>
 public sealed record SiloSettings(
+    GatewayRole Role,
     bool Durable,
     string? PostgresConnectionString,
     bool PostgresClustering,
@@ -44,7 +45,14 @@ public sealed record SiloSettings(
         }
 
         var mode = (config["LlmRouter:LedgerOutageMode"] ?? "spool").Replace("-", string.Empty, StringComparison.Ordinal);
+        var roleName = config["LlmRouter:Role"] ?? "all";
+        if (!Enum.TryParse<GatewayRole>(roleName.Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var role))
+        {
+            throw new InvalidOperationException($"LlmRouter:Role must be 'all' (silo and HTTP), 'silo' or 'frontend', not '{roleName}'.");
+        }
+
         return new SiloSettings(
+            role,
             durable,
             cs,
             pgClustering,
@@ -54,6 +62,37 @@ public sealed record SiloSettings(
             config["LlmRouter:ServiceId"] ?? "llmrouter",
             Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
             config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"));
+    }
+
+    /// <summary>Configures an Orleans client (front-end role) to find the silos.</summary>
+    public void ApplyClient(IClientBuilder client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        DbProviderFactories.RegisterFactory(Invariant, NpgsqlFactory.Instance);
+        if (PostgresClustering)
+        {
+            client.Configure<Orleans.Configuration.ClusterOptions>(o =>
+            {
+                o.ClusterId = ClusterId;
+                o.ServiceId = ServiceId;
+            });
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = PostgresConnectionString;
+            });
+        }
+        else
+        {
+            client.UseLocalhostClustering(GatewayPort, ServiceId, ClusterId);
+        }
+
+        if (Durable)
+        {
+            client.Services.AddSingleton<ILedger>(sp => new PostgresLedger(
+                new PostgresLedgerOptions(PostgresConnectionString!) { OutageMode = OutageMode, SpoolDirectory = SpoolDirectory },
+                sp.GetRequiredService<ILogger<PostgresLedger>>()));
+        }
     }
 
     /// <summary>Applies clustering and storage to a silo.</summary>
@@ -97,4 +136,17 @@ public sealed record SiloSettings(
             silo.AddMemoryGrainStorageAsDefault();
         }
     }
+}
+
+/// <summary>What a gateway process runs.</summary>
+public enum GatewayRole
+{
+    /// <summary>A silo co-hosting the HTTP front end (the default).</summary>
+    All,
+
+    /// <summary>A silo only (HTTP serves /healthz and /readyz).</summary>
+    Silo,
+
+    /// <summary>The HTTP front end only, reaching the silos as an Orleans client.</summary>
+    FrontEnd,
 }
