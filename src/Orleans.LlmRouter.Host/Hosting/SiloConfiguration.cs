@@ -22,7 +22,8 @@ public sealed record SiloSettings(
     string ClusterId,
     string ServiceId,
     LedgerOutageMode OutageMode,
-    string SpoolDirectory)
+    string SpoolDirectory,
+    string? AdvertisedHost)
 {
     public const string Invariant = "Npgsql";
 
@@ -61,7 +62,8 @@ public sealed record SiloSettings(
             config["LlmRouter:ClusterId"] ?? "llmrouter-dev",
             config["LlmRouter:ServiceId"] ?? "llmrouter",
             Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
-            config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"));
+            config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"),
+            config["LlmRouter:AdvertisedHost"]);
     }
 
     /// <summary>Configures an Orleans client (front-end role) to find the silos.</summary>
@@ -107,7 +109,11 @@ public sealed record SiloSettings(
                 o.ClusterId = ClusterId;
                 o.ServiceId = ServiceId;
             });
-            silo.ConfigureEndpoints(IPAddress.Loopback, SiloPort, GatewayPort, listenOnAnyHostAddress: false);
+            // On one machine silos advertise loopback; in containers each advertises its own address (LlmRouter:AdvertisedHost).
+            var address = string.IsNullOrEmpty(AdvertisedHost)
+                ? IPAddress.Loopback
+                : Dns.GetHostAddresses(AdvertisedHost).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            silo.ConfigureEndpoints(address, SiloPort, GatewayPort, listenOnAnyHostAddress: !string.IsNullOrEmpty(AdvertisedHost));
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = Invariant;
