@@ -57,6 +57,11 @@ public static partial class GatewayHost
         var maxBody = long.TryParse(config["LlmRouter:MaxRequestBodyBytes"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var mb) ? mb : 8 * 1024 * 1024;
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxBody);
 
+        // Graceful shutdown: Kestrel stops taking requests and drains in-flight ones (including streams) first, then the
+        // silo deactivates grains (budget counters flush) and leaves membership, then the ledger drains its queue.
+        var drain = int.TryParse(config["LlmRouter:ShutdownTimeoutSeconds"], CultureInfo.InvariantCulture, out var st) ? st : 30;
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(drain));
+
         var settings = SiloSettings.From(config);
         if (settings.Role == GatewayRole.FrontEnd)
         {
