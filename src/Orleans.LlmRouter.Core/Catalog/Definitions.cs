@@ -65,6 +65,9 @@ public sealed record ProviderDefinition(
 {
     /// <summary>Why the provider is disabled, when it is (e.g. its key variable is unset).</summary>
     public string? DisabledReason { get; init; }
+
+    /// <summary>When set, the provider grain probes the provider on this interval and feeds the breaker.</summary>
+    public TimeSpan? HealthCheckInterval { get; init; }
 }
 
 /// <summary>Price above a prompt-size threshold (e.g. prompts over 200k tokens).</summary>

@@ -4,6 +4,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Providers;
 using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 
@@ -28,6 +29,7 @@ public sealed class ProviderControlState
 internal sealed partial class ProviderGrain(
     [PersistentState("provider-control")] IPersistentState<ProviderControlState> control,
     ModelCatalog catalog,
+    ProviderRegistry adapters,
     RouterClock clock,
     ILogger<ProviderGrain> logger) : Grain, IProviderGrain
 {
@@ -54,7 +56,35 @@ internal sealed partial class ProviderGrain(
         }
 
         _version = clock.UtcNow.ToUnixTimeMilliseconds();
+        if (_provider.HealthCheckInterval is { } every && _provider.Enabled)
+        {
+            this.RegisterGrainTimer(ProbeHealthAsync, new GrainTimerCreationOptions(every, every) { KeepAlive = true });
+        }
+
         return Task.CompletedTask;
+    }
+
+    /// <summary>Active health check: a cheap probe whose outcome feeds the breaker like a real call.</summary>
+    private async Task ProbeHealthAsync(CancellationToken cancellationToken)
+    {
+        var probe = _breaker.State != BreakerState.Closed && _breaker.TryBeginProbe(clock.UtcNow);
+        if (_breaker.State != BreakerState.Closed && !probe)
+        {
+            return;
+        }
+
+        ProviderOutcome outcome;
+        try
+        {
+            var result = await adapters.Get(_provider.Id).CheckHealthAsync(cancellationToken);
+            outcome = new ProviderOutcome(result.Healthy, result.Healthy ? null : "health_check", !result.Healthy, result.Latency.TotalMilliseconds, probe, 0, null);
+        }
+        catch (ProviderException ex)
+        {
+            outcome = new ProviderOutcome(false, ex.ErrorClassName, ex.CountsAgainstProvider, 0, probe, 0, null);
+        }
+
+        await ReportAsync([outcome]);
     }
 
     public Task<ProviderSnapshot> GetSnapshotAsync() => Task.FromResult(Snapshot());
