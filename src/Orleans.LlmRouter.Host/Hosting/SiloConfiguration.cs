@@ -97,12 +97,16 @@ public sealed record SiloSettings(
         }
     }
 
-    /// <summary>Applies clustering and storage to a silo.</summary>
-    public void Apply(ISiloBuilder silo)
+    /// <summary>Applies clustering (unless the caller manages it, as a test cluster does) and storage to a silo.</summary>
+    public void Apply(ISiloBuilder silo, bool includeClustering = true)
     {
         ArgumentNullException.ThrowIfNull(silo);
         DbProviderFactories.RegisterFactory(Invariant, NpgsqlFactory.Instance);
-        if (PostgresClustering)
+        if (!includeClustering)
+        {
+            // The caller configures membership.
+        }
+        else if (PostgresClustering)
         {
             silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
             {

@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using Orleans.LlmRouter.Contracts;
+
+namespace Orleans.LlmRouter.Integration.Tests;
+
+/// <summary>Budget invariants with grain state and the ledger on a real PostgreSQL.</summary>
+[Collection(DurableClusterCollection.Name)]
+public sealed class DurableBudgetTests(DurableClusterFixture fx)
+{
+    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
+
+    private async Task<(long Tokens, decimal Usd, long Rows)> LedgerSums(string tenant) => (
+        await fx.Database.ScalarAsync<long>("SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint FROM llm_calls WHERE tenant_id = $1", tenant),
+        await fx.Database.ScalarAsync<decimal>("SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE tenant_id = $1", tenant),
+        await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+
+    private async Task<WindowUsage> Lifetime(string tenant) =>
+        (await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)).GetUsageAsync()).Windows.Single(w => w.Window == "lifetime");
+
+    [Fact]
+    public async Task B1_two_hundred_concurrent_calls_from_three_silos_never_settle_past_the_limit()
+    {
+        fx.Database.RequireOrSkip();
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        {
+            try
+            {
+                await router.CompleteAsync(Ask($"durable concurrent {i}"), new RoutingContext("small") { Model = "m" });
+                return true;
+            }
+            catch (TokenBudgetExceededException)
+            {
+                return false;
+            }
+        }));
+
+        var (tokens, usd, rows) = await LedgerSums("small");
+        Assert.Contains(true, results);
+        Assert.Contains(false, results);
+        Assert.True(tokens <= 6000, $"the ledger holds {tokens} tokens over a 6000 daily limit");
+        Assert.Equal(results.Count(r => r), rows);
+        var lifetime = await Lifetime("small");
+        Assert.Equal(tokens, lifetime.Tokens);
+        Assert.Equal(usd, lifetime.CostUsd);
+    }
+
+    [Fact]
+    public async Task B2_killing_a_silo_under_load_loses_no_delivered_response_and_counters_equal_the_ledger()
+    {
+        fx.Database.RequireOrSkip();
+        var cluster = await fx.StartClusterAsync(); // its own cluster: this test kills a silo
+        try
+        {
+            var router = cluster.Client.GetGrain<IRouterGrain>(0);
+            var delivered = new ConcurrentBag<(string Tenant, string RequestId)>();
+            using var stop = new CancellationTokenSource();
+            var tenants = new[] { "t1", "t2", "t3" };
+            var load = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested && i < 400; i++)
+                {
+                    var tenant = tenants[(worker + i) % 3];
+                    var context = new RoutingContext(tenant) { Model = "m" };
+                    try
+                    {
+                        await router.CompleteAsync(Ask($"load {worker}/{i}"), context);
+                        delivered.Add((tenant, context.RequestId));
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // Calls in flight on the killed silo fail; they were never delivered.
+                    }
+                }
+            })).ToList();
+
+            while (delivered.Count < 60)
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
+            var victim = cluster.Silos[1];
+            await cluster.KillSiloAsync(victim);
+            var atKill = delivered.Count;
+            while (delivered.Count < atKill + 60)
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+
+            foreach (var tenant in tenants)
+            {
+                var ids = delivered.Where(d => d.Tenant == tenant).Select(d => d.RequestId).ToArray();
+                var found = await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1 AND request_id = ANY($2) AND success", tenant, ids);
+                Assert.Equal(ids.Length, found);
+
+                var (tokens, usd, _) = await LedgerSums(tenant);
+                var lifetime = (await cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)).GetUsageAsync()).Windows.Single(w => w.Window == "lifetime");
+                Assert.Equal(tokens, lifetime.Tokens);
+                Assert.Equal(usd, lifetime.CostUsd);
+            }
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_postgresql_outage_mid_run_loses_nothing()
+    {
+        fx.Database.RequireOrSkip();
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        var delivered = new List<string>();
+        async Task Call(string text)
+        {
+            var context = new RoutingContext("outage") { Model = "m" };
+            await router.CompleteAsync(Ask(text), context);
+            delivered.Add(context.RequestId);
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Call($"before {i}");
+        }
+
+        fx.Proxy!.Cut();
+        try
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await Call($"during {i}"); // served: the ledger spools to disk
+            }
+        }
+        finally
+        {
+            fx.Proxy.Restore();
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Call($"after {i}");
+        }
+
+        // The spool replays in the background; wait until every delivered call is in the table.
+        long found = 0;
+        for (var i = 0; i < 150 && found < delivered.Count; i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            found = await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = 'outage' AND request_id = ANY($1)", delivered.ToArray());
+        }
+
+        Assert.Equal(delivered.Count, found);
+        var (tokens, usd, _) = await LedgerSums("outage");
+        var lifetime = await Lifetime("outage");
+        Assert.Equal(tokens, lifetime.Tokens);
+        Assert.Equal(usd, lifetime.CostUsd);
+    }
+
+    [Fact]
+    public async Task A_new_cluster_on_the_same_database_sees_exactly_the_same_budgets_and_usage()
+    {
+        fx.Database.RequireOrSkip();
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        for (var i = 0; i < 5; i++)
+        {
+            await router.CompleteAsync(Ask($"before restart {i}"), new RoutingContext("t3") { Model = "m", RunId = "restart-run" });
+        }
+
+        var before = await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("t3")).GetUsageAsync();
+        var restarted = await fx.StartClusterAsync();
+        try
+        {
+            // A second cluster on the same database (the first keeps its activation; the new one reads storage + ledger).
+            var after = await restarted.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("t3")).GetUsageAsync();
+            Assert.Equal(before.Windows.Single(w => w.Window == "lifetime"), after.Windows.Single(w => w.Window == "lifetime"));
+            Assert.Equal(before.Windows.Single(w => w.Key == "restart-run").Tokens, after.Windows.Single(w => w.Key == "restart-run").Tokens);
+        }
+        finally
+        {
+            await restarted.StopAllSilosAsync();
+            await restarted.DisposeAsync();
+        }
+    }
+}
