@@ -94,6 +94,12 @@ public static partial class GatewayHost
 
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
         app.MapGet("/readyz", ReadyAsync);
+        if (settings.Role != GatewayRole.FrontEnd)
+        {
+            // This silo's own view of provider state (for operators and for checking that silos agree).
+            app.MapGet("/healthz/providers", (Grains.Providers.ProviderGate gate, ModelCatalog catalog) =>
+                TypedResults.Ok(catalog.Providers.Keys.Order(StringComparer.Ordinal).Select(id => new { id, snapshot = gate.LocalSnapshot(id) }).ToArray()));
+        }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter");
         if (settings.Durable)

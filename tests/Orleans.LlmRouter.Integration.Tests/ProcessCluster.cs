@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+
+namespace Orleans.LlmRouter.Integration.Tests;
+
+/// <summary>
+/// Silos and a front end as separate operating-system processes (the gateway's own executable) on loopback ports,
+/// with PostgreSQL clustering, grain storage and ledger. Each process logs to a file in <see cref="LogDirectory"/>.
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly string _clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly List<Node> _nodes = [];
+
+    public ProcessCluster(string connectionString)
+    {
+        _connectionString = connectionString;
+        LogDirectory = Directory.CreateTempSubdirectory("llmrouter-cluster-").FullName;
+    }
+
+    public string LogDirectory { get; }
+
+    public IReadOnlyList<Node> Silos => _nodes.Where(n => n.Role == "silo").ToList();
+
+    public Node? FrontEnd => _nodes.FirstOrDefault(n => n.Role == "frontend");
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task<Node> StartAsync(string role, string name)
+    {
+        var http = FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["LlmRouter__Role"] = role,
+            ["LlmRouter__Storage"] = "postgres",
+            ["LlmRouter__Clustering"] = "postgres",
+            ["LlmRouter__Postgres"] = _connectionString,
+            ["LlmRouter__ClusterId"] = _clusterId,
+            ["LlmRouter__ConfigPath"] = Path.Combine(AppContext.BaseDirectory, "shipped-config"),
+            ["LlmRouter__SpoolDirectory"] = Path.Combine(LogDirectory, "spool"),
+            ["LlmRouter__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["LlmRouter__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["LlmRouter__ShutdownTimeoutSeconds"] = "10",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Orleans.LlmRouter"] = "Information",
+        };
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orleans.LlmRouter.Host.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var (k, v) in env)
+        {
+            info.Environment[k] = v;
+        }
+
+        var process = Process.Start(info)!;
+        var log = new StreamWriter(Path.Combine(LogDirectory, name + ".log")) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log);
+        _nodes.Add(node);
+        await node.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        return node;
+    }
+
+    /// <summary>SIGKILL: no shutdown, no flush.</summary>
+    public static void Kill(Node node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        node.Process.Kill(entireProcessTree: true);
+        node.Process.WaitForExit(10_000);
+    }
+
+    /// <summary>Stops every node gracefully (SIGTERM), front end first.</summary>
+    public async Task StopAllAsync()
+    {
+        foreach (var node in _nodes.OrderBy(n => n.Role == "frontend" ? 0 : 1).Where(n => !n.Process.HasExited))
+        {
+            Process.Start("kill", ["-TERM", node.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        }
+
+        foreach (var node in _nodes)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await node.Process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                node.Process.Kill(entireProcessTree: true);
+            }
+        }
+
+        foreach (var node in _nodes)
+        {
+            node.Dispose();
+        }
+
+        _nodes.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes.Where(n => !n.Process.HasExited))
+        {
+            node.Process.Kill(entireProcessTree: true);
+        }
+
+        await StopAllAsync();
+    }
+
+    public sealed class Node(string name, string role, Process process, Uri baseAddress, StreamWriter log) : IDisposable
+    {
+        public string Name { get; } = name;
+
+        public string Role { get; } = role;
+
+        public Process Process { get; } = process;
+
+        public Uri BaseAddress { get; } = baseAddress;
+
+        public HttpClient Client(string? bearer = null)
+        {
+            var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            if (bearer is not null)
+            {
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            }
+
+            return client;
+        }
+
+        public async Task WaitReadyAsync(TimeSpan timeout)
+        {
+            using var client = Client();
+            var deadline = DateTime.UtcNow + timeout;
+            while (DateTime.UtcNow < deadline)
+            {
+                if (Process.HasExited)
+                {
+                    throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before it was ready.");
+                }
+
+                try
+                {
+                    using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+                    if (ready.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(250);
+            }
+
+            throw new TimeoutException($"{Name} was not ready within {timeout}.");
+        }
+
+        public void Dispose()
+        {
+            Process.Dispose();
+            lock (log)
+            {
+                log.Dispose();
+            }
+        }
+    }
+}
