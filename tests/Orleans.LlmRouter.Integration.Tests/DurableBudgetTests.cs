@@ -150,7 +150,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         for (var i = 0; i < 150 && found < delivered.Count; i++)
         {
             await Task.Delay(100, TestContext.Current.CancellationToken);
-            found = await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = 'outage' AND request_id = ANY($1)", delivered.ToArray());
+            found = await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = 'outage' AND request_id = ANY($1)", (object)delivered.ToArray());
         }
 
         Assert.Equal(delivered.Count, found);

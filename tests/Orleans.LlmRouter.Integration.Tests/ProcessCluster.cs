@@ -33,6 +33,9 @@ public sealed class ProcessCluster : IAsyncDisposable
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Starts several nodes at once and waits until all are ready (silos of a restarted cluster need each other).</summary>
+    public Task<Node[]> StartManyAsync(string role, params string[] names) => Task.WhenAll(names.Select(n => StartAsync(role, n)));
+
     public async Task<Node> StartAsync(string role, string name)
     {
         var http = FreePort();
@@ -48,6 +51,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["LlmRouter__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["LlmRouter__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["LlmRouter__ShutdownTimeoutSeconds"] = "10",
+            ["LlmRouter__FastMembership"] = "true",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Orleans.LlmRouter"] = "Information",
@@ -71,7 +75,11 @@ public sealed class ProcessCluster : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log);
-        _nodes.Add(node);
+        lock (_nodes)
+        {
+            _nodes.Add(node);
+        }
+
         await node.WaitReadyAsync(TimeSpan.FromSeconds(90));
         return node;
     }

@@ -25,10 +25,7 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         _db.RequireOrSkip();
         var cancel = TestContext.Current.CancellationToken;
         await using var cluster = new ProcessCluster(_db.ConnectionString);
-        for (var i = 1; i <= 3; i++)
-        {
-            await cluster.StartAsync("silo", $"silo{i}");
-        }
+        await cluster.StartManyAsync("silo", "silo1", "silo2", "silo3");
 
         var frontEnd = await cluster.StartAsync("frontend", "frontend");
         using var admin = frontEnd.Client(AdminKey);
@@ -107,10 +104,7 @@ public sealed class ProcessClusterTests : IAsyncLifetime
 
         // Stop the whole cluster gracefully, start it again: budgets and usage are exactly as before.
         await cluster.StopAllAsync();
-        for (var i = 1; i <= 3; i++)
-        {
-            await cluster.StartAsync("silo", $"silo{i}-restarted");
-        }
+        await cluster.StartManyAsync("silo", "silo1-restarted", "silo2-restarted", "silo3-restarted");
 
         var restarted = await cluster.StartAsync("frontend", "frontend-restarted");
         using var admin2 = restarted.Client(AdminKey);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Runtime;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Ledger;
@@ -28,6 +29,7 @@ public static class LlmRouterSiloExtensions
             return catalog.DisableProviders(p => !types.Contains(p.Type), "no adapter for this provider type in this build");
         });
         services.AddSingleton<ProviderGate>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProviderGateWarmUp>();
         services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
         services.AddProviderFactories();

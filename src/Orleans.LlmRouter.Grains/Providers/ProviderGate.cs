@@ -158,6 +158,23 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         await FlushAsync(permit.Provider.Id, local);
     }
 
+    /// <summary>Subscribes to every enabled provider so this silo holds their state before its first call.</summary>
+    public async Task WarmUpAsync(IEnumerable<ProviderDefinition> providers)
+    {
+        ArgumentNullException.ThrowIfNull(providers);
+        foreach (var provider in providers.Where(p => p.Enabled))
+        {
+            try
+            {
+                await SubscribeAsync(provider.Id, LocalFor(provider));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogRefreshFailed(_logger, provider.Id, ex); // the first call will subscribe
+            }
+        }
+    }
+
     /// <summary>Fetches the provider's snapshot now.</summary>
     public async Task RefreshAsync(string providerId)
     {

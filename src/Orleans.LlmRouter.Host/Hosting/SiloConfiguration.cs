@@ -23,7 +23,8 @@ public sealed record SiloSettings(
     string ServiceId,
     LedgerOutageMode OutageMode,
     string SpoolDirectory,
-    string? AdvertisedHost)
+    string? AdvertisedHost,
+    bool FastMembership)
 {
     public const string Invariant = "Npgsql";
 
@@ -63,7 +64,8 @@ public sealed record SiloSettings(
             config["LlmRouter:ServiceId"] ?? "llmrouter",
             Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
             config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"),
-            config["LlmRouter:AdvertisedHost"]);
+            config["LlmRouter:AdvertisedHost"],
+            string.Equals(config["LlmRouter:FastMembership"], "true", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Configures an Orleans client (front-end role) to find the silos.</summary>
@@ -127,6 +129,19 @@ public sealed record SiloSettings(
         else
         {
             silo.UseLocalhostClustering(SiloPort, GatewayPort, serviceId: ServiceId, clusterId: ClusterId);
+        }
+
+        if (FastMembership)
+        {
+            // For local clusters and tests that kill silos: declare a dead silo within seconds, on one vote.
+            silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+            });
         }
 
         silo.UseSystemTextJsonGrainStorageSerializer();
