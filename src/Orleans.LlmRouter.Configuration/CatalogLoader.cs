@@ -102,6 +102,12 @@ public sealed partial class CatalogLoader
             errors.Add(new ConfigError(new SourceLocation(file, (int)ex.Start.Line, (int)ex.Start.Column), "unreadable YAML: " + ex.Message));
             return;
         }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet reports some malformed documents this way, without a position.
+            errors.Add(new ConfigError(new SourceLocation(file, 0, 0), "unreadable YAML: " + ex.Message));
+            return;
+        }
 
         var reader = new YamlNodeReader(file, errors);
         foreach (var document in stream.Documents)

@@ -1,0 +1,228 @@
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Configuration.Tests.Validation;
+
+public sealed class CatalogValidationTests
+{
+    private const string Base = """
+        providers:
+          - { id: sim, type: simulated }
+        models:
+          - name: m1
+            provider: sim
+            provider_model: m1-v1
+            capabilities: [chat, vision]
+            context_window: 1000
+            max_output_tokens: 100
+            pricing: { input: 1, output: 2 }
+        actions:
+          - name: a1
+            requires: [chat]
+            strategies:
+              default: [m1]
+
+        """;
+
+    private static CatalogLoadResult Load(params (string File, string Text)[] files) =>
+        new CatalogLoader(environment: _ => null).Load(files);
+
+    private static IReadOnlyList<ConfigError> Errors(params (string File, string Text)[] files) =>
+        Assert.Throws<ConfigurationException>(() => Load(files)).Errors;
+
+    private static ConfigError Single(string yaml) => Assert.Single(Errors(("c.yaml", yaml)));
+
+    [Fact]
+    public void A_valid_configuration_loads()
+    {
+        var catalog = Load(("c.yaml", Base)).Catalog;
+        Assert.Equal(2m, catalog.Models["m1"].Pricing.Output);
+        Assert.Equal(["default"], catalog.Actions["a1"].Strategies.Keys);
+        Assert.Contains(Capability.Vision, catalog.Models["m1"].Capabilities);
+        Assert.Equal(new SourceLocation("c.yaml", 4, 5), catalog.Models["m1"].Location);
+    }
+
+    [Fact]
+    public void Unreadable_yaml_is_reported_with_its_line()
+    {
+        var error = Single("providers:\n  - id: sim\n    type: simulated\n  options: [unclosed\n");
+        Assert.Equal(4, error.Location.Line);
+        Assert.Contains("unreadable YAML", error.Message, StringComparison.Ordinal);
+        var truncated = Single("providers:\n  - { id: sim, type: simulated\nmodels: []\n");
+        Assert.Contains("unreadable YAML", truncated.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_provider_type_points_at_the_type()
+    {
+        var error = Single(Base.Replace("type: simulated", "type: openia", StringComparison.Ordinal));
+        Assert.Equal((2, 22), (error.Location.Line, error.Location.Column));
+        Assert.Contains("unknown type 'openia'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_model_naming_an_unknown_provider_is_reported()
+    {
+        var error = Single(Base.Replace("provider: sim", "provider: nowhere", StringComparison.Ordinal));
+        Assert.Equal(4, error.Location.Line);
+        Assert.Contains("unknown provider 'nowhere'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_chain_naming_an_unknown_model_points_at_the_entry()
+    {
+        var error = Single(Base.Replace("default: [m1]", "default: [m1, ghost]", StringComparison.Ordinal));
+        Assert.Equal((15, 21), (error.Location.Line, error.Location.Column));
+        Assert.Contains("unknown model 'ghost'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_model_lacking_a_capability_its_action_requires_is_reported()
+    {
+        var error = Single(Base.Replace("requires: [chat]", "requires: [chat, long_context]", StringComparison.Ordinal));
+        Assert.Equal(15, error.Location.Line);
+        Assert.Contains("lacks required capability long_context", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_default_strategy_is_reported_at_the_action()
+    {
+        var error = Single(Base.Replace("default: [m1]", "quality: [m1]", StringComparison.Ordinal));
+        Assert.Equal(12, error.Location.Line);
+        Assert.Contains("no 'default' strategy", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("providers:\n  - { id: sim, type: simulated }\n", "duplicate provider 'sim' (first defined at c.yaml:2:5)", 2)]
+    [InlineData("actions:\n  - { name: a1, strategies: { default: [m1] } }\n", "duplicate action 'a1' (first defined at c.yaml:12:5)", 2)]
+    [InlineData("tenants:\n  - { id: t1 }\n  - { id: t1 }\n", "duplicate tenant 't1' (first defined at d.yaml:2:5)", 3)]
+    public void Duplicate_names_are_reported_with_the_first_definition(string extra, string message, int line)
+    {
+        var error = Assert.Single(Errors(("c.yaml", Base), ("d.yaml", extra)));
+        Assert.Equal(message, error.Message);
+        Assert.Equal(line, error.Location.Line);
+    }
+
+    [Fact]
+    public void Duplicates_across_files_name_the_other_file()
+    {
+        var error = Assert.Single(Errors(("a.yaml", Base), ("b.yaml", "models:\n  - { name: m1, provider: sim, provider_model: x, capabilities: [chat], context_window: 10, max_output_tokens: 5, pricing: { input: 0, output: 0 } }\n")));
+        Assert.Equal(("b.yaml", 2), (error.Location.File, error.Location.Line));
+        Assert.Equal("duplicate model 'm1' (first defined at a.yaml:4:5)", error.Message);
+    }
+
+    [Theory]
+    [InlineData("pricing: { input: -1, output: 2 }", "'input' of pricing of model 'm1' must not be negative")]
+    [InlineData("pricing: { input: 1 }", "pricing of model 'm1' is missing required field 'output'")]
+    [InlineData("pricing: { input: one, output: 2 }", "'input' of pricing of model 'm1' must be a number")]
+    [InlineData("pricing: { input: 1, output: 2, cached_input: -0.5 }", "'cached_input' of pricing of model 'm1' must not be negative")]
+    public void Bad_prices_are_reported(string pricing, string message)
+    {
+        var error = Single(Base.Replace("pricing: { input: 1, output: 2 }", pricing, StringComparison.Ordinal));
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal(10, error.Location.Line);
+    }
+
+    [Fact]
+    public void A_model_without_pricing_is_reported()
+    {
+        var error = Single(Base.Replace("    pricing: { input: 1, output: 2 }\n", string.Empty, StringComparison.Ordinal));
+        Assert.Contains("missing required field 'pricing'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(4, error.Location.Line);
+    }
+
+    [Fact]
+    public void An_api_key_written_in_yaml_is_rejected_with_a_hint()
+    {
+        var error = Single(Base.Replace("{ id: sim, type: simulated }", "{ id: sim, type: simulated, api_key: sk-secret-123 }", StringComparison.Ordinal));
+        Assert.Contains("api_key_env", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-secret-123", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("capabilities: [chat, vision]", "capabilities: [chat, telepathy]", "unknown capability 'telepathy'")]
+    [InlineData("context_window: 1000", "context_window: 0", "'context_window' of model 'm1' must be at least 1")]
+    [InlineData("max_output_tokens: 100", "max_output_tokens: 5000", "max_output_tokens of model 'm1' exceeds its context_window")]
+    [InlineData("provider_model: m1-v1", "provider_modl: m1-v1", "unknown field 'provider_modl'")]
+    public void Field_errors_are_reported(string from, string to, string message)
+    {
+        var errors = Errors(("c.yaml", Base.Replace(from, to, StringComparison.Ordinal)));
+        Assert.Contains(errors, e => e.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("key_hashes: [\"plain-text-key\"]", "must be 'sha256:' and 64 hex digits")]
+    [InlineData("time_zone: Mars/Base", "is not a known time zone")]
+    [InlineData("budgets: { tokens: { daily: -5 } }", "'daily' of token budgets of tenant 't1' must be at least 0")]
+    [InlineData("allowed_models: [nope]", "allows unknown model 'nope'")]
+    public void Tenant_errors_are_reported(string field, string message)
+    {
+        var error = Single(Base + "tenants:\n  - id: t1\n    " + field + "\n");
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void One_configuration_with_many_errors_in_two_files_reports_them_all_with_lines()
+    {
+        const string providers = """
+            providers:
+              - { id: p1, type: nonsense }
+              - { id: p2, type: simulated, api_key: oops }
+            """;
+        const string catalog = """
+            models:
+              - { name: good, provider: p2, provider_model: g, capabilities: [chat], context_window: 100, max_output_tokens: 10, pricing: { input: 0, output: 0 } }
+              - { name: bad, provider: p9, provider_model: b, capabilities: [chat], context_window: 100, max_output_tokens: 10, pricing: { input: -3, output: 0 } }
+            actions:
+              - name: act
+                requires: [vision]
+                strategies:
+                  quality: [good, missing]
+            """;
+        var errors = Errors(("providers.yaml", providers), ("catalog.yaml", catalog));
+        var found = errors.Select(e => $"{e.Location.File}:{e.Location.Line}").ToList();
+        Assert.Equal(6, errors.Count);
+        Assert.Contains("providers.yaml:2", found); // unknown type
+        Assert.Contains("providers.yaml:3", found); // api_key in YAML
+        Assert.Contains("catalog.yaml:3", found);   // negative price
+        Assert.Contains("catalog.yaml:5", found);   // no default strategy
+        Assert.Equal(2, found.Count(f => f == "catalog.yaml:8")); // 'good' lacks vision, 'missing' unknown
+        Assert.Contains(errors, e => e.Message.Contains("lacks required capability vision", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Message.Contains("unknown model 'missing'", StringComparison.Ordinal));
+        var text = new ConfigurationException(errors).Message;
+        Assert.Contains("6 error(s)", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_provider_whose_key_variable_is_unset_is_disabled_with_a_notice()
+    {
+        const string yaml = "providers:\n  - { id: oa, type: openai, api_key_env: TEST_OPENAI_KEY }\n  - { id: sim, type: simulated }\n";
+        var without = new CatalogLoader(environment: _ => null).Load([("p.yaml", yaml)]);
+        Assert.False(without.Catalog.Providers["oa"].Enabled);
+        Assert.Contains("TEST_OPENAI_KEY", without.Catalog.Providers["oa"].DisabledReason, StringComparison.Ordinal);
+        Assert.Equal("Provider 'oa' is disabled: environment variable TEST_OPENAI_KEY is not set.", Assert.Single(without.Notices));
+
+        var with = new CatalogLoader(environment: name => name == "TEST_OPENAI_KEY" ? "sk-test" : null).Load([("p.yaml", yaml)]);
+        Assert.True(with.Catalog.Providers["oa"].Enabled);
+        Assert.Empty(with.Notices);
+    }
+
+    [Fact]
+    public void A_directory_of_files_is_merged()
+    {
+        var dir = Directory.CreateTempSubdirectory("llmrouter-config-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "1-providers.yaml"), "providers:\n  - { id: sim, type: simulated }\n");
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "catalog"));
+            File.WriteAllText(Path.Combine(dir.FullName, "catalog", "models.yml"), "models:\n  - { name: m, provider: sim, provider_model: m, capabilities: [chat], context_window: 10, max_output_tokens: 5, pricing: { input: 0, output: 0 } }\n");
+            File.WriteAllText(Path.Combine(dir.FullName, "notes.txt"), "ignored");
+            var result = new CatalogLoader(environment: _ => null).LoadPath(dir.FullName);
+            Assert.Equal(2, result.Files.Count);
+            Assert.Equal("sim", result.Catalog.Models["m"].Provider);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}

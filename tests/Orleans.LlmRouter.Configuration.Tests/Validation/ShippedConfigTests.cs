@@ -1,0 +1,71 @@
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Configuration.Tests.Validation;
+
+public sealed class ShippedConfigTests
+{
+    private static CatalogLoadResult LoadShipped(Func<string, string?>? environment = null) =>
+        new CatalogLoader(environment: environment ?? (_ => null)).LoadPath(Path.Combine(AppContext.BaseDirectory, "shipped-config"));
+
+    [Fact]
+    public void The_shipped_config_is_valid_and_works_without_any_key()
+    {
+        var result = LoadShipped();
+        var providers = result.Catalog.Providers;
+        Assert.True(providers["simulated"].Enabled);
+        foreach (var (id, variable) in new[] { ("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY"), ("deepseek", "DEEPSEEK_API_KEY") })
+        {
+            Assert.False(providers[id].Enabled);
+            Assert.Contains(result.Notices, n => n.Contains(variable, StringComparison.Ordinal));
+        }
+
+        Assert.Equal(ProviderTypes.OpenAi, providers["deepseek"].Type); // OpenAI-compatible by base_url
+    }
+
+    [Fact]
+    public void A_key_in_the_environment_enables_its_provider()
+    {
+        var result = LoadShipped(name => name == "ANTHROPIC_API_KEY" ? "sk-ant-test" : null);
+        Assert.True(result.Catalog.Providers["anthropic"].Enabled);
+    }
+
+    [Theory]
+    [InlineData("video_analysis", new[] { "vision", "long_context" })]
+    [InlineData("presentation_analysis", new[] { "vision", "structured_output" })]
+    [InlineData("course_structuring", new[] { "structured_output" })]
+    [InlineData("text_processing", new[] { "structured_output" })]
+    [InlineData("chat_small", new[] { "chat" })]
+    [InlineData("chat_smart", new[] { "chat" })]
+    [InlineData("embedding", new[] { "embedding" })]
+    public void The_seed_actions_exist_with_their_requirements_and_three_strategies(string action, string[] requires)
+    {
+        var a = LoadShipped().Catalog.Actions[action];
+        Assert.Equal(requires.Order(StringComparer.Ordinal), a.Requires.Select(c => c.ToName()).Order(StringComparer.Ordinal));
+        Assert.Equal(["budget", "default", "quality"], a.Strategies.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("gpt-4o", "2.50", "10.00", "1.25")]
+    [InlineData("gpt-4o-mini", "0.15", "0.60", "0.075")]
+    [InlineData("claude-sonnet-4-5", "3.00", "15.00", "0.30")]
+    [InlineData("gemini-2.5-flash", "0.30", "2.50", "0.03")]
+    [InlineData("deepseek-chat", "0.28", "0.42", "0.028")]
+    public void Shipped_prices_are_the_list_prices(string model, string input, string output, string cached)
+    {
+        var p = LoadShipped().Catalog.Models[model].Pricing;
+        Assert.Equal((decimal.Parse(input, System.Globalization.CultureInfo.InvariantCulture), decimal.Parse(output, System.Globalization.CultureInfo.InvariantCulture), decimal.Parse(cached, System.Globalization.CultureInfo.InvariantCulture)), (p.Input, p.Output, p.CachedInput!.Value));
+    }
+
+    [Fact]
+    public void Every_model_of_the_five_providers_is_present()
+    {
+        var models = LoadShipped().Catalog.Models.Values;
+        foreach (var provider in new[] { "openai", "anthropic", "gemini", "deepseek", "ollama", "simulated" })
+        {
+            Assert.Contains(models, m => m.Provider == provider);
+        }
+
+        Assert.Equal(0m, models.Single(m => m.Name == "llama3.2").Pricing.Input);
+        Assert.Equal(200_000, models.Single(m => m.Name == "claude-sonnet-4-5").Pricing.LongContext!.ThresholdTokens);
+    }
+}
