@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS llm_calls
     CONSTRAINT ck_llm_calls_attempts CHECK (attempts >= 0)
 );
 
+-- Upgrades a ledger created before tenant positions existed (rows from then count from position 0).
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS tenant_seq bigint NOT NULL DEFAULT 0;
+
 COMMENT ON TABLE llm_calls IS 'Append-only billing ledger: one row per settled LLM call. Source of truth for budgets.';
 COMMENT ON COLUMN llm_calls.seq IS 'Global insertion order.';
 COMMENT ON COLUMN llm_calls.tenant_seq IS 'Per-tenant position assigned by the budget grain; its counters include exactly the rows up to a persisted position.';

@@ -22,6 +22,7 @@ namespace Orleans.LlmRouter.Client;
 /// update carrying the partial usage and an <see cref="ErrorContent"/>, then throws <see cref="LlmRouterException"/>.</para>
 /// <para>Not supported by the router and ignored: <see cref="ChatOptions.TopK"/>, <see cref="ChatOptions.FrequencyPenalty"/>,
 /// <see cref="ChatOptions.PresencePenalty"/>, <see cref="ChatOptions.ConversationId"/>.</para>
+/// <para>Awaits keep the caller's context (no <c>ConfigureAwait(false)</c>), so grain code may use the client too.</para>
 /// </remarks>
 public sealed class LlmRouterChatClient : IChatClient
 {
