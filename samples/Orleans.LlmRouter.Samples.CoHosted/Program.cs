@@ -1,0 +1,3 @@
+using Orleans.LlmRouter.Samples.CoHosted;
+
+return await CoHostedSample.RunAsync(args, Console.Out);
