@@ -235,7 +235,7 @@ internal static partial class TenantParser
 {
     public static TenantDefinition? Parse(YamlNodeReader r, YamlMappingNode map)
     {
-        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone");
+        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook");
         var id = r.String(map, "id", "a tenant", required: true);
         var what = id is null ? "a tenant" : $"tenant '{id}'";
         var keys = new List<string>();
@@ -293,11 +293,17 @@ internal static partial class TenantParser
             r.Error(r.Get(map, "time_zone") ?? map, $"time_zone '{timeZone}' of {what} is not a known time zone");
         }
 
+        var webhook = r.String(map, "alert_webhook", what);
+        if (webhook is not null && (!Uri.TryCreate(webhook, UriKind.Absolute, out var hook) || (hook.Scheme != Uri.UriSchemeHttp && hook.Scheme != Uri.UriSchemeHttps)))
+        {
+            r.Error(r.Get(map, "alert_webhook")!, $"alert_webhook of {what} must be an absolute http(s) URL");
+        }
+
         var models = r.StringList(map, "allowed_models", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
         var actions = r.StringList(map, "allowed_actions", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
         return id is null
             ? null
-            : new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map));
+            : new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook };
     }
 
     [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]

@@ -42,6 +42,9 @@ public sealed record TenantSettings
     [Id(7)] public decimal SoftAlertThreshold { get; init; } = 0.8m;
 
     [Id(8)] public string TimeZone { get; init; } = "UTC";
+
+    /// <summary>Where soft alerts are POSTed as JSON (http or https); null for log only.</summary>
+    [Id(9)] public string? AlertWebhook { get; init; }
 }
 
 /// <summary>A tenant key as stored: its hash only, plus an id and a short prefix to recognise it.</summary>

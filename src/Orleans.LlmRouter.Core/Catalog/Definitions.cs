@@ -131,6 +131,9 @@ public sealed record TenantDefinition(
     string TimeZone,
     SourceLocation Location)
 {
+    /// <summary>Where soft alerts are POSTed (JSON), in addition to the log line; null for log only.</summary>
+    public string? AlertWebhook { get; init; }
+
     public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model);
 
     public bool MayUseAction(string action) => AllowedActions.Count == 0 || AllowedActions.Contains(action);

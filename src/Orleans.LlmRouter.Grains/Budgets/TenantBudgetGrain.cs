@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Orleans.LlmRouter.Contracts;
@@ -76,6 +77,7 @@ internal sealed partial class TenantBudgetGrain(
     ILedger ledger,
     TenantDirectory tenants,
     RouterClock clock,
+    IHttpClientFactory http,
     ILogger<TenantBudgetGrain> logger) : Grain, ITenantBudgetGrain
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
@@ -85,6 +87,7 @@ internal sealed partial class TenantBudgetGrain(
     private TenantBudgets _limits = TenantBudgets.None;
     private decimal _alertThreshold = 0.8m;
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
+    private string? _webhook;
     private BudgetCounters _live = new();
     private BudgetCounters _prefix = new();
     private bool _dirty;
@@ -142,6 +145,7 @@ internal sealed partial class TenantBudgetGrain(
             _limits = tenant.Budgets;
             _alertThreshold = tenant.SoftAlertThreshold;
             _zone = BudgetCalendar.Zone(tenant.TimeZone);
+            _webhook = tenant.AlertWebhook;
         }
         else
         {
@@ -215,6 +219,12 @@ internal sealed partial class TenantBudgetGrain(
         {
             _live.AlertsFired.Add(alert.Key);
             LogSoftAlert(logger, _tenantId, alert.Window.ToString(), alert.Unit.ToString(), alert.Used, alert.Limit);
+            if (_webhook is { } url)
+            {
+                // Off the settle path: an alert must never slow down or fail a call.
+                var body = new SoftAlert(_tenantId, alert.Window.ToString().ToLowerInvariant(), alert.Unit.ToString().ToLowerInvariant(), alert.Used, alert.Limit, _alertThreshold, clock.UtcNow);
+                _ = Task.Run(() => PostAlertAsync(url, body));
+            }
         }
 
         return true;
@@ -233,6 +243,26 @@ internal sealed partial class TenantBudgetGrain(
         windows.AddRange(runs);
         return Task.FromResult(new TenantUsage(_tenantId, windows, _inFlight.Count, _inFlight.Tokens, _inFlight.Usd, state.State.Position));
     }
+
+    private async Task PostAlertAsync(string url, SoftAlert alert)
+    {
+        try
+        {
+            using var client = http.CreateClient(AlertClientName);
+            using var response = await client.PostAsJsonAsync(url, alert, AlertJson.Default.SoftAlert);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogWebhookFailed(logger, _tenantId, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
+        {
+            LogWebhookFailed(logger, _tenantId, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>Name of the HTTP client used for alert webhooks (5 s timeout).</summary>
+    public const string AlertClientName = "llmrouter-alerts";
 
     private void Roll()
     {
@@ -301,6 +331,9 @@ internal sealed partial class TenantBudgetGrain(
             : new CostBudgetExceededException(message) { TenantId = _tenantId, Window = window, UsedUsd = v.Used, InFlightUsd = v.Reserved, LimitUsd = v.Limit, RequestedUsd = v.Requested };
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: the soft-alert webhook failed ({Reason})")]
+    private static partial void LogWebhookFailed(ILogger logger, string tenant, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: caught up {Rows} ledger rows on activation (position {Position})")]
     private static partial void LogCaughtUp(ILogger logger, string tenant, int rows, long position);
 
@@ -313,3 +346,10 @@ internal sealed partial class TenantBudgetGrain(
     [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant}: persisting budget counters failed; will retry (the ledger stays the source of truth)")]
     private static partial void LogPersistFailed(ILogger logger, string tenant, Exception ex);
 }
+
+/// <summary>The JSON body POSTed to a tenant's alert webhook.</summary>
+public sealed record SoftAlert(string Tenant, string Window, string Unit, decimal Used, decimal Limit, decimal Threshold, DateTimeOffset At);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SoftAlert))]
+internal sealed partial class AlertJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -137,7 +137,10 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
                 new TenantBudgets(b.LifetimeTokens, b.DailyTokens, b.MonthlyTokens, b.LifetimeUsd, b.DailyUsd, b.MonthlyUsd, b.RunTokens),
                 new ProviderLimits(s.RequestsPerMinute, s.TokensPerMinute),
                 s.AllowedModels.ToHashSet(StringComparer.Ordinal), s.AllowedActions.ToHashSet(StringComparer.Ordinal),
-                s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0));
+                s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0))
+            {
+                AlertWebhook = s.AlertWebhook,
+            };
             byId[tenant.Id] = tenant;
             foreach (var hash in tenant.KeyHashes)
             {

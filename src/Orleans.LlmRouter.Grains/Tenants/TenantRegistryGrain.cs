@@ -154,6 +154,11 @@ internal sealed partial class TenantRegistryGrain(
             problems.Add($"timeZone '{s.TimeZone}' is not a known time zone");
         }
 
+        if (s.AlertWebhook is { } hook && (!Uri.TryCreate(hook, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+        {
+            problems.Add("alertWebhook must be an absolute http(s) URL");
+        }
+
         problems.AddRange(s.AllowedModels.Where(m => !catalog.Models.ContainsKey(m)).Select(m => $"allowedModels names unknown model '{m}'"));
         problems.AddRange(s.AllowedActions.Where(a => !catalog.Actions.ContainsKey(a)).Select(a => $"allowedActions names unknown action '{a}'"));
         if (problems.Count > 0)
