@@ -104,8 +104,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         }
         finally
         {
-            await cluster.StopAllSilosAsync();
-            await cluster.DisposeAsync();
+            await DurableClusterFixture.StopAsync(cluster);
         }
     }
 
@@ -181,8 +180,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         }
         finally
         {
-            await restarted.StopAllSilosAsync();
-            await restarted.DisposeAsync();
+            await DurableClusterFixture.StopAsync(restarted);
         }
     }
 }

@@ -76,12 +76,26 @@ public sealed class DurableClusterFixture : IAsyncLifetime
     {
         if (Database.Available)
         {
-            await Cluster.StopAllSilosAsync();
-            await Cluster.DisposeAsync();
+            await StopAsync(Cluster);
             await Proxy!.DisposeAsync();
         }
 
         await Database.DisposeAsync();
+    }
+
+    /// <summary>Stops a test cluster, bounded in time: teardown must never hold the suite.</summary>
+    public static async Task StopAsync(InProcessTestCluster cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        try
+        {
+            await cluster.StopAllSilosAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await cluster.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // Left to process exit; the database is dropped with FORCE regardless.
+        }
     }
 }
 
