@@ -67,8 +67,14 @@ public interface ITenantBudgetGrain : IGrainWithStringKey
     /// <summary>Reserves tokens and cost for a call.</summary>
     /// <exception cref="TokenBudgetExceededException">A token limit would be exceeded.</exception>
     /// <exception cref="CostBudgetExceededException">A USD limit would be exceeded.</exception>
+    /// <param name="reservationId">Unique per candidate of a request; settle or release it later.</param>
+    /// <param name="tokens">Estimated prompt tokens plus the output tokens reserved.</param>
+    /// <param name="costUsd">The worst-case cost of those tokens on the candidate model.</param>
+    /// <param name="runId">The caller's run, for per-run budgets.</param>
+    /// <param name="countsRequest">True on the first reservation of a request: it counts against the tenant's rpm/tpm.</param>
+    /// <exception cref="TenantRateLimitedException">The tenant's rpm or tpm for this minute is spent.</exception>
     [Alias("reserve")]
-    Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId);
+    Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false);
 
     /// <summary>
     /// Ends a call: drops its reservation (if any), appends its ledger row durably, adds its usage.
@@ -91,6 +97,32 @@ public static class TenantBudgetKeys
     public static string For(string tenantId) => "t:" + tenantId;
 
     public static string TenantOf(string key) => key.StartsWith("t:", StringComparison.Ordinal) ? key[2..] : key;
+}
+
+/// <summary>The tenant's own rate limit (requests or tokens per minute) is spent until <see cref="RetryAfterSeconds"/>.</summary>
+[GenerateSerializer, Alias("llmrouter.TenantRateLimitedException")]
+public sealed class TenantRateLimitedException : LlmRouterException
+{
+    public TenantRateLimitedException()
+    {
+    }
+
+    public TenantRateLimitedException(string message)
+        : base(message)
+    {
+    }
+
+    public TenantRateLimitedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    [Id(0)] public string TenantId { get; init; } = string.Empty;
+
+    /// <summary>rpm or tpm.</summary>
+    [Id(1)] public string Limit { get; init; } = string.Empty;
+
+    [Id(2)] public int RetryAfterSeconds { get; init; }
 }
 
 /// <summary>Base of budget rejections: the window, usage, limit and the reservation that did not fit.</summary>

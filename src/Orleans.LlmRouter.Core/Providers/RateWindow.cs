@@ -40,6 +40,20 @@ public sealed class RateWindow
         return (r, t);
     }
 
+    /// <summary>Requests granted in the window that holds <paramref name="now"/>.</summary>
+    public long RequestsUsedAt(DateTimeOffset now)
+    {
+        Roll(now);
+        return _requests;
+    }
+
+    /// <summary>Tokens granted or charged in the window that holds <paramref name="now"/>.</summary>
+    public long TokensUsedAt(DateTimeOffset now)
+    {
+        Roll(now);
+        return _tokens;
+    }
+
     /// <summary>Charges tokens used beyond what was granted (actual above estimate).</summary>
     public void Charge(DateTimeOffset now, long tokens)
     {

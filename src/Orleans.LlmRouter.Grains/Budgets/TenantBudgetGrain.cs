@@ -5,6 +5,7 @@ using Orleans.Concurrency;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Providers;
 using Orleans.LlmRouter.Grains.Hosting;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Ledger;
@@ -88,6 +89,8 @@ internal sealed partial class TenantBudgetGrain(
     private decimal _alertThreshold = 0.8m;
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
     private string? _webhook;
+    private ProviderLimits? _rateLimits;
+    private RateWindow? _rate;
     private BudgetCounters _live = new();
     private BudgetCounters _prefix = new();
     private bool _dirty;
@@ -126,16 +129,45 @@ internal sealed partial class TenantBudgetGrain(
         await FlushAsync(cancellationToken);
     }
 
-    public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId)
+    public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false)
     {
         await RefreshLimitsAsync(); // a local lookup: limits edited through the admin API apply at once
         Roll();
+        var now = clock.UtcNow;
+        if (countsRequest && _rateLimits is { } limits && RateLimited(limits, now, tokens) is { } which)
+        {
+            var retry = (int)Math.Ceiling((RateWindow.WindowEnd(now) - now).TotalSeconds);
+            throw new TenantRateLimitedException($"Rate limit reached for tenant '{_tenantId}': {which} is spent for this minute; retry in {retry} s.")
+            {
+                TenantId = _tenantId,
+                Limit = which,
+                RetryAfterSeconds = Math.Max(1, retry),
+            };
+        }
+
         if (BudgetRules.Check(_limits, _live, _inFlight, tokens, costUsd, runId) is { } v)
         {
             throw Rejection(v);
         }
 
+        if (countsRequest && _rate is not null)
+        {
+            _rate.Grant(now, 1, tokens);
+        }
+
         _inFlight.Add(reservationId, tokens, costUsd, runId);
+    }
+
+    /// <summary>Which of the tenant's per-minute limits this request would break, if any (nothing is consumed).</summary>
+    private string? RateLimited(ProviderLimits limits, DateTimeOffset now, long tokens)
+    {
+        _rate ??= new RateWindow(limits);
+        if (limits.RequestsPerMinute is { } rpm && _rate.RequestsUsedAt(now) + 1 > rpm)
+        {
+            return "rpm";
+        }
+
+        return limits.TokensPerMinute is { } tpm && _rate.TokensUsedAt(now) + tokens > tpm ? "tpm" : null;
     }
 
     private async ValueTask RefreshLimitsAsync()
@@ -146,6 +178,12 @@ internal sealed partial class TenantBudgetGrain(
             _alertThreshold = tenant.SoftAlertThreshold;
             _zone = BudgetCalendar.Zone(tenant.TimeZone);
             _webhook = tenant.AlertWebhook;
+            var hasRate = tenant.Limits.RequestsPerMinute is not null || tenant.Limits.TokensPerMinute is not null;
+            if (_rateLimits != tenant.Limits)
+            {
+                _rateLimits = hasRate ? tenant.Limits : null;
+                _rate = hasRate ? new RateWindow(tenant.Limits) : null;
+            }
         }
         else
         {

@@ -31,6 +31,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         var attempts = new List<AttemptRecord>();
         var budgetSkips = new List<CandidateDecision>();
         BudgetExceededException? lastBudget = null;
+        var counted = false; // the first reservation of the request counts against the tenant's rpm/tpm
         var queue = new List<RouteCandidate>(plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -42,7 +43,8 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             var reservation = $"{context.RequestId}:{i}";
             try
             {
-                await budget.ReserveAsync(reservation, estimated + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId);
+                await budget.ReserveAsync(reservation, estimated + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId, countsRequest: !counted);
+                counted = true;
             }
             catch (BudgetExceededException ex)
             {
@@ -138,6 +140,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         var attempts = new List<AttemptRecord>();
         var budgetSkips = new List<CandidateDecision>();
         BudgetExceededException? lastBudget = null;
+        var counted = false; // the first reservation of the request counts against the tenant's rpm/tpm
         var queue = new List<RouteCandidate>(plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -148,7 +151,8 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             var reservation = $"{context.RequestId}:{i}";
             try
             {
-                await budget.ReserveAsync(reservation, query.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId);
+                await budget.ReserveAsync(reservation, query.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId, countsRequest: !counted);
+                counted = true;
             }
             catch (BudgetExceededException ex)
             {
@@ -310,6 +314,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         var attempts = new List<AttemptRecord>();
         var budgetSkips = new List<CandidateDecision>();
         BudgetExceededException? lastBudget = null;
+        var counted = false; // the first reservation of the request counts against the tenant's rpm/tpm
         var candidates = plan.Eligible.Where(c => c.Model.Has(Capability.Embedding)).ToList();
         for (var i = 0; i < candidates.Count; i++)
         {
@@ -319,7 +324,8 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             var reservation = $"{context.RequestId}:{i}";
             try
             {
-                await budget.ReserveAsync(reservation, prompt, candidate.EstimatedCostUsd, context.RunId);
+                await budget.ReserveAsync(reservation, prompt, candidate.EstimatedCostUsd, context.RunId, countsRequest: !counted);
+                counted = true;
             }
             catch (BudgetExceededException ex)
             {

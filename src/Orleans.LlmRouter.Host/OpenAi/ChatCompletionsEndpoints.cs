@@ -112,6 +112,10 @@ public static class ChatCompletionsEndpoints
         {
             await OpenAiErrors.WriteBudgetAsync(http, ex);
         }
+        catch (TenantRateLimitedException ex)
+        {
+            await OpenAiErrors.WriteRateLimitedAsync(http, ex);
+        }
         catch (AllModelsFailedException ex)
         {
             var allRateLimited = ex.Attempts.Count > 0 && ex.Attempts.All(a => a.ErrorClass == "rate_limited");

@@ -104,6 +104,10 @@ public static class EmbeddingsEndpoints
         {
             await OpenAiErrors.WriteBudgetAsync(http, ex);
         }
+        catch (TenantRateLimitedException ex)
+        {
+            await OpenAiErrors.WriteRateLimitedAsync(http, ex);
+        }
         catch (AllModelsFailedException ex)
         {
             await OpenAiErrors.WriteAsync(http, 502, ex.Message, "all_models_failed", null, "all_models_failed");

@@ -31,6 +31,17 @@ internal static class OpenAiErrors
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
+    /// <summary>429 for a tenant's own rpm/tpm, with <c>Retry-After</c> (seconds to the next minute).</summary>
+    public static Task WriteRateLimitedAsync(HttpContext http, TenantRateLimitedException ex)
+    {
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Headers.RetryAfter = ex.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return WriteAsync(http, StatusCodes.Status429TooManyRequests, ex.Message, "rate_limit_exceeded", null, ex.Limit == "tpm" ? "tokens_per_minute" : "requests_per_minute", shouldRetry: true);
+    }
+
     /// <summary>
     /// 402 <c>budget_exceeded</c> with the window, usage, limit and the reservation that did not fit, and
     /// <c>x-should-retry: false</c> so SDKs do not retry it.

@@ -32,6 +32,7 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
           - { id: ledger }
           - { id: idem }
           - { id: stream }
+          - { id: rated, limits: { rpm: 3 } }
         """;
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero));

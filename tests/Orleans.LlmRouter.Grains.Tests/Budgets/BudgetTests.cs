@@ -183,4 +183,25 @@ public sealed class BudgetTests(BudgetClusterFixture fx)
         Assert.Equal(row.TotalTokens, usage.Windows.Single(w => w.Window == "lifetime").Tokens);
         Assert.Equal(0, usage.ReservationsInFlight);
     }
+
+    [Fact]
+    public async Task A_tenants_rpm_is_enforced_cluster_wide_and_resets_with_the_minute()
+    {
+        var now = fx.Clock.GetUtcNow();
+        fx.Clock.Advance(TimeSpan.FromSeconds(60 - (now.ToUnixTimeSeconds() % 60))); // start of a minute
+        for (var i = 0; i < 3; i++)
+        {
+            await Router.CompleteAsync(Ask($"rated call {i}"), For("rated"));
+        }
+
+        var ex = await Assert.ThrowsAsync<TenantRateLimitedException>(() => Router.CompleteAsync(Ask("one too many"), For("rated")));
+        Assert.Equal("rpm", ex.Limit);
+        Assert.Equal("rated", ex.TenantId);
+        Assert.Equal(60, ex.RetryAfterSeconds);
+        var usage = await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("rated")).GetUsageAsync();
+        Assert.Equal(0, usage.ReservationsInFlight); // the refused call reserved nothing
+
+        fx.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("cheap", (await Router.CompleteAsync(Ask("next minute"), For("rated"))).Model);
+    }
 }

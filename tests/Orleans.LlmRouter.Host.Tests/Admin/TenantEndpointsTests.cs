@@ -116,3 +116,33 @@ public sealed class TenantEndpointsTests(GatewayFixture gateway)
         Assert.Contains(list.EnumerateArray(), t => t.GetProperty("id").GetString() == "dev" && t.GetProperty("source").GetString() == "yaml");
     }
 }
+
+[Collection(GatewayCollection.Name)]
+public sealed class TenantRateLimitTests(GatewayFixture gateway)
+{
+    [Fact]
+    public async Task A_tenant_over_its_rpm_gets_429_with_retry_after()
+    {
+        using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminEndpointsTests.AdminKey);
+        var id = "rpm-" + Guid.NewGuid().ToString("N")[..8];
+        var created = JsonDocument.Parse(await (await admin.PostAsJsonAsync("/api/v1/tenants", new { settings = new { id, requestsPerMinute = 2 } }, TestContext.Current.CancellationToken)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+        using var tenant = new HttpClient { BaseAddress = gateway.BaseAddress };
+        tenant.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.GetProperty("key").GetProperty("key").GetString());
+
+        var statuses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 5; i++)
+        {
+            statuses.Add(await tenant.PostAsync("/v1/chat/completions", new StringContent("""{"model":"sim-small","max_tokens":20,"messages":[{"role":"user","content":"quick"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken));
+        }
+
+        var limited = statuses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(limited); // 5 calls cannot all fit 2 per minute, even across a minute boundary
+        var first = limited[0];
+        Assert.InRange(int.Parse(first.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+        var error = JsonDocument.Parse(await first.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("error");
+        Assert.Equal("rate_limit_exceeded", error.GetProperty("type").GetString());
+        Assert.Equal("requests_per_minute", error.GetProperty("code").GetString());
+        statuses.ForEach(s => s.Dispose());
+    }
+}
