@@ -64,7 +64,8 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
                     var context = new RoutingContext(tenant) { Model = "m" };
                     try
                     {
-                        await router.CompleteAsync(Ask($"load {worker}/{i}"), context);
+                        // Bounded: a call caught on the killed silo must not hold the test until the response timeout.
+                        await router.CompleteAsync(Ask($"load {worker}/{i}"), context).WaitAsync(TimeSpan.FromSeconds(20));
                         delivered.Add((tenant, context.RequestId));
                     }
                     catch (Exception ex) when (ex is not OutOfMemoryException)
