@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Providers.Abstractions;
+using Orleans.LlmRouter.Providers.Simulated;
+
+namespace Orleans.LlmRouter.Providers.Tests.Simulated;
+
+public sealed class SimulatedChatProviderTests
+{
+    private static ProviderDefinition Provider(Dictionary<string, string>? options = null) =>
+        new("sim", ProviderTypes.Simulated, null, null, TimeSpan.FromSeconds(30), 1, true, ProviderLimits.Unlimited, BreakerSettings.Default, RetrySettings.Default, options ?? [], SourceLocation.None);
+
+    private static readonly ModelDefinition Model = new("m", "sim", "m-1", new HashSet<Capability> { Capability.Chat }, 10_000, 1_000, new ModelPricing(1, 2), null, SourceLocation.None);
+
+    private static ProviderCall Call(string text, ChatRequest? request = null) =>
+        new(request ?? new ChatRequest([ChatMessage.FromText("user", text)]), Model, Provider());
+
+    [Fact]
+    public async Task Replies_are_deterministic_with_realistic_usage()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var a = await provider.CompleteAsync(Call("the same question"), TestContext.Current.CancellationToken);
+        var b = await provider.CompleteAsync(Call("the same question"), TestContext.Current.CancellationToken);
+        Assert.Equal(a.Message.Text, b.Message.Text);
+        Assert.Contains("the same question", a.Message.Text, StringComparison.Ordinal);
+        Assert.Equal("stop", a.FinishReason);
+        Assert.True(a.Usage.PromptTokens > 0 && a.Usage.CompletionTokens > 0);
+    }
+
+    [Fact]
+    public async Task A_small_max_output_ends_with_length()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var r = await provider.CompleteAsync(Call("x", new ChatRequest([ChatMessage.FromText("user", "tell me everything about everything")]) { MaxOutputTokens = 3 }), TestContext.Current.CancellationToken);
+        Assert.Equal("length", r.FinishReason);
+        Assert.True(r.Usage.CompletionTokens <= 3);
+    }
+
+    [Fact]
+    public async Task Json_schema_requests_get_json_that_fits_and_tools_get_a_call()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var schema = """{"type":"object","properties":{"title":{"type":"string"},"count":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"}}},"required":["title","count"]}""";
+        var json = await provider.CompleteAsync(Call("x", new ChatRequest([ChatMessage.FromText("user", "outline")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "o", schema) }), TestContext.Current.CancellationToken);
+        Assert.Null(Core.Validation.JsonOutputValidator.Validate(json.Message.Text, schema));
+
+        var tools = new ChatRequest([ChatMessage.FromText("user", "weather in Paris")]) { Tools = [new ToolDefinition("get_weather", null, """{"type":"object","properties":{"city":{"type":"string"}}}""")] };
+        var call = await provider.CompleteAsync(Call("x", tools), TestContext.Current.CancellationToken);
+        Assert.Equal("tool_calls", call.FinishReason);
+        var tc = Assert.Single(call.Message.ToolCalls!);
+        Assert.Equal("get_weather", tc.Name);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(tc.ArgumentsJson).RootElement.ValueKind);
+    }
+
+    [Theory]
+    [InlineData("rate_limit", typeof(ProviderRateLimitedException), true)]
+    [InlineData("server", typeof(ProviderServerException), true)]
+    [InlineData("overloaded", typeof(ProviderOverloadedException), true)]
+    [InlineData("timeout", typeof(ProviderTimeoutException), true)]
+    [InlineData("connection", typeof(ProviderConnectionException), true)]
+    [InlineData("bad_request", typeof(ProviderBadRequestException), false)]
+    [InlineData("auth", typeof(ProviderAuthenticationException), false)]
+    [InlineData("context_length", typeof(ContextLengthExceededException), false)]
+    [InlineData("content_policy", typeof(ContentPolicyException), false)]
+    public async Task Injected_failures_map_to_the_typed_hierarchy(string kind, Type type, bool transient)
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var ex = await Assert.ThrowsAnyAsync<ProviderException>(() => provider.CompleteAsync(Call($"fail please [simulate:{kind}]"), TestContext.Current.CancellationToken));
+        Assert.IsType(type, ex);
+        Assert.Equal(transient, ex.IsTransient);
+        Assert.Equal("sim", ex.Provider);
+        Assert.Equal("m-1", ex.Model);
+    }
+
+    [Fact]
+    public async Task A_targeted_failure_only_hits_its_model()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var r = await provider.CompleteAsync(Call("only other [simulate:server@another-model]"), TestContext.Current.CancellationToken);
+        Assert.Equal("stop", r.FinishReason);
+    }
+
+    [Fact]
+    public async Task Streams_chunk_the_reply_and_end_with_usage_and_midstream_failures_come_after_chunks()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var chunks = new List<ProviderStreamChunk>();
+        await foreach (var c in provider.StreamAsync(Call("stream this reply please"), TestContext.Current.CancellationToken))
+        {
+            chunks.Add(c);
+        }
+
+        Assert.True(chunks.Count > 3);
+        Assert.NotNull(chunks[^1].Usage);
+        Assert.Equal("stop", chunks[^1].FinishReason);
+        var whole = await provider.CompleteAsync(Call("stream this reply please"), TestContext.Current.CancellationToken);
+        Assert.Equal(whole.Message.Text, string.Concat(chunks.Select(c => c.TextDelta)));
+
+        var seen = 0;
+        await Assert.ThrowsAsync<ProviderServerException>(async () =>
+        {
+            await foreach (var c in provider.StreamAsync(Call("break me [simulate:midstream]"), TestContext.Current.CancellationToken))
+            {
+                seen++;
+            }
+        });
+        Assert.Equal(2, seen);
+    }
+
+    [Fact]
+    public async Task Latency_runs_on_the_injected_clock()
+    {
+        var clock = new FakeTimeProvider();
+        var provider = new SimulatedChatProvider(Provider(new() { ["latency_ms"] = "500" }), clock);
+        var pending = provider.CompleteAsync(Call("slow"), TestContext.Current.CancellationToken);
+        Assert.False(pending.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(499));
+        Assert.False(pending.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("stop", (await pending).FinishReason);
+    }
+
+    [Fact]
+    public async Task Embeddings_are_deterministic_unit_vectors()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var call = new EmbeddingCall(["alpha", "beta", "alpha"], Model, Provider(), 8);
+        var r = await provider.EmbedAsync(call, TestContext.Current.CancellationToken);
+        Assert.Equal(3, r.Vectors.Count);
+        Assert.Equal(r.Vectors[0], r.Vectors[2]);
+        Assert.NotEqual(r.Vectors[0], r.Vectors[1]);
+        Assert.Equal(1.0, Math.Sqrt(r.Vectors[1].Sum(v => (double)v * v)), 4);
+    }
+}
