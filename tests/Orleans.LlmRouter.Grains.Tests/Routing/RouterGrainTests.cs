@@ -1,0 +1,155 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Pricing;
+
+namespace Orleans.LlmRouter.Grains.Tests.Routing;
+
+[Collection(RoutingClusterCollection.Name)]
+public sealed class RouterGrainTests(RoutingClusterFixture fx)
+{
+    private IRouterGrain Router => fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+
+    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 50 };
+
+    private static RoutingContext Ctx(string? model = null, string? action = null, string? strategy = null) =>
+        new("r") { Model = model, Action = action, Strategy = strategy };
+
+    [Fact]
+    public async Task An_explicit_model_answers_and_is_priced_from_the_catalog()
+    {
+        var c = await Router.CompleteAsync(Ask("price me"), Ctx(model: "b-small"));
+        Assert.Equal(("b-small", "sb", "b-small-1"), (c.Model, c.Provider, c.ProviderModel));
+        Assert.Equal(CostCalculator.Cost(fx.Catalog.Models["b-small"].Pricing, c.Usage.PromptTokens, c.Usage.CompletionTokens), c.CostUsd);
+        Assert.True(c.CostUsd > 0);
+        Assert.Single(c.Attempts);
+    }
+
+    [Theory]
+    [InlineData(null, "a-small")]
+    [InlineData("default", "a-small")]
+    [InlineData("quality", "a-large")]
+    [InlineData("budget", "b-small")] // off-cheap's provider is disabled
+    public async Task Each_strategy_walks_its_chain(string? strategy, string expected)
+    {
+        var c = await Router.CompleteAsync(Ask($"strategy {strategy}"), Ctx(action: "work", strategy: strategy));
+        Assert.Equal(expected, c.Model);
+    }
+
+    [Fact]
+    public async Task When_a_strategy_is_exhausted_the_default_chain_answers()
+    {
+        var c = await Router.CompleteAsync(Ask("quality fails [simulate:bad_request@a-large] [simulate:bad_request@b-vision]"), Ctx(action: "work", strategy: "quality"));
+        Assert.Equal("a-small", c.Model);
+        Assert.Equal(["a-large", "b-vision", "a-small"], c.Attempts.Select(a => a.Model));
+        Assert.Equal(["bad_request", "bad_request", null], c.Attempts.Select(a => a.ErrorClass));
+    }
+
+    [Fact]
+    public async Task A_permanent_error_moves_on_at_once_and_a_transient_one_is_retried_first()
+    {
+        var permanent = await Router.CompleteAsync(Ask("perm [simulate:auth@a-small]"), Ctx(action: "work"));
+        Assert.Equal(["a-small", "b-small"], permanent.Attempts.Select(a => a.Model));
+
+        var transient = await Router.CompleteAsync(Ask("trans [simulate:server@a-small]"), Ctx(action: "work"));
+        Assert.Equal(["a-small", "a-small", "b-small"], transient.Attempts.Select(a => a.Model)); // sa: max_attempts 2
+        Assert.Equal("b-small", transient.Model);
+    }
+
+    [Fact]
+    public async Task A_context_length_error_jumps_to_a_long_context_model()
+    {
+        var c = await Router.CompleteAsync(Ask("too long [simulate:context_length@a-small]"), Ctx(action: "long"));
+        Assert.Equal(["a-small", "a-large"], c.Attempts.Select(a => a.Model)); // b-small skipped: not long-context
+    }
+
+    [Fact]
+    public async Task Invalid_structured_output_moves_to_the_next_model()
+    {
+        var schema = """{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}""";
+        var request = new ChatRequest([ChatMessage.FromText("user", "json please [simulate:invalid_json@a-small]")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "a", schema) };
+        var c = await Router.CompleteAsync(request, Ctx(action: "work"));
+        Assert.Equal("b-small", c.Model);
+        Assert.Equal("structured_output", c.Attempts[0].ErrorClass);
+        Assert.Null(Core.Validation.JsonOutputValidator.Validate(c.Message.Text, schema));
+    }
+
+    [Fact]
+    public async Task Auto_routes_by_capability_priority_and_cost_and_respects_max_cost()
+    {
+        Assert.Equal("a-small", (await Router.CompleteAsync(Ask("auto"), Ctx(model: "auto"))).Model); // priority 1, cheaper than a-large
+
+        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("https://example.com/x.png")])]) { MaxOutputTokens = 50 };
+        Assert.Equal("a-large", (await Router.CompleteAsync(image, Ctx(model: "auto"))).Model); // vision on priority 1
+
+        var capped = await Router.CompleteAsync(image, Ctx(model: "auto") with { MaxCostUsd = 0.005m });
+        Assert.Equal("b-vision", capped.Model); // a-large's estimate is over the cap
+    }
+
+    [Fact]
+    public async Task Explain_gives_the_route_and_reasons_without_calling_a_provider()
+    {
+        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("look [simulate:server]"), ContentPart.FromImage("https://example.com/y.png")])]) { MaxOutputTokens = 50 };
+        var e = await Router.ExplainAsync(image, Ctx(action: "work", strategy: "quality"));
+        Assert.Equal("a-large", e.ChosenModel);
+        Assert.Equal(["b-vision"], e.Fallbacks);
+        Assert.Contains(e.Candidates, c => c.Model == "a-small" && c.Reason.Contains("lacks capability vision", StringComparison.Ordinal));
+        Assert.True(e.EstimatedCostUsd > 0);
+        Assert.Equal(50, e.ReservedOutputTokens);
+
+        var none = await Router.ExplainAsync(image, Ctx(action: "work", strategy: "budget"));
+        Assert.Null(none.ChosenModel);
+        Assert.Contains(none.Candidates, c => c.Model == "off-cheap" && c.Reason.Contains("disabled", StringComparison.Ordinal));
+        Assert.Contains(none.Candidates, c => c.Model == "b-small" && c.Reason.Contains("lacks capability vision", StringComparison.Ordinal));
+
+        var huge = new ChatRequest([ChatMessage.FromText("user", new string('x', 20_000))]) { MaxOutputTokens = 10 };
+        var big = await Router.ExplainAsync(huge, Ctx(action: "long"));
+        Assert.Equal("a-large", big.ChosenModel);
+        Assert.Contains(big.Candidates, c => c.Model == "a-small" && c.Reason.Contains("context window", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task When_everything_fails_the_error_lists_every_attempt()
+    {
+        var ex = await Assert.ThrowsAsync<AllModelsFailedException>(() => Router.CompleteAsync(Ask("doomed [simulate:bad_request]"), Ctx(action: "work")));
+        Assert.Equal(["a-small", "b-small"], ex.Attempts.Select(a => a.Model));
+        Assert.Contains("a-small@sa: bad_request", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unknown_models_actions_and_strategies_are_typed_errors()
+    {
+        Assert.True((await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.CompleteAsync(Ask("x"), Ctx(model: "nope")))).NotFound);
+        Assert.True((await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.CompleteAsync(Ask("x"), Ctx(action: "nope")))).NotFound);
+        Assert.Equal("strategy", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.CompleteAsync(Ask("x"), Ctx(action: "work", strategy: "fastest")))).Param);
+    }
+
+    [Fact]
+    public async Task A_stream_falls_back_before_its_first_chunk()
+    {
+        var items = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask("stream [simulate:server@a-small]"), Ctx(action: "work"), TestContext.Current.CancellationToken))
+        {
+            items.Add(item);
+        }
+
+        Assert.Equal("b-small", items[0].Model);
+        Assert.Equal("stop", items[^1].FinishReason);
+        Assert.NotNull(items[^1].Usage);
+    }
+
+    [Fact]
+    public async Task A_stream_that_fails_after_its_first_chunk_ends_with_an_error_and_partial_usage()
+    {
+        var items = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask("a reply long enough to be cut [simulate:midstream]"), Ctx(action: "work"), TestContext.Current.CancellationToken))
+        {
+            items.Add(item);
+        }
+
+        Assert.Equal("a-small", items[0].Model); // no fallback once a chunk went out
+        var last = items[^1];
+        Assert.Equal("server", last.ErrorClass);
+        Assert.Equal("error", last.FinishReason);
+        Assert.True(last.Usage!.CompletionTokens > 0);
+        Assert.Equal(2, items.Count(i => i.TextDelta is not null));
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Configuration;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.TestingHost;
+
+namespace Orleans.LlmRouter.Grains.Tests.Routing;
+
+/// <summary>Two silos routing over simulated providers with distinct priorities, prices, windows and capabilities.</summary>
+public sealed class RoutingClusterFixture : IAsyncLifetime
+{
+    public const string Yaml = """
+        providers:
+          - { id: sa, type: simulated, priority: 1, retry: { max_attempts: 2, base_delay_ms: 0, max_delay_ms: 0 } }
+          - { id: sb, type: simulated, priority: 2, retry: { max_attempts: 3, base_delay_ms: 0, max_delay_ms: 0 } }
+          - { id: off, type: simulated, priority: 0, enabled: false }
+        models:
+          - { name: a-small, provider: sa, provider_model: a-small-1, capabilities: [chat, structured_output, tools, streaming], context_window: 2000, max_output_tokens: 200, pricing: { input: 1, output: 2 } }
+          - { name: a-large, provider: sa, provider_model: a-large-1, capabilities: [chat, structured_output, streaming, long_context, vision], context_window: 1000000, max_output_tokens: 500, pricing: { input: 10, output: 20 } }
+          - { name: b-small, provider: sb, provider_model: b-small-1, capabilities: [chat, structured_output, tools, streaming], context_window: 2000, max_output_tokens: 200, pricing: { input: 0.5, output: 1 } }
+          - { name: b-vision, provider: sb, provider_model: b-vision-1, capabilities: [chat, vision, structured_output, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 3, output: 6 } }
+          - { name: off-cheap, provider: off, provider_model: off-1, capabilities: [chat], context_window: 2000, max_output_tokens: 200, pricing: { input: 0, output: 0 } }
+        actions:
+          - name: work
+            requires: [chat]
+            strategies:
+              default: [a-small, b-small]
+              quality: [a-large, b-vision]
+              budget: [off-cheap, b-small]
+          - name: long
+            requires: [chat]
+            strategies:
+              default: [a-small, b-small, a-large]
+        tenants:
+          - { id: r }
+        """;
+
+    public ModelCatalog Catalog { get; } = new CatalogLoader(environment: _ => null).Load([("routing.yaml", Yaml)]).Catalog;
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.Services.AddSingleton(new RouterClock(new FakeTimeProvider(DateTimeOffset.UtcNow)));
+            silo.Services.AddLlmRouterGrains(Catalog);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RoutingClusterCollection : ICollectionFixture<RoutingClusterFixture>
+{
+    public const string Name = "routing-cluster";
+}
