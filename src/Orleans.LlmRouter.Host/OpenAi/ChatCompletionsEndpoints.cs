@@ -201,8 +201,14 @@ public static class ChatCompletionsEndpoints
         h["X-LlmRouter-Overhead-Ms"] = overhead.ToString("0.###", CultureInfo.InvariantCulture);
     }
 
-    private static async Task<JsonDocument> ReadJsonAsync(HttpContext http)
+    internal static async Task<JsonDocument> ReadJsonAsync(HttpContext http)
     {
+        // Refuse a declared oversize body before reading it, so a client sending 'Expect: 100-continue' gets the 400.
+        if (http.Request.ContentLength is { } length && http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } max && length > max)
+        {
+            throw new OpenAiRequestException(null, $"The request body ({length} bytes) is larger than this gateway accepts ({max} bytes).");
+        }
+
         try
         {
             return await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, http.RequestAborted);

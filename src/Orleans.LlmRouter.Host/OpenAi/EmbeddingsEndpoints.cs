@@ -30,7 +30,7 @@ public static class EmbeddingsEndpoints
         bool base64;
         try
         {
-            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);
             (request, var model, base64) = Parse(doc.RootElement);
             context = RoutingHeaders.From(http, tenant, model);
         }
