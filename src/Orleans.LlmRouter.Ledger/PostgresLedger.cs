@@ -77,7 +77,10 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger;
-        _source = NpgsqlDataSource.Create(options.ConnectionString);
+        // Group commit needs one connection at a time; a few more serve catch-up reads and reports.
+        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        pooled.MaxPoolSize = Math.Min(pooled.MaxPoolSize, 8);
+        _source = NpgsqlDataSource.Create(pooled.ConnectionString);
         Directory.CreateDirectory(options.SpoolDirectory);
         _spoolFile = Path.Combine(options.SpoolDirectory, $"ledger-spool-{Environment.ProcessId}-{Guid.NewGuid():N}.ndjson");
         AdoptOrphanSpools();

@@ -58,7 +58,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
             await create.ExecuteNonQueryAsync();
         }
 
-        ConnectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = Name, MaxPoolSize = 50 }.ConnectionString;
+        ConnectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = Name, MaxPoolSize = 12 }.ConnectionString;
         await ApplySchemaAsync(ConnectionString);
         await ApplySchemaAsync(ConnectionString); // idempotent
     }

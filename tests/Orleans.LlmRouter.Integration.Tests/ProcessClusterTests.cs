@@ -123,8 +123,21 @@ public sealed class ProcessClusterTests : IAsyncLifetime
     private static JsonElement Lifetime(JsonElement usage) =>
         usage.GetProperty("counters").GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "lifetime");
 
-    private static async Task<JsonElement> Usage(HttpClient admin, string tenant) =>
-        JsonDocument.Parse(await admin.GetStringAsync(new Uri($"/api/v1/tenants/{tenant}/usage", UriKind.Relative))).RootElement;
+    /// <summary>Reads usage; right after a failover the front end may answer 503 for a moment, so it retries briefly.</summary>
+    private static async Task<JsonElement> Usage(HttpClient admin, string tenant)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var response = await admin.GetAsync(new Uri($"/api/v1/tenants/{tenant}/usage", UriKind.Relative));
+            if (response.IsSuccessStatusCode || attempt == 20 || response.StatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                response.EnsureSuccessStatusCode();
+                return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            }
+
+            await Task.Delay(500);
+        }
+    }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
     {

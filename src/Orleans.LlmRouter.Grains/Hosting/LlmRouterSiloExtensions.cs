@@ -22,6 +22,8 @@ public static class LlmRouterSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(RouterClock.System);
+        services.AddStorageExceptionSerialization();
+
         // Providers whose type has no registered adapter are disabled, with the reason, rather than failing at call time.
         services.AddSingleton(sp =>
         {
@@ -47,6 +49,7 @@ public static class LlmRouterSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(RouterClock.System);
+        services.AddStorageExceptionSerialization();
         services.AddProviderFactories();
         services.AddSingleton(sp =>
         {
@@ -57,6 +60,12 @@ public static class LlmRouterSiloExtensions
         services.TryAddSingleton<ILedger, InMemoryLedger>();
         return services;
     }
+
+    /// <summary>
+    /// Lets storage errors (Npgsql) cross grain calls as exceptions instead of failing the response's serialization.
+    /// </summary>
+    public static IServiceCollection AddStorageExceptionSerialization(this IServiceCollection services) =>
+        services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
 
     /// <summary>One line per provider type.</summary>
     public static IServiceCollection AddProviderFactories(this IServiceCollection services)

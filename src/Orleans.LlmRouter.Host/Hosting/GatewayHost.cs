@@ -169,13 +169,24 @@ public static partial class GatewayHost
     /// <summary>Last line of defence: an unexpected failure is a 500 in the surface's error shape, never a stack trace.</summary>
     private static Task UnhandledAsync(HttpContext http)
     {
-        const string message = "The gateway failed to process the request. It has been logged; retry later.";
-        if (http.Request.Path.StartsWithSegments("/v1"))
+        // A silo lost mid-call (failover in progress) is transient: 503 with Retry-After, not a 500.
+        var error = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+        var transient = error is Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.SiloUnavailableException or TimeoutException;
+        var status = transient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
+        var message = transient
+            ? "A node of the cluster became unavailable during the call; retry shortly."
+            : "The gateway failed to process the request. It has been logged; retry later.";
+        if (transient)
         {
-            return OpenAiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, message, "server_error", null, "internal_error");
+            http.Response.Headers.RetryAfter = "1";
         }
 
-        return TypedResults.Problem(message, statusCode: StatusCodes.Status500InternalServerError).ExecuteAsync(http);
+        if (http.Request.Path.StartsWithSegments("/v1"))
+        {
+            return OpenAiErrors.WriteAsync(http, status, message, transient ? "service_unavailable" : "server_error", null, transient ? "cluster_unavailable" : "internal_error", shouldRetry: transient);
+        }
+
+        return TypedResults.Problem(message, statusCode: status).ExecuteAsync(http);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage: in-memory (embedded default). Budgets and usage are lost on restart; configure PostgreSQL for durability.")]
