@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
+using Orleans.LlmRouter.Providers.OpenAi;
 using Orleans.LlmRouter.Providers.Simulated;
 
 namespace Orleans.LlmRouter.Grains.Hosting;
@@ -70,6 +71,8 @@ public static class LlmRouterSiloExtensions
     /// <summary>One line per provider type.</summary>
     public static IServiceCollection AddProviderFactories(this IServiceCollection services)
     {
+        services.AddHttpClient();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OpenAiProviderFactory>(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));
         return services;
     }

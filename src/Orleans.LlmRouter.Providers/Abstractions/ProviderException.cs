@@ -67,7 +67,7 @@ public class ProviderException : Exception
     public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>An explicit retry verdict from the provider (<c>x-should-retry</c>), overriding the class default.</summary>
-    public bool? ShouldRetryOverride { get; init; }
+    public bool? ShouldRetryOverride { get; set; }
 
     /// <summary>Whether retrying the same model may succeed.</summary>
     public bool IsTransient => ShouldRetryOverride ?? ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded

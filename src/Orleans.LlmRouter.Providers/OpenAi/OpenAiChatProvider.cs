@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Providers.Abstractions;
+using Orleans.LlmRouter.Providers.Http;
+
+namespace Orleans.LlmRouter.Providers.OpenAi;
+
+/// <summary>
+/// Adapter for OpenAI and every OpenAI-compatible API, chosen by <c>base_url</c> (DeepSeek, vLLM, a LiteLLM proxy,
+/// Ollama's /v1). Sends <c>max_completion_tokens</c> to api.openai.com and <c>max_tokens</c> elsewhere (option
+/// <c>max_tokens_field</c> overrides), streams with <see cref="SseParser"/> without buffering, and maps every failure
+/// (HTTP status, mid-stream error payload, timeout, connection) to the typed errors. The key is sent as a bearer
+/// token and never appears in an error.
+/// </summary>
+public sealed class OpenAiChatProvider : IChatProvider
+{
+    private readonly ProviderDefinition _provider;
+    private readonly HttpClient _http;
+    private readonly string? _apiKey;
+    private readonly bool _legacyMaxTokens;
+
+    public OpenAiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
+    {
+        _provider = provider ?? throw new ArgumentNullException(nameof(provider));
+        _http = http ?? throw new ArgumentNullException(nameof(http));
+        _apiKey = apiKey;
+        var baseUrl = new Uri(provider.BaseUrl ?? "https://api.openai.com");
+        _http.BaseAddress = new Uri(baseUrl.ToString().TrimEnd('/') + "/");
+        _http.Timeout = Timeout.InfiniteTimeSpan; // the per-call timeout below tells timeouts from caller cancellation
+        _legacyMaxTokens = provider.Options.TryGetValue("max_tokens_field", out var field)
+            ? field == "max_tokens"
+            : !baseUrl.Host.EndsWith("openai.com", StringComparison.OrdinalIgnoreCase);
+    }
+
+    public async Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens);
+        using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var choice = root.GetProperty("choices")[0];
+        var message = choice.GetProperty("message");
+        var toolCalls = new List<ToolCall>();
+        if (message.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var c in tc.EnumerateArray())
+            {
+                var fn = c.GetProperty("function");
+                toolCalls.Add(new ToolCall(c.GetProperty("id").GetString() ?? string.Empty, fn.GetProperty("name").GetString() ?? string.Empty, OpenAiWire.NormalizeArguments(fn.TryGetProperty("arguments", out var a) ? a.GetString() : null)));
+            }
+        }
+
+        var content = message.TryGetProperty("content", out var ct) && ct.ValueKind == JsonValueKind.String ? ct.GetString() : null;
+        if (content is null && message.TryGetProperty("refusal", out var refusal) && refusal.ValueKind == JsonValueKind.String)
+        {
+            throw ProviderException.Create(ProviderErrorClass.ContentPolicy, _provider, call.Model, 200, refusal.GetString() ?? "refused");
+        }
+
+        var finish = OpenAiWire.FinishReason(choice.TryGetProperty("finish_reason", out var fr) ? fr.GetString() : null, toolCalls.Count > 0);
+        var chat = new ChatMessage("assistant", content is null ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
+        return new ProviderResponse(chat, finish, OpenAiWire.Usage(root.TryGetProperty("usage", out var u) ? u : default), root.TryGetProperty("id", out var id) ? id.GetString() : null);
+    }
+
+    public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens);
+        using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var tools = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Args)>();
+        string? finish = null;
+        TokenUsage? usage = null;
+        var enumerator = SseParser.Create(stream).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (enumerator)
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await enumerator.MoveNextAsync())
+                    {
+                        break;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+                {
+                    throw ProviderException.Create(ProviderErrorClass.Connection, _provider, call.Model, null, "the stream was cut: " + ex.Message, inner: ex);
+                }
+
+                var data = enumerator.Current.Data;
+                if (data == "[DONE]")
+                {
+                    break;
+                }
+
+                using var doc = JsonDocument.Parse(data);
+                var root = doc.RootElement;
+                if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+                {
+                    throw HttpErrors.FromStreamError(error, _provider, call.Model);
+                }
+
+                if (root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
+                {
+                    usage = OpenAiWire.Usage(u);
+                }
+
+                if (!root.TryGetProperty("choices", out var choices) || choices.GetArrayLength() == 0)
+                {
+                    continue;
+                }
+
+                var choice = choices[0];
+                if (choice.TryGetProperty("finish_reason", out var fr) && fr.ValueKind == JsonValueKind.String)
+                {
+                    finish = fr.GetString();
+                }
+
+                if (!choice.TryGetProperty("delta", out var delta))
+                {
+                    continue;
+                }
+
+                if (delta.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var piece in tc.EnumerateArray())
+                    {
+                        var index = piece.TryGetProperty("index", out var ix) ? ix.GetInt32() : 0;
+                        var entry = tools.TryGetValue(index, out var existing) ? existing : (string.Empty, string.Empty, new System.Text.StringBuilder());
+                        var id = piece.TryGetProperty("id", out var pid) && pid.ValueKind == JsonValueKind.String ? pid.GetString()! : entry.Item1;
+                        var name = entry.Item2;
+                        if (piece.TryGetProperty("function", out var fn))
+                        {
+                            name = fn.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : name;
+                            entry.Item3.Append(fn.TryGetProperty("arguments", out var args) ? args.GetString() : null);
+                        }
+
+                        tools[index] = (id, name, entry.Item3);
+                    }
+                }
+
+                if (delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString() is { Length: > 0 } text)
+                {
+                    yield return new ProviderStreamChunk(TextDelta: text);
+                }
+            }
+        }
+
+        if (tools.Count > 0)
+        {
+            yield return new ProviderStreamChunk(ToolCalls: tools.Values.Select(t => new ToolCall(t.Id, t.Name, OpenAiWire.NormalizeArguments(t.Args.ToString()))).ToList());
+        }
+
+        yield return new ProviderStreamChunk(FinishReason: OpenAiWire.FinishReason(finish, tools.Count > 0), Usage: usage ?? TokenUsage.Zero);
+    }
+
+    public async Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        using var response = await SendAsync(HttpMethod.Post, "v1/embeddings", OpenAiWire.EmbeddingsRequest(call.Inputs, call.Model.ProviderModel, call.Dimensions), call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        var vectors = doc.RootElement.GetProperty("data").EnumerateArray()
+            .OrderBy(d => d.GetProperty("index").GetInt32())
+            .Select(d => d.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray())
+            .ToList();
+        var usage = OpenAiWire.Usage(doc.RootElement.TryGetProperty("usage", out var u) ? u : default);
+        return new EmbeddingResponse(vectors, usage.PromptTokens);
+    }
+
+    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "v1/models", null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        return doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
+    }
+
+    public async Task<ProviderHealthProbe> CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var models = await ListModelsAsync(cancellationToken);
+        return new ProviderHealthProbe(true, $"{models.Count} models", Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (_apiKey is { Length: > 0 })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+        }
+
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_provider.Timeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, completion, timeout.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw ProviderException.Create(ProviderErrorClass.Timeout, _provider, model, null, $"no response within {_provider.Timeout.TotalSeconds:0.#} s", inner: ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, ex.HttpRequestError + ": " + ex.Message, inner: ex);
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw HttpErrors.FromResponse(response, text, _provider, model);
+        }
+    }
+}
+
+/// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>
+public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null) : IChatProviderFactory
+{
+    public string Type => ProviderTypes.OpenAi;
+
+    public IChatProvider Create(ProviderDefinition provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
+        return new OpenAiChatProvider(provider, clients.CreateClient("llmrouter-provider-" + provider.Id), key);
+    }
+}
