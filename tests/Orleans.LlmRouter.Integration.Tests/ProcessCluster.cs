@@ -74,7 +74,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log);
+        var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log, Path.Combine(LogDirectory, name + ".log"));
         lock (_nodes)
         {
             _nodes.Add(node);
@@ -131,7 +131,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         await StopAllAsync();
     }
 
-    public sealed class Node(string name, string role, Process process, Uri baseAddress, StreamWriter log) : IDisposable
+    public sealed class Node(string name, string role, Process process, Uri baseAddress, StreamWriter log, string logPath) : IDisposable
     {
         public string Name { get; } = name;
 
@@ -160,7 +160,8 @@ public sealed class ProcessCluster : IAsyncDisposable
             {
                 if (Process.HasExited)
                 {
-                    throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before it was ready.");
+                    await Process.WaitForExitAsync(); // drains the redirected output into the log
+                    throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before it was ready. Last lines of {logPath}:\n{LogTail(40)}");
                 }
 
                 try
@@ -178,7 +179,16 @@ public sealed class ProcessCluster : IAsyncDisposable
                 await Task.Delay(250);
             }
 
-            throw new TimeoutException($"{Name} was not ready within {timeout}.");
+            throw new TimeoutException($"{Name} was not ready within {timeout}. Last lines of {logPath}:\n{LogTail(40)}");
+        }
+
+        /// <summary>The last lines this node wrote (for failure messages).</summary>
+        public string LogTail(int lines)
+        {
+            using var stream = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', all.TakeLast(lines));
         }
 
         public void Dispose()

@@ -40,7 +40,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 {
     public const int LeaseFraction = 20;
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan Resubscribe = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Resubscribe = TimeSpan.FromSeconds(30); // well inside the grain's observer TTL (2 min)
     private static readonly TimeSpan SuccessFlush = TimeSpan.FromSeconds(1);
 
     private readonly IGrainFactory _grains;
@@ -55,7 +55,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         _grains = grains;
         _clock = clock;
         _logger = logger;
-        _flushTimer = clock.Time.CreateTimer(_ => _ = FlushAllAsync(), null, SuccessFlush, SuccessFlush);
+        _flushTimer = clock.Time.CreateTimer(_ => _ = TickAsync(), null, SuccessFlush, SuccessFlush);
     }
 
     /// <summary>Why the provider cannot take calls now, from local state only; null when it can (or may probe).</summary>
@@ -195,6 +195,30 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         foreach (var (id, local) in _locals)
         {
             await FlushAsync(id, local);
+        }
+    }
+
+    /// <summary>
+    /// Timer work: sends batched outcomes and renews subscriptions before the provider grain forgets this silo, so
+    /// pushes keep arriving at a silo that has not sent a call for a while.
+    /// </summary>
+    private async Task TickAsync()
+    {
+        await FlushAllAsync();
+        foreach (var (id, local) in _locals)
+        {
+            if (local.Snapshot is not null && _clock.UtcNow - local.SubscribedAt > Resubscribe)
+            {
+                local.SubscribedAt = _clock.UtcNow; // one renewal at a time
+                try
+                {
+                    await SubscribeAsync(id, local);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    LogRefreshFailed(_logger, id, ex);
+                }
+            }
         }
     }
 

@@ -23,6 +23,7 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
           - { id: warmlimited, type: simulated, limits: { rpm: 6000, tpm: 10000000 } }
           - { id: paused, type: simulated }
           - { id: switch, type: simulated }
+          - { id: idle, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
           - { id: durable, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 300 } }
         """;
 

@@ -72,7 +72,7 @@ public sealed class ProviderStateTests(ProviderClusterFixture fx)
         var p = fx.Provider("probe");
         await fx.Gates[0].Complete(await Admit(0, "probe"), Failure);
         await fx.Gates[1].Complete(await Admit(1, "probe"), Failure);
-        await Eventually(() => fx.Gates.All(g => g.LocalSnapshot("probe") is null || g.LocalSnapshot("probe")!.State == ProviderCircuitState.Open), "open everywhere");
+        await Eventually(() => fx.Gates.All(g => g.LocalSnapshot("probe")?.State == ProviderCircuitState.Open), "open everywhere");
 
         fx.Clock.Advance(TimeSpan.FromSeconds(31));
         var results = await Task.WhenAll(Enumerable.Range(0, 9).Select(i => fx.Gates[i % 3].AdmitAsync(p, 10).AsTask()));
@@ -85,6 +85,26 @@ public sealed class ProviderStateTests(ProviderClusterFixture fx)
         await fx.Gates[winner].Complete(probes[0].Permit!, Success with { WasProbe = true });
         Assert.Equal(ProviderCircuitState.Closed, (await fx.Cluster.Client.GetGrain<IProviderGrain>("probe").GetSnapshotAsync()).State);
         await Eventually(() => fx.Gates.All(g => g.Unavailable(p) is null), "closed everywhere");
+    }
+
+    [Fact]
+    public async Task A_silo_idle_for_longer_than_the_observer_ttl_still_receives_pushes()
+    {
+        var p = fx.Provider("idle");
+        await Eventually(() => fx.Gates.All(g => g.LocalSnapshot("idle") is not null), "warm-up subscribed every silo");
+
+        // Five quiet minutes, in the small steps a real clock takes: no silo sends a call to 'idle'.
+        for (var i = 0; i < 30; i++)
+        {
+            fx.Clock.Advance(TimeSpan.FromSeconds(10));
+            await Task.Delay(5, TestContext.Current.CancellationToken);
+        }
+
+        await fx.Gates[0].Complete(await Admit(0, "idle"), Failure);
+        await fx.Gates[1].Complete(await Admit(1, "idle"), Failure);
+        Assert.Equal(ProviderCircuitState.Open, (await fx.Cluster.Client.GetGrain<IProviderGrain>("idle").GetSnapshotAsync()).State);
+        await Eventually(() => fx.Gates[2].LocalSnapshot("idle")?.State == ProviderCircuitState.Open, "the idle silo got the push");
+        Assert.Contains("circuit is open", fx.Gates[2].Unavailable(p), StringComparison.Ordinal);
     }
 
     [Fact]
