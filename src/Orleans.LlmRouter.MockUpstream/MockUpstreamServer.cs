@@ -25,7 +25,7 @@ public sealed record MockRequest(string Path, IReadOnlyDictionary<string, string
 /// no_retry (500 with x-should-retry: false), midstream (an error payload after two chunks), deepseek_cache
 /// (DeepSeek cache usage fields), tool_call, slow (waits until the caller gives up).
 /// </summary>
-public sealed class MockUpstreamServer : IAsyncDisposable
+public sealed partial class MockUpstreamServer : IAsyncDisposable
 {
     private static readonly string[] ModelIds = ["mock-small", "mock-large", "mock-embed"];
     private readonly WebApplication _app;
@@ -69,10 +69,22 @@ public sealed class MockUpstreamServer : IAsyncDisposable
 
             w.WriteEndArray();
         }));
+        server.MapAnthropic(app, record);
+        server.MapGemini(app, record);
+        server.MapOllama(app, record);
         await app.StartAsync();
         server.BaseAddress = new Uri(app.Urls.First());
         return server;
     }
+
+    /// <summary>Anthropic Messages API routes (MockUpstreamServer.Anthropic.cs).</summary>
+    partial void MapAnthropic(WebApplication app, bool record);
+
+    /// <summary>Gemini generateContent routes (MockUpstreamServer.Gemini.cs).</summary>
+    partial void MapGemini(WebApplication app, bool record);
+
+    /// <summary>Ollama native API routes (MockUpstreamServer.Ollama.cs).</summary>
+    partial void MapOllama(WebApplication app, bool record);
 
     public async ValueTask DisposeAsync()
     {
