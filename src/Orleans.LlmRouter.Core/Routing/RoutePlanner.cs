@@ -68,7 +68,7 @@ public sealed class RoutePlanner
             chain = _catalog.Models.Values
                 .Where(m => required.IsSubsetOf(m.Capabilities))
                 .OrderBy(m => _catalog.ProviderOf(m).Priority)
-                .ThenBy(m => CostCalculator.Estimate(m.Pricing, query.EstimatedPromptTokens, OutputCap(query, m)))
+                .ThenBy(m => CostCalculator.Estimate(m.Pricing, query.PromptTokens(m), OutputCap(query, m)))
                 .ThenBy(m => m.Name, StringComparer.Ordinal);
         }
         else
@@ -80,9 +80,10 @@ public sealed class RoutePlanner
         foreach (var model in chain)
         {
             var output = OutputCap(query, model);
-            var cost = CostCalculator.Estimate(model.Pricing, query.EstimatedPromptTokens, output);
-            var reason = Check(model, query, required, output, cost, isProviderAvailable);
-            candidates.Add(new RouteCandidate(model, reason is null, reason ?? "eligible", output, cost));
+            var prompt = query.PromptTokens(model);
+            var cost = CostCalculator.Estimate(model.Pricing, prompt, output);
+            var reason = Check(model, query, prompt, required, output, cost, isProviderAvailable);
+            candidates.Add(new RouteCandidate(model, reason is null, reason ?? "eligible", output, cost, prompt));
         }
 
         return new RoutePlan(candidates, required);
@@ -96,7 +97,7 @@ public sealed class RoutePlanner
         return query.MaxOutputTokens is { } requested ? Math.Min(requested, model.MaxOutputTokens) : model.MaxOutputTokens;
     }
 
-    private string? Check(ModelDefinition model, RouteQuery query, HashSet<Capability> required, long output, decimal cost, Func<ProviderDefinition, string?>? isProviderAvailable)
+    private string? Check(ModelDefinition model, RouteQuery query, long prompt, HashSet<Capability> required, long output, decimal cost, Func<ProviderDefinition, string?>? isProviderAvailable)
     {
         var provider = _catalog.ProviderOf(model);
         if (!provider.Enabled)
@@ -115,12 +116,12 @@ public sealed class RoutePlanner
             return "lacks capability " + string.Join(", ", missing);
         }
 
-        if (!model.Has(Capability.Embedding) && query.EstimatedPromptTokens + output > model.ContextWindow)
+        if (!model.Has(Capability.Embedding) && prompt + output > model.ContextWindow)
         {
             // A prompt that fits with a smaller output is still routable: only the prompt itself must fit.
-            if (query.EstimatedPromptTokens >= model.ContextWindow)
+            if (prompt >= model.ContextWindow)
             {
-                return $"context window {model.ContextWindow} too small for ~{query.EstimatedPromptTokens} prompt tokens";
+                return $"context window {model.ContextWindow} too small for ~{prompt} prompt tokens";
             }
         }
 

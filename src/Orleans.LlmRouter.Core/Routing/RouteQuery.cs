@@ -15,7 +15,14 @@ public sealed record RouteQuery
     /// <summary>Capabilities the request itself needs (vision for images, structured_output for a schema, tools).</summary>
     public IReadOnlySet<Capability> Needs { get; init; } = new HashSet<Capability>();
 
+    /// <summary>Model-independent prompt estimate (capability filters such as long context).</summary>
     public long EstimatedPromptTokens { get; init; }
+
+    /// <summary>Prompt tokens as a given model counts them (its tokenizer family); null uses <see cref="EstimatedPromptTokens"/>.</summary>
+    public Func<ModelDefinition, long>? PromptTokensFor { get; init; }
+
+    /// <summary>The prompt estimate for <paramref name="model"/>.</summary>
+    public long PromptTokens(ModelDefinition model) => PromptTokensFor?.Invoke(model) ?? EstimatedPromptTokens;
 
     /// <summary>The caller's max output tokens; null means each model's default cap.</summary>
     public int? MaxOutputTokens { get; init; }
@@ -30,7 +37,7 @@ public sealed record RouteQuery
 }
 
 /// <summary>One candidate model in route order, with whether it may be tried and why.</summary>
-public sealed record RouteCandidate(ModelDefinition Model, bool Eligible, string Reason, long ReservedOutputTokens, decimal EstimatedCostUsd);
+public sealed record RouteCandidate(ModelDefinition Model, bool Eligible, string Reason, long ReservedOutputTokens, decimal EstimatedCostUsd, long EstimatedPromptTokens = 0);
 
 /// <summary>A routing decision: candidates in the order they will be tried (ineligible ones kept, with reasons).</summary>
 public sealed record RoutePlan(IReadOnlyList<RouteCandidate> Candidates, IReadOnlySet<Capability> Required)

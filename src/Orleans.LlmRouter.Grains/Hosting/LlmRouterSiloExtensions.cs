@@ -38,6 +38,7 @@ public static class LlmRouterSiloExtensions
         services.AddHttpClient(Budgets.TenantBudgetGrain.AlertClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
+        services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
         services.AddSingleton<RouterServices>();
         return services;
     }

@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// <summary>Reduces a request and its routing context to the <see cref="RouteQuery"/> that routing decides on.</summary>
 internal static class RequestAnalysis
 {
-    public static RouteQuery ToQuery(ChatRequest request, RoutingContext context, TenantDefinition? tenant)
+    public static RouteQuery ToQuery(ChatRequest request, RoutingContext context, TenantDefinition? tenant, Func<ModelDefinition, IReadOnlyList<PromptPart>, string?, long>? countFor = null)
     {
         var needs = new HashSet<Capability>();
         if (request.HasImages)
@@ -26,7 +26,9 @@ internal static class RequestAnalysis
             needs.Add(Capability.Tools);
         }
 
-        var prompt = EstimatePrompt(request);
+        var parts = request.Messages.Select(m => new PromptPart(m.Text, m.Content.Count(p => p.Kind == ContentPartKind.Image))).ToArray();
+        var tools = ToolsText(request);
+        var prompt = TokenEstimator.EstimatePrompt(parts.Select(p => (p.Text, p.Images)), tools);
         if (prompt > LongContextThreshold)
         {
             needs.Add(Capability.LongContext);
@@ -39,6 +41,7 @@ internal static class RequestAnalysis
             Strategy = context.Strategy,
             Needs = needs,
             EstimatedPromptTokens = prompt,
+            PromptTokensFor = countFor is null ? null : model => countFor(model, parts, tools),
             MaxOutputTokens = request.MaxOutputTokens,
             MaxCostUsd = context.MaxCostUsd,
             Tenant = tenant,
@@ -48,8 +51,6 @@ internal static class RequestAnalysis
     /// <summary>Prompts above this many estimated tokens need a long-context model.</summary>
     public const long LongContextThreshold = 128_000;
 
-    public static long EstimatePrompt(ChatRequest request) =>
-        TokenEstimator.EstimatePrompt(
-            request.Messages.Select(m => ((string?)m.Text, m.Content.Count(p => p.Kind == ContentPartKind.Image))),
-            request.Tools is { Count: > 0 } t ? string.Concat(t.Select(x => x.Name + x.Description + x.ParametersJson)) : null);
+    private static string? ToolsText(ChatRequest request) =>
+        request.Tools is { Count: > 0 } t ? string.Concat(t.Select(x => x.Name + x.Description + x.ParametersJson)) : null;
 }

@@ -25,8 +25,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
     {
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
-        var (plan, query) = await PlanForAsync(request, context);
-        var estimated = query.EstimatedPromptTokens;
+        var (plan, _) = await PlanForAsync(request, context);
         var budget = Budget(context);
         var attempts = new List<AttemptRecord>();
         var budgetSkips = new List<CandidateDecision>();
@@ -36,6 +35,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         for (var i = 0; i < queue.Count; i++)
         {
             var candidate = queue[i];
+            var estimated = candidate.EstimatedPromptTokens;
             var model = candidate.Model;
             var provider = services.Catalog.ProviderOf(model);
             var adapter = services.Providers.Get(provider.Id);
@@ -151,7 +151,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             var reservation = $"{context.RequestId}:{i}";
             try
             {
-                await budget.ReserveAsync(reservation, query.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId, countsRequest: !counted);
+                await budget.ReserveAsync(reservation, candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, context.RunId, countsRequest: !counted);
                 counted = true;
             }
             catch (BudgetExceededException ex)
@@ -164,7 +164,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             ProviderPermit permit;
             try
             {
-                permit = await AdmitAsync(provider, model, query.EstimatedPromptTokens + candidate.ReservedOutputTokens, attempts);
+                permit = await AdmitAsync(provider, model, candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens, attempts);
             }
             catch (ProviderException)
             {
@@ -209,7 +209,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             // From the first chunk on, this model owns the stream. Whatever ends it — completion, an upstream failure,
             // or the caller walking away — what was generated is settled and recorded (B3).
             var ttft = Ms(started);
-            var prompt = query.EstimatedPromptTokens;
+            var prompt = candidate.EstimatedPromptTokens;
             long streamedChars = 0;
             TokenUsage? finalUsage = null;
             ProviderException? failure = null;
@@ -389,7 +389,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         return new RouteExplanation(
             chosen?.Model.Name,
             eligible.Skip(1).Select(c => c.Model.Name).ToList(),
-            query.EstimatedPromptTokens,
+            chosen?.EstimatedPromptTokens ?? query.EstimatedPromptTokens,
             chosen?.ReservedOutputTokens ?? 0,
             chosen?.EstimatedCostUsd ?? 0m,
             plan.Candidates.Select(Decision).ToList());
@@ -405,7 +405,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         }
 
         var tenant = await services.Tenants.GetAsync(context.TenantId);
-        var query = RequestAnalysis.ToQuery(request, context, tenant);
+        var query = RequestAnalysis.ToQuery(request, context, tenant, services.PromptTokens);
         RoutePlan plan;
         try
         {

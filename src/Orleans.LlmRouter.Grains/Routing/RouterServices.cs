@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Grains.Hosting;
@@ -14,9 +15,12 @@ namespace Orleans.LlmRouter.Grains.Routing;
 public sealed class RouterServices
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _pipelines = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TokenizerFamily> _families = new(StringComparer.Ordinal);
+    private readonly PromptTokenCounter _counter;
 
-    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock)
+    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock, PromptTokenCounter counter)
     {
+        _counter = counter;
         Tenants = tenants;
         Catalog = catalog;
         Providers = providers;
@@ -38,6 +42,13 @@ public sealed class RouterServices
     public ProviderRegistry Providers { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Prompt tokens as <paramref name="model"/>'s tokenizer family counts them (cached for exact families).</summary>
+    public long PromptTokens(ModelDefinition model, IReadOnlyList<PromptPart> messages, string? extra)
+    {
+        var family = _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Catalog.ProviderOf(state.model).Type, state.model.ProviderModel), (model, Catalog));
+        return _counter.Count(family, messages, extra);
+    }
 
     public ResiliencePipeline RetryPipelineFor(ProviderDefinition provider) =>
         _pipelines.GetOrAdd(provider.Id, static (_, state) => RetryPipelines.Create(state.provider.Retry, state.time), (provider, time: Time));

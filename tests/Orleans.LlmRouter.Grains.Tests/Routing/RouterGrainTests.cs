@@ -107,6 +107,22 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     }
 
     [Fact]
+    public async Task Prompt_estimates_use_each_models_tokenizer_family()
+    {
+        var text = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 250));
+        var request = new ChatRequest([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 10 };
+
+        // gpt-4o-mini counts with o200k exactly: 2501 text tokens + 3 for the message + 3 for the reply.
+        var exact = await Router.ExplainAsync(request, Ctx(model: "o-mini"));
+        Assert.Equal(2507, exact.EstimatedPromptTokens);
+        Assert.Equal((2507 * 100m / 1_000_000m) + (10 * 200m / 1_000_000m), exact.EstimatedCostUsd);
+
+        // A model without a public tokenizer gets the documented heuristic (4 characters per token, erring high).
+        var heuristic = await Router.ExplainAsync(request, Ctx(model: "a-large"));
+        Assert.Equal(3 + 4 + ((text.Length + 3) / 4), heuristic.EstimatedPromptTokens);
+    }
+
+    [Fact]
     public async Task When_everything_fails_the_error_lists_every_attempt()
     {
         var ex = await Assert.ThrowsAsync<AllModelsFailedException>(() => Router.CompleteAsync(Ask("doomed [simulate:bad_request]"), Ctx(action: "work")));

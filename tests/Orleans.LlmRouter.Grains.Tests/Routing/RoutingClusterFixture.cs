@@ -20,6 +20,7 @@ public sealed class RoutingClusterFixture : IAsyncLifetime
           - { name: a-large, provider: sa, provider_model: a-large-1, capabilities: [chat, structured_output, streaming, long_context, vision], context_window: 1000000, max_output_tokens: 500, pricing: { input: 10, output: 20 } }
           - { name: b-small, provider: sb, provider_model: b-small-1, capabilities: [chat, structured_output, tools, streaming], context_window: 2000, max_output_tokens: 200, pricing: { input: 0.5, output: 1 } }
           - { name: b-vision, provider: sb, provider_model: b-vision-1, capabilities: [chat, vision, structured_output, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 3, output: 6 } }
+          - { name: o-mini, provider: sa, provider_model: gpt-4o-mini, capabilities: [chat], context_window: 128000, max_output_tokens: 100, pricing: { input: 100, output: 200 } }
           - { name: off-cheap, provider: off, provider_model: off-1, capabilities: [chat], context_window: 2000, max_output_tokens: 200, pricing: { input: 0, output: 0 } }
         actions:
           - name: work

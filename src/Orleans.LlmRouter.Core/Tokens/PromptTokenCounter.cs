@@ -1,0 +1,146 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.ML.Tokenizers;
+
+namespace Orleans.LlmRouter.Core.Tokens;
+
+/// <summary>How a model's prompt tokens are counted before a call.</summary>
+public enum TokenizerFamily
+{
+    /// <summary>About four characters per token (<see cref="TokenEstimator"/>): Gemini, Llama/Ollama, DeepSeek, unknown models.</summary>
+    Heuristic,
+
+    /// <summary>OpenAI's o200k_base encoding (gpt-4o, gpt-4.1, gpt-5, o-series), counted exactly.</summary>
+    O200k,
+
+    /// <summary>OpenAI's cl100k_base encoding (gpt-4, gpt-3.5, text-embedding-3/ada), counted exactly.</summary>
+    Cl100k,
+
+    /// <summary>Claude: about 3.5 characters per token (its tokenizer is not public; denser than four per token, so we err high).</summary>
+    Claude,
+}
+
+/// <summary>One prompt message reduced to what counting needs.</summary>
+public readonly record struct PromptPart(string? Text, int Images);
+
+/// <summary>
+/// Counts prompt tokens before a call, per tokenizer family: exactly with <c>Microsoft.ML.Tokenizers</c> for OpenAI-family
+/// models (plus OpenAI's documented chat framing of 3 tokens per message and 3 for the reply), with the heuristics of
+/// <see cref="TokenizerFamily"/> for the rest. Exact counts are cached in memory, keyed by family and a 128-bit hash of
+/// the prompt, so a request estimated for several candidates (or retried) is tokenized once. Thread-safe.
+/// </summary>
+public sealed class PromptTokenCounter : IDisposable
+{
+    private const int OpenAiPerMessage = 3;
+    private const int OpenAiReplyPriming = 3;
+
+    private static readonly Lazy<Tokenizer> O200kTokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+    private static readonly Lazy<Tokenizer> Cl100kTokenizer = new(() => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
+
+    private readonly MemoryCache _cache;
+    private long _hits;
+    private long _misses;
+
+    public PromptTokenCounter(int maxEntries = 50_000) =>
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = maxEntries });
+
+    /// <summary>Exact counts served from the cache.</summary>
+    public long CacheHits => Interlocked.Read(ref _hits);
+
+    /// <summary>Exact counts computed by a tokenizer.</summary>
+    public long CacheMisses => Interlocked.Read(ref _misses);
+
+    /// <summary>The family of a provider model: by provider type, then by the model id's prefix.</summary>
+    public static TokenizerFamily FamilyOf(string providerType, string providerModel)
+    {
+        ArgumentNullException.ThrowIfNull(providerType);
+        ArgumentNullException.ThrowIfNull(providerModel);
+        if (providerType == "anthropic" || providerModel.StartsWith("claude", StringComparison.OrdinalIgnoreCase))
+        {
+            return TokenizerFamily.Claude;
+        }
+
+        var id = providerModel.ToLowerInvariant();
+        if (id.StartsWith("gpt-4o", StringComparison.Ordinal) || id.StartsWith("chatgpt-4o", StringComparison.Ordinal)
+            || id.StartsWith("gpt-4.1", StringComparison.Ordinal) || id.StartsWith("gpt-4.5", StringComparison.Ordinal)
+            || id.StartsWith("gpt-5", StringComparison.Ordinal) || id.StartsWith("o1", StringComparison.Ordinal)
+            || id.StartsWith("o3", StringComparison.Ordinal) || id.StartsWith("o4", StringComparison.Ordinal)
+            || id.StartsWith("gpt-oss", StringComparison.Ordinal))
+        {
+            return TokenizerFamily.O200k;
+        }
+
+        if (id.StartsWith("gpt-4", StringComparison.Ordinal) || id.StartsWith("gpt-3.5", StringComparison.Ordinal)
+            || id.StartsWith("text-embedding-3", StringComparison.Ordinal) || id.StartsWith("text-embedding-ada", StringComparison.Ordinal))
+        {
+            return TokenizerFamily.Cl100k;
+        }
+
+        return TokenizerFamily.Heuristic;
+    }
+
+    /// <summary>Estimated prompt tokens of <paramref name="messages"/> plus <paramref name="extra"/> (tool definitions).</summary>
+    public long Count(TokenizerFamily family, IReadOnlyList<PromptPart> messages, string? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        switch (family)
+        {
+            case TokenizerFamily.O200k:
+            case TokenizerFamily.Cl100k:
+                var key = new CacheKey(family, Hash(messages, extra));
+                if (_cache.TryGetValue(key, out long cached))
+                {
+                    Interlocked.Increment(ref _hits);
+                    return cached;
+                }
+
+                Interlocked.Increment(ref _misses);
+                var tokenizer = family == TokenizerFamily.O200k ? O200kTokenizer.Value : Cl100kTokenizer.Value;
+                long total = OpenAiReplyPriming + Tokens(tokenizer, extra);
+                foreach (var m in messages)
+                {
+                    total += OpenAiPerMessage + Tokens(tokenizer, m.Text) + ((long)m.Images * TokenEstimator.PerImage);
+                }
+
+                _cache.Set(key, total, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromMinutes(10) });
+                return total;
+
+            case TokenizerFamily.Claude:
+                long claude = TokenEstimator.ReplyPriming + Dense(extra);
+                foreach (var m in messages)
+                {
+                    claude += TokenEstimator.PerMessageOverhead + Dense(m.Text) + ((long)m.Images * TokenEstimator.PerImage);
+                }
+
+                return claude;
+
+            default:
+                return TokenEstimator.EstimatePrompt(messages.Select(m => (m.Text, m.Images)), extra);
+        }
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    private static long Tokens(Tokenizer tokenizer, string? text) => string.IsNullOrEmpty(text) ? 0 : tokenizer.CountTokens(text);
+
+    /// <summary>Characters / 3.5, rounded up.</summary>
+    private static long Dense(string? text) => string.IsNullOrEmpty(text) ? 0 : ((text.Length * 2L) + 6) / 7;
+
+    private static UInt128 Hash(IReadOnlyList<PromptPart> messages, string? extra)
+    {
+        var hash = new XxHash128();
+        Span<byte> separator = stackalloc byte[8];
+        foreach (var m in messages)
+        {
+            hash.Append(MemoryMarshal.AsBytes((m.Text ?? string.Empty).AsSpan()));
+            BitConverter.TryWriteBytes(separator, ((long)m.Images << 32) | (uint)(m.Text?.Length ?? -1));
+            hash.Append(separator); // lengths keep ["ab","c"] and ["a","bc"] apart
+        }
+
+        hash.Append(MemoryMarshal.AsBytes((extra ?? string.Empty).AsSpan()));
+        return hash.GetCurrentHashAsUInt128();
+    }
+
+    private readonly record struct CacheKey(TokenizerFamily Family, UInt128 Hash);
+}
