@@ -269,7 +269,8 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
             "server" => (500, "server_error", null, "The server had an error while processing your request."),
             "no_retry" => (500, "server_error", null, "Do not retry this one."),
             "overloaded" => (503, "server_error", null, "The engine is currently overloaded, please try again later"),
-            "auth" => (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+            // A careless upstream (some proxies do) echoes the whole key: adapters must scrub it.
+            "auth" => (401, "invalid_request_error", "invalid_api_key", $"Incorrect API key provided: {http.Request.Headers.Authorization.ToString().Replace("Bearer ", string.Empty, StringComparison.Ordinal)}."),
             "permission" => (403, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported"),
             "not_found" => (404, "invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
             "bad_request" => (400, "invalid_request_error", null, "Invalid 'messages': bad shape."),

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Orleans.LlmRouter.Host.Hosting;
+using Orleans.LlmRouter.MockUpstream;
 
 namespace Orleans.LlmRouter.Host.Tests;
 
@@ -8,6 +9,9 @@ public sealed class FrontEndFixture : IAsyncLifetime
 {
     private WebApplication? _silo;
     private WebApplication? _frontEnd;
+    private string? _configDir;
+
+    public MockUpstreamServer Mock { get; private set; } = null!;
 
     public HttpClient Client { get; private set; } = null!;
 
@@ -15,7 +19,8 @@ public sealed class FrontEndFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var config = Path.Combine(AppContext.BaseDirectory, "shipped-config");
+        Mock = await MockUpstreamServer.StartAsync();
+        var config = _configDir = MockBackedConfig.Create(Mock.BaseAddress);
         var gatewayPort = GatewayFixture.FreePort();
         var cluster = $"fe-{Guid.NewGuid():N}";
         string[] common = [$"--LlmRouter:ConfigPath={config}", $"--LlmRouter:GatewayPort={gatewayPort}", $"--LlmRouter:ClusterId={cluster}", "--Logging:LogLevel:Default=Warning", "--urls", "http://127.0.0.1:0"];
@@ -38,6 +43,16 @@ public sealed class FrontEndFixture : IAsyncLifetime
                 await app.StopAsync();
                 await app.DisposeAsync();
             }
+        }
+
+        if (Mock is not null)
+        {
+            await Mock.DisposeAsync();
+        }
+
+        if (_configDir is not null)
+        {
+            Directory.Delete(_configDir, recursive: true);
         }
     }
 }

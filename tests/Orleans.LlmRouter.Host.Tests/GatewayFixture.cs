@@ -1,16 +1,27 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Host.Hosting;
+using Orleans.LlmRouter.MockUpstream;
 
 namespace Orleans.LlmRouter.Host.Tests;
 
-/// <summary>One real gateway (silo + Kestrel on a loopback port) shared by a test collection.</summary>
+/// <summary>
+/// One real gateway (silo + Kestrel on a loopback port) shared by a test collection, with the shipped configuration
+/// plus a provider on the wire-faithful mock upstream (<see cref="MockBackedConfig"/>). Every log line is captured, at
+/// Debug for the gateway and HTTP client categories.
+/// </summary>
 public sealed class GatewayFixture : IAsyncLifetime
 {
     public const string DevKey = "sk-llmrouter-dev";
 
     private WebApplication? _app;
+    private string? _configDir;
+
+    public MockUpstreamServer Mock { get; private set; } = null!;
+
+    public CapturingLoggerProvider Logs { get; } = new();
 
     public HttpClient Client { get; private set; } = null!;
 
@@ -25,7 +36,8 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var config = Path.Combine(AppContext.BaseDirectory, "shipped-config");
+        Mock = await MockUpstreamServer.StartAsync();
+        var config = _configDir = MockBackedConfig.Create(Mock.BaseAddress);
         _app = GatewayHost.Build(
         [
             "--urls", "http://127.0.0.1:0",
@@ -34,7 +46,14 @@ public sealed class GatewayFixture : IAsyncLifetime
             $"--LlmRouter:GatewayPort={FreePort()}",
             $"--LlmRouter:ClusterId=test-{Guid.NewGuid():N}",
             "--Logging:LogLevel:Default=Warning",
-        ]);
+        ],
+        builder =>
+        {
+            builder.Logging.AddProvider(Logs);
+            builder.Logging.AddFilter<CapturingLoggerProvider>("Orleans.LlmRouter", LogLevel.Debug);
+            builder.Logging.AddFilter<CapturingLoggerProvider>("System.Net.Http", LogLevel.Trace);
+            builder.Logging.AddFilter<CapturingLoggerProvider>("Microsoft.AspNetCore", LogLevel.Information);
+        });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
         Client = new HttpClient { BaseAddress = BaseAddress };
@@ -48,6 +67,16 @@ public sealed class GatewayFixture : IAsyncLifetime
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+
+        if (Mock is not null)
+        {
+            await Mock.DisposeAsync();
+        }
+
+        if (_configDir is not null)
+        {
+            Directory.Delete(_configDir, recursive: true);
         }
     }
 }

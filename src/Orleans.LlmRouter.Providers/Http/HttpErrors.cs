@@ -14,10 +14,11 @@ namespace Orleans.LlmRouter.Providers.Http;
 /// </summary>
 public static class HttpErrors
 {
-    public static ProviderException FromResponse(HttpResponseMessage response, string body, ProviderDefinition provider, ModelDefinition? model, TimeProvider? time = null)
+    public static ProviderException FromResponse(HttpResponseMessage response, string body, ProviderDefinition provider, ModelDefinition? model, TimeProvider? time = null, string? secret = null)
     {
         ArgumentNullException.ThrowIfNull(response);
         var (message, code, type) = ParseBody(body);
+        message = Scrub(message, secret);
         var status = (int)response.StatusCode;
         var errorClass = Classify(status, code, type, message);
         var ex = ProviderException.Create(errorClass, provider, model, status, message ?? response.ReasonPhrase ?? $"HTTP {status}", RetryAfter(response.Headers, time ?? TimeProvider.System));
@@ -30,13 +31,27 @@ public static class HttpErrors
     }
 
     /// <summary>An error object that arrived inside a 200 stream (<c>{"error":{...}}</c>).</summary>
-    public static ProviderException FromStreamError(JsonElement error, ProviderDefinition provider, ModelDefinition? model)
+    public static ProviderException FromStreamError(JsonElement error, ProviderDefinition provider, ModelDefinition? model, string? secret = null)
     {
-        var message = error.TryGetProperty("message", out var m) ? m.GetString() : null;
+        var message = Scrub(error.TryGetProperty("message", out var m) ? m.GetString() : null, secret);
         var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         var type = error.TryGetProperty("type", out var t) ? t.GetString() : null;
         var errorClass = Classify(type is "invalid_request_error" ? 400 : 500, code, type, message);
         return ProviderException.Create(errorClass, provider, model, null, message ?? "error in stream");
+    }
+
+    /// <summary>
+    /// Removes <paramref name="secret"/> (the provider's API key) from text an upstream sent back: some upstreams and
+    /// proxies echo the key in authentication errors, and provider messages reach logs and callers.
+    /// </summary>
+    public static string? Scrub(string? text, string? secret)
+    {
+        if (string.IsNullOrEmpty(text) || string.IsNullOrEmpty(secret) || secret.Length < 4)
+        {
+            return text;
+        }
+
+        return text.Replace(secret, "[redacted]", StringComparison.Ordinal);
     }
 
     public static ProviderErrorClass Classify(int status, string? code, string? type, string? message)

@@ -104,7 +104,7 @@ public sealed class OpenAiChatProvider : IChatProvider
                 var root = doc.RootElement;
                 if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
                 {
-                    throw HttpErrors.FromStreamError(error, _provider, call.Model);
+                    throw HttpErrors.FromStreamError(error, _provider, call.Model, _apiKey);
                 }
 
                 if (root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
@@ -226,7 +226,7 @@ public sealed class OpenAiChatProvider : IChatProvider
         using (response)
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw HttpErrors.FromResponse(response, text, _provider, model);
+            throw HttpErrors.FromResponse(response, text, _provider, model, secret: _apiKey);
         }
     }
 }

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Orleans.LlmRouter.Host.Tests;
+
+/// <summary>
+/// The shipped configuration plus a provider of type <c>openai</c> pointed at the wire-faithful mock upstream on
+/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>; action <c>mock_chain</c> = mock-gpt then sim-small; and provider <c>mockrl</c> with model <c>mock-rl</c> and action <c>mock_rl_chain</c> for 429 tests, since a 429 pauses its provider), so gateway
+/// tests cross the real HTTP adapter. Its key comes from an environment variable, as in production.
+/// </summary>
+public static class MockBackedConfig
+{
+    public const string KeyVariable = "LLMROUTER_TEST_MOCK_KEY";
+
+    /// <summary>The mock provider's API key: must never show in a log line, an error or a response.</summary>
+    public const string Key = "sk-mock-UPSTREAM-secret-4f9c2a7b";
+
+    public static string Create(Uri mock)
+    {
+        ArgumentNullException.ThrowIfNull(mock);
+        Environment.SetEnvironmentVariable(KeyVariable, Key);
+        var dir = Directory.CreateTempSubdirectory("llmrouter-config-").FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "shipped-config"), "*.yaml"))
+        {
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        }
+
+        File.WriteAllText(Path.Combine(dir, "mock.yaml"), $$"""
+            providers:
+              - id: mock
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5000
+                retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
+                circuit_breaker: { failure_ratio: 0.99, minimum_calls: 100000, window_seconds: 60, break_seconds: 1 }
+              # A second provider on the same mock, for 429s: its Retry-After pauses the whole provider (by design).
+              - id: mockrl
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5001
+                retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
+            models:
+              - { name: mock-rl, provider: mockrl, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
+              - { name: mock-gpt, provider: mock, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0.15, output: 0.60 } }
+              - { name: mock-embed, provider: mock, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
+                  capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
+            actions:
+              - name: mock_chain
+                requires: [chat]
+                strategies:
+                  default: [mock-gpt, sim-small]
+              - name: mock_rl_chain
+                requires: [chat]
+                strategies:
+                  default: [mock-rl, sim-small]
+            """);
+        return dir;
+    }
+}
+
+/// <summary>Keeps every log line (message and exception) a gateway writes, for secret-leak checks.</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new Capture(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Capture(CapturingLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull
+        {
+            owner._lines.Enqueue($"{category} scope: {state}");
+            return null;
+        }
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            ArgumentNullException.ThrowIfNull(formatter);
+            var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(';', pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
+            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{structured}] {exception}");
+        }
+    }
+}
