@@ -23,17 +23,7 @@ internal static class ProviderParser
         var priority = r.Int(map, "priority", what, min: 0) ?? 100;
         var enabled = r.Bool(map, "enabled", what) ?? true;
         var limits = ParseLimits(r, r.Map(map, "limits", what), what);
-        var breaker = BreakerSettings.Default;
-        if (r.Map(map, "circuit_breaker", what) is { } b)
-        {
-            var bw = $"circuit_breaker of {what}";
-            r.CheckKeys(b, bw, "failure_ratio", "minimum_calls", "window_seconds", "break_seconds");
-            breaker = new BreakerSettings(
-                r.Double(b, "failure_ratio", bw, 0.01, 1.0) ?? 0.5,
-                r.Int(b, "minimum_calls", bw, min: 1) ?? 10,
-                r.Int(b, "window_seconds", bw, min: 1) is { } w ? TimeSpan.FromSeconds(w) : null,
-                r.Int(b, "break_seconds", bw, min: 1) is { } s ? TimeSpan.FromSeconds(s) : null);
-        }
+        var breaker = ParseBreaker(r, r.Map(map, "circuit_breaker", what), what) ?? BreakerSettings.Default;
 
         var retry = RetrySettings.Default;
         if (r.Map(map, "retry", what) is { } rt)
@@ -76,6 +66,22 @@ internal static class ProviderParser
             };
     }
 
+    internal static BreakerSettings? ParseBreaker(YamlNodeReader r, YamlMappingNode? b, string what)
+    {
+        if (b is null)
+        {
+            return null;
+        }
+
+        var bw = $"circuit_breaker of {what}";
+        r.CheckKeys(b, bw, "failure_ratio", "minimum_calls", "window_seconds", "break_seconds");
+        return new BreakerSettings(
+            r.Double(b, "failure_ratio", bw, 0.01, 1.0) ?? 0.5,
+            r.Int(b, "minimum_calls", bw, min: 1) ?? 10,
+            r.Int(b, "window_seconds", bw, min: 1) is { } w ? TimeSpan.FromSeconds(w) : null,
+            r.Int(b, "break_seconds", bw, min: 1) is { } s ? TimeSpan.FromSeconds(s) : null);
+    }
+
     internal static ProviderLimits ParseLimits(YamlNodeReader r, YamlMappingNode? map, string what)
     {
         if (map is null)
@@ -93,7 +99,7 @@ internal static class ModelParser
 {
     public static ModelDefinition? Parse(YamlNodeReader r, YamlMappingNode map)
     {
-        r.CheckKeys(map, "a model", "name", "provider", "provider_model", "capabilities", "context_window", "max_output_tokens", "pricing", "tier", "description");
+        r.CheckKeys(map, "a model", "name", "provider", "provider_model", "capabilities", "context_window", "max_output_tokens", "pricing", "tier", "description", "limits", "circuit_breaker");
         var name = r.String(map, "name", "a model", required: true);
         var what = name is null ? "a model" : $"model '{name}'";
         var provider = r.String(map, "provider", what, required: true);
@@ -131,9 +137,12 @@ internal static class ModelParser
         }
 
         var tier = r.String(map, "tier", what);
+        var limitsNode = r.Map(map, "limits", what);
+        var limits = limitsNode is null ? null : ProviderParser.ParseLimits(r, limitsNode, what);
+        var breaker = ProviderParser.ParseBreaker(r, r.Map(map, "circuit_breaker", what), what);
         return name is null || provider is null || providerModel is null || context is null || maxOutput is null || pricing is null
             ? null
-            : new ModelDefinition(name, provider, providerModel, capabilities, context.Value, maxOutput.Value, pricing, tier, r.At(map));
+            : new ModelDefinition(name, provider, providerModel, capabilities, context.Value, maxOutput.Value, pricing, tier, r.At(map), limits, breaker);
     }
 
     private static ModelPricing? ParsePricing(YamlNodeReader r, YamlMappingNode map, string what)

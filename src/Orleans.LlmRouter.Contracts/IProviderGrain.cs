@@ -29,7 +29,11 @@ public sealed record ProviderOutcome(
     [property: Id(3)] double LatencyMs,
     [property: Id(4)] bool WasProbe,
     [property: Id(5)] long ExtraTokens,
-    [property: Id(6)] TimeSpan? RetryAfter);
+    [property: Id(6)] TimeSpan? RetryAfter)
+{
+    /// <summary>Error class of a permit handed back unused (another scope refused the call): a probe is released.</summary>
+    public const string NotSent = "not_sent";
+}
 
 /// <summary>Rate-limit capacity leased to one silo until <see cref="ExpiresAt"/> (the end of the current minute).</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.RateLease")]

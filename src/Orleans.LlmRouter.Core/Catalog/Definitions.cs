@@ -89,9 +89,42 @@ public sealed record ModelDefinition(
     int MaxOutputTokens,
     ModelPricing Pricing,
     string? Tier,
-    SourceLocation Location)
+    SourceLocation Location,
+    ProviderLimits? Limits = null,
+    BreakerSettings? Breaker = null)
 {
     public bool Has(Capability capability) => Capabilities.Contains(capability);
+
+    /// <summary>True when the model has its own rate limits or circuit breaker, on top of its provider's.</summary>
+    public bool HasOwnScope => Limits is not null || Breaker is not null;
+}
+
+/// <summary>
+/// Per-model provider state: a model with its own <c>limits</c> or <c>circuit_breaker</c> gets a second scope, with id
+/// <c>model@provider</c>, admitted and reported next to its provider's scope. Same provider type, URL and retry; its own
+/// limits (none when unset) and breaker (one that never opens when unset, so only the provider's breaker trips).
+/// </summary>
+public static class ModelScopes
+{
+    /// <summary>A breaker that never opens (a model scope with limits only).</summary>
+    public static BreakerSettings NeverOpens { get; } = new(1.0, int.MaxValue);
+
+    public static string IdOf(ProviderDefinition provider, ModelDefinition model)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Name + "@" + provider.Id;
+    }
+
+    /// <summary>The model's own scope, or null when it has none.</summary>
+    public static ProviderDefinition? For(ProviderDefinition provider, ModelDefinition model)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(model);
+        return model.HasOwnScope
+            ? provider with { Id = IdOf(provider, model), Limits = model.Limits ?? ProviderLimits.Unlimited, Breaker = model.Breaker ?? NeverOpens, HealthCheckInterval = null }
+            : null;
+    }
 }
 
 /// <summary>A kind of work with required capabilities and named strategy chains (<c>default</c> mandatory).</summary>

@@ -25,6 +25,21 @@ public sealed class ModelCatalog
 
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
 
+    /// <summary>A provider by id, or a model's own scope by <c>model@provider</c> (see <see cref="ModelScopes"/>).</summary>
+    public ProviderDefinition? ResolveScope(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (Providers.TryGetValue(id, out var provider))
+        {
+            return provider;
+        }
+
+        var at = id.LastIndexOf('@');
+        return at > 0 && Models.TryGetValue(id[..at], out var model) && Providers.TryGetValue(id[(at + 1)..], out var owner) && model.Provider == owner.Id
+            ? ModelScopes.For(owner, model)
+            : null;
+    }
+
     /// <summary>A copy of this catalog with the providers matching <paramref name="predicate"/> disabled for <paramref name="reason"/>.</summary>
     public ModelCatalog DisableProviders(Func<ProviderDefinition, bool> predicate, string reason) =>
         new(

@@ -104,13 +104,22 @@ public sealed class CircuitBreaker
             return true;
         }
 
-        if (State == BreakerState.HalfOpen && ProbeGrantedAt is { } granted && now - granted >= _settings.Break)
+        if (State == BreakerState.HalfOpen && (ProbeGrantedAt is not { } granted || now - granted >= _settings.Break))
         {
             ProbeGrantedAt = now; // the previous probe never reported: grant a new one
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>Gives back a probe that was granted but never sent, so the next caller may probe at once.</summary>
+    public void ReleaseProbe()
+    {
+        if (State == BreakerState.HalfOpen)
+        {
+            ProbeGrantedAt = null;
+        }
     }
 
     /// <summary>Whether a caller may send a normal (non-probe) call now.</summary>

@@ -15,7 +15,7 @@ public sealed class RoutePlanner
     public RoutePlanner(ModelCatalog catalog) => _catalog = catalog;
 
     /// <summary>Plans a route. <paramref name="isProviderAvailable"/> answers from local state (no remote call).</summary>
-    public RoutePlan Plan(RouteQuery query, Func<ProviderDefinition, string?>? isProviderAvailable = null)
+    public RoutePlan Plan(RouteQuery query, Func<ProviderDefinition, ModelDefinition, string?>? isProviderAvailable = null)
     {
         ArgumentNullException.ThrowIfNull(query);
         var required = new HashSet<Capability>(query.Needs) { Capability.Chat };
@@ -97,7 +97,7 @@ public sealed class RoutePlanner
         return query.MaxOutputTokens is { } requested ? Math.Min(requested, model.MaxOutputTokens) : model.MaxOutputTokens;
     }
 
-    private string? Check(ModelDefinition model, RouteQuery query, long prompt, HashSet<Capability> required, long output, decimal cost, Func<ProviderDefinition, string?>? isProviderAvailable)
+    private string? Check(ModelDefinition model, RouteQuery query, long prompt, HashSet<Capability> required, long output, decimal cost, Func<ProviderDefinition, ModelDefinition, string?>? isProviderAvailable)
     {
         var provider = _catalog.ProviderOf(model);
         if (!provider.Enabled)
@@ -130,6 +130,6 @@ public sealed class RoutePlanner
             return $"estimated cost {cost:0.######} USD over max cost {max:0.######} USD";
         }
 
-        return isProviderAvailable?.Invoke(provider);
+        return isProviderAvailable?.Invoke(provider, model);
     }
 }

@@ -6,7 +6,7 @@ using Orleans.LlmRouter.Grains.Hosting;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 
-/// <summary>A granted permission to send one upstream request. Hand it back with <see cref="ProviderGate.Complete"/>.</summary>
+/// <summary>A granted permission to send one upstream request. Hand it back with <see cref="ProviderGate.Complete(ProviderPermit, Contracts.ProviderOutcome)"/>.</summary>
 public sealed class ProviderPermit
 {
     internal ProviderPermit(ProviderDefinition provider, long estimatedTokens, bool probe, bool slot)
@@ -25,6 +25,28 @@ public sealed class ProviderPermit
     public bool IsProbe { get; }
 
     internal bool HoldsSlot { get; }
+}
+
+/// <summary>
+/// Permission for one upstream call: the provider's permit and, for a model with its own limits or breaker
+/// (<see cref="ModelScopes"/>), the model scope's. Hand it back with <see cref="ProviderGate.Complete(CallPermit, ProviderOutcome)"/>.
+/// </summary>
+public sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false)
+{
+    /// <summary>
+    /// True when the model scope has its own breaker: the model's failures then count there, and at the provider only
+    /// when they say the provider itself is unreachable (connection, timeout).
+    /// </summary>
+    public bool ModelHasBreaker { get; } = modelHasBreaker;
+
+    public ProviderPermit Provider { get; } = provider;
+
+    public ProviderPermit? Model { get; } = model;
+
+    /// <summary>True when this call is a half-open probe of the provider or of the model scope.</summary>
+    public bool IsProbe => Provider.IsProbe || Model?.IsProbe == true;
+
+    public long EstimatedTokens => Provider.EstimatedTokens;
 }
 
 /// <summary>
@@ -47,6 +69,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly RouterClock _clock;
     private readonly ILogger<ProviderGate> _logger;
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Provider, string Model), ProviderDefinition?> _scopes = new();
     private readonly ITimer _flushTimer;
     private IProviderObserver? _selfReference;
 
@@ -92,6 +115,74 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         return null;
     }
+
+    /// <summary>Why <paramref name="model"/> cannot take calls now: its provider's state, then its own scope's.</summary>
+    public string? Unavailable(ProviderDefinition provider, ModelDefinition model) =>
+        Unavailable(provider) ?? (ScopeOf(provider, model) is { } scope ? Unavailable(scope) : null);
+
+    /// <summary>
+    /// Admits one upstream request to <paramref name="model"/>: through its provider's scope and, when the model has
+    /// its own limits or breaker, through the model's scope too. When the second refuses, the first permit is handed
+    /// back (its slot and any probe are released; the request it took from the rate lease is not returned — at most
+    /// one per refused call, inside the lease bound).
+    /// </summary>
+    public async ValueTask<(CallPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long estimatedTokens)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var (first, denied) = await AdmitAsync(provider, estimatedTokens);
+        if (first is null)
+        {
+            return (null, denied);
+        }
+
+        if (ScopeOf(provider, model) is not { } scope)
+        {
+            return (new CallPermit(first, null), null);
+        }
+
+        var (second, deniedByModel) = await AdmitAsync(scope, estimatedTokens);
+        if (second is null)
+        {
+            await ReturnUnusedAsync(first);
+            return (null, deniedByModel?.Replace($"provider '{scope.Id}'", $"model '{model.Name}' on provider '{provider.Id}'", StringComparison.Ordinal));
+        }
+
+        return (new CallPermit(first, second, model.Breaker is not null), null);
+    }
+
+    /// <summary>Records how a call admitted by <see cref="AdmitAsync(ProviderDefinition, ModelDefinition, long)"/> ended, in every scope.</summary>
+    public async ValueTask Complete(CallPermit permit, ProviderOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(permit);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var toProvider = permit.ModelHasBreaker && outcome.CountsAsFailure && outcome.ErrorClass is not ("connection" or "timeout")
+            ? outcome with { CountsAsFailure = false }
+            : outcome;
+        await Complete(permit.Provider, toProvider with { WasProbe = permit.Provider.IsProbe });
+        if (permit.Model is { } model)
+        {
+            await Complete(model, outcome with { WasProbe = model.IsProbe });
+        }
+    }
+
+    /// <summary>Hands back a permit whose call was never sent.</summary>
+    private async ValueTask ReturnUnusedAsync(ProviderPermit permit)
+    {
+        var local = LocalFor(permit.Provider);
+        if (permit.HoldsSlot)
+        {
+            ReleaseSlot(permit.Provider, local);
+        }
+
+        if (permit.IsProbe)
+        {
+            local.Pending.Enqueue(new ProviderOutcome(false, ProviderOutcome.NotSent, false, 0, true, 0, null));
+            await FlushAsync(permit.Provider.Id, local);
+        }
+    }
+
+    private ProviderDefinition? ScopeOf(ProviderDefinition provider, ModelDefinition model) =>
+        model.HasOwnScope ? _scopes.GetOrAdd((provider.Id, model.Name), static (_, s) => ModelScopes.For(s.provider, s.model), (provider, model)) : null;
 
     /// <summary>Admits one upstream request, or returns the reason it may not be sent.</summary>
     public async ValueTask<(ProviderPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, long estimatedTokens)

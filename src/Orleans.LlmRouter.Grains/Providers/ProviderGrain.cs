@@ -45,9 +45,7 @@ internal sealed partial class ProviderGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var id = this.GetPrimaryKeyString();
-        _provider = catalog.Providers.TryGetValue(id, out var p)
-            ? p
-            : throw new InvalidOperationException($"Provider '{id}' is not in the catalog.");
+        _provider = catalog.ResolveScope(id) ?? throw new InvalidOperationException($"Provider (or model scope) '{id}' is not in the catalog.");
         _breaker = new CircuitBreaker(_provider.Breaker);
         _window = new RateWindow(_provider.Limits);
         if (control.RecordExists)
@@ -96,6 +94,16 @@ internal sealed partial class ProviderGrain(
         var now = clock.UtcNow;
         foreach (var o in outcomes)
         {
+            if (o.ErrorClass == ProviderOutcome.NotSent)
+            {
+                if (o.WasProbe)
+                {
+                    _breaker.ReleaseProbe();
+                }
+
+                continue;
+            }
+
             if (o.ExtraTokens > 0)
             {
                 _window.Charge(now, o.ExtraTokens);

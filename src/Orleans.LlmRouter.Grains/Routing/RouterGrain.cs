@@ -161,7 +161,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                 continue;
             }
 
-            ProviderPermit permit;
+            CallPermit permit;
             try
             {
                 permit = await AdmitAsync(provider, model, candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens, attempts);
@@ -425,9 +425,9 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
     }
 
     /// <summary>Asks the silo-local gate for a permit; a refusal is recorded and thrown as a non-transient error.</summary>
-    private async Task<ProviderPermit> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens, List<AttemptRecord> attempts)
+    private async Task<CallPermit> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens, List<AttemptRecord> attempts)
     {
-        var (permit, denied) = await services.Gate.AdmitAsync(provider, tokens);
+        var (permit, denied) = await services.Gate.AdmitAsync(provider, model, tokens);
         if (permit is not null)
         {
             return permit;
@@ -437,7 +437,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
     }
 
-    private static ProviderOutcome Outcome(ProviderException ex, long attemptStart, ProviderPermit permit) =>
+    private static ProviderOutcome Outcome(ProviderException ex, long attemptStart, CallPermit permit) =>
         new(false, ex.ErrorClassName, ex.CountsAgainstProvider, Ms(attemptStart), permit.IsProbe, 0,
             ex.ErrorClass == ProviderErrorClass.RateLimited ? ex.RetryAfter : null);
 

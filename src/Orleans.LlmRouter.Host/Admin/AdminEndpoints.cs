@@ -84,6 +84,14 @@ public static class AdminEndpoints
         {
             ProviderHealth? health = p.Enabled ? await grains.GetGrain<IProviderGrain>(p.Id).GetHealthAsync() : null;
             views.Add(new ProviderHealthView(p.Id, p.Type, p.Enabled && health is { Disabled: false }, p.DisabledReason ?? (health is { Disabled: true } ? "disabled at run time" : null), health));
+
+            // Models with their own limits or breaker have their own state, listed as model@provider.
+            foreach (var m in catalog.Models.Values.Where(m => m.Provider == p.Id && m.HasOwnScope).OrderBy(m => m.Name, StringComparer.Ordinal))
+            {
+                var scope = ModelScopes.IdOf(p, m);
+                ProviderHealth? scoped = p.Enabled ? await grains.GetGrain<IProviderGrain>(scope).GetHealthAsync() : null;
+                views.Add(new ProviderHealthView(scope, p.Type, p.Enabled && scoped is { Disabled: false }, p.DisabledReason ?? (scoped is { Disabled: true } ? "disabled at run time" : null), scoped));
+            }
         }
 
         return TypedResults.Ok(views.ToArray());
@@ -91,9 +99,9 @@ public static class AdminEndpoints
 
     private static async Task<Results<Ok<ProviderSnapshot>, ProblemHttpResult>> SetEnabledAsync(string id, bool enabled, IGrainFactory grains, ModelCatalog catalog)
     {
-        if (!catalog.Providers.TryGetValue(id, out var provider))
+        if (catalog.ResolveScope(id) is not { } provider)
         {
-            return TypedResults.Problem($"Provider '{id}' does not exist.", statusCode: 404, title: "Not found");
+            return TypedResults.Problem($"Provider '{id}' does not exist (a model with its own limits or breaker is 'model@provider').", statusCode: 404, title: "Not found");
         }
 
         if (!provider.Enabled)

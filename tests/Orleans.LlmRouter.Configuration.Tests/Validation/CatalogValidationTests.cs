@@ -42,6 +42,26 @@ public sealed class CatalogValidationTests
     }
 
     [Fact]
+    public void A_model_may_have_its_own_limits_and_breaker_which_form_a_model_scope()
+    {
+        var yaml = Base.Replace("    pricing: { input: 1, output: 2 }\n", "    pricing: { input: 1, output: 2 }\n    limits: { rpm: 5, tpm: 9000 }\n    circuit_breaker: { minimum_calls: 3, break_seconds: 7 }\n", StringComparison.Ordinal);
+        var catalog = Load(("c.yaml", yaml)).Catalog;
+        var m1 = catalog.Models["m1"];
+        Assert.Equal(new ProviderLimits(5, 9000), m1.Limits);
+        Assert.Equal(3, m1.Breaker!.MinimumCalls);
+
+        var scope = catalog.ResolveScope("m1@sim")!;
+        Assert.Equal("m1@sim", scope.Id);
+        Assert.Equal(TimeSpan.FromSeconds(7), scope.Breaker.Break);
+        Assert.Equal(5, scope.Limits.RequestsPerMinute);
+        Assert.Null(catalog.ResolveScope("m1@other"));
+        Assert.Null(Load(("c.yaml", Base)).Catalog.ResolveScope("m1@sim")); // no own settings, no scope
+
+        var error = Single(yaml.Replace("rpm: 5", "rpm: -5", StringComparison.Ordinal));
+        Assert.Contains("rpm", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unreadable_yaml_is_reported_with_its_line()
     {
         var error = Single("providers:\n  - id: sim\n    type: simulated\n  options: [unclosed\n");

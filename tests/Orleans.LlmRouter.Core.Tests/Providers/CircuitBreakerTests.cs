@@ -38,6 +38,24 @@ public sealed class CircuitBreakerTests
     }
 
     [Fact]
+    public void A_probe_given_back_unsent_can_be_taken_again_at_once()
+    {
+        var breaker = new CircuitBreaker(Settings);
+        breaker.RecordSuccess(T0);
+        breaker.RecordSuccess(T0);
+        breaker.RecordFailure(T0, "server");
+        breaker.RecordFailure(T0, "server");
+        var after = breaker.OpenUntil!.Value;
+        Assert.True(breaker.TryBeginProbe(after));
+        Assert.False(breaker.TryBeginProbe(after)); // one probe at a time
+
+        breaker.ReleaseProbe(); // refused by another scope: never sent
+        Assert.Equal(BreakerState.HalfOpen, breaker.State);
+        Assert.True(breaker.TryBeginProbe(after));
+        Assert.False(breaker.TryBeginProbe(after));
+    }
+
+    [Fact]
     public void Failures_older_than_the_window_do_not_count()
     {
         var breaker = new CircuitBreaker(Settings);

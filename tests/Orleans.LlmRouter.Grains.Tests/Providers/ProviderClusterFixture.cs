@@ -25,6 +25,12 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
           - { id: switch, type: simulated }
           - { id: idle, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
           - { id: durable, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 300 } }
+          - { id: scoped, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+        models:
+          - { name: m-limited, provider: scoped, provider_model: l, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 }, limits: { rpm: 6 } }
+          - { name: m-fragile, provider: scoped, provider_model: f, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 },
+              circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+          - { name: m-plain, provider: scoped, provider_model: p, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 } }
         """;
 
     public static readonly ConcurrentDictionary<string, int> ProviderGrainCalls = new(StringComparer.Ordinal);
@@ -38,6 +44,8 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
     public IReadOnlyList<ProviderGate> Gates { get; private set; } = [];
 
     public ProviderDefinition Provider(string id) => Catalog.Providers[id];
+
+    public ModelDefinition Model(string name) => Catalog.Models[name];
 
     public static int CallsTo(string method) => ProviderGrainCalls.GetValueOrDefault(method);
 

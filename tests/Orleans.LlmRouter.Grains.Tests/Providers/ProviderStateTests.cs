@@ -1,4 +1,5 @@
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Providers;
 
 namespace Orleans.LlmRouter.Grains.Tests.Providers;
@@ -129,6 +130,51 @@ public sealed class ProviderStateTests(ProviderClusterFixture fx)
         fx.Clock.Advance(TimeSpan.FromMinutes(1));
         var (next, denied) = await fx.Gates[0].AdmitAsync(p, 1);
         Assert.True(next is not null, denied);
+    }
+
+    [Fact]
+    public async Task A_models_own_rpm_limits_that_model_only_across_silos()
+    {
+        var p = fx.Provider("scoped");
+        fx.Clock.Advance(TimeSpan.FromSeconds(60 - (fx.Clock.GetUtcNow().ToUnixTimeSeconds() % 60))); // start of a minute
+        int limited = 0, plain = 0;
+        for (var i = 0; i < 24; i++)
+        {
+            var gate = fx.Gates[i % 3];
+            if ((await gate.AdmitAsync(p, fx.Model("m-limited"), 1)).Permit is { } a)
+            {
+                limited++;
+                await gate.Complete(a, Success);
+            }
+
+            if ((await gate.AdmitAsync(p, fx.Model("m-plain"), 1)).Permit is { } b)
+            {
+                plain++;
+                await gate.Complete(b, Success);
+            }
+        }
+
+        Assert.InRange(limited, 3, 6); // rpm 6, leased one request at a time per silo
+        Assert.Equal(24, plain);
+        var (refused, why) = await fx.Gates[0].AdmitAsync(p, fx.Model("m-limited"), 1);
+        Assert.Null(refused);
+        Assert.Contains("model 'm-limited' on provider 'scoped'", why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_models_own_breaker_opens_for_that_model_only()
+    {
+        var p = fx.Provider("scoped");
+        var fragile = fx.Model("m-fragile");
+        await fx.Gates[0].Complete((await fx.Gates[0].AdmitAsync(p, fragile, 1)).Permit!, Failure);
+        await fx.Gates[1].Complete((await fx.Gates[1].AdmitAsync(p, fragile, 1)).Permit!, Success);
+        await fx.Gates[2].Complete((await fx.Gates[2].AdmitAsync(p, fragile, 1)).Permit!, Failure);
+
+        var scope = await fx.Cluster.Client.GetGrain<IProviderGrain>(ModelScopes.IdOf(p, fragile)).GetSnapshotAsync();
+        Assert.Equal(ProviderCircuitState.Open, scope.State);
+        await Eventually(() => fx.Gates.All(g => g.Unavailable(p, fragile)?.Contains("circuit is open", StringComparison.Ordinal) == true), "every silo sees the model's open circuit");
+        Assert.Null(fx.Gates[0].Unavailable(p, fx.Model("m-plain")));
+        Assert.Null(fx.Gates[0].Unavailable(p));
     }
 
     [Fact]
