@@ -53,22 +53,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         var server = new MockUpstreamServer(app);
         app.MapPost("/v1/chat/completions", http => server.ChatAsync(http, record));
         app.MapPost("/v1/embeddings", http => server.EmbeddingsAsync(http, record));
-        app.MapGet("/v1/models", http => WriteJson(http, 200, w =>
-        {
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            foreach (var id in ModelIds)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", id);
-                w.WriteString("object", "model");
-                w.WriteNumber("created", 1_700_000_000);
-                w.WriteString("owned_by", "mock");
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-        }));
+        app.MapGet("/v1/models", http => http.Request.Headers.ContainsKey("x-api-key") ? AnthropicModelsAsync(http) : OpenAiModelsAsync(http));
         server.MapAnthropic(app, record);
         server.MapGemini(app, record);
         server.MapOllama(app, record);
@@ -76,6 +61,23 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         server.BaseAddress = new Uri(app.Urls.First());
         return server;
     }
+
+    private static Task OpenAiModelsAsync(HttpContext http) => WriteJson(http, 200, w =>
+    {
+        w.WriteString("object", "list");
+        w.WriteStartArray("data");
+        foreach (var id in ModelIds)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("object", "model");
+            w.WriteNumber("created", 1_700_000_000);
+            w.WriteString("owned_by", "mock");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    });
 
     /// <summary>Anthropic Messages API routes (MockUpstreamServer.Anthropic.cs).</summary>
     partial void MapAnthropic(WebApplication app, bool record);

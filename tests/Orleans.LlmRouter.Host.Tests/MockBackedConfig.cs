@@ -43,7 +43,15 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5001
                 retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
+              - id: mockant
+                type: anthropic
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5002
             models:
+              - { name: mock-claude, provider: mockant, provider_model: claude-mock-small, context_window: 200000, max_output_tokens: 8192,
+                  capabilities: [chat, structured_output, tools, streaming, vision], pricing: { input: 1.00, output: 5.00, cached_input: 0.10 } }
               - { name: mock-rl, provider: mockrl, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-gpt, provider: mock, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,

@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
+using Orleans.LlmRouter.Providers.Anthropic;
 using Orleans.LlmRouter.Providers.OpenAi;
 using Orleans.LlmRouter.Providers.Simulated;
 
@@ -74,6 +75,7 @@ public static class LlmRouterSiloExtensions
     {
         services.AddHttpClient();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OpenAiProviderFactory>(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, AnthropicProviderFactory>(sp => new AnthropicProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));
         return services;
     }

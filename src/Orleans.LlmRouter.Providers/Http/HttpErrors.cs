@@ -68,6 +68,11 @@ public static class HttpErrors
             return ProviderErrorClass.ContentPolicy;
         }
 
+        if (text.Contains("api key not valid", StringComparison.Ordinal) || type is "UNAUTHENTICATED" or "authentication_error")
+        {
+            return ProviderErrorClass.Authentication; // Gemini answers an invalid key with 400 INVALID_ARGUMENT
+        }
+
         return status switch
         {
             401 => ProviderErrorClass.Authentication,
@@ -77,9 +82,11 @@ public static class HttpErrors
             408 => ProviderErrorClass.Timeout,
             409 => ProviderErrorClass.Server,
             413 or 422 or 400 => ProviderErrorClass.BadRequest,
-            429 when code is "insufficient_quota" || text.Contains("quota", StringComparison.Ordinal) => ProviderErrorClass.Permission,
+            // Spend/balance quota is final; Gemini's RESOURCE_EXHAUSTED speaks of quota for plain rate limits too.
+            429 when type != "RESOURCE_EXHAUSTED" && (code is "insufficient_quota" || text.Contains("quota", StringComparison.Ordinal)) => ProviderErrorClass.Permission,
             429 => ProviderErrorClass.RateLimited,
             503 or 529 => ProviderErrorClass.Overloaded,
+            504 => ProviderErrorClass.Timeout,
             >= 500 => ProviderErrorClass.Server,
             _ => ProviderErrorClass.BadRequest,
         };

@@ -52,12 +52,30 @@ public abstract class MockUpstreamGatewayTests
     }
 
     [Fact]
-    public async Task The_sdk_streams_upstream_chunks_with_usage()
+    public async Task The_sdk_reaches_an_anthropic_model_through_the_messages_adapter()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        ChatCompletion completion = await Sdk().GetChatClient("mock-claude").CompleteChatAsync([new SystemChatMessage("be brief"), new UserChatMessage("hello claude " + tag)], cancellationToken: Cancel);
+        Assert.Equal("Mock reply to: hello claude " + tag, completion.Content[0].Text);
+        Assert.Equal("mock-claude", completion.Model);
+        Assert.True(completion.Usage.InputTokenCount > 0 && completion.Usage.OutputTokenCount > 0);
+
+        var sent = Mock.Requests.Last(r => r.Body.Contains(tag, StringComparison.Ordinal));
+        Assert.Equal("/v1/messages", sent.Path);
+        Assert.Equal(MockBackedConfig.Key, sent.Headers["x-api-key"]);
+        using var body = JsonDocument.Parse(sent.Body);
+        Assert.Equal("be brief", body.RootElement.GetProperty("system").GetString());
+    }
+
+    [Theory]
+    [InlineData("mock-gpt")]
+    [InlineData("mock-claude")]
+    public async Task The_sdk_streams_upstream_chunks_with_usage(string model)
     {
         var text = new StringBuilder();
         ChatTokenUsage? usage = null;
         var chunks = 0;
-        await foreach (var update in Sdk().GetChatClient("mock-gpt").CompleteChatStreamingAsync([new UserChatMessage("stream from upstream")], new ChatCompletionOptions(), Cancel))
+        await foreach (var update in Sdk().GetChatClient(model).CompleteChatStreamingAsync([new UserChatMessage("stream from upstream")], new ChatCompletionOptions(), Cancel))
         {
             foreach (var part in update.ContentUpdate)
             {

@@ -1,0 +1,342 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Orleans.LlmRouter.MockUpstream;
+
+/// <summary>
+/// Anthropic Messages API: <c>POST /v1/messages</c> (JSON, and SSE with named events: message_start, ping,
+/// content_block_start/delta/stop, message_delta with cumulative usage, message_stop; an <c>error</c> event after a 200
+/// for <c>midstream</c>), <c>GET /v1/models</c>. Requires <c>x-api-key</c> and <c>max_tokens</c> as the real API does.
+/// Scenarios as for OpenAI, plus <c>cache</c> (cache read/creation usage) and <c>refusal</c>.
+/// </summary>
+public sealed partial class MockUpstreamServer
+{
+    private static readonly string[] AnthropicModelIds = ["claude-mock-small", "claude-mock-large"];
+    private static readonly string[] AnthropicToolArgumentPieces = [string.Empty, "{\"city\": ", "\"Lyon\"}"];
+
+    partial void MapAnthropic(WebApplication app, bool record)
+    {
+        app.MapPost("/v1/messages", http => AnthropicMessagesAsync(http, record));
+    }
+
+    private static Task AnthropicModelsAsync(HttpContext http) => WriteJson(http, 200, w =>
+    {
+        w.WriteStartArray("data");
+        foreach (var id in AnthropicModelIds)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "model");
+            w.WriteString("id", id);
+            w.WriteString("display_name", id);
+            w.WriteString("created_at", "2026-01-01T00:00:00Z");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteBoolean("has_more", false);
+        w.WriteString("first_id", "claude-mock-small");
+        w.WriteString("last_id", "claude-mock-large");
+    });
+
+    private async Task AnthropicMessagesAsync(HttpContext http, bool record)
+    {
+        using var doc = await ReadAsync(http, record);
+        var root = doc.RootElement;
+        if (!http.Request.Headers.ContainsKey("x-api-key"))
+        {
+            await AnthropicErrorAsync(http, 401, "authentication_error", "x-api-key header is required");
+            return;
+        }
+
+        if (!root.TryGetProperty("max_tokens", out var maxTokens) || maxTokens.ValueKind != JsonValueKind.Number)
+        {
+            await AnthropicErrorAsync(http, 400, "invalid_request_error", "max_tokens: Field required");
+            return;
+        }
+
+        var messages = root.GetProperty("messages").EnumerateArray().ToList();
+        var last = messages.LastOrDefault();
+        var lastBlocks = last.ValueKind == JsonValueKind.Object ? AnthropicBlocks(last.GetProperty("content")) : [];
+        var text = string.Concat(lastBlocks.Where(b => b.Type == "text").Select(b => b.Text));
+        var toolResult = lastBlocks.FirstOrDefault(b => b.Type == "tool_result").Text;
+        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(text);
+        if (await AnthropicScenarioErrorAsync(http, scenario))
+        {
+            return;
+        }
+
+        var model = root.GetProperty("model").GetString() ?? "claude-mock";
+        var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        var tools = root.TryGetProperty("tools", out var t) && t.ValueKind == JsonValueKind.Array && t.GetArrayLength() > 0 ? t : default;
+        var toolCall = scenario == "tool_call" || (tools.ValueKind == JsonValueKind.Array && toolResult is null);
+        var json = root.TryGetProperty("output_config", out var oc) && oc.TryGetProperty("format", out _);
+        var reply = toolResult is not null ? "Tool said: " + toolResult : json ? "{\"answer\":\"" + Escape(text) + "\"}" : $"Mock reply to: {text}";
+        var promptTokens = messages.Sum(m => AnthropicBlocks(m.GetProperty("content")).Sum(b => ((b.Text?.Length ?? 0) / 4) + 3)) + (root.TryGetProperty("system", out var sys) ? (sys.ToString().Length / 4) + 1 : 0);
+        var outputTokens = toolCall ? 12 : (reply.Length / 4) + 1;
+        var (cacheRead, cacheCreation) = scenario == "cache" ? (100, 20) : (0, 0);
+        var stop = scenario == "refusal" ? "refusal" : toolCall ? "tool_use" : scenario == "length" ? "max_tokens" : "end_turn";
+        var toolName = tools.ValueKind == JsonValueKind.Array ? tools[0].GetProperty("name").GetString() ?? "tool" : "get_weather";
+        var id = "msg_mock_" + Guid.NewGuid().ToString("N")[..16];
+        http.Response.Headers["request-id"] = "req_" + Guid.NewGuid().ToString("N")[..16];
+
+        void Usage(Utf8JsonWriter w, int output)
+        {
+            w.WriteStartObject("usage");
+            w.WriteNumber("input_tokens", promptTokens);
+            w.WriteNumber("cache_creation_input_tokens", cacheCreation);
+            w.WriteNumber("cache_read_input_tokens", cacheRead);
+            w.WriteNumber("output_tokens", output);
+            w.WriteEndObject();
+        }
+
+        if (!stream)
+        {
+            await DelayAsync(http, Timing.Latency);
+            await WriteJson(http, 200, w =>
+            {
+                w.WriteString("id", id);
+                w.WriteString("type", "message");
+                w.WriteString("role", "assistant");
+                w.WriteString("model", model);
+                w.WriteStartArray("content");
+                if (scenario != "refusal")
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", "text");
+                    w.WriteString("text", toolCall ? "Let me check." : reply);
+                    w.WriteEndObject();
+                }
+
+                if (toolCall)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", "tool_use");
+                    w.WriteString("id", "toolu_mock_" + Guid.NewGuid().ToString("N")[..12]);
+                    w.WriteString("name", toolName);
+                    w.WriteStartObject("input");
+                    w.WriteString("city", "Lyon");
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteString("stop_reason", stop);
+                w.WriteNull("stop_sequence");
+                Usage(w, scenario == "refusal" ? 0 : outputTokens);
+            });
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        await DelayAsync(http, Timing.TimeToFirstToken);
+        await NamedEvent(http, "message_start", w =>
+        {
+            w.WriteString("type", "message_start");
+            w.WriteStartObject("message");
+            w.WriteString("id", id);
+            w.WriteString("type", "message");
+            w.WriteString("role", "assistant");
+            w.WriteString("model", model);
+            w.WriteStartArray("content");
+            w.WriteEndArray();
+            w.WriteNull("stop_reason");
+            w.WriteNull("stop_sequence");
+            Usage(w, 1);
+            w.WriteEndObject();
+        });
+        await NamedEvent(http, "ping", w => w.WriteString("type", "ping"));
+        var index = 0;
+        if (scenario != "refusal")
+        {
+            await NamedEvent(http, "content_block_start", w =>
+            {
+                w.WriteString("type", "content_block_start");
+                w.WriteNumber("index", 0);
+                w.WriteStartObject("content_block");
+                w.WriteString("type", "text");
+                w.WriteString("text", string.Empty);
+                w.WriteEndObject();
+            });
+            var pieces = Split(toolCall ? "Let me check." : reply);
+            for (var i = 0; i < pieces.Count; i++)
+            {
+                if (i > 0)
+                {
+                    await DelayAsync(http, Timing.ChunkDelay);
+                }
+
+                if (scenario == "midstream" && i == 2)
+                {
+                    await NamedEvent(http, "error", w =>
+                    {
+                        w.WriteString("type", "error");
+                        w.WriteStartObject("error");
+                        w.WriteString("type", "overloaded_error");
+                        w.WriteString("message", "Overloaded");
+                        w.WriteEndObject();
+                    });
+                    return;
+                }
+
+                var piece = pieces[i];
+                await NamedEvent(http, "content_block_delta", w =>
+                {
+                    w.WriteString("type", "content_block_delta");
+                    w.WriteNumber("index", 0);
+                    w.WriteStartObject("delta");
+                    w.WriteString("type", "text_delta");
+                    w.WriteString("text", piece);
+                    w.WriteEndObject();
+                });
+            }
+
+            await NamedEvent(http, "content_block_stop", w =>
+            {
+                w.WriteString("type", "content_block_stop");
+                w.WriteNumber("index", 0);
+            });
+            index = 1;
+        }
+
+        if (toolCall)
+        {
+            var toolIndex = index;
+            await NamedEvent(http, "content_block_start", w =>
+            {
+                w.WriteString("type", "content_block_start");
+                w.WriteNumber("index", toolIndex);
+                w.WriteStartObject("content_block");
+                w.WriteString("type", "tool_use");
+                w.WriteString("id", "toolu_mock_" + Guid.NewGuid().ToString("N")[..12]);
+                w.WriteString("name", toolName);
+                w.WriteStartObject("input");
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+            foreach (var part in AnthropicToolArgumentPieces)
+            {
+                await NamedEvent(http, "content_block_delta", w =>
+                {
+                    w.WriteString("type", "content_block_delta");
+                    w.WriteNumber("index", toolIndex);
+                    w.WriteStartObject("delta");
+                    w.WriteString("type", "input_json_delta");
+                    w.WriteString("partial_json", part);
+                    w.WriteEndObject();
+                });
+            }
+
+            await NamedEvent(http, "content_block_stop", w =>
+            {
+                w.WriteString("type", "content_block_stop");
+                w.WriteNumber("index", toolIndex);
+            });
+        }
+
+        await NamedEvent(http, "message_delta", w =>
+        {
+            w.WriteString("type", "message_delta");
+            w.WriteStartObject("delta");
+            w.WriteString("stop_reason", stop);
+            w.WriteNull("stop_sequence");
+            w.WriteEndObject();
+            Usage(w, scenario == "refusal" ? 0 : outputTokens); // cumulative, as the real API sends it
+        });
+        await NamedEvent(http, "message_stop", w => w.WriteString("type", "message_stop"));
+    }
+
+    private async Task<bool> AnthropicScenarioErrorAsync(HttpContext http, string? scenario)
+    {
+        (int Status, string Type, string Message)? error = scenario switch
+        {
+            "rate_limit" or "rate_limit_ms" or "rate_limit_date" => (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
+            "server" => (500, "api_error", "Internal server error"),
+            "overloaded" => (529, "overloaded_error", "Overloaded"),
+            "auth" => (401, "authentication_error", $"invalid x-api-key {http.Request.Headers["x-api-key"]}"),
+            "permission" => (403, "permission_error", "Your API key does not have permission to use the specified resource."),
+            "not_found" => (404, "not_found_error", "model: claude-nonexistent"),
+            "bad_request" => (400, "invalid_request_error", "messages: roles must alternate between \"user\" and \"assistant\""),
+            "context_length" => (400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
+            "too_large" => (413, "request_too_large", "Request exceeds the maximum allowed number of bytes."),
+            _ => null,
+        };
+        if (scenario == "slow")
+        {
+            await DelayAsync(http, TimeSpan.FromMinutes(5));
+            return true;
+        }
+
+        if (error is not { } e)
+        {
+            return false;
+        }
+
+        switch (scenario)
+        {
+            case "rate_limit":
+                http.Response.Headers["retry-after"] = "2";
+                break;
+            case "rate_limit_ms":
+                http.Response.Headers["retry-after-ms"] = "1500";
+                break;
+            case "rate_limit_date":
+                http.Response.Headers["retry-after"] = DateTimeOffset.UtcNow.AddSeconds(3).ToString("R", CultureInfo.InvariantCulture);
+                break;
+        }
+
+        await AnthropicErrorAsync(http, e.Status, e.Type, e.Message);
+        return true;
+    }
+
+    private static Task AnthropicErrorAsync(HttpContext http, int status, string type, string message) => WriteJson(http, status, w =>
+    {
+        w.WriteString("type", "error");
+        w.WriteStartObject("error");
+        w.WriteString("type", type);
+        w.WriteString("message", message);
+        w.WriteEndObject();
+        w.WriteString("request_id", "req_" + Guid.NewGuid().ToString("N")[..16]);
+    });
+
+    private static List<(string? Type, string? Text)> AnthropicBlocks(JsonElement content)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return [("text", content.GetString())];
+        }
+
+        var blocks = new List<(string? Type, string? Text)>();
+        foreach (var b in content.EnumerateArray())
+        {
+            var type = b.GetProperty("type").GetString();
+            var text = type switch
+            {
+                "text" => b.GetProperty("text").GetString(),
+                "tool_result" => b.TryGetProperty("content", out var c) ? (c.ValueKind == JsonValueKind.String ? c.GetString() : c.ToString()) : string.Empty,
+                _ => null,
+            };
+            blocks.Add((type, text));
+        }
+
+        return blocks;
+    }
+
+    private static async Task NamedEvent(HttpContext http, string name, Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        buffer.Write(Encoding.UTF8.GetBytes($"event: {name}\ndata: "));
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        buffer.Write("\n\n"u8);
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+}

@@ -1,0 +1,264 @@
+using System.Buffers;
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Providers.Abstractions;
+using Orleans.LlmRouter.Providers.Common;
+using Orleans.LlmRouter.Providers.OpenAi;
+
+namespace Orleans.LlmRouter.Providers.Anthropic;
+
+/// <summary>
+/// The Anthropic Messages wire format: system text top-level, turns alternating user/assistant (consecutive turns of
+/// one role merged, tool results as a user turn of <c>tool_result</c> blocks), <c>max_tokens</c> always sent (the
+/// caller's, else the model's maximum), structured output through <c>output_config.format</c>.
+/// </summary>
+public static class AnthropicWire
+{
+    public const string Version = "2023-06-01";
+
+    public static byte[] MessagesRequest(ChatRequest request, ModelDefinition model, ProviderDefinition provider, bool stream)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(model);
+        if (request.Temperature is > 1.0)
+        {
+            throw ProviderException.Create(ProviderErrorClass.BadRequest, provider, model, null, $"temperature {request.Temperature} is over Anthropic's maximum of 1");
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("model", model.ProviderModel);
+            w.WriteNumber("max_tokens", request.MaxOutputTokens is { } max ? Math.Min(max, model.MaxOutputTokens) : model.MaxOutputTokens);
+            if (WireHelpers.SystemText(request) is { } system)
+            {
+                w.WriteString("system", system);
+            }
+
+            w.WriteStartArray("messages");
+            WriteTurns(w, request.Messages.Where(m => m.Role is not ("system" or "developer")).ToList());
+            w.WriteEndArray();
+            if (request.Temperature is { } t)
+            {
+                w.WriteNumber("temperature", t);
+            }
+
+            if (request.TopP is { } p)
+            {
+                w.WriteNumber("top_p", p);
+            }
+
+            if (request.Stop is { Count: > 0 } stop)
+            {
+                w.WriteStartArray("stop_sequences");
+                foreach (var s in stop)
+                {
+                    w.WriteStringValue(s);
+                }
+
+                w.WriteEndArray();
+            }
+
+            WriteTools(w, request);
+            if (request.ResponseFormat is { Kind: not ResponseFormatKind.Text } format)
+            {
+                w.WriteStartObject("output_config");
+                w.WriteStartObject("format");
+                w.WriteString("type", "json_schema");
+                w.WritePropertyName("schema");
+                WireHelpers.WriteRawOr(w, format.Kind == ResponseFormatKind.JsonSchema ? format.SchemaJson : null, """{"type":"object"}""");
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            if (request.User is { } user)
+            {
+                w.WriteStartObject("metadata");
+                w.WriteString("user_id", user);
+                w.WriteEndObject();
+            }
+
+            if (stream)
+            {
+                w.WriteBoolean("stream", true);
+            }
+
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Usage: prompt = input + cache creation + cache read; cached = cache read.</summary>
+    public static TokenUsage Usage(JsonElement usage, TokenUsage? previous = null)
+    {
+        if (usage.ValueKind != JsonValueKind.Object)
+        {
+            return previous ?? TokenUsage.Zero;
+        }
+
+        long Get(string name, long fallback) => usage.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : fallback;
+        var prev = previous ?? TokenUsage.Zero;
+        var cacheRead = Get("cache_read_input_tokens", prev.CachedTokens);
+        var input = Get("input_tokens", -1);
+        var creation = Get("cache_creation_input_tokens", 0);
+        var prompt = input >= 0 ? input + creation + cacheRead : prev.PromptTokens;
+        return new TokenUsage(prompt, Get("output_tokens", prev.CompletionTokens), cacheRead);
+    }
+
+    public static string FinishReason(string? stopReason, bool hasToolCalls) => stopReason switch
+    {
+        "tool_use" => "tool_calls",
+        "max_tokens" or "model_context_window_exceeded" => "length",
+        "refusal" => "content_filter",
+        _ when hasToolCalls => "tool_calls",
+        _ => "stop",
+    };
+
+    /// <summary>HTTP status equivalent of an error type carried in a stream's <c>error</c> event.</summary>
+    public static int StatusOf(string? errorType) => errorType switch
+    {
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "overloaded_error" => 529,
+        _ => 500,
+    };
+
+    private static void WriteTurns(Utf8JsonWriter w, List<ChatMessage> messages)
+    {
+        string? open = null;
+        foreach (var m in messages)
+        {
+            var role = m.Role == "assistant" ? "assistant" : "user"; // tool results travel in a user turn
+            if (role != open)
+            {
+                if (open is not null)
+                {
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+
+                w.WriteStartObject();
+                w.WriteString("role", role);
+                w.WriteStartArray("content");
+                open = role;
+            }
+
+            WriteBlocks(w, m);
+        }
+
+        if (open is not null)
+        {
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+    }
+
+    private static void WriteBlocks(Utf8JsonWriter w, ChatMessage m)
+    {
+        if (m.Role == "tool")
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "tool_result");
+            w.WriteString("tool_use_id", m.ToolCallId ?? string.Empty);
+            w.WriteString("content", m.Text);
+            w.WriteEndObject();
+            return;
+        }
+
+        foreach (var part in m.Content)
+        {
+            if (part.Kind == ContentPartKind.Text)
+            {
+                if (!string.IsNullOrEmpty(part.Text))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", "text");
+                    w.WriteString("text", part.Text);
+                    w.WriteEndObject();
+                }
+
+                continue;
+            }
+
+            w.WriteStartObject();
+            w.WriteString("type", "image");
+            w.WriteStartObject("source");
+            if (WireHelpers.DataUri(part.ImageUrl) is { } data)
+            {
+                w.WriteString("type", "base64");
+                w.WriteString("media_type", data.MediaType);
+                w.WriteString("data", data.Base64);
+            }
+            else
+            {
+                w.WriteString("type", "url");
+                w.WriteString("url", part.ImageUrl);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        foreach (var call in m.ToolCalls ?? [])
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "tool_use");
+            w.WriteString("id", call.Id);
+            w.WriteString("name", call.Name);
+            w.WritePropertyName("input");
+            WireHelpers.WriteRawOr(w, OpenAiWire.NormalizeArguments(call.ArgumentsJson), "{}");
+            w.WriteEndObject();
+        }
+    }
+
+    private static void WriteTools(Utf8JsonWriter w, ChatRequest request)
+    {
+        if (request.Tools is not { Count: > 0 } tools)
+        {
+            return;
+        }
+
+        w.WriteStartArray("tools");
+        foreach (var tool in tools)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", tool.Name);
+            if (tool.Description is { } d)
+            {
+                w.WriteString("description", d);
+            }
+
+            w.WritePropertyName("input_schema");
+            WireHelpers.WriteRawOr(w, tool.ParametersJson, """{"type":"object","properties":{}}""");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (request.ToolChoice is { } choice)
+        {
+            w.WriteStartObject("tool_choice");
+            switch (choice)
+            {
+                case "auto" or "none":
+                    w.WriteString("type", choice);
+                    break;
+                case "required":
+                    w.WriteString("type", "any");
+                    break;
+                default:
+                    w.WriteString("type", "tool");
+                    w.WriteString("name", choice);
+                    break;
+            }
+
+            w.WriteEndObject();
+        }
+    }
+}
