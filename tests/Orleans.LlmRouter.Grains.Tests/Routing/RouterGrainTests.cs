@@ -168,4 +168,51 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
         Assert.True(last.Usage!.CompletionTokens > 0);
         Assert.Equal(2, items.Count(i => i.TextDelta is not null));
     }
+
+    [Fact]
+    public async Task Upstream_http_errors_are_retried_or_skipped_by_class_then_fall_back()
+    {
+        var transient = await Router.CompleteAsync(Ask("[mock:server] t"), Ctx(action: "upstream"));
+        Assert.Equal("b-small", transient.Model);
+        Assert.Equal(["m-up:server", "m-up:server", "b-small:"], transient.Attempts.Select(a => $"{a.Model}:{a.ErrorClass}"));
+
+        var permanent = await Router.CompleteAsync(Ask("[mock:not_found] p"), Ctx(action: "upstream"));
+        Assert.Equal(["m-up:not_found", "b-small:"], permanent.Attempts.Select(a => $"{a.Model}:{a.ErrorClass}"));
+
+        var ok = await Router.CompleteAsync(Ask("over http"), Ctx(action: "upstream"));
+        Assert.Equal(("m-up", "Mock reply to: over http"), (ok.Model, ok.Message.Text));
+        Assert.Equal(CostCalculator.Cost(fx.Catalog.Models["m-up"].Pricing, ok.Usage.PromptTokens, ok.Usage.CompletionTokens), ok.CostUsd);
+    }
+
+    [Fact]
+    public async Task An_upstream_stream_is_forwarded_and_a_mid_stream_error_ends_it_with_partial_usage()
+    {
+        var items = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask("stream over http"), Ctx(action: "upstream"), TestContext.Current.CancellationToken))
+        {
+            items.Add(item);
+        }
+
+        Assert.Equal("m-up", items[0].Model);
+        Assert.Equal("Mock reply to: stream over http", string.Concat(items.Select(i => i.TextDelta)));
+        Assert.True(items[^1].Usage!.CompletionTokens > 0);
+
+        var cut = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask("a reply long enough to be cut [mock:midstream]"), Ctx(action: "upstream"), TestContext.Current.CancellationToken))
+        {
+            cut.Add(item);
+        }
+
+        Assert.Equal("m-up", cut[0].Model); // no fallback after the first chunk
+        Assert.Equal("server", cut[^1].ErrorClass);
+        Assert.True(cut[^1].Usage!.CompletionTokens > 0);
+
+        var fallback = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask("[mock:overloaded] before any chunk"), Ctx(action: "upstream"), TestContext.Current.CancellationToken))
+        {
+            fallback.Add(item);
+        }
+
+        Assert.Equal("b-small", fallback[0].Model);
+    }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orleans.LlmRouter.Configuration;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.MockUpstream;
 using Orleans.TestingHost;
 
 namespace Orleans.LlmRouter.Grains.Tests.Routing;
@@ -37,12 +38,33 @@ public sealed class RoutingClusterFixture : IAsyncLifetime
           - { id: r }
         """;
 
-    public ModelCatalog Catalog { get; } = new CatalogLoader(environment: _ => null).Load([("routing.yaml", Yaml)]).Catalog;
+    /// <summary>A provider on the wire-faithful mock upstream (real HTTP on loopback through the OpenAI-compatible adapter).</summary>
+    public const string MockYaml = """
+        providers:
+          - { id: up, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 10, priority: 3, retry: { max_attempts: 2, base_delay_ms: 0, max_delay_ms: 0 } }
+        models:
+          - { name: m-up, provider: up, provider_model: mock-small, capabilities: [chat, structured_output, tools, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
+        actions:
+          - name: upstream
+            requires: [chat]
+            strategies:
+              default: [m-up, b-small]
+        """;
+
+    public const string MockKey = "sk-routing-mock-key-91a";
+
+    public ModelCatalog Catalog { get; private set; } = null!;
+
+    public MockUpstreamServer Mock { get; private set; } = null!;
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
+        Mock = await MockUpstreamServer.StartAsync();
+        Environment.SetEnvironmentVariable("LLMROUTER_ROUTING_MOCK_KEY", MockKey);
+        Catalog = new CatalogLoader(environment: v => v == "LLMROUTER_ROUTING_MOCK_KEY" ? MockKey : null)
+            .Load([("routing.yaml", Yaml), ("mock.yaml", MockYaml.Replace("{MOCK}", Mock.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal))]).Catalog;
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
@@ -58,6 +80,7 @@ public sealed class RoutingClusterFixture : IAsyncLifetime
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        await Mock.DisposeAsync();
     }
 }
 
