@@ -23,6 +23,11 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public CapturingLoggerProvider Logs { get; } = new();
 
+    /// <summary>The silo's Orleans gateway port, for Orleans clients (localhost clustering).</summary>
+    public int GatewayPort { get; } = FreePort();
+
+    public string ClusterId { get; } = $"test-{Guid.NewGuid():N}";
+
     public HttpClient Client { get; private set; } = null!;
 
     public Uri BaseAddress { get; private set; } = null!;
@@ -43,8 +48,8 @@ public sealed class GatewayFixture : IAsyncLifetime
             "--urls", "http://127.0.0.1:0",
             $"--LlmRouter:ConfigPath={config}",
             $"--LlmRouter:SiloPort={FreePort()}",
-            $"--LlmRouter:GatewayPort={FreePort()}",
-            $"--LlmRouter:ClusterId=test-{Guid.NewGuid():N}",
+            $"--LlmRouter:GatewayPort={GatewayPort}",
+            $"--LlmRouter:ClusterId={ClusterId}",
             "--Logging:LogLevel:Default=Warning",
         ],
         builder =>
