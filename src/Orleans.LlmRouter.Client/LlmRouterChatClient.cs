@@ -48,6 +48,7 @@ public sealed class LlmRouterChatClient : IChatClient
     {
         var request = ChatMapping.ToRequest(messages, options);
         var context = RouteMapping.ForChat(options, _options);
+        using var cancelWhen = Router.CancelWhen(context, cancellationToken);
         var completion = await Router.CompleteAsync(request, context, cancellationToken);
         return ChatMapping.ToResponse(completion);
     }
@@ -65,6 +66,7 @@ public sealed class LlmRouterChatClient : IChatClient
         string? model = null;
         string? provider = null;
         ChatStreamItem? failed = null;
+        using var cancelWhen = Router.CancelWhen(context, cancellationToken);
         await foreach (var item in Router.StreamAsync(request, context, cancellationToken).WithCancellation(cancellationToken))
         {
             model ??= item.Model;

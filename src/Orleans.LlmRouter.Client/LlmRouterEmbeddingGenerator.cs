@@ -29,7 +29,9 @@ public sealed class LlmRouterEmbeddingGenerator : IEmbeddingGenerator<string, Em
         ArgumentNullException.ThrowIfNull(values);
         var request = new EmbeddingRequest(values.ToArray(), options?.Dimensions);
         var context = RouteMapping.ForEmbedding(options, _options);
-        var result = await _grains.GetGrain<IRouterGrain>(_options.RouterGrainKey).EmbedAsync(request, context, cancellationToken);
+        var router = _grains.GetGrain<IRouterGrain>(_options.RouterGrainKey);
+        using var cancelWhen = router.CancelWhen(context, cancellationToken);
+        var result = await router.EmbedAsync(request, context, cancellationToken);
         var created = DateTimeOffset.UtcNow;
         var embeddings = new GeneratedEmbeddings<Embedding<float>>(result.Vectors.Select(v => new Embedding<float>(v) { ModelId = result.Model, CreatedAt = created }))
         {

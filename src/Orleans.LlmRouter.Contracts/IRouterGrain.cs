@@ -21,6 +21,14 @@ public interface IRouterGrain : IGrainWithIntegerKey
     [Alias("embed"), ResponseTimeout("00:05:00")]
     Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Cancels a running request of <paramref name="tenantId"/> (by <see cref="RoutingContext.RequestId"/>) on the silo this
+    /// call reaches — the one running it when called from the same silo, or through the same client gateway. True when
+    /// it was found. Callers whose caller went away use this besides cancelling their token (see dotnet/orleans#9877).
+    /// </summary>
+    [Alias("cancel"), Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> CancelAsync(string requestId, string tenantId);
+
     /// <summary>Decides the route without calling any provider.</summary>
     [Alias("explain")]
     Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context);

@@ -74,6 +74,7 @@ public static class LlmRouterSiloExtensions
     public static IServiceCollection AddProviderFactories(this IServiceCollection services)
     {
         services.AddHttpClient();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.Extensions.Http.HttpClientFactoryOptions>, Orleans.LlmRouter.Providers.Http.ProviderHttpClients>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OpenAiProviderFactory>(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, AnthropicProviderFactory>(sp => new AnthropicProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));

@@ -23,6 +23,9 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 {
     public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
+        var ct = inFlight.Token;
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
         var (plan, _) = await PlanForAsync(request, context);
@@ -84,7 +87,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                             throw;
                         }
                     },
-                    cancellationToken);
+                    ct);
             }
             catch (ProviderException ex)
             {
@@ -133,6 +136,9 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 
     public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
+        var ct = inFlight.Token;
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
         var (plan, query) = await PlanForAsync(request, context);
@@ -173,7 +179,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
             }
 
             var attemptStart = Stopwatch.GetTimestamp();
-            await using var stream = services.Providers.Get(provider.Id).StreamAsync(call, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using var stream = services.Providers.Get(provider.Id).StreamAsync(call, ct).GetAsyncEnumerator(ct);
 
             // Before the first chunk reaches the caller, a failure falls back to the next candidate.
             ProviderStreamChunk first;
@@ -278,6 +284,9 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
 
     public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
+        var ct = inFlight.Token;
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         if (request.Inputs.Count == 0)
@@ -355,7 +364,7 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
                             throw;
                         }
                     },
-                    cancellationToken);
+                    ct);
                 var usage = new TokenUsage(response.PromptTokens, 0);
                 var cost = CostCalculator.Cost(model.Pricing, usage.PromptTokens, 0);
                 await budget.SettleAsync(reservation, Record(context, model, provider, usage, cost, true, null, attempts.Count, Ms(started), null, startedAt));
@@ -380,6 +389,8 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         await RecordFailureAsync(budget, context, attempts, started, startedAt);
         throw Failed(attempts, plan, budgetSkips);
     }
+
+    public Task<bool> CancelAsync(string requestId, string tenantId) => Task.FromResult(services.InFlight.Cancel(requestId, tenantId));
 
     public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
     {

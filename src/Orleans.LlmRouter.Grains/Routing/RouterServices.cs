@@ -29,6 +29,9 @@ public sealed class RouterServices
         Planner = new RoutePlanner(catalog);
     }
 
+    /// <summary>Requests running on this silo, for cancellation by request id.</summary>
+    public InFlightRequests InFlight { get; } = new();
+
     /// <summary>Silo-local view of tenants (YAML and managed).</summary>
     public TenantDirectory Tenants { get; }
 

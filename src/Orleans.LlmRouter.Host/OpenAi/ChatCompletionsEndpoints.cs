@@ -81,6 +81,7 @@ public static class ChatCompletionsEndpoints
         }
 
         var router = grains.GetGrain<IRouterGrain>(0);
+        using var cancelOnAbort = router.CancelWhen(context, http.RequestAborted);
         try
         {
             if (parsed.Stream)

@@ -47,7 +47,9 @@ public static class EmbeddingsEndpoints
 
         try
         {
-            var result = await grains.GetGrain<IRouterGrain>(0).EmbedAsync(request, context, http.RequestAborted);
+            var router = grains.GetGrain<IRouterGrain>(0);
+            using var cancelOnAbort = router.CancelWhen(context, http.RequestAborted);
+            var result = await router.EmbedAsync(request, context, http.RequestAborted);
             http.Response.Headers["X-LlmRouter-Provider"] = result.Provider;
             http.Response.Headers["X-LlmRouter-Model"] = result.Model;
             http.Response.Headers["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(result.CostUsd);

@@ -190,6 +190,6 @@ public sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<st
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(clients);
         var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
-        return new AnthropicChatProvider(provider, clients.CreateClient("llmrouter-provider-" + provider.Id), key);
+        return new AnthropicChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
     }
 }

@@ -240,6 +240,6 @@ public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<strin
     {
         ArgumentNullException.ThrowIfNull(provider);
         var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
-        return new OpenAiChatProvider(provider, clients.CreateClient("llmrouter-provider-" + provider.Id), key);
+        return new OpenAiChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
     }
 }

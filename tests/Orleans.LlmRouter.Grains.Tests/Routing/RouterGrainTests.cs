@@ -215,4 +215,53 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
 
         Assert.Equal("b-small", fallback[0].Model);
     }
+
+    [Fact]
+    public async Task A_cancelled_caller_cancels_the_upstream_request()
+    {
+        var before = fx.Mock.AbortedRequests;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+        var context = Ctx(model: "m-up");
+        using var cancelWhen = Router.CancelWhen(context, cts.Token); // what every caller (HTTP front end, IChatClient) does
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Router.CompleteAsync(Ask("[mock:slow] wait"), context, cts.Token));
+        for (var i = 0; i < 250 && fx.Mock.AbortedRequests == before; i++)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(fx.Mock.AbortedRequests > before, "the upstream request was aborted");
+    }
+
+    [Fact]
+    public async Task A_stream_abandoned_by_its_caller_aborts_the_upstream_request()
+    {
+        var before = fx.Mock.AbortedRequests;
+        fx.Mock.Timing = new MockUpstream.MockTiming(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromMilliseconds(150));
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            var context = Ctx(model: "m-up");
+            using var cancelWhen = Router.CancelWhen(context, cts.Token);
+            await foreach (var item in Router.StreamAsync(Ask("a long answer that will be abandoned after its first words"), context, cts.Token))
+            {
+                if (item.TextDelta is { Length: > 0 })
+                {
+                    break; // the caller walks away
+                }
+            }
+
+            await cts.CancelAsync();
+            for (var i = 0; i < 250 && fx.Mock.AbortedRequests == before; i++)
+            {
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
+            Assert.True(fx.Mock.AbortedRequests > before, "the upstream stream was aborted");
+        }
+        finally
+        {
+            fx.Mock.Timing = MockUpstream.MockTiming.Instant;
+        }
+    }
 }

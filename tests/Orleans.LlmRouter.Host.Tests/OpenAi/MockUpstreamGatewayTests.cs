@@ -172,6 +172,30 @@ public abstract class MockUpstreamGatewayTests
         Assert.DoesNotContain(MockBackedConfig.Key, body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_client_that_disconnects_cancels_the_upstream_call()
+    {
+        var before = Mock.AbortedRequests;
+        using (var http = Http())
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+            cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), Json(new { model = "mock-gpt", messages = new[] { new { role = "user", content = "[mock:slow] hang" } } }), cts.Token));
+        }
+
+        await WaitUntilAsync(() => Mock.AbortedRequests > before, "the upstream request was aborted when the caller went away");
+    }
+
+    protected static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 250 && !condition(); i++)
+        {
+            await Task.Delay(20, Cancel);
+        }
+
+        Assert.True(condition(), what);
+    }
+
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
 }
 
@@ -215,6 +239,54 @@ public sealed class MockUpstreamCoHostedTests(GatewayFixture gateway) : MockUpst
         {
             Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.Ordinal)); // ...without a key in any of them
         }
+    }
+
+    [Fact]
+    public async Task A_stream_abandoned_mid_way_aborts_the_upstream_and_its_partial_usage_is_billed()
+    {
+        using var admin = new HttpClient { BaseAddress = BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", "sk-llmrouter-admin-dev");
+        var tokensBefore = await LifetimeTokensAsync(admin);
+        var abortedBefore = Mock.AbortedRequests;
+        Mock.Timing = new MockTiming(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromMilliseconds(150));
+        try
+        {
+            // A client that closes its connection when it drops a response (rather than draining it, .NET's default).
+            using var http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = BaseAddress };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.DevKey);
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/v1/chat/completions", UriKind.Relative))
+            {
+                Content = new StringContent("""{"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"a long answer that will be abandoned after its first words"}]}""", Encoding.UTF8, "application/json"),
+            };
+            using (var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+            {
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken));
+                string? line;
+                while ((line = await reader.ReadLineAsync(TestContext.Current.CancellationToken)) is not null && !line.Contains("\"content\":\"M", StringComparison.Ordinal))
+                {
+                }
+            } // the caller walks away after the first content chunk
+
+            await WaitUntilAsync(() => Mock.AbortedRequests > abortedBefore, "the upstream stream was aborted");
+        }
+        finally
+        {
+            Mock.Timing = MockTiming.Instant;
+        }
+
+        for (var i = 0; i < 250 && await LifetimeTokensAsync(admin) <= tokensBefore; i++)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(await LifetimeTokensAsync(admin) > tokensBefore, "what was generated before the disconnect is billed");
+    }
+
+    private static async Task<long> LifetimeTokensAsync(HttpClient admin)
+    {
+        using var doc = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/api/v1/tenants/dev/usage", UriKind.Relative), TestContext.Current.CancellationToken));
+        return doc.RootElement.GetProperty("counters").GetProperty("windows").EnumerateArray()
+            .Single(w => w.GetProperty("window").GetString() == "lifetime").GetProperty("tokens").GetInt64();
     }
 }
 
