@@ -49,7 +49,15 @@ public static class MockBackedConfig
                 api_key_env: {{KeyVariable}}
                 timeout_seconds: 10
                 priority: 5002
+              - id: mockgem
+                type: gemini
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5003
             models:
+              - { name: mock-gemini, provider: mockgem, provider_model: gemini-mock-flash, context_window: 1000000, max_output_tokens: 8192,
+                  capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0.30, output: 2.50, cached_input: 0.03 } }
               - { name: mock-claude, provider: mockant, provider_model: claude-mock-small, context_window: 200000, max_output_tokens: 8192,
                   capabilities: [chat, structured_output, tools, streaming, vision], pricing: { input: 1.00, output: 5.00, cached_input: 0.10 } }
               - { name: mock-rl, provider: mockrl, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,

@@ -8,6 +8,7 @@ using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Anthropic;
+using Orleans.LlmRouter.Providers.Gemini;
 using Orleans.LlmRouter.Providers.OpenAi;
 using Orleans.LlmRouter.Providers.Simulated;
 
@@ -77,6 +78,7 @@ public static class LlmRouterSiloExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.Extensions.Http.HttpClientFactoryOptions>, Orleans.LlmRouter.Providers.Http.ProviderHttpClients>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OpenAiProviderFactory>(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, AnthropicProviderFactory>(sp => new AnthropicProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, GeminiProviderFactory>(sp => new GeminiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));
         return services;
     }

@@ -16,9 +16,18 @@ public sealed class UpstreamHttp
     private readonly HttpClient _http;
     private readonly string? _secret;
     private readonly Action<HttpRequestHeaders>? _authorize;
+    private readonly Func<HttpResponseMessage, string, ModelDefinition?, ProviderException>? _errors;
 
-    public UpstreamHttp(ProviderDefinition provider, HttpClient http, string defaultBaseUrl, string? secret, Action<HttpRequestHeaders>? authorize)
+    /// <summary>Creates the plumbing for one provider.</summary>
+    /// <param name="provider">The provider (base URL, timeout).</param>
+    /// <param name="http">A client from <see cref="IHttpClientFactory"/>; its base address and timeout are set here.</param>
+    /// <param name="defaultBaseUrl">The API's address when the provider names none.</param>
+    /// <param name="secret">The API key, scrubbed from every message an upstream sends back.</param>
+    /// <param name="authorize">Adds the provider's authentication headers to each request.</param>
+    /// <param name="errors">Maps a non-2xx answer to a typed error when the provider's error body needs more than <see cref="HttpErrors.FromResponse"/>.</param>
+    public UpstreamHttp(ProviderDefinition provider, HttpClient http, string defaultBaseUrl, string? secret, Action<HttpRequestHeaders>? authorize, Func<HttpResponseMessage, string, ModelDefinition?, ProviderException>? errors = null)
     {
+        _errors = errors;
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _http = http ?? throw new ArgumentNullException(nameof(http));
         _secret = secret;
@@ -52,7 +61,7 @@ public sealed class UpstreamHttp
         }
         catch (HttpRequestException ex)
         {
-            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, ex.HttpRequestError + ": " + ex.Message, inner: ex);
+            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, Scrub(ex.HttpRequestError + ": " + ex.Message)!, inner: ex);
         }
 
         if (response.IsSuccessStatusCode)
@@ -63,7 +72,7 @@ public sealed class UpstreamHttp
         using (response)
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw HttpErrors.FromResponse(response, text, _provider, model, secret: _secret);
+            throw _errors?.Invoke(response, text, model) ?? HttpErrors.FromResponse(response, text, _provider, model, secret: _secret);
         }
     }
 

@@ -20,18 +20,22 @@ namespace Orleans.LlmRouter.Providers.OpenAi;
 public sealed class OpenAiChatProvider : IChatProvider
 {
     private readonly ProviderDefinition _provider;
-    private readonly HttpClient _http;
+    private readonly UpstreamHttp _upstream;
     private readonly string? _apiKey;
     private readonly bool _legacyMaxTokens;
 
     public OpenAiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
-        _http = http ?? throw new ArgumentNullException(nameof(http));
         _apiKey = apiKey;
         var baseUrl = new Uri(provider.BaseUrl ?? "https://api.openai.com");
-        _http.BaseAddress = new Uri(baseUrl.ToString().TrimEnd('/') + "/");
-        _http.Timeout = Timeout.InfiniteTimeSpan; // the per-call timeout below tells timeouts from caller cancellation
+        _upstream = new UpstreamHttp(provider, http, "https://api.openai.com", apiKey, headers =>
+        {
+            if (apiKey is { Length: > 0 })
+            {
+                headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            }
+        });
         _legacyMaxTokens = provider.Options.TryGetValue("max_tokens_field", out var field)
             ? field == "max_tokens"
             : !baseUrl.Host.EndsWith("openai.com", StringComparison.OrdinalIgnoreCase);
@@ -188,47 +192,8 @@ public sealed class OpenAiChatProvider : IChatProvider
         return new ProviderHealthProbe(true, $"{models.Count} models", Stopwatch.GetElapsedTime(started));
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (_apiKey is { Length: > 0 })
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
-        }
-
-        if (body is not null)
-        {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_provider.Timeout);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, completion, timeout.Token);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw ProviderException.Create(ProviderErrorClass.Timeout, _provider, model, null, $"no response within {_provider.Timeout.TotalSeconds:0.#} s", inner: ex);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, ex.HttpRequestError + ": " + ex.Message, inner: ex);
-        }
-
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw HttpErrors.FromResponse(response, text, _provider, model, secret: _apiKey);
-        }
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
+        _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
 }
 
 /// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>

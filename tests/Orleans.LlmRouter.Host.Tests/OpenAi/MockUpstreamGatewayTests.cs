@@ -67,9 +67,26 @@ public abstract class MockUpstreamGatewayTests
         Assert.Equal("be brief", body.RootElement.GetProperty("system").GetString());
     }
 
+    [Fact]
+    public async Task The_sdk_reaches_a_gemini_model_through_the_generate_content_adapter()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        ChatCompletion completion = await Sdk().GetChatClient("mock-gemini").CompleteChatAsync([new SystemChatMessage("be brief"), new UserChatMessage("hello gemini " + tag)], cancellationToken: Cancel);
+        Assert.Contains("hello gemini " + tag, completion.Content[0].Text, StringComparison.Ordinal);
+        Assert.Equal("mock-gemini", completion.Model);
+        Assert.True(completion.Usage.InputTokenCount > 0 && completion.Usage.OutputTokenCount > 0);
+
+        var sent = Mock.Requests.Last(r => r.Body.Contains(tag, StringComparison.Ordinal));
+        Assert.Contains("gemini-mock-flash:generateContent", sent.Path, StringComparison.Ordinal);
+        Assert.Equal(MockBackedConfig.Key, sent.Headers["x-goog-api-key"]);
+        using var body = JsonDocument.Parse(sent.Body);
+        Assert.Equal("be brief", body.RootElement.GetProperty("systemInstruction").GetProperty("parts")[0].GetProperty("text").GetString());
+    }
+
     [Theory]
     [InlineData("mock-gpt")]
     [InlineData("mock-claude")]
+    [InlineData("mock-gemini")]
     public async Task The_sdk_streams_upstream_chunks_with_usage(string model)
     {
         var text = new StringBuilder();
