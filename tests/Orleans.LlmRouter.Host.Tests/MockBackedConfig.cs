@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Tests;
 
 /// <summary>
 /// The shipped configuration plus a provider of type <c>openai</c> pointed at the wire-faithful mock upstream on
-/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>; action <c>mock_chain</c> = mock-gpt then sim-small; and provider <c>mockrl</c> with model <c>mock-rl</c> and action <c>mock_rl_chain</c> for 429 tests, since a 429 pauses its provider), so gateway
+/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>; action <c>mock_chain</c> = mock-gpt then sim-small; providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider), so gateway
 /// tests cross the real HTTP adapter. Its key comes from an environment variable, as in production.
 /// </summary>
 public static class MockBackedConfig
@@ -43,6 +43,13 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5001
                 retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
+              - id: mockpause
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5004
+                retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
               - id: mockant
                 type: anthropic
                 base_url: {{mock.ToString().TrimEnd('/')}}
@@ -56,6 +63,8 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5003
             models:
+              - { name: mock-pause, provider: mockpause, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-gemini, provider: mockgem, provider_model: gemini-mock-flash, context_window: 1000000, max_output_tokens: 8192,
                   capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0.30, output: 2.50, cached_input: 0.03 } }
               - { name: mock-claude, provider: mockant, provider_model: claude-mock-small, context_window: 200000, max_output_tokens: 8192,
@@ -71,10 +80,10 @@ public static class MockBackedConfig
                 requires: [chat]
                 strategies:
                   default: [mock-gpt, sim-small]
-              - name: mock_rl_chain
+              - name: mock_pause_chain
                 requires: [chat]
                 strategies:
-                  default: [mock-rl, sim-small]
+                  default: [mock-pause, sim-small]
             """);
         return dir;
     }

@@ -143,14 +143,14 @@ public abstract class MockUpstreamGatewayTests
     {
         var marker = $"[mock:rate_limit] {Guid.NewGuid():N}";
         using var http = Http();
-        using var first = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), Json(new { model = "action:mock_rl_chain", messages = new[] { new { role = "user", content = marker } } }), Cancel);
+        using var first = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), Json(new { model = "action:mock_pause_chain", messages = new[] { new { role = "user", content = marker } } }), Cancel);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal("sim-small", first.Headers.GetValues("X-LlmRouter-Model").Single());
         Assert.Equal(1, MockCallsWith(marker)); // the retry is not sent: the provider is paused by its Retry-After (2 s)
 
         // Within the pause, the provider is skipped without an upstream call.
         var next = $"paused {Guid.NewGuid():N}";
-        using var second = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), Json(new { model = "action:mock_rl_chain", messages = new[] { new { role = "user", content = next } } }), Cancel);
+        using var second = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), Json(new { model = "action:mock_pause_chain", messages = new[] { new { role = "user", content = next } } }), Cancel);
         Assert.Equal("sim-small", second.Headers.GetValues("X-LlmRouter-Model").Single());
         Assert.Equal(0, MockCallsWith(next));
     }
