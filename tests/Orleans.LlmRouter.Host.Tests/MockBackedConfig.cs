@@ -50,6 +50,11 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5004
                 retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
+              - id: mockollama
+                type: ollama
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                timeout_seconds: 10
+                priority: 5005
               - id: mockant
                 type: anthropic
                 base_url: {{mock.ToString().TrimEnd('/')}}
@@ -63,6 +68,8 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5003
             models:
+              - { name: mock-llama, provider: mockollama, provider_model: llama-mock, context_window: 32000, max_output_tokens: 4096,
+                  capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0, output: 0 } }
               - { name: mock-pause, provider: mockpause, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-gemini, provider: mockgem, provider_model: gemini-mock-flash, context_window: 1000000, max_output_tokens: 8192,

@@ -9,6 +9,7 @@ using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Anthropic;
 using Orleans.LlmRouter.Providers.Gemini;
+using Orleans.LlmRouter.Providers.Ollama;
 using Orleans.LlmRouter.Providers.OpenAi;
 using Orleans.LlmRouter.Providers.Simulated;
 
@@ -79,6 +80,7 @@ public static class LlmRouterSiloExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OpenAiProviderFactory>(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, AnthropicProviderFactory>(sp => new AnthropicProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, GeminiProviderFactory>(sp => new GeminiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OllamaProviderFactory>(sp => new OllamaProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));
         return services;
     }

@@ -87,6 +87,7 @@ public abstract class MockUpstreamGatewayTests
     [InlineData("mock-gpt")]
     [InlineData("mock-claude")]
     [InlineData("mock-gemini")]
+    [InlineData("mock-llama")]
     public async Task The_sdk_streams_upstream_chunks_with_usage(string model)
     {
         var text = new StringBuilder();

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Providers.Abstractions;
+using Orleans.LlmRouter.Providers.Http;
+
+namespace Orleans.LlmRouter.Providers.Ollama;
+
+/// <summary>
+/// Adapter for Ollama's native API (<c>base_url</c>, default <c>http://localhost:11434</c>): <c>POST /api/chat</c>
+/// (one JSON object, or NDJSON read line by line as it arrives), <c>POST /api/embed</c>, and <c>GET /api/tags</c> for
+/// the model list and the health probe. Every failure becomes a typed error: HTTP statuses, an <c>{"error":…}</c>
+/// line after a 200, a stream that ends without its <c>done:true</c> line, the per-provider timeout (also between
+/// stream lines) as opposed to the caller's cancellation, and refused connections. Ollama needs no key; when the
+/// provider has one (a proxy in front of Ollama) it is sent as a bearer token and never appears in an error.
+/// Provider options: <c>keep_alive</c> (seconds or a duration such as <c>10m</c>) and <c>num_ctx</c>.
+/// </summary>
+public sealed class OllamaChatProvider : IChatProvider
+{
+    /// <summary>Where Ollama listens when <c>base_url</c> is not set.</summary>
+    public const string DefaultBaseUrl = "http://localhost:11434";
+
+    private readonly ProviderDefinition _provider;
+    private readonly UpstreamHttp _upstream;
+    private readonly string? _apiKey;
+    private readonly OllamaRequestSettings _settings;
+
+    public OllamaChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
+    {
+        _provider = provider ?? throw new ArgumentNullException(nameof(provider));
+        _apiKey = apiKey is { Length: > 0 } ? apiKey : null;
+        _settings = OllamaRequestSettings.From(provider.Options);
+        var key = _apiKey;
+        _upstream = new UpstreamHttp(
+            provider,
+            http,
+            DefaultBaseUrl,
+            key,
+            headers =>
+            {
+                if (key is not null)
+                {
+                    headers.Authorization = new AuthenticationHeaderValue("Bearer", key); // e.g. a proxy in front of Ollama
+                }
+            },
+            (response, text, model) => OllamaErrors.FromResponse(response, text, _provider, model, key));
+    }
+
+    public async Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var body = ChatBody(call, stream: false);
+        using var response = await SendAsync(HttpMethod.Post, "api/chat", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var doc = Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken), call.Model);
+        var root = doc.RootElement;
+        if (root.TryGetProperty("error", out var error))
+        {
+            throw OllamaErrors.FromStreamError(error, _provider, call.Model, _apiKey);
+        }
+
+        var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
+        var content = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        var toolCalls = OllamaWire.ToolCalls(message);
+        var chat = new ChatMessage("assistant", string.IsNullOrEmpty(content) ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
+        return new ProviderResponse(chat, OllamaWire.FinishReason(DoneReason(root), toolCalls.Count > 0), OllamaWire.Usage(root));
+    }
+
+    public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var body = ChatBody(call, stream: true);
+        using var response = await SendAsync(HttpMethod.Post, "api/chat", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var toolCalls = new List<ToolCall>();
+        string finish;
+        TokenUsage usage;
+        while (true)
+        {
+            var line = await ReadLineAsync(reader, idle, call.Model, cancellationToken);
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            using var doc = Parse(line, call.Model);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("error", out var error))
+            {
+                throw OllamaErrors.FromStreamError(error, _provider, call.Model, _apiKey);
+            }
+
+            if (root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+            {
+                toolCalls.AddRange(OllamaWire.ToolCalls(message));
+                if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString() is { Length: > 0 } text)
+                {
+                    yield return new ProviderStreamChunk(TextDelta: text);
+                }
+            }
+
+            if (root.TryGetProperty("done", out var done) && done.ValueKind == JsonValueKind.True)
+            {
+                finish = OllamaWire.FinishReason(DoneReason(root), toolCalls.Count > 0);
+                usage = OllamaWire.Usage(root);
+                break;
+            }
+        }
+
+        if (toolCalls.Count > 0)
+        {
+            yield return new ProviderStreamChunk(ToolCalls: toolCalls);
+        }
+
+        yield return new ProviderStreamChunk(FinishReason: finish, Usage: usage);
+    }
+
+    public async Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var body = OllamaWire.EmbedRequest(call.Inputs, call.Model.ProviderModel, call.Dimensions, _settings);
+        using var response = await SendAsync(HttpMethod.Post, "api/embed", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var doc = Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken), call.Model);
+        var root = doc.RootElement;
+        var vectors = root.TryGetProperty("embeddings", out var e) && e.ValueKind == JsonValueKind.Array
+            ? e.EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToList()
+            : [];
+        if (vectors.Count != call.Inputs.Count)
+        {
+            throw ProviderException.Create(ProviderErrorClass.Server, _provider, call.Model, (int)response.StatusCode, $"{vectors.Count} embeddings returned for {call.Inputs.Count} inputs");
+        }
+
+        return new EmbeddingResponse(vectors, OllamaWire.Usage(root).PromptTokens);
+    }
+
+    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "api/tags", null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var doc = Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken), null);
+        if (!doc.RootElement.TryGetProperty("models", out var models) || models.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        return models.EnumerateArray()
+            .Select(m => (m.TryGetProperty("name", out var n) ? n.GetString() : null) ?? (m.TryGetProperty("model", out var id) ? id.GetString() : null))
+            .OfType<string>()
+            .ToList();
+    }
+
+    public async Task<ProviderHealthProbe> CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var models = await ListModelsAsync(cancellationToken);
+        return new ProviderHealthProbe(true, $"{models.Count} models", Stopwatch.GetElapsedTime(started));
+    }
+
+    private static string? DoneReason(JsonElement root) =>
+        root.TryGetProperty("done_reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+
+    private byte[] ChatBody(ProviderCall call, bool stream) =>
+        OllamaWire.ChatRequest(call.Request, call.Model.ProviderModel, stream, _settings,
+            reason => ProviderException.Create(ProviderErrorClass.BadRequest, _provider, call.Model, null, reason));
+
+    private JsonDocument Parse(byte[] json, ModelDefinition? model) => Parse(() => JsonDocument.Parse(json), model);
+
+    private JsonDocument Parse(string json, ModelDefinition? model) => Parse(() => JsonDocument.Parse(json), model);
+
+    private JsonDocument Parse(Func<JsonDocument> parse, ModelDefinition? model)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = parse();
+        }
+        catch (JsonException ex)
+        {
+            throw ProviderException.Create(ProviderErrorClass.Server, _provider, model, null, "malformed JSON from Ollama: " + ex.Message, inner: ex);
+        }
+
+        var kind = doc.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
+        {
+            doc.Dispose();
+            throw ProviderException.Create(ProviderErrorClass.Server, _provider, model, null, $"Ollama answered with a JSON {kind}, not an object");
+        }
+
+        return doc;
+    }
+
+    /// <summary>The next NDJSON line; the provider timeout restarts for every line, so a stalled stream is a timeout.</summary>
+    private async Task<string> ReadLineAsync(StreamReader reader, CancellationTokenSource idle, ModelDefinition model, CancellationToken cancellationToken)
+    {
+        idle.CancelAfter(_provider.Timeout);
+        string? line;
+        try
+        {
+            line = await reader.ReadLineAsync(idle.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw ProviderException.Create(ProviderErrorClass.Timeout, _provider, model, null, $"the stream sent nothing for {_provider.Timeout.TotalSeconds:0.#} s", inner: ex);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, "the stream was cut: " + ex.Message, inner: ex);
+        }
+
+        return line ?? throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, "the stream ended before its final done:true line");
+    }
+
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
+        _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
+}
+
+/// <summary>Registers the <c>ollama</c> provider type (Ollama's native API). A key is optional: set <c>api_key_env</c> for a proxy that wants a bearer token.</summary>
+public sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null) : IChatProviderFactory
+{
+    public string Type => ProviderTypes.Ollama;
+
+    public IChatProvider Create(ProviderDefinition provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
+        return new OllamaChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
+    }
+}
