@@ -1,7 +1,9 @@
+using System.Globalization;
 using Orleans.LlmRouter.MockUpstream;
 
-// Standalone mock for benchmarks: dotnet run --project src/Orleans.LlmRouter.MockUpstream -- --urls http://127.0.0.1:5999
-var url = args.SkipWhile(a => a != "--urls").Skip(1).FirstOrDefault() ?? "http://127.0.0.1:5999";
+// Standalone mock for benchmarks:
+//   dotnet run --project src/Orleans.LlmRouter.MockUpstream -- --urls http://127.0.0.1:5999 [--latency-ms N] [--ttft-ms N] [--chunk-ms N]
+var url = Option("--urls") ?? "http://127.0.0.1:5999";
 if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !System.Net.IPAddress.TryParse(uri.Host, out var ip) || !System.Net.IPAddress.IsLoopback(ip))
 {
     Console.Error.WriteLine("The mock upstream binds loopback only (e.g. http://127.0.0.1:5999).");
@@ -9,9 +11,14 @@ if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !System.Net.IPAddress.
 }
 
 await using var server = await MockUpstreamServer.StartAsync(url, record: false);
-Console.WriteLine($"mock upstream listening on {server.BaseAddress}");
+server.Timing = new MockTiming(Ms("--latency-ms"), Ms("--ttft-ms"), Ms("--chunk-ms"));
+Console.WriteLine($"mock upstream listening on {server.BaseAddress} (latency {server.Timing.Latency.TotalMilliseconds} ms, first token {server.Timing.TimeToFirstToken.TotalMilliseconds} ms, chunks every {server.Timing.ChunkDelay.TotalMilliseconds} ms)");
 var done = new TaskCompletionSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; done.TrySetResult(); };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => done.TrySetResult();
 await done.Task;
 return 0;
+
+string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+
+TimeSpan Ms(string name) => double.TryParse(Option(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Orleans.LlmRouter.Bench;
+
+/// <summary>A process the harness started (mock, proxy, gateway); killed with its tree on dispose.</summary>
+internal sealed class Service : IDisposable
+{
+    private Service(string name, Process process, Uri address)
+    {
+        Name = name;
+        Process = process;
+        Address = address;
+    }
+
+    public string Name { get; }
+
+    public Process Process { get; }
+
+    public Uri Address { get; }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task<Service> StartAsync(string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, Uri address, string readyPath, string logDir)
+    {
+        var info = new ProcessStartInfo("dotnet", [dll, .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        info.Environment["DOTNET_gcServer"] = "1";
+        foreach (var (k, v) in env)
+        {
+            info.Environment[k] = v;
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + name);
+        var log = new StreamWriter(Path.Combine(logDir, name + ".log")) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var service = new Service(name, process, address);
+        using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{name} exited with code {process.ExitCode}; see {Path.Combine(logDir, name + ".log")}");
+            }
+
+            try
+            {
+                using var r = await client.GetAsync(new Uri(readyPath, UriKind.Relative));
+                if (r.IsSuccessStatusCode)
+                {
+                    return service;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        service.Dispose();
+        throw new TimeoutException($"{name} was not ready in 90 s");
+    }
+
+    /// <summary>Resident memory now and at its peak, in MB, from /proc.</summary>
+    public (double Rss, double Peak) Memory()
+    {
+        try
+        {
+            var status = File.ReadAllLines($"/proc/{Process.Id}/status");
+            double Kb(string key) => double.Parse(status.First(l => l.StartsWith(key, StringComparison.Ordinal)).Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            return (Kb("VmRSS") / 1024, Kb("VmHWM") / 1024);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return (0, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+                Process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        Process.Dispose();
+    }
+}

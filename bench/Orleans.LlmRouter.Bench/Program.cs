@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Orleans.LlmRouter.Bench;
+
+// One command (bench/run.sh) builds Release and runs this: the mock upstream directly (the floor), a bare YARP proxy to
+// it, and the gateway with full governance (tenant auth, budget reserve/settle, provider permit, ledger), in memory and,
+// with LLMROUTER_POSTGRES set, on PostgreSQL. Prints a table and writes bench/results/latest.json.
+var quick = args.Contains("--quick");
+var duration = TimeSpan.FromSeconds(Int("--duration", quick ? 3 : 10));
+var connections = Int("--connections", 32);
+var rate = Int("--rate", quick ? 300 : 500);
+var streamRate = Int("--stream-rate", quick ? 100 : 200);
+var tenantCount = Int("--tenants", 200);
+var postgres = Environment.GetEnvironmentVariable("LLMROUTER_POSTGRES");
+var root = FindRoot();
+var work = Directory.CreateTempSubdirectory("llmrouter-bench-").FullName;
+var outDir = Path.Combine(root, "bench", "results");
+Directory.CreateDirectory(outDir);
+
+string Dll(string project, string dir = "src") => Path.Combine(root, dir, project, "bin", "Release", "net10.0", project + ".dll");
+
+// Request bodies: identical for every target (the gateway's model is named like the mock's model).
+var small = """{"model":"mock-small","max_tokens":64,"messages":[{"role":"user","content":"Say hello to the benchmark."}]}""";
+var large = JsonSerializer.Serialize(new { model = "mock-small", max_tokens = 64, messages = new[] { new { role = "user", content = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 225)) } } });
+var streaming = """{"model":"mock-small","max_tokens":64,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream a short greeting to the benchmark please."}]}""";
+var hot = new[] { "sk-bench-hot" };
+var many = Enumerable.Range(0, tenantCount).Select(i => $"sk-bench-t{i:000}").ToArray();
+
+var results = new List<(string Target, string Scenario, Figures F)>();
+var memory = new Dictionary<string, (double Rss, double Peak)>();
+using var services = new DisposableList();
+var mockPort = Service.FreePort();
+var mock = services.Add(await Service.StartAsync("mock", Dll("Orleans.LlmRouter.MockUpstream"), ["--urls", $"http://127.0.0.1:{mockPort}"], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{mockPort}"), "/v1/models", work));
+var proxyPort = Service.FreePort();
+var proxy = services.Add(await Service.StartAsync("yarp", Dll("Orleans.LlmRouter.Bench.Proxy", "bench"), ["--urls", $"http://127.0.0.1:{proxyPort}", "--destination", mock.Address.ToString()], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{proxyPort}"), "/v1/models", work));
+
+var targets = new List<Service> { mock, proxy };
+targets.Add(services.Add(await StartGatewayAsync("gateway", storage: null)));
+if (!string.IsNullOrEmpty(postgres))
+{
+    targets.Add(services.Add(await StartGatewayAsync("gateway-pg", storage: postgres)));
+}
+
+Console.WriteLine($"Orleans.LlmRouter bench — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {(quick ? "quick" : "full")} run; wrk {(Wrk.Available ? "found" : "NOT found: closed-loop runs skipped")}");
+foreach (var t in targets)
+{
+    // Warm-up: JIT, connection pools, grain activations, tokenizer and lease caches.
+    await OpenLoop.RunAsync(t.Address, small, many, 200, TimeSpan.FromSeconds(quick ? 1 : 3), stream: false);
+    await OpenLoop.RunAsync(t.Address, streaming, hot, 100, TimeSpan.FromSeconds(1), stream: true);
+}
+
+foreach (var t in targets)
+{
+    var isGateway = t.Name.StartsWith("gateway", StringComparison.Ordinal);
+    if (Wrk.Available)
+    {
+        results.Add((t.Name, $"closed c={connections} small, hot tenant", await Wrk.RunAsync(t.Address, small, hot, connections, duration, work)));
+        results.Add((t.Name, $"closed c={connections} 10KB, hot tenant", await Wrk.RunAsync(t.Address, large, hot, connections, duration, work)));
+        if (isGateway)
+        {
+            results.Add((t.Name, $"closed c={connections} small, {tenantCount} tenants", await Wrk.RunAsync(t.Address, small, many, connections, duration, work)));
+        }
+    }
+
+    results.Add((t.Name, $"open {rate}/s small", await OpenLoop.RunAsync(t.Address, small, hot, rate, duration, stream: false)));
+    results.Add((t.Name, $"open {streamRate}/s stream", await OpenLoop.RunAsync(t.Address, streaming, hot, streamRate, duration, stream: true)));
+    if (isGateway)
+    {
+        memory[t.Name] = t.Memory();
+    }
+}
+
+// Report.
+var table = new StringBuilder();
+table.AppendLine("| target | scenario | req/s | p50 ms | p90 ms | p99 ms | TTFT p50 ms | TTFT p99 ms | errors |");
+table.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var (target, scenario, f) in results)
+{
+    table.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {scenario} | {f.Rps:0} | {f.P50:0.00} | {f.P90:0.00} | {f.P99:0.00} | {Opt(f.Ttft50)} | {Opt(f.Ttft99)} | {f.Errors} |");
+}
+
+var ratios = new Dictionary<string, double>();
+foreach (var g in targets.Where(t => t.Name.StartsWith("gateway", StringComparison.Ordinal)).Select(t => t.Name))
+{
+    foreach (var scenario in results.Where(r => r.Target == g).Select(r => r.Scenario).Distinct())
+    {
+        var gw = results.FirstOrDefault(r => r.Target == g && r.Scenario == scenario).F;
+        var yarp = results.FirstOrDefault(r => r.Target == "yarp" && r.Scenario == scenario).F;
+        var floor = results.FirstOrDefault(r => r.Target == "mock" && r.Scenario == scenario).F;
+        if (yarp is not null && scenario.StartsWith("closed", StringComparison.Ordinal))
+        {
+            ratios[$"{g} / yarp req/s, {scenario}"] = gw.Rps / yarp.Rps;
+        }
+
+        if (floor is not null && scenario.StartsWith("open", StringComparison.Ordinal))
+        {
+            ratios[$"{g} added p50 ms over mock, {scenario}"] = gw.P50 - floor.P50;
+            ratios[$"{g} added p99 ms over mock, {scenario}"] = gw.P99 - floor.P99;
+            if (gw.Ttft50 is { } gt && floor.Ttft50 is { } ft)
+            {
+                ratios[$"{g} added TTFT p50 ms over mock, {scenario}"] = gt - ft;
+            }
+        }
+    }
+}
+
+table.AppendLine();
+table.AppendLine("| derived | value |");
+table.AppendLine("|---|---:|");
+foreach (var (k, v) in ratios)
+{
+    table.AppendLine(CultureInfo.InvariantCulture, $"| {k} | {v:0.00} |");
+}
+
+foreach (var (name, (rss, peak)) in memory)
+{
+    table.AppendLine(CultureInfo.InvariantCulture, $"| {name} RSS after the runs / peak RSS (MB) | {rss:0} / {peak:0} |");
+}
+
+Console.WriteLine();
+Console.WriteLine(table);
+var json = JsonSerializer.Serialize(new
+{
+    date = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+    machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, runtime = Environment.Version.ToString() },
+    settings = new { quick, durationSeconds = duration.TotalSeconds, connections, rate, streamRate, tenants = tenantCount, postgres = !string.IsNullOrEmpty(postgres) },
+    results = results.Select(r => new { target = r.Target, scenario = r.Scenario, rps = r.F.Rps, p50Ms = r.F.P50, p90Ms = r.F.P90, p99Ms = r.F.P99, ttftP50Ms = r.F.Ttft50, ttftP99Ms = r.F.Ttft99, requests = r.F.Requests, errors = r.F.Errors }),
+    derived = ratios,
+    memoryMb = memory.ToDictionary(m => m.Key, m => new { rss = m.Value.Rss, peak = m.Value.Peak }),
+}, new JsonSerializerOptions { WriteIndented = true });
+await File.WriteAllTextAsync(Path.Combine(outDir, "latest.json"), json);
+await File.WriteAllTextAsync(Path.Combine(outDir, "latest.md"), table.ToString());
+Console.WriteLine($"written: bench/results/latest.json and latest.md (process logs in {work})");
+return 0;
+
+async Task<Service> StartGatewayAsync(string name, string? storage)
+{
+    var config = Path.Combine(work, name + "-config");
+    Directory.CreateDirectory(config);
+    foreach (var file in Directory.GetFiles(Path.Combine(root, "config"), "*.yaml"))
+    {
+        File.Copy(file, Path.Combine(config, Path.GetFileName(file)));
+    }
+
+    var yaml = new StringBuilder($$"""
+        providers:
+          - { id: bench, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
+        models:
+          - { name: mock-small, provider: bench, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+              capabilities: [chat, streaming, tools, structured_output], pricing: { input: 0.15, output: 0.60 } }
+        tenants:
+
+        """);
+    foreach (var key in hot.Concat(many))
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"  - {{ id: {key["sk-bench-".Length..]}, key_hashes: [\"sha256:{hash}\"], budgets: {{ tokens: {{ daily: 100000000000 }}, usd: {{ daily: 1000000 }} }}, limits: {{ rpm: 100000000, tpm: 100000000000 }} }}");
+    }
+
+    await File.WriteAllTextAsync(Path.Combine(config, "bench.yaml"), yaml.ToString());
+    var port = Service.FreePort();
+    var env = new Dictionary<string, string>
+    {
+        ["BENCH_MOCK_KEY"] = "sk-bench-upstream",
+        ["LlmRouter__ConfigPath"] = config,
+        ["LlmRouter__SiloPort"] = Service.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["LlmRouter__GatewayPort"] = Service.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["LlmRouter__ClusterId"] = "bench-" + name,
+        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+    if (storage is not null)
+    {
+        env["LlmRouter__Storage"] = "postgres";
+        env["LlmRouter__Postgres"] = storage;
+        env["LlmRouter__SpoolDirectory"] = Path.Combine(work, name + "-spool");
+    }
+
+    return await Service.StartAsync(name, Dll("Orleans.LlmRouter.Host"), [], env, new Uri($"http://127.0.0.1:{port}"), "/readyz", work);
+}
+
+int Int(string name, int fallback) =>
+    args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : fallback;
+
+static string Opt(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) : "";
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Orleans.LlmRouter.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    throw new InvalidOperationException("run from inside the repository");
+}
+
+/// <summary>Disposes the started services in reverse order.</summary>
+internal sealed class DisposableList : IDisposable
+{
+    private readonly List<IDisposable> _items = [];
+
+    public T Add<T>(T item)
+        where T : IDisposable
+    {
+        _items.Add(item);
+        return item;
+    }
+
+    public void Dispose()
+    {
+        for (var i = _items.Count - 1; i >= 0; i--)
+        {
+            _items[i].Dispose();
+        }
+    }
+}

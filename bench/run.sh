@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command: build Release, start the mock upstream, a bare YARP proxy and the gateway on loopback, measure side by side.
+#   bench/run.sh            full run (a few minutes)
+#   bench/run.sh --quick    smoke run (about a minute)
+# Options: --duration S, --connections N, --rate R, --stream-rate R, --tenants N.
+# With LLMROUTER_POSTGRES set (and the schema applied: deploy/apply-schema.sh "$LLMROUTER_POSTGRES"), the gateway is also
+# measured with PostgreSQL storage and ledger. Needs wrk (Debian: apt-get install -y wrk) for the closed-loop runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v wrk >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get install -y -qq wrk >/dev/null 2>&1 || echo "wrk could not be installed: closed-loop runs will be skipped" >&2
+fi
+for p in src/Orleans.LlmRouter.Host src/Orleans.LlmRouter.MockUpstream bench/Orleans.LlmRouter.Bench.Proxy bench/Orleans.LlmRouter.Bench; do
+  dotnet build -c Release --nologo -v quiet "$p" >/dev/null
+done
+exec dotnet bench/Orleans.LlmRouter.Bench/bin/Release/net10.0/Orleans.LlmRouter.Bench.dll "$@"
