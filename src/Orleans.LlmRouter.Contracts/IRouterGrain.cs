@@ -1,7 +1,8 @@
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>
-/// The router: walks strategy chains, falls back, prices and records each call. A stateless worker,
+/// The router: walks strategy chains, falls back, prices and records each call. A reentrant stateless worker (one
+/// activation per silo, so a stream's follow-up calls reach the activation that holds it),
 /// so it runs on the silo that received the request. Use key <c>0</c>.
 /// </summary>
 [Alias("llmrouter.IRouterGrain")]

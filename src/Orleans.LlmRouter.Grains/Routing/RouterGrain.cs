@@ -17,7 +17,10 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// policy), moves on at once on permanent errors, jumps to a long-context model on a context-length error, rejects
 /// structured output that does not validate, and prices the result. Stateless: runs on the silo that got the request.
 /// </summary>
-[StatelessWorker]
+// One reentrant activation per silo: its calls interleave, and the follow-up calls of a stream (MoveNext/Dispose on the
+// enumerator) always reach the activation that holds the enumerator. With several local workers Orleans may route them
+// to another activation, which aborts the stream under load (EnumerationAbortedException, seen in bench/).
+[StatelessWorker(1)]
 [Reentrant]
 internal sealed partial class RouterGrain(RouterServices services, ILogger<RouterGrain> logger) : Grain, IRouterGrain
 {

@@ -264,4 +264,32 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
             fx.Mock.Timing = MockUpstream.MockTiming.Instant;
         }
     }
+
+    [Fact]
+    public async Task Many_concurrent_streams_all_complete()
+    {
+        fx.Mock.Timing = new MockUpstream.MockTiming(TimeSpan.Zero, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(2));
+        try
+        {
+            var streams = Enumerable.Range(0, 64).Select(i => Task.Run(async () =>
+            {
+                var text = new System.Text.StringBuilder();
+                await foreach (var item in Router.StreamAsync(Ask($"concurrent stream number {i} with a few words"), Ctx(model: "m-up"), TestContext.Current.CancellationToken))
+                {
+                    text.Append(item.TextDelta);
+                }
+
+                return text.ToString();
+            }, TestContext.Current.CancellationToken)).ToList();
+            var texts = await Task.WhenAll(streams);
+            for (var i = 0; i < texts.Length; i++)
+            {
+                Assert.Equal($"Mock reply to: concurrent stream number {i} with a few words", texts[i]);
+            }
+        }
+        finally
+        {
+            fx.Mock.Timing = MockUpstream.MockTiming.Instant;
+        }
+    }
 }
