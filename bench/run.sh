@@ -2,13 +2,22 @@
 # One command: build Release, start the mock upstream, a bare YARP proxy and the gateway on loopback, measure side by side.
 #   bench/run.sh            full run (a few minutes)
 #   bench/run.sh --quick    smoke run (about a minute)
-# Options: --duration S, --connections N, --rate R, --stream-rate R, --tenants N.
+# Options: --duration S, --connections N, --rate R, --stream-rate R, --tenants N, --hot-connections N (default 96), --targets mock,yarp,gateway,gateway-pg,portkey.
+#   --portkey   also measure Portkey's open-source gateway (npm @portkey-ai/gateway, installed into bench/.portkey) on the
+#               same mock; or point PORTKEY_GATEWAY at an installed build/start-server.js.
 # With LLMROUTER_POSTGRES set (and the schema applied: deploy/apply-schema.sh "$LLMROUTER_POSTGRES"), the gateway is also
 # measured with PostgreSQL storage and ledger. Needs wrk (Debian: apt-get install -y wrk) for the closed-loop runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq wrk >/dev/null 2>&1 || echo "wrk could not be installed: closed-loop runs will be skipped" >&2
+fi
+if [[ " $* " == *" --portkey "* && -z "${PORTKEY_GATEWAY:-}" ]]; then
+  if [ ! -f bench/.portkey/node_modules/@portkey-ai/gateway/build/start-server.js ]; then
+    mkdir -p bench/.portkey
+    npm install --prefix bench/.portkey --no-audit --no-fund --ignore-scripts @portkey-ai/gateway@1.15.2 >/dev/null
+  fi
+  export PORTKEY_GATEWAY="$PWD/bench/.portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
 fi
 for p in src/Orleans.LlmRouter.Host src/Orleans.LlmRouter.MockUpstream bench/Orleans.LlmRouter.Bench.Proxy bench/Orleans.LlmRouter.Bench; do
   dotnet build -c Release --nologo -v quiet "$p" >/dev/null

@@ -14,7 +14,7 @@ internal static partial class Wrk
 {
     public static bool Available => File.Exists("/usr/bin/wrk") || File.Exists("/usr/local/bin/wrk");
 
-    public static async Task<Figures> RunAsync(Uri target, string body, IReadOnlyList<string> keys, int connections, TimeSpan duration, string workDir)
+    public static async Task<Figures> RunAsync(Service target, string body, IReadOnlyList<string> keys, int connections, TimeSpan duration, string workDir)
     {
         var script = Path.Combine(workDir, $"post-{Guid.NewGuid():N}.lua");
         var sb = new StringBuilder();
@@ -23,10 +23,11 @@ internal static partial class Wrk
         sb.AppendLine("local i = 0");
         sb.AppendLine("request = function()");
         sb.AppendLine("  i = i + 1");
-        sb.AppendLine("  return wrk.format(\"POST\", \"/v1/chat/completions\", { [\"Content-Type\"] = \"application/json\", [\"Authorization\"] = \"Bearer \" .. keys[(i % #keys) + 1] }, body)");
+        var extra = string.Concat(target.Headers.Select(h => $", [\"{h.Key}\"] = \"{h.Value}\""));
+        sb.AppendLine("  return wrk.format(\"POST\", \"/v1/chat/completions\", { [\"Content-Type\"] = \"application/json\", [\"Authorization\"] = \"Bearer \" .. keys[(i % #keys) + 1]" + extra + " }, body)");
         sb.AppendLine("end");
         await File.WriteAllTextAsync(script, sb.ToString());
-        var info = new ProcessStartInfo("wrk", ["-t2", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency", "-s", script, target.ToString().TrimEnd('/')])
+        var info = new ProcessStartInfo("wrk", ["-t2", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency", "-s", script, target.Address.ToString().TrimEnd('/')])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -81,7 +82,7 @@ internal static class OpenLoop
     })
     { Timeout = TimeSpan.FromSeconds(30) };
 
-    public static async Task<Figures> RunAsync(Uri target, string body, IReadOnlyList<string> keys, int rate, TimeSpan duration, bool stream)
+    public static async Task<Figures> RunAsync(Service target, string body, IReadOnlyList<string> keys, int rate, TimeSpan duration, bool stream)
     {
         var total = (int)(rate * duration.TotalSeconds);
         var latencies = new double[total];
@@ -110,11 +111,16 @@ internal static class OpenLoop
             {
                 try
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target, "/v1/chat/completions"))
+                    using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target.Address, "/v1/chat/completions"))
                     {
                         Content = new StringContent(body, Encoding.UTF8, "application/json"),
                     };
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", keys[index % keys.Count]);
+                    foreach (var (name, value) in target.Headers)
+                    {
+                        request.Headers.TryAddWithoutValidation(name, value);
+                    }
+
                     using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                     if (!response.IsSuccessStatusCode)
                     {

@@ -8,11 +8,12 @@ namespace Orleans.LlmRouter.Bench;
 /// <summary>A process the harness started (mock, proxy, gateway); killed with its tree on dispose.</summary>
 internal sealed class Service : IDisposable
 {
-    private Service(string name, Process process, Uri address)
+    private Service(string name, Process process, Uri address, IReadOnlyDictionary<string, string> headers)
     {
         Name = name;
         Process = process;
         Address = address;
+        Headers = headers;
     }
 
     public string Name { get; }
@@ -21,6 +22,9 @@ internal sealed class Service : IDisposable
 
     public Uri Address { get; }
 
+    /// <summary>Extra request headers this target needs (Portkey's provider and custom host).</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -28,14 +32,17 @@ internal sealed class Service : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<Service> StartAsync(string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, Uri address, string readyPath, string logDir)
+    public static Task<Service> StartAsync(string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, Uri address, string readyPath, string logDir) =>
+        StartProgramAsync(name, "dotnet", [dll, .. args], Path.GetDirectoryName(dll)!, env, address, readyPath, logDir, new Dictionary<string, string>());
+
+    public static async Task<Service> StartProgramAsync(string name, string program, IEnumerable<string> args, string workingDirectory, IReadOnlyDictionary<string, string> env, Uri address, string readyPath, string logDir, IReadOnlyDictionary<string, string> headers)
     {
-        var info = new ProcessStartInfo("dotnet", [dll, .. args])
+        var info = new ProcessStartInfo(program, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory,
         };
         info.Environment["DOTNET_gcServer"] = "1";
         foreach (var (k, v) in env)
@@ -49,7 +56,7 @@ internal sealed class Service : IDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var service = new Service(name, process, address);
+        var service = new Service(name, process, address, headers);
         using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)

@@ -80,6 +80,13 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         // Group commit needs one connection at a time; a few more serve catch-up reads and reports.
         var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString);
         pooled.MaxPoolSize = Math.Min(pooled.MaxPoolSize, 8);
+        // The group-commit INSERT is the same statement every time: prepared once per connection, PostgreSQL stops
+        // parsing and planning it for every batch.
+        if (pooled.MaxAutoPrepare == 0)
+        {
+            pooled.MaxAutoPrepare = 16;
+        }
+
         _source = NpgsqlDataSource.Create(pooled.ConnectionString);
         Directory.CreateDirectory(options.SpoolDirectory);
         _spoolFile = Path.Combine(options.SpoolDirectory, $"ledger-spool-{Environment.ProcessId}-{Guid.NewGuid():N}.ndjson");

@@ -72,6 +72,22 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
     }
 
     [Fact]
+    public async Task The_same_request_id_appended_concurrently_from_many_callers_is_billed_once()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "dup-" + Guid.NewGuid().ToString("N")[..8];
+        var others = Enumerable.Range(1, 200).Select(i => Row(tenant, i));
+        var twin = Row(tenant, 1000);
+        // The twin is appended 40 times among 200 other rows, so its copies land in different concurrent group commits.
+        var appends = others.SelectMany((r, i) => i % 5 == 0 ? new[] { r, twin with { TenantSeq = 1000 + i } } : new[] { r })
+            .Select(r => ledger.AppendAsync(r).AsTask()).ToList();
+        var results = await Task.WhenAll(appends);
+        Assert.Equal(201, results.Count(ok => ok));
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE request_id = $1", twin.RequestId));
+    }
+
+    [Fact]
     public async Task Usage_reports_filter_by_time_model_provider_action_and_tag_with_a_daily_breakdown()
     {
         db.RequireOrSkip();
