@@ -22,7 +22,8 @@ wait_ready() {
 
 start_process() {
   local name=$1; shift
-  ( exec env "$@" dotnet "$dir/bin/Orleans.LlmRouter.Host.dll" >"$dir/logs/$name.log" 2>&1 ) &
+  # From the build output, so the process reads its appsettings.json (logging, the dev admin key hash).
+  ( cd "$dir/bin" && exec env "$@" dotnet Orleans.LlmRouter.Host.dll >"$dir/logs/$name.log" 2>&1 ) &
   echo "$! $name" >>"$dir/pids"
 }
 
