@@ -26,12 +26,30 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public Node? FrontEnd => _nodes.FirstOrDefault(n => n.Role == "frontend");
 
+    public string ClusterId => _clusterId;
+
+    /// <summary>
+    /// A free loopback port never handed out before in this test run: a restarted cluster must not find one of its old
+    /// silo addresses (still in the membership table) answered by a different process.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 
     /// <summary>Starts several nodes at once and waits until all are ready (silos of a restarted cluster need each other).</summary>
     public Task<Node[]> StartManyAsync(string role, params string[] names) => Task.WhenAll(names.Select(n => StartAsync(role, n)));

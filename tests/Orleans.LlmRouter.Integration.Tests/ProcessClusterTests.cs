@@ -75,6 +75,14 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         await stop.CancelAsync();
         await Task.WhenAll(workers);
 
+        // The survivors declare the killed silo dead in the membership table (status 6), leaving two active (status 3).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await _db.ScalarAsync<long>("SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = $1 AND status = 3", cluster.ClusterId) != 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the killed silo was not declared dead within 60 s");
+            await Task.Delay(200, cancel);
+        }
+
         // Every delivered response is in the ledger, and every tenant's counters equal its ledger sums.
         var before = new Dictionary<string, JsonElement>();
         foreach (var tenant in keys.Keys)
