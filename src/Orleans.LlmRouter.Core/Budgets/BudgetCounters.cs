@@ -113,20 +113,35 @@ public static class BudgetRules
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(used);
-        var checks = new (string Key, BudgetWindow Window, BudgetUnit Unit, decimal Used, decimal? Limit)[]
+        // Runs on every settle: a window's key is only built once its threshold is crossed.
+        for (var i = 0; i < 6; i++)
         {
-            ("lifetime:tokens", BudgetWindow.Lifetime, BudgetUnit.Tokens, used.LifetimeTokens, limits.LifetimeTokens),
-            ($"day:{used.DayKey}:tokens", BudgetWindow.Daily, BudgetUnit.Tokens, used.DayTokens, limits.DailyTokens),
-            ($"month:{used.MonthKey}:tokens", BudgetWindow.Monthly, BudgetUnit.Tokens, used.MonthTokens, limits.MonthlyTokens),
-            ("lifetime:usd", BudgetWindow.Lifetime, BudgetUnit.Usd, used.LifetimeUsd, limits.LifetimeUsd),
-            ($"day:{used.DayKey}:usd", BudgetWindow.Daily, BudgetUnit.Usd, used.DayUsd, limits.DailyUsd),
-            ($"month:{used.MonthKey}:usd", BudgetWindow.Monthly, BudgetUnit.Usd, used.MonthUsd, limits.MonthlyUsd),
-        };
-        foreach (var c in checks)
-        {
-            if (c.Limit is { } limit && limit > 0 && c.Used >= limit * threshold && !used.AlertsFired.Contains(c.Key))
+            var unit = i < 3 ? BudgetUnit.Tokens : BudgetUnit.Usd;
+            var window = (i % 3) switch { 0 => BudgetWindow.Lifetime, 1 => BudgetWindow.Daily, _ => BudgetWindow.Monthly };
+            var (current, cap) = i switch
             {
-                yield return (c.Key, c.Window, c.Unit, c.Used, limit);
+                0 => ((decimal)used.LifetimeTokens, (decimal?)limits.LifetimeTokens),
+                1 => (used.DayTokens, (decimal?)limits.DailyTokens),
+                2 => (used.MonthTokens, (decimal?)limits.MonthlyTokens),
+                3 => (used.LifetimeUsd, limits.LifetimeUsd),
+                4 => (used.DayUsd, limits.DailyUsd),
+                _ => (used.MonthUsd, limits.MonthlyUsd),
+            };
+            if (cap is not { } limit || limit <= 0 || current < limit * threshold)
+            {
+                continue;
+            }
+
+            var suffix = unit == BudgetUnit.Tokens ? "tokens" : "usd";
+            var key = window switch
+            {
+                BudgetWindow.Lifetime => "lifetime:" + suffix,
+                BudgetWindow.Daily => $"day:{used.DayKey}:{suffix}",
+                _ => $"month:{used.MonthKey}:{suffix}",
+            };
+            if (!used.AlertsFired.Contains(key))
+            {
+                yield return (key, window, unit, current, limit);
             }
         }
     }

@@ -8,9 +8,19 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// stateless worker to any activation rather than the one running it (dotnet/orleans#9877); a silo-wide registry
 /// makes any activation on the silo able to cancel. Only the tenant that started a request may cancel it.
 /// </summary>
-public sealed class InFlightRequests
+/// <remarks>
+/// A cancellation can overtake the call it cancels (both are messages to the silo, and the call may still be queued):
+/// one that finds no running request is remembered for <see cref="EarlyCancelLifetime"/> and applied when that request
+/// begins, so a caller who went away at once still stops its request before anything is sent upstream.
+/// </remarks>
+public sealed class InFlightRequests(TimeProvider time)
 {
+    /// <summary>How long a cancellation that arrived before its request is kept.</summary>
+    public static readonly TimeSpan EarlyCancelLifetime = TimeSpan.FromMinutes(1);
+
+    private const int MaxEarlyCancels = 10_000;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string TenantId, DateTimeOffset At)> _early = new(StringComparer.Ordinal);
 
     public int Count => _entries.Count;
 
@@ -20,14 +30,23 @@ public sealed class InFlightRequests
         var cts = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
         var entry = new Entry(tenantId, cts);
         _entries[requestId] = entry;
+        if (!_early.IsEmpty && _early.TryRemove(requestId, out var early) && early.TenantId == tenantId && time.GetUtcNow() - early.At < EarlyCancelLifetime)
+        {
+            cts.Cancel();
+        }
+
         return new Registration(this, requestId, entry);
     }
 
-    /// <summary>Cancels a running request of <paramref name="tenantId"/>; false when there is none on this silo.</summary>
+    /// <summary>
+    /// Cancels a request of <paramref name="tenantId"/>: at once when it is running on this silo (true), or when it
+    /// begins if that is within <see cref="EarlyCancelLifetime"/> (false).
+    /// </summary>
     public bool Cancel(string requestId, string tenantId)
     {
         if (!_entries.TryGetValue(requestId, out var entry) || entry.TenantId != tenantId)
         {
+            RememberEarly(requestId, tenantId);
             return false;
         }
 
@@ -41,6 +60,28 @@ public sealed class InFlightRequests
         }
 
         return true;
+    }
+
+    private void RememberEarly(string requestId, string tenantId)
+    {
+        var now = time.GetUtcNow();
+        if (_early.Count >= MaxEarlyCancels)
+        {
+            foreach (var (id, early) in _early)
+            {
+                if (now - early.At >= EarlyCancelLifetime)
+                {
+                    _early.TryRemove(id, out _);
+                }
+            }
+
+            if (_early.Count >= MaxEarlyCancels)
+            {
+                return; // bounded: past this, an early cancellation is dropped and the caller's own token still applies
+            }
+        }
+
+        _early[requestId] = (tenantId, now);
     }
 
     internal sealed record Entry(string TenantId, CancellationTokenSource Source);

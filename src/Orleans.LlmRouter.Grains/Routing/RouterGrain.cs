@@ -24,6 +24,8 @@ namespace Orleans.LlmRouter.Grains.Routing;
 [Reentrant]
 internal sealed partial class RouterGrain(RouterServices services, ILogger<RouterGrain> logger) : Grain, IRouterGrain
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITenantBudgetGrain> _budgets = new(StringComparer.Ordinal);
+
     public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -485,8 +487,9 @@ internal sealed partial class RouterGrain(RouterServices services, ILogger<Route
         return new AllModelsFailedException(attempts, skipped) { RetryAfterSeconds = retryAfter };
     }
 
+    // Grain references made once per tenant: GetGrain reads the interface's attributes on every call.
     private ITenantBudgetGrain Budget(RoutingContext context) =>
-        GrainFactory.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(context.TenantId));
+        _budgets.GetOrAdd(context.TenantId, static (tenant, factory) => factory.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)), GrainFactory);
 
     private UsageRecord Record(RoutingContext context, ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, bool success, string? errorClass, int attempts, double latencyMs, double? ttftMs, DateTimeOffset startedAt) =>
         new(context.RequestId, provider.Id, model.Name, usage, cost, success)

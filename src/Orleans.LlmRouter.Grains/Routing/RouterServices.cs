@@ -27,10 +27,11 @@ public sealed class RouterServices
         Gate = gate;
         Time = clock.Time;
         Planner = new RoutePlanner(catalog);
+        InFlight = new InFlightRequests(Time);
     }
 
     /// <summary>Requests running on this silo, for cancellation by request id.</summary>
-    public InFlightRequests InFlight { get; } = new();
+    public InFlightRequests InFlight { get; }
 
     /// <summary>Silo-local view of tenants (YAML and managed).</summary>
     public TenantDirectory Tenants { get; }

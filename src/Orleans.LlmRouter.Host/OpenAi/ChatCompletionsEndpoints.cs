@@ -80,7 +80,7 @@ public static class ChatCompletionsEndpoints
             return;
         }
 
-        var router = grains.GetGrain<IRouterGrain>(0);
+        var router = RouterReference.For(grains);
         using var cancelOnAbort = router.CancelWhen(context, http.RequestAborted);
         try
         {

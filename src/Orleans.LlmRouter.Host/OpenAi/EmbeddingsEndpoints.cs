@@ -47,7 +47,7 @@ public static class EmbeddingsEndpoints
 
         try
         {
-            var router = grains.GetGrain<IRouterGrain>(0);
+            var router = RouterReference.For(grains);
             using var cancelOnAbort = router.CancelWhen(context, http.RequestAborted);
             var result = await router.EmbedAsync(request, context, http.RequestAborted);
             http.Response.Headers["X-LlmRouter-Provider"] = result.Provider;

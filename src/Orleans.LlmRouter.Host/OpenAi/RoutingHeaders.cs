@@ -13,7 +13,7 @@ public static class RoutingHeaders
     public static RoutingContext From(HttpContext http, TenantDefinition tenant, string? model)
     {
         var headers = http.Request.Headers;
-        string? action = headers["X-LlmRouter-Action"].FirstOrDefault();
+        string? action = First(headers, "X-LlmRouter-Action");
         string? explicitModel = null;
         if (model is not null && model.StartsWith("action:", StringComparison.Ordinal))
         {
@@ -30,14 +30,14 @@ public static class RoutingHeaders
         }
 
         decimal? maxCost = null;
-        if (headers["X-LlmRouter-Max-Cost"].FirstOrDefault() is { Length: > 0 } mc)
+        if (First(headers, "X-LlmRouter-Max-Cost") is { Length: > 0 } mc)
         {
             maxCost = decimal.TryParse(mc, NumberStyles.Number, CultureInfo.InvariantCulture, out var v) && v >= 0
                 ? v
                 : throw new OpenAiRequestException("X-LlmRouter-Max-Cost", "The X-LlmRouter-Max-Cost header must be a non-negative decimal number of USD.");
         }
 
-        var tags = headers["X-LlmRouter-Tags"].FirstOrDefault() is { Length: > 0 } t
+        var tags = First(headers, "X-LlmRouter-Tags") is { Length: > 0 } t
             ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [];
         return new RoutingContext(tenant.Id)
@@ -45,11 +45,14 @@ public static class RoutingHeaders
             RequestId = Guid.NewGuid().ToString("N"),
             Model = explicitModel,
             Action = action,
-            Strategy = headers["X-LlmRouter-Strategy"].FirstOrDefault(),
-            RunId = headers["X-LlmRouter-Run"].FirstOrDefault(),
+            Strategy = First(headers, "X-LlmRouter-Strategy"),
+            RunId = First(headers, "X-LlmRouter-Run"),
             MaxCostUsd = maxCost,
             Tags = tags,
         };
     }
 
+    // StringValues indexed directly: LINQ's FirstOrDefault would box it and allocate an enumerator per header.
+    private static string? First(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
 }

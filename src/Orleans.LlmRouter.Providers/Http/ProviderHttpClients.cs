@@ -24,7 +24,6 @@ public sealed class ProviderHttpClients : IConfigureNamedOptions<HttpClientFacto
             return;
         }
 
-        options.SuppressHandlerScope = true; // no logging scope per upstream call on the hot path; requests are still logged
         options.HttpMessageHandlerBuilderActions.Add(builder => builder.PrimaryHandler = new SocketsHttpHandler
         {
             MaxResponseDrainSize = 0,

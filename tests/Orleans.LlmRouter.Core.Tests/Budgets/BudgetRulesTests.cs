@@ -105,4 +105,39 @@ public sealed class BudgetRulesTests
         counters.Add(0, 9m, null, Now.AddHours(1), TimeZoneInfo.Utc);
         Assert.Single(BudgetRules.CrossedAlerts(limits, counters, 0.8m)); // a new day, a new alert
     }
+
+    [Theory]
+    [InlineData("lifetime", "tokens")]
+    [InlineData("daily", "tokens")]
+    [InlineData("monthly", "tokens")]
+    [InlineData("lifetime", "usd")]
+    [InlineData("daily", "usd")]
+    [InlineData("monthly", "usd")]
+    public void Each_window_and_unit_alerts_with_its_own_key_usage_and_limit(string window, string unit)
+    {
+        var tokens = unit == "tokens";
+        var limits = window switch
+        {
+            "lifetime" => tokens ? new TenantBudgets(LifetimeTokens: 1000) : new TenantBudgets(LifetimeUsd: 10m),
+            "daily" => tokens ? new TenantBudgets(DailyTokens: 1000) : new TenantBudgets(DailyUsd: 10m),
+            _ => tokens ? new TenantBudgets(MonthlyTokens: 1000) : new TenantBudgets(MonthlyUsd: 10m),
+        };
+        var counters = new BudgetCounters();
+        counters.Roll(Now, TimeZoneInfo.Utc);
+        counters.Add(900, 9m, null, Now, TimeZoneInfo.Utc);
+
+        var alert = Assert.Single(BudgetRules.CrossedAlerts(limits, counters, 0.8m));
+        Assert.Equal(window, alert.Window.ToString().ToLowerInvariant());
+        Assert.Equal(unit, alert.Unit.ToString().ToLowerInvariant());
+        Assert.Equal(tokens ? 900m : 9m, alert.Used);
+        Assert.Equal(tokens ? 1000m : 10m, alert.Limit);
+        var expectedKey = window switch
+        {
+            "lifetime" => $"lifetime:{unit}",
+            "daily" => $"day:{counters.DayKey}:{unit}",
+            _ => $"month:{counters.MonthKey}:{unit}",
+        };
+        Assert.Equal(expectedKey, alert.Key);
+        Assert.Empty(BudgetRules.CrossedAlerts(limits, counters, 0.95m));
+    }
 }

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Grains.Routing;
+
+namespace Orleans.LlmRouter.Grains.Tests.Routing;
+
+public sealed class InFlightRequestsTests
+{
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public void A_running_request_is_cancelled_at_once_by_its_own_tenant_only()
+    {
+        var inFlight = new InFlightRequests(_clock);
+        using var registration = inFlight.Begin("r1", "acme", CancellationToken.None);
+        Assert.False(inFlight.Cancel("r1", "other"));
+        Assert.False(registration.Token.IsCancellationRequested);
+        Assert.True(inFlight.Cancel("r1", "acme"));
+        Assert.True(registration.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void A_cancellation_that_overtakes_its_request_applies_when_the_request_begins()
+    {
+        var inFlight = new InFlightRequests(_clock);
+        Assert.False(inFlight.Cancel("r2", "acme")); // not running yet
+        using var registration = inFlight.Begin("r2", "acme", CancellationToken.None);
+        Assert.True(registration.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void An_early_cancellation_from_another_tenant_or_too_old_does_not_apply()
+    {
+        var inFlight = new InFlightRequests(_clock);
+        inFlight.Cancel("r3", "other");
+        using (var foreign = inFlight.Begin("r3", "acme", CancellationToken.None))
+        {
+            Assert.False(foreign.Token.IsCancellationRequested);
+        }
+
+        inFlight.Cancel("r4", "acme");
+        _clock.Advance(InFlightRequests.EarlyCancelLifetime);
+        using var late = inFlight.Begin("r4", "acme", CancellationToken.None);
+        Assert.False(late.Token.IsCancellationRequested);
+    }
+}
