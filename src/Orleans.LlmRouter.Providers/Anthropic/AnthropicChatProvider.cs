@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Anthropic;
 
@@ -189,7 +190,7 @@ public sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<st
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(clients);
-        var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
+        var key = WireHelpers.ApiKey(provider, environment);
         return new AnthropicChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
     }
 }

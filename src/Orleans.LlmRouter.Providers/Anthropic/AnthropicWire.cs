@@ -50,16 +50,7 @@ public static class AnthropicWire
                 w.WriteNumber("top_p", p);
             }
 
-            if (request.Stop is { Count: > 0 } stop)
-            {
-                w.WriteStartArray("stop_sequences");
-                foreach (var s in stop)
-                {
-                    w.WriteStringValue(s);
-                }
-
-                w.WriteEndArray();
-            }
+            WireHelpers.WriteStop(w, "stop_sequences", request.Stop);
 
             WriteTools(w, request);
             if (request.ResponseFormat is { Kind: not ResponseFormatKind.Text } format)

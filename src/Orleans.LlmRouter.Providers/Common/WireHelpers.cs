@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Providers.Common;
 
@@ -51,5 +52,30 @@ public static class WireHelpers
         ArgumentNullException.ThrowIfNull(request);
         var parts = request.Messages.Where(m => m.Role is "system" or "developer").Select(m => m.Text).Where(t => t.Length > 0).ToList();
         return parts.Count == 0 ? null : string.Join("\n\n", parts);
+    }
+
+    /// <summary>Writes the stop sequences under the API's own property name, when there are any.</summary>
+    public static void WriteStop(Utf8JsonWriter w, string propertyName, IReadOnlyList<string>? stop)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (stop is not { Count: > 0 })
+        {
+            return;
+        }
+
+        w.WriteStartArray(propertyName);
+        foreach (var s in stop)
+        {
+            w.WriteStringValue(s);
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>A provider's API key from the environment variable its YAML names (null when it names none).</summary>
+    public static string? ApiKey(ProviderDefinition provider, Func<string, string?>? environment)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        return provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
     }
 }

@@ -9,6 +9,7 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Gemini;
 
@@ -257,7 +258,7 @@ public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<strin
     public IChatProvider Create(ProviderDefinition provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
-        var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
+        var key = WireHelpers.ApiKey(provider, environment);
         return new GeminiChatProvider(provider, clients.CreateClient(Http.ProviderHttpClients.NameFor(provider.Id)), key);
     }
 }

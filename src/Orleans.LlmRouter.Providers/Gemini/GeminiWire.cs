@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Gemini;
 
@@ -526,16 +527,7 @@ internal static class GeminiWire
             w.WriteNumber("maxOutputTokens", max);
         }
 
-        if (request.Stop is { Count: > 0 } stop)
-        {
-            w.WriteStartArray("stopSequences");
-            foreach (var s in stop)
-            {
-                w.WriteStringValue(s);
-            }
-
-            w.WriteEndArray();
-        }
+        WireHelpers.WriteStop(w, "stopSequences", request.Stop);
 
         if (request.Seed is { } seed)
         {

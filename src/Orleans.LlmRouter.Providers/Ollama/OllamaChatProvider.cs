@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Ollama;
 
@@ -226,7 +227,7 @@ public sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<strin
     public IChatProvider Create(ProviderDefinition provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
-        var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
+        var key = WireHelpers.ApiKey(provider, environment);
         return new OllamaChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
     }
 }

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Ollama;
 
@@ -339,16 +340,7 @@ internal static class OllamaWire
             w.WriteNumber("num_predict", max);
         }
 
-        if (request.Stop is { Count: > 0 } stop)
-        {
-            w.WriteStartArray("stop");
-            foreach (var s in stop)
-            {
-                w.WriteStringValue(s);
-            }
-
-            w.WriteEndArray();
-        }
+        WireHelpers.WriteStop(w, "stop", request.Stop);
 
         if (request.Seed is { } seed)
         {

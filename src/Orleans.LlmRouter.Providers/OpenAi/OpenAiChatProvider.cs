@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.OpenAi;
 
@@ -204,7 +205,7 @@ public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<strin
     public IChatProvider Create(ProviderDefinition provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
-        var key = provider.ApiKeyEnv is { } env ? (environment ?? Environment.GetEnvironmentVariable)(env) : null;
+        var key = WireHelpers.ApiKey(provider, environment);
         return new OpenAiChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.OpenAi;
 
@@ -42,16 +43,7 @@ public static class OpenAiWire
                 w.WriteNumber(legacyMaxTokens ? "max_tokens" : "max_completion_tokens", max);
             }
 
-            if (request.Stop is { Count: > 0 } stop)
-            {
-                w.WriteStartArray("stop");
-                foreach (var s in stop)
-                {
-                    w.WriteStringValue(s);
-                }
-
-                w.WriteEndArray();
-            }
+            WireHelpers.WriteStop(w, "stop", request.Stop);
 
             if (request.Seed is { } seed)
             {
