@@ -33,6 +33,15 @@ public sealed record LedgerRecord
 
     public long ReasoningTokens { get; init; }
 
+    /// <summary>Prompt tokens written to the provider's prompt cache (all TTLs; a subset of <see cref="PromptTokens"/>).</summary>
+    public long CacheWriteTokens { get; init; }
+
+    /// <summary>The part of <see cref="CacheWriteTokens"/> written with a one-hour TTL (Anthropic).</summary>
+    public long CacheWrite1hTokens { get; init; }
+
+    /// <summary>True when the provider reported no usage and the gateway counted the tokens itself.</summary>
+    public bool UsageEstimated { get; init; }
+
     public decimal CostUsd { get; init; }
 
     public double LatencyMs { get; init; }

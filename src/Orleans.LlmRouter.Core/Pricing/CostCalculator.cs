@@ -28,6 +28,10 @@ public static class CostCalculator
         return ((uncached * input) + (cachedTokens * cached) + (completionTokens * output)) / PerMillion;
     }
 
+    /// <summary>Cost of a call's billed token counts (see <see cref="BilledTokens"/> for what each count holds).</summary>
+    public static decimal Cost(ModelPricing pricing, BilledTokens tokens) =>
+        Cost(pricing, tokens.Prompt, tokens.Completion, tokens.Cached);
+
     /// <summary>Worst-case cost of a call before it is made: every prompt token uncached, the full output used.</summary>
     public static decimal Estimate(ModelPricing pricing, long promptTokens, long maxOutputTokens) =>
         Cost(pricing, promptTokens, maxOutputTokens);

@@ -21,6 +21,13 @@ public enum ProviderErrorClass
 
     /// <summary>The gateway did not send the request: breaker open, paused, limits spent or disabled.</summary>
     Unavailable,
+
+    /// <summary>
+    /// The provider answered, but not in its documented shape: malformed or truncated JSON, a body missing its required
+    /// fields, a stream that ended without its terminal event, or any other unexpected failure inside the adapter.
+    /// Counts against the provider's breaker and falls back to the next candidate (not retried on the same model).
+    /// </summary>
+    UpstreamInvalidResponse,
 }
 
 /// <summary>
@@ -75,7 +82,8 @@ public class ProviderException : Exception
 
     /// <summary>Whether the failure says something about the provider's health (for circuit breakers).</summary>
     public bool CountsAgainstProvider => ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
-        or ProviderErrorClass.Server or ProviderErrorClass.Timeout or ProviderErrorClass.Connection;
+        or ProviderErrorClass.Server or ProviderErrorClass.Timeout or ProviderErrorClass.Connection
+        or ProviderErrorClass.UpstreamInvalidResponse;
 
     /// <summary>snake_case name of the class, as written to the ledger and the API.</summary>
     public string ErrorClassName => ErrorClassNames.Of(ErrorClass);
@@ -125,6 +133,7 @@ public static class ErrorClassNames
         ProviderErrorClass.StructuredOutput => "structured_output",
         ProviderErrorClass.Cancelled => "cancelled",
         ProviderErrorClass.Unavailable => "unavailable",
+        ProviderErrorClass.UpstreamInvalidResponse => "upstream_invalid_response",
         _ => c.ToString(),
     };
 }
