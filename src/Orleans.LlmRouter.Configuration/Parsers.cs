@@ -264,7 +264,7 @@ internal static partial class TenantParser
         if (r.Map(map, "budgets", what) is { } b)
         {
             var bw = $"budgets of {what}";
-            r.CheckKeys(b, bw, "tokens", "usd", "run_tokens");
+            r.CheckKeys(b, bw, "tokens", "usd", "run_tokens", "run_usd");
             var tokens = r.Map(b, "tokens", bw);
             var usd = r.Map(b, "usd", bw);
             var tw = $"token budgets of {what}";
@@ -286,7 +286,8 @@ internal static partial class TenantParser
                 usd is null ? null : r.Decimal(usd, "lifetime", uw),
                 usd is null ? null : r.Decimal(usd, "daily", uw),
                 usd is null ? null : r.Decimal(usd, "monthly", uw),
-                r.Long(b, "run_tokens", bw, min: 0));
+                r.Long(b, "run_tokens", bw, min: 0),
+                r.Decimal(b, "run_usd", bw));
         }
 
         var limits = ProviderParser.ParseLimits(r, r.Map(map, "limits", what), what);

@@ -146,7 +146,8 @@ public sealed record TenantBudgets(
     decimal? LifetimeUsd = null,
     decimal? DailyUsd = null,
     decimal? MonthlyUsd = null,
-    long? RunTokens = null)
+    long? RunTokens = null,
+    decimal? RunUsd = null)
 {
     public static TenantBudgets None { get; } = new();
 }

@@ -120,6 +120,26 @@ public sealed class PromptTokenCounter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Tokens of a piece of generated text (no chat framing) as <paramref name="family"/> counts them: what a stream
+    /// delivered when its provider reported no usage. Not cached (each reply is counted once).
+    /// </summary>
+    public long CountText(TokenizerFamily family, string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        return family switch
+        {
+            TokenizerFamily.O200k or TokenizerFamily.Cl100k =>
+                Count(family, [new PromptPart(text, 0)]) - OpenAiPerMessage - OpenAiReplyPriming,
+            TokenizerFamily.Claude => Dense(text),
+            _ => TokenEstimator.EstimateText(text),
+        };
+    }
+
     public void Dispose() => _cache.Dispose();
 
     private static long Tokens(Tokenizer tokenizer, string? text) => string.IsNullOrEmpty(text) ? 0 : tokenizer.CountTokens(text);

@@ -42,7 +42,10 @@ public static class LlmRouterSiloExtensions
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
+        services.AddOptions<Budgets.BudgetOptions>();
         services.AddSingleton<RouterServices>();
+        services.AddSingleton<RouterEngine>();
+        services.AddSingleton<ReservationKeeper>();
         return services;
     }
 

@@ -25,6 +25,9 @@ public sealed class ProviderPermit
     public bool IsProbe { get; }
 
     internal bool HoldsSlot { get; }
+
+    /// <summary>End of the rate lease the call's tokens were taken from (unused tokens go back to it while it lasts).</summary>
+    internal DateTimeOffset LeaseExpires { get; init; }
 }
 
 /// <summary>
@@ -64,6 +67,11 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Resubscribe = TimeSpan.FromSeconds(30); // well inside the grain's observer TTL (2 min)
     private static readonly TimeSpan SuccessFlush = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SlotRenewal = TimeSpan.FromSeconds(10); // well inside ProviderGrain.SlotLease
+
+    /// <summary>This gate's identity as a holder of concurrency slots (one per silo process).</summary>
+    private readonly string _holder = Guid.NewGuid().ToString("N");
+    private DateTimeOffset _slotsRenewedAt;
 
     private readonly IGrainFactory _grains;
     private readonly RouterClock _clock;
@@ -209,23 +217,34 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
             }
         }
 
-        if (!await TakeRateAsync(provider, local, estimatedTokens))
-        {
-            return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
-        }
-
         var slot = false;
-        if (provider.Limits.MaxConcurrency is { } max)
+        try
         {
-            if (!await TakeSlotAsync(provider, local, max))
+            if (!await TakeRateAsync(provider, local, estimatedTokens))
             {
-                return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+                await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
+                return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
             }
 
-            slot = true;
+            if (provider.Limits.MaxConcurrency is { } max)
+            {
+                if (!await TakeSlotAsync(provider, local, max))
+                {
+                    await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
+                    return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+                }
+
+                slot = true;
+            }
+        }
+        catch (Exception) when (probe)
+        {
+            // The provider grain could not be reached for a lease or slot: the probe was never sent.
+            await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot));
+            throw;
         }
 
-        return (new ProviderPermit(provider, estimatedTokens, probe, slot), null);
+        return (new ProviderPermit(provider, estimatedTokens, probe, slot) { LeaseExpires = local.LeaseExpires }, null);
     }
 
     /// <summary>Records how the permitted request ended. Failures, probes and pauses are reported at once.</summary>
@@ -237,6 +256,18 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         if (permit.HoldsSlot)
         {
             ReleaseSlot(permit.Provider, local);
+        }
+
+        if (outcome.ExtraTokens < 0 && permit.Provider.Limits.TokensPerMinute is not null)
+        {
+            // The call used less than its estimate: the rest of what it took from this minute's lease is free again.
+            lock (local)
+            {
+                if (_clock.UtcNow < local.LeaseExpires && permit.LeaseExpires == local.LeaseExpires)
+                {
+                    local.LeaseTokens += -outcome.ExtraTokens;
+                }
+            }
         }
 
         if (outcome.Success && !outcome.WasProbe && outcome.RetryAfter is null)
@@ -296,6 +327,12 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private async Task TickAsync()
     {
         await FlushAllAsync();
+        if (_clock.UtcNow - _slotsRenewedAt >= SlotRenewal)
+        {
+            _slotsRenewedAt = _clock.UtcNow;
+            await RenewSlotsAsync();
+        }
+
         foreach (var (id, local) in _locals)
         {
             if (local.Snapshot is not null && _clock.UtcNow - local.SubscribedAt > Resubscribe)
@@ -309,6 +346,33 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
                 {
                     LogRefreshFailed(_logger, id, ex);
                 }
+            }
+        }
+    }
+
+    /// <summary>Renews the lease of every concurrency slot this silo holds, so the provider grains keep them for it.</summary>
+    public async Task RenewSlotsAsync()
+    {
+        foreach (var (id, local) in _locals)
+        {
+            int held;
+            lock (local)
+            {
+                held = local.SlotsHeld;
+            }
+
+            if (held == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await Grain(id).RenewSlotsAsync(_holder, held);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogRefreshFailed(_logger, id, ex);
             }
         }
     }
@@ -410,7 +474,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
             }
         }
 
-        var granted = await Grain(provider.Id).AcquireSlotsAsync(Math.Max(1, max / 8));
+        var granted = await Grain(provider.Id).AcquireSlotsAsync(_holder, Math.Max(1, max / 8));
         lock (local)
         {
             local.SlotsHeld += granted;
@@ -439,7 +503,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         if (giveBack > 0)
         {
-            _ = Grain(provider.Id).ReleaseSlotsAsync(giveBack);
+            _ = Grain(provider.Id).ReleaseSlotsAsync(_holder, giveBack);
         }
     }
 
