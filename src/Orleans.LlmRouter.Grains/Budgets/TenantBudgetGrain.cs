@@ -165,6 +165,11 @@ internal sealed partial class TenantBudgetGrain(
         }
 
         Roll();
+        if (_inFlight.TokensOf(reservationId) is not null)
+        {
+            return; // a repeated reservation (its first answer was lost): already held
+        }
+
         var now = clock.UtcNow;
         if (countsRequest && _rateLimits is { } limits && RateLimited(limits, now, tokens) is { } which)
         {

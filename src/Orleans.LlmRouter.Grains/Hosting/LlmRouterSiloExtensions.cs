@@ -43,6 +43,8 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton<ProviderRegistry>();
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
         services.AddOptions<Budgets.BudgetOptions>();
+        services.AddOptions<RouterOptions>();
+        services.AddSingleton(sp => new GrainCalls(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterOptions>>().Value, sp.GetRequiredService<RouterClock>().Time));
         services.AddSingleton<RouterServices>();
         services.AddSingleton<RouterEngine>();
         services.AddSingleton<ReservationKeeper>();

@@ -74,6 +74,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private DateTimeOffset _slotsRenewedAt;
 
     private readonly IGrainFactory _grains;
+    private readonly TimeSpan _callTimeout;
     private readonly RouterClock _clock;
     private readonly ILogger<ProviderGate> _logger;
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
@@ -81,8 +82,9 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly ITimer _flushTimer;
     private IProviderObserver? _selfReference;
 
-    public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger)
+    public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger, Microsoft.Extensions.Options.IOptions<Routing.RouterOptions>? options = null)
     {
+        _callTimeout = options?.Value.GrainCallTimeout ?? new Routing.RouterOptions().GrainCallTimeout;
         _grains = grains;
         _clock = clock;
         _logger = logger;
@@ -210,7 +212,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         var probe = false;
         if (local.Snapshot!.State != ProviderCircuitState.Closed)
         {
-            probe = await Grain(provider.Id).TryBeginProbeAsync();
+            probe = await Bounded(Grain(provider.Id).TryBeginProbeAsync());
             if (!probe)
             {
                 return (null, $"provider '{provider.Id}' circuit is half-open and its probe is in flight");
@@ -303,7 +305,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         try
         {
             var local = _locals[providerId];
-            Apply(local, await Grain(providerId).GetSnapshotAsync());
+            Apply(local, await Bounded(Grain(providerId).GetSnapshotAsync()));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -368,7 +370,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
             try
             {
-                await Grain(id).RenewSlotsAsync(_holder, held);
+                await Bounded(Grain(id).RenewSlotsAsync(_holder, held));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -398,7 +400,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         {
             // An object reference cannot be created on a grain's scheduler (the router grain calls us): leave it.
             _selfReference ??= await Task.Run(() => _grains.CreateObjectReference<IProviderObserver>(this));
-            Apply(local, await Grain(providerId).SubscribeAsync(_selfReference));
+            Apply(local, await Bounded(Grain(providerId).SubscribeAsync(_selfReference)));
             local.SubscribedAt = _clock.UtcNow;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -429,7 +431,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
         var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
-        var lease = await Grain(provider.Id).LeaseAsync(askRequests, askTokens);
+        var lease = await Bounded(Grain(provider.Id).LeaseAsync(askRequests, askTokens));
         Apply(local, lease.Snapshot);
         lock (local)
         {
@@ -474,7 +476,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
             }
         }
 
-        var granted = await Grain(provider.Id).AcquireSlotsAsync(_holder, Math.Max(1, max / 8));
+        var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, Math.Max(1, max / 8)));
         lock (local)
         {
             local.SlotsHeld += granted;
@@ -522,7 +524,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         try
         {
-            Apply(local, await Grain(providerId).ReportAsync(batch));
+            Apply(local, await Bounded(Grain(providerId).ReportAsync(batch)));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -543,6 +545,15 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     }
 
     private Local LocalFor(ProviderDefinition provider) => _locals.GetOrAdd(provider.Id, static _ => new Local());
+
+    /// <summary>
+    /// A provider grain call that gives up after the router's grain-call timeout (a grain whose silo died answers
+    /// nothing until membership declares the silo dead). What it may have granted meanwhile expires at the grain: slot
+    /// leases are renewed only for the slots this gate knows, probes are re-granted after the break time.
+    /// </summary>
+    private Task<T> Bounded<T>(Task<T> call) => call.WaitAsync(_callTimeout, _clock.Time);
+
+    private Task Bounded(Task call) => call.WaitAsync(_callTimeout, _clock.Time);
 
     private IProviderGrain Grain(string providerId) => _grains.GetGrain<IProviderGrain>(providerId);
 

@@ -26,11 +26,13 @@ internal sealed partial class RouterEngine
     private readonly IGrainFactory grains;
     private readonly ReservationKeeper keeper;
     private readonly ILogger<RouterEngine> logger;
+    private readonly GrainCalls calls;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITenantBudgetGrain> _budgets = new(StringComparer.Ordinal);
     private long _tenantRefreshedAt;
 
-    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, ILogger<RouterEngine> logger)
+    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, GrainCalls calls, ILogger<RouterEngine> logger)
     {
+        this.calls = calls;
         this.services = services;
         this.grains = grains;
         this.keeper = keeper;
@@ -395,7 +397,7 @@ internal sealed partial class RouterEngine
         var last = Interlocked.Read(ref _tenantRefreshedAt);
         if (Stopwatch.GetElapsedTime(last, now) > TimeSpan.FromSeconds(1) && Interlocked.CompareExchange(ref _tenantRefreshedAt, now, last) == last)
         {
-            await services.Tenants.RefreshAsync();
+            await calls.TryOnceAsync(services.Tenants.RefreshAsync);
             if (await services.Tenants.GetAsync(context.TenantId) is { } fresh)
             {
                 return fresh;
@@ -512,7 +514,8 @@ internal sealed partial class RouterEngine
             var grain = engine.Budget(context.TenantId);
             try
             {
-                await grain.ReserveAsync(id, tokens, cost, context.RunId, countsRequest: !_counted);
+                // Safe to repeat after a lost answer: an orphan reservation is a lease that expires.
+                await engine.calls.RetryAsync(() => grain.ReserveAsync(id, tokens, cost, context.RunId, countsRequest: !_counted), "reserve the budget");
                 _counted = true;
             }
             catch (BudgetExceededException ex)
@@ -579,7 +582,8 @@ internal sealed partial class RouterEngine
             {
                 var last = Attempts[^1];
                 var model = engine.services.Catalog.Models[last.Model];
-                await engine.Budget(context.TenantId).SettleAsync(null, Record(model, engine.services.Catalog.ProviderOf(model), TokenUsage.Zero, 0m, false, last.ErrorClass, null));
+                var record = Record(model, engine.services.Catalog.ProviderOf(model), TokenUsage.Zero, 0m, false, last.ErrorClass, null);
+                await engine.calls.RetryAsync(() => engine.Budget(context.TenantId).SettleAsync(null, record), "record the call in the ledger");
             }
 
             var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_budgetSkips).ToList();
@@ -609,7 +613,8 @@ internal sealed partial class RouterEngine
             _done = true;
             try
             {
-                await _grain.SettleAsync(_id, record);
+                // Idempotent by request id: a settle whose answer was lost is repeated until it lands.
+                await _engine.calls.RetryAsync(() => _grain.SettleAsync(_id, record), "record the call in the ledger");
             }
             finally
             {
@@ -627,7 +632,10 @@ internal sealed partial class RouterEngine
             _done = true;
             try
             {
-                await _grain.ReleaseAsync(_id);
+                if (!await _engine.calls.TryOnceAsync(() => _grain.ReleaseAsync(_id)))
+                {
+                    LogReleaseFailed(_engine.logger, _id, _tenantId, "no answer");
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
