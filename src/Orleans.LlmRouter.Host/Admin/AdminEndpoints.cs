@@ -241,11 +241,17 @@ public static class AdminEndpoints
 
     private static ModelView View(ModelDefinition m, ModelCatalog catalog) => new(
         m.Name, m.Provider, m.ProviderModel, catalog.ProviderOf(m).Enabled, m.Capabilities.Select(c => c.ToName()).Order(StringComparer.Ordinal).ToArray(),
-        m.ContextWindow, m.MaxOutputTokens, m.Tier, new PricingView(m.Pricing.Input, m.Pricing.Output, m.Pricing.CachedInput, m.Pricing.LongContext?.ThresholdTokens, m.Pricing.LongContext?.Input, m.Pricing.LongContext?.Output));
+        m.ContextWindow, m.MaxOutputTokens, m.Tier, PricingView.Of(m.Pricing));
 
     private static QuoteView Quote(ModelQuote q) => new(q.Model, q.Provider, q.Enabled, q.CostUsd);
 
-    public sealed record PricingView(decimal Input, decimal Output, decimal? CachedInput, long? LongContextAboveTokens, decimal? LongContextInput, decimal? LongContextOutput);
+    public sealed record PricingView(decimal Input, decimal Output, decimal? CachedInput, decimal? CacheWrite, decimal? CacheWrite1h, decimal? Reasoning, IReadOnlyList<LongContextView> LongContext)
+    {
+        public static PricingView Of(ModelPricing p) => new(p.Input, p.Output, p.CachedInput, p.CacheWrite, p.CacheWrite1h, p.Reasoning,
+            p.LongContext.Select(t => new LongContextView(t.ThresholdTokens, t.Input, t.Output, t.CachedInput, t.CacheWrite, t.CacheWrite1h, t.Reasoning)).ToList());
+    }
+
+    public sealed record LongContextView(long AboveTokens, decimal Input, decimal Output, decimal? CachedInput, decimal? CacheWrite, decimal? CacheWrite1h, decimal? Reasoning);
 
     public sealed record ModelView(string Name, string Provider, string ProviderModel, bool Enabled, string[] Capabilities, int ContextWindow, int MaxOutputTokens, string? Tier, PricingView PricingPerMillionUsd);
 
