@@ -57,12 +57,17 @@ public static class CostCalculator
     /// cost): every prompt token at the dearest price a prompt token can have in the tier of that prompt size (input or
     /// a cache write), every output token used at the dearer of the output and reasoning prices.
     /// </summary>
-    public static decimal Estimate(ModelPricing pricing, long promptTokens, long maxOutputTokens)
+    public static decimal Estimate(ModelPricing pricing, long promptTokens, long maxOutputTokens, bool mayWriteCache = false)
     {
         ArgumentNullException.ThrowIfNull(pricing);
         var prompt = Math.Max(promptTokens, 0);
         var rates = Rates.For(pricing, prompt);
-        var input = Math.Max(rates.Input, Math.Max(rates.CachedInput, Math.Max(rates.CacheWrite, rates.CacheWrite1h)));
+
+        // Cache writes are billed only when the request asks for them (Anthropic's cache_control); OpenAI-style
+        // automatic caching has no write charge. Without that, the prompt's worst case is its input (or cached) price.
+        var input = mayWriteCache
+            ? Math.Max(rates.Input, Math.Max(rates.CachedInput, Math.Max(rates.CacheWrite, rates.CacheWrite1h)))
+            : Math.Max(rates.Input, rates.CachedInput);
         var output = Math.Max(rates.Output, rates.Reasoning);
         return ((prompt * input) + (Math.Max(maxOutputTokens, 0) * output)) / PerMillion;
     }

@@ -157,15 +157,18 @@ public sealed class CostCalculatorTests
     [Fact]
     public void The_estimate_is_the_worst_case_every_prompt_token_at_the_dearest_input_side_price_and_all_output_at_the_dearer_output_price()
     {
-        // Full: dearest prompt-side price is the 1h write (6), dearer of output 15 / reasoning 20 is 20.
-        // 1000*6 + 500*20 = 6000 + 10000 = 16 000 µ$
-        Assert.Equal(0.016m, CostCalculator.Estimate(Full, 1_000, 500));
+        // Full, a request that may write the cache: dearest prompt-side price is the 1h write (6), dearer of
+        // output 15 / reasoning 20 is 20. 1000*6 + 500*20 = 6000 + 10000 = 16 000 µ$
+        Assert.Equal(0.016m, CostCalculator.Estimate(Full, 1_000, 500, mayWriteCache: true));
+
+        // Full, a request that cannot write the cache: the prompt at input (3). 1000*3 + 500*20 = 3000 + 10000 = 13 000 µ$
+        Assert.Equal(0.013m, CostCalculator.Estimate(Full, 1_000, 500));
 
         // input and output only: 1000*2 + 500*8 = 2000 + 4000 = 6000 µ$
         Assert.Equal(0.006m, CostCalculator.Estimate(InputOutputOnly, 1_000, 500));
 
         // above a tier: 300000*4 (tier 1h write) + 100*18 (tier reasoning) = 1 200 000 + 1800 = 1 201 800 µ$
-        Assert.Equal(1.2018m, CostCalculator.Estimate(Tiered, 300_000, 100));
+        Assert.Equal(1.2018m, CostCalculator.Estimate(Tiered, 300_000, 100, mayWriteCache: true));
 
         // the estimate is never below what any split of the same call costs
         var actual = CostCalculator.Cost(Full, new BilledTokens(1_000, 500, CacheWrite: 1_000, CacheWrite1h: 1_000, Reasoning: 500));
