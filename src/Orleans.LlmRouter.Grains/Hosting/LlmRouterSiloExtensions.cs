@@ -42,6 +42,7 @@ public static class LlmRouterSiloExtensions
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
+        services.AddRequestLimits();
         services.AddSingleton<RouterServices>();
         return services;
     }
@@ -63,6 +64,18 @@ public static class LlmRouterSiloExtensions
         });
         services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
+        services.AddRequestLimits();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="RequestLimitsOptions"/> (defaults unless the host binds <c>LlmRouter:Limits</c>) with its
+    /// validator, for <see cref="RequestLimits"/> on the front end and in the router.
+    /// </summary>
+    public static IServiceCollection AddRequestLimits(this IServiceCollection services)
+    {
+        services.AddOptions<RequestLimitsOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>());
         return services;
     }
 
