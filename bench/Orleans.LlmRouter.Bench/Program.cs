@@ -240,6 +240,8 @@ async Task<Service> StartGatewayAsync(string name, string? storage)
         env["LlmRouter__Storage"] = "postgres";
         env["LlmRouter__Postgres"] = storage;
         env["LlmRouter__SpoolDirectory"] = Path.Combine(work, name + "-spool");
+        env["LlmRouter__AllowDevKeys"] = "true"; // insecure opt-in: the shipped dev keys, outside the embedded mode
+        env["LlmRouter__AllowSimulated"] = "true";
     }
 
     return await Service.StartAsync(name, Dll("Orleans.LlmRouter.Host"), [], env, new Uri($"http://127.0.0.1:{port}"), "/readyz", work);

@@ -30,8 +30,11 @@ internal sealed partial class RouterEngine
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITenantBudgetGrain> _budgets = new(StringComparer.Ordinal);
     private long _tenantRefreshedAt;
 
-    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, GrainCalls calls, ILogger<RouterEngine> logger)
+    private readonly RequestLimitsOptions limits;
+
+    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, GrainCalls calls, Microsoft.Extensions.Options.IOptions<RequestLimitsOptions> limits, ILogger<RouterEngine> logger)
     {
+        this.limits = limits.Value;
         this.calls = calls;
         this.services = services;
         this.grains = grains;
@@ -273,6 +276,8 @@ internal sealed partial class RouterEngine
             throw new InvalidRoutingException("input must contain at least one text.") { Param = "input" };
         }
 
+        RequestLimits.Validate(request, limits);
+
         var tenant = await TenantAsync(context);
         var prompt = request.Inputs.Sum(TokenEstimator.EstimateText);
         var query = new RouteQuery
@@ -361,6 +366,7 @@ internal sealed partial class RouterEngine
             throw new InvalidRoutingException("messages must contain at least one message.") { Param = "messages" };
         }
 
+        RequestLimits.Validate(request, limits); // the same limits the HTTP surfaces enforce, for grain-API callers
         var tenant = await TenantAsync(context);
         var query = RequestAnalysis.ToQuery(request, context, tenant, services.PromptTokens);
         var plan = Plan(query);

@@ -31,6 +31,10 @@ internal static class OpenAiErrors
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
+    /// <summary>413 <c>request_too_large</c>: the body is over <c>LlmRouter:Limits:MaxBodyBytes</c>; not worth retrying as is.</summary>
+    public static Task WriteTooLargeAsync(HttpContext http, string message) =>
+        WriteAsync(http, StatusCodes.Status413PayloadTooLarge, message, "invalid_request_error", null, "request_too_large", shouldRetry: false);
+
     /// <summary>429 for a tenant's own rpm/tpm, with <c>Retry-After</c> (seconds to the next minute).</summary>
     public static Task WriteRateLimitedAsync(HttpContext http, TenantRateLimitedException ex)
     {

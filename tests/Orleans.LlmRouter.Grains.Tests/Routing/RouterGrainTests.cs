@@ -123,6 +123,15 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     }
 
     [Fact]
+    public async Task The_request_limits_hold_on_the_grain_api_too()
+    {
+        var many = new ChatRequest(Enumerable.Range(0, 2_049).Select(i => ChatMessage.FromText("user", $"m{i}")).ToList()) { MaxOutputTokens = 5 };
+        Assert.Equal("messages", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.CompleteAsync(many, Ctx(action: "work")))).Param);
+        var tooMany = new EmbeddingRequest(Enumerable.Range(0, 2_049).Select(i => $"text {i}").ToList());
+        Assert.Equal("input", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.EmbedAsync(tooMany, Ctx()))).Param);
+    }
+
+    [Fact]
     public async Task When_everything_fails_the_error_lists_every_attempt()
     {
         var ex = await Assert.ThrowsAsync<AllModelsFailedException>(() => Router.CompleteAsync(Ask("doomed [simulate:bad_request]"), Ctx(action: "work")));
