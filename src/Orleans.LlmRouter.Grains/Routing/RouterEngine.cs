@@ -52,14 +52,13 @@ internal sealed partial class RouterEngine
         for (var i = 0; i < queue.Count; i++)
         {
             var candidate = queue[i];
-            var model = candidate.Model;
-            var provider = services.Catalog.ProviderOf(model);
-            var tokens = candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens;
-            await using var reservation = await run.ReserveAsync(model, provider, tokens, candidate.EstimatedCostUsd, i);
+            await using var reservation = await run.ReserveAsync(candidate, i);
             if (reservation is null)
             {
                 continue;
             }
+
+            var (model, provider, tokens) = (reservation.Model, reservation.Provider, reservation.Tokens);
 
             var adapter = services.Providers.Get(provider.Id);
             var call = new ProviderCall(request, model, provider);
@@ -142,14 +141,13 @@ internal sealed partial class RouterEngine
         for (var i = 0; i < queue.Count; i++)
         {
             var candidate = queue[i];
-            var model = candidate.Model;
-            var provider = services.Catalog.ProviderOf(model);
-            var tokens = candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens;
-            await using var reservation = await run.ReserveAsync(model, provider, tokens, candidate.EstimatedCostUsd, i);
+            await using var reservation = await run.ReserveAsync(candidate, i);
             if (reservation is null)
             {
                 continue;
             }
+
+            var (model, provider, tokens) = (reservation.Model, reservation.Provider, reservation.Tokens);
 
             Attempt? admitted;
             try
@@ -513,6 +511,10 @@ internal sealed partial class RouterEngine
 
         public DateTimeOffset StartedAt { get; } = engine.services.Time.GetUtcNow();
 
+        /// <summary>Reserves a chat candidate's estimated prompt and output; null (and recorded) when the tenant cannot afford it now.</summary>
+        public Task<Reservation?> ReserveAsync(RouteCandidate candidate, int index) =>
+            ReserveAsync(candidate.Model, engine.services.Catalog.ProviderOf(candidate.Model), candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, index);
+
         /// <summary>Reserves for one candidate; null (and recorded) when the tenant cannot afford this model now.</summary>
         public async Task<Reservation?> ReserveAsync(ModelDefinition model, ProviderDefinition provider, long tokens, decimal cost, int index)
         {
@@ -532,7 +534,7 @@ internal sealed partial class RouterEngine
                 return null;
             }
 
-            return new Reservation(engine, grain, context.TenantId, id);
+            return new Reservation(engine, grain, context.TenantId, id) { Model = model, Provider = provider, Tokens = tokens };
         }
 
         /// <summary>Asks the silo-local gate for a permit; a refusal is recorded and thrown as a non-transient error.</summary>
@@ -612,6 +614,13 @@ internal sealed partial class RouterEngine
             (_engine, _grain, _tenantId, _id) = (engine, grain, tenantId, id);
             engine.keeper.Hold(grain, tenantId, id);
         }
+
+        public required ModelDefinition Model { get; init; }
+
+        public required ProviderDefinition Provider { get; init; }
+
+        /// <summary>The tokens reserved (estimated prompt plus reserved output).</summary>
+        public long Tokens { get; init; }
 
         /// <summary>Drops the reservation, appends the ledger row durably and adds the usage (once).</summary>
         public async Task SettleAsync(UsageRecord record)
