@@ -8,7 +8,7 @@ internal static class ProviderParser
 {
     public static ProviderDefinition? Parse(YamlNodeReader r, YamlMappingNode map)
     {
-        r.CheckKeys(map, "a provider", "id", "type", "base_url", "api_key_env", "timeout_seconds", "priority", "enabled", "limits", "circuit_breaker", "retry", "options", "description", "health_check_seconds");
+        r.CheckKeys(map, "a provider", "id", "type", "base_url", "api_key_env", "timeout_seconds", "priority", "enabled", "limits", "circuit_breaker", "retry", "options", "description", "health_check_seconds", "stream_idle_timeout_seconds");
         var id = r.String(map, "id", "a provider", required: true);
         var what = id is null ? "a provider" : $"provider '{id}'";
         var type = r.String(map, "type", what, required: true);
@@ -58,11 +58,13 @@ internal static class ProviderParser
         }
 
         var healthCheck = r.Int(map, "health_check_seconds", what, min: 1);
+        var streamIdle = r.Int(map, "stream_idle_timeout_seconds", what, min: 1);
         return id is null || type is null
             ? null
             : new ProviderDefinition(id, type, baseUrl, apiKeyEnv, TimeSpan.FromSeconds(timeout), priority, enabled, limits, breaker, retry, options, r.At(map))
             {
                 HealthCheckInterval = healthCheck is { } h ? TimeSpan.FromSeconds(h) : null,
+                StreamIdleTimeout = streamIdle is { } si ? TimeSpan.FromSeconds(si) : ProviderDefinition.DefaultStreamIdleTimeout,
             };
     }
 

@@ -9,7 +9,9 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// Anthropic Messages API: <c>POST /v1/messages</c> (JSON, and SSE with named events: message_start, ping,
 /// content_block_start/delta/stop, message_delta with cumulative usage, message_stop; an <c>error</c> event after a 200
 /// for <c>midstream</c>), <c>GET /v1/models</c>. Requires <c>x-api-key</c> and <c>max_tokens</c> as the real API does.
-/// Scenarios as for OpenAI, plus <c>cache</c> (cache read/creation usage) and <c>refusal</c>.
+/// Scenarios as for OpenAI, plus <c>cache</c> (cache read/creation usage) and <c>refusal</c>; the faults
+/// (malformed_json, missing_field / wrong_type for <c>content</c>, truncated without <c>message_stop</c>, stall, reset)
+/// as described on <see cref="MockUpstreamServer"/>.
 /// </summary>
 public sealed partial class MockUpstreamServer
 {
@@ -94,12 +96,25 @@ public sealed partial class MockUpstreamServer
         if (!stream)
         {
             await DelayAsync(http, Timing.Latency);
-            await WriteJson(http, 200, w =>
+            await WriteAnswerAsync(http, scenario, w =>
             {
                 w.WriteString("id", id);
                 w.WriteString("type", "message");
                 w.WriteString("role", "assistant");
                 w.WriteString("model", model);
+                if (scenario is "missing_field" or "wrong_type")
+                {
+                    if (scenario == "wrong_type")
+                    {
+                        w.WriteString("content", reply); // a string where the API has an array of blocks
+                    }
+
+                    w.WriteString("stop_reason", stop);
+                    w.WriteNull("stop_sequence");
+                    Usage(w, outputTokens);
+                    return;
+                }
+
                 w.WriteStartArray("content");
                 if (scenario != "refusal")
                 {
@@ -166,6 +181,11 @@ public sealed partial class MockUpstreamServer
                 if (i > 0)
                 {
                     await DelayAsync(http, Timing.ChunkDelay);
+                }
+
+                if (i == 2 && await StreamFaultAsync(http, scenario, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"cut\n\n"))
+                {
+                    return;
                 }
 
                 if (scenario == "midstream" && i == 2)

@@ -18,7 +18,9 @@ namespace Orleans.LlmRouter.MockUpstream;
 // context_length (400, input token count exceeds the maximum), content_policy (200 with
 // promptFeedback.blockReason), safety (finish reason SAFETY), midstream (an error event after two chunks),
 // tool_call (a functionCall part), cache / cached (cachedContentTokenCount), reasoning / thinking (a thought
-// part and thoughtsTokenCount), echo_key (a misbehaving upstream that echoes the key in its error), slow.
+// part and thoughtsTokenCount), echo_key (a misbehaving upstream that echoes the key in its error), slow, and the
+// faults described on MockUpstreamServer (malformed_json, missing_field / wrong_type for candidates, truncated: the
+// stream ends before the candidate with finishReason, stall, reset).
 // Replies are cut at maxOutputTokens with finish reason MAX_TOKENS.
 public sealed partial class MockUpstreamServer
 {
@@ -151,8 +153,21 @@ public sealed partial class MockUpstreamServer
         if (!stream)
         {
             await DelayAsync(http, Timing.Latency);
-            await GeminiJsonAsync(http, 200, w =>
+            await WriteAnswerAsync(http, scenario, w =>
             {
+                if (scenario is "missing_field" or "wrong_type")
+                {
+                    if (scenario == "wrong_type")
+                    {
+                        w.WriteString("candidates", reply); // a string where the API has an array
+                    }
+
+                    GeminiUsageJson(w, usage);
+                    w.WriteString("modelVersion", model);
+                    w.WriteString("responseId", responseId);
+                    return;
+                }
+
                 w.WriteStartArray("candidates");
                 w.WriteStartObject();
                 if (finish != "SAFETY")
@@ -189,7 +204,7 @@ public sealed partial class MockUpstreamServer
                 GeminiUsageJson(w, usage);
                 w.WriteString("modelVersion", model);
                 w.WriteString("responseId", responseId);
-            });
+            }, indented: true, contentType: "application/json; charset=UTF-8");
             return;
         }
 
@@ -206,6 +221,11 @@ public sealed partial class MockUpstreamServer
             if (i > 0 || thought)
             {
                 await DelayAsync(http, Timing.ChunkDelay);
+            }
+
+            if (i == 2 && await StreamFaultAsync(http, scenario, "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"cut\r\n\r\n"))
+            {
+                return;
             }
 
             if (scenario == "midstream" && i == 2)

@@ -16,6 +16,7 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// 'x' not found"), bad_request (400), context_length (400 "the input length exceeds the context length"), auth (401
 /// from a proxy that echoes the bearer token it got), midstream (an error line after two chunks), truncated (the
 /// stream ends after two chunks without its done line), stall (two chunks, then silence until the caller gives up),
+/// reset, malformed_json, missing_field / wrong_type (for <c>message</c>) as described on <see cref="MockUpstreamServer"/>,
 /// cached (no prompt_eval_count), tool_call (tool calls with ids, as current Ollama sends), tool_call_no_id (as older
 /// Ollama sends), slow (waits until the caller gives up).
 /// </summary>
@@ -79,10 +80,18 @@ public sealed partial class MockUpstreamServer
         if (!stream)
         {
             await DelayAsync(http, Timing.Latency);
-            await WriteJson(http, 200, w =>
+            await WriteAnswerAsync(http, scenario, w =>
             {
                 OllamaHead(w, model);
-                OllamaMessage(w, string.Concat(pieces), toolCall ? tools : default, toolCall, withIds);
+                if (scenario == "wrong_type")
+                {
+                    w.WriteString("message", string.Concat(pieces)); // a string where the API has an object
+                }
+                else if (scenario != "missing_field")
+                {
+                    OllamaMessage(w, string.Concat(pieces), toolCall ? tools : default, toolCall, withIds);
+                }
+
                 w.WriteBoolean("done", true);
                 w.WriteString("done_reason", doneReason);
                 OllamaMetrics(w, promptTokens, evalCount, scenario);
@@ -109,19 +118,15 @@ public sealed partial class MockUpstreamServer
                 await DelayAsync(http, Timing.ChunkDelay);
             }
 
-            if (i == 2)
+            if (i == 2 && await StreamFaultAsync(http, scenario, "{\"model\":\"" + model + "\",\"message\":{\"role\":\"assistant\",\"content\":\"cut\n"))
             {
-                switch (scenario)
-                {
-                    case "midstream":
-                        await OllamaLineAsync(http, w => w.WriteString("error", "an error was encountered while running the model: unexpected EOF"));
-                        return;
-                    case "truncated":
-                        return;
-                    case "stall":
-                        await DelayAsync(http, OllamaForever);
-                        return;
-                }
+                return;
+            }
+
+            if (i == 2 && scenario == "midstream")
+            {
+                await OllamaLineAsync(http, w => w.WriteString("error", "an error was encountered while running the model: unexpected EOF"));
+                return;
             }
 
             var piece = pieces[i];

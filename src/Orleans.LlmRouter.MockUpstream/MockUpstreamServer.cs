@@ -23,11 +23,27 @@ public sealed record MockRequest(string Path, IReadOnlyDictionary<string, string
 /// (retry-after-ms), rate_limit_date (HTTP-date), server (500), overloaded (503), auth (401), permission (403),
 /// not_found (404), bad_request (400), context_length (400 context_length_exceeded), content_policy,
 /// no_retry (500 with x-should-retry: false), midstream (an error payload after two chunks), deepseek_cache
-/// (DeepSeek cache usage fields), tool_call, slow (waits until the caller gives up).
+/// (DeepSeek cache usage fields), tool_call, slow (waits until the caller gives up), no_usage (a stream without its
+/// usage chunk, as many compatible servers send it).
+/// <para>
+/// Faults of a broken upstream, served by every API of the mock (OpenAI, Anthropic, Gemini, Ollama) in its own
+/// framing: malformed_json (a 200 whose JSON body is cut in half; in a stream, an event whose JSON is cut after two
+/// chunks), missing_field (a 200 without the API's required field: <c>choices</c>, <c>content</c>,
+/// <c>candidates</c>, <c>message</c>), wrong_type (that field with the wrong JSON type), truncated (a stream that ends
+/// cleanly after two chunks without its terminal event: <c>[DONE]</c>, <c>message_stop</c>, the candidate with
+/// <c>finishReason</c>, <c>done:true</c>), stall (headers and half a body, or two chunks of a stream, then nothing until
+/// the client gives up), reset (half a body, or two chunks, then the connection is aborted).
+/// </para>
 /// </summary>
 public sealed partial class MockUpstreamServer : IAsyncDisposable
 {
     private static readonly string[] ModelIds = ["mock-small", "mock-large", "mock-embed"];
+
+    /// <summary>How long a stalled answer stays silent: longer than any client waits.</summary>
+    private static readonly TimeSpan StallFor = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a reset waits for the part of the body already written to reach the client.</summary>
+    private static readonly TimeSpan ResetAfter = TimeSpan.FromMilliseconds(250);
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<MockRequest> _requests = new();
     private int _aborted;
@@ -123,12 +139,23 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         if (!stream)
         {
             await DelayAsync(http, Timing.Latency);
-            await WriteJson(http, 200, w =>
+            await WriteAnswerAsync(http, scenario, w =>
             {
                 w.WriteString("id", id);
                 w.WriteString("object", "chat.completion");
                 w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
                 w.WriteString("model", model);
+                if (scenario is "missing_field" or "wrong_type")
+                {
+                    if (scenario == "wrong_type")
+                    {
+                        w.WriteString("choices", reply); // a string where the API has an array
+                    }
+
+                    WriteUsage(w, promptTokens, completionTokens, scenario);
+                    return;
+                }
+
                 w.WriteStartArray("choices");
                 w.WriteStartObject();
                 w.WriteNumber("index", 0);
@@ -174,6 +201,11 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
                 await DelayAsync(http, Timing.ChunkDelay);
             }
 
+            if (i == 2 && await StreamFaultAsync(http, scenario, "data: {\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"cut\n\n"))
+            {
+                return;
+            }
+
             if (scenario == "midstream" && i == 2)
             {
                 await Event(http, w =>
@@ -193,7 +225,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         }
 
         await Event(http, w => Chunk(w, id, model, role: false, content: null, toolCalls: default, finish: toolCall ? "tool_calls" : "stop"));
-        if (includeUsage)
+        if (includeUsage && scenario != "no_usage")
         {
             await Event(http, w =>
             {
@@ -357,6 +389,77 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         {
             Interlocked.Increment(ref _aborted);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes a 200 JSON answer, or the fault its scenario asks for: malformed_json (the first half of the body),
+    /// stall (half the body, then silence until the client gives up), reset (half the body, then the connection aborted).
+    /// </summary>
+    private async Task WriteAnswerAsync(HttpContext http, string? scenario, Action<Utf8JsonWriter> body, bool indented = false, string contentType = "application/json")
+    {
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = contentType;
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        var json = buffer.WrittenMemory;
+        if (scenario is not ("malformed_json" or "stall" or "reset"))
+        {
+            await http.Response.Body.WriteAsync(json, http.RequestAborted);
+            return;
+        }
+
+        await http.Response.Body.WriteAsync(json[..(json.Length / 2)], http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+        await EndFaultAsync(http, scenario);
+    }
+
+    /// <summary>
+    /// The fault a stream's scenario asks for, at its third piece: truncated (the response ends cleanly without the
+    /// terminal event), stall, reset, or malformed_json (<paramref name="malformedEvent"/>, one event of the API's
+    /// framing whose JSON is cut). True when the handler must stop there.
+    /// </summary>
+    private async Task<bool> StreamFaultAsync(HttpContext http, string? scenario, string malformedEvent)
+    {
+        switch (scenario)
+        {
+            case "truncated":
+                return true;
+            case "malformed_json":
+                await http.Response.WriteAsync(malformedEvent, http.RequestAborted);
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+                return true;
+            case "stall" or "reset":
+                await EndFaultAsync(http, scenario);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// stall: nothing more until the client gives up; reset: the connection is aborted (RST, no terminating chunk).
+    /// Kestrel drops output it has not sent yet when the connection is aborted, so the part already written gets a
+    /// moment to leave first: the client sees the start of the body, then the reset.
+    /// </summary>
+    private async Task EndFaultAsync(HttpContext http, string scenario)
+    {
+        if (scenario == "reset")
+        {
+            await Task.Delay(ResetAfter, http.RequestAborted);
+            http.Abort();
+            return;
+        }
+
+        if (scenario == "stall")
+        {
+            await DelayAsync(http, StallFor);
         }
     }
 

@@ -68,6 +68,15 @@ public sealed record ProviderDefinition(
 
     /// <summary>When set, the provider grain probes the provider on this interval and feeds the breaker.</summary>
     public TimeSpan? HealthCheckInterval { get; init; }
+
+    /// <summary>
+    /// The longest a stream may stay silent once its headers arrived, between chunks (<c>stream_idle_timeout_seconds</c>);
+    /// past it the adapter aborts the upstream request and fails with a timeout.
+    /// </summary>
+    public TimeSpan StreamIdleTimeout { get; init; } = DefaultStreamIdleTimeout;
+
+    /// <summary>The idle timeout of a stream when the provider sets none: 60 s.</summary>
+    public static TimeSpan DefaultStreamIdleTimeout { get; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>

@@ -9,7 +9,12 @@ public sealed record ProviderCall(ChatRequest Request, ModelDefinition Model, Pr
 /// <summary>A provider's non-streaming answer, already normalised.</summary>
 public sealed record ProviderResponse(ChatMessage Message, string FinishReason, TokenUsage Usage, string? UpstreamId = null);
 
-/// <summary>One normalised streaming chunk. The last one carries <see cref="FinishReason"/> and <see cref="Usage"/>.</summary>
+/// <summary>
+/// One normalised streaming chunk. The last one carries <see cref="FinishReason"/> and <see cref="Usage"/>; its usage is
+/// null when the provider reported none (an OpenAI-compatible server that sends no usage chunk), so the caller can
+/// tell a reported zero from a missing count. A stream that fails throws a <see cref="ProviderException"/> after the
+/// chunks that came before the failure.
+/// </summary>
 public sealed record ProviderStreamChunk(string? TextDelta = null, IReadOnlyList<ToolCall>? ToolCalls = null, string? FinishReason = null, TokenUsage? Usage = null);
 
 /// <summary>An embeddings call.</summary>
@@ -23,7 +28,9 @@ public sealed record ProviderHealthProbe(bool Healthy, string? Detail, TimeSpan 
 
 /// <summary>
 /// The one abstraction every provider type implements. Implementations throw <see cref="ProviderException"/>
-/// subclasses for every upstream failure (also mid-stream), and never put an API key in a message.
+/// subclasses for every upstream failure (also mid-stream; an answer not in the API's documented shape is
+/// <see cref="ProviderErrorClass.UpstreamInvalidResponse"/>), never any other exception type except
+/// <see cref="OperationCanceledException"/> for the caller's own cancellation, and never put an API key in a message.
 /// </summary>
 public interface IChatProvider
 {

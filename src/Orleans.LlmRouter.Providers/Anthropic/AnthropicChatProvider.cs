@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -14,13 +13,20 @@ namespace Orleans.LlmRouter.Providers.Anthropic;
 /// <summary>
 /// Adapter for Anthropic's Messages API (<c>POST /v1/messages</c>, <c>x-api-key</c>, <c>anthropic-version</c>). Streams
 /// the named SSE events (message_start → content blocks → message_delta with cumulative usage → message_stop) without
-/// buffering; an <c>error</c> event after a 200 becomes the typed error of its kind. Anthropic has no embeddings API.
+/// buffering, with the provider's idle timeout between events; an <c>error</c> event after a 200 becomes the typed error
+/// of its kind, a stream that ends before <c>message_stop</c> or an answer not in the documented shape an
+/// <see cref="ProviderErrorClass.UpstreamInvalidResponse"/>. Anthropic has no embeddings API.
 /// </summary>
 public sealed class AnthropicChatProvider : IChatProvider
 {
     private readonly UpstreamHttp _http;
 
-    public AnthropicChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
+    /// <summary>Creates the adapter for one provider.</summary>
+    /// <param name="provider">The provider (base URL, timeouts, options).</param>
+    /// <param name="http">A client from <see cref="IHttpClientFactory"/>.</param>
+    /// <param name="apiKey">The key, sent as <c>x-api-key</c>.</param>
+    /// <param name="time">The clock of the stream idle timeout (the system clock when null).</param>
+    public AnthropicChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
         _http = new UpstreamHttp(provider, http, "https://api.anthropic.com", apiKey, headers =>
@@ -31,21 +37,38 @@ public sealed class AnthropicChatProvider : IChatProvider
             }
 
             headers.TryAddWithoutValidation("anthropic-version", AnthropicWire.Version);
-        });
+        }, time: time);
     }
 
     private ProviderDefinition Provider => _http.Provider;
 
-    public async Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    public Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _http.ReadAsync(call.Model, () => CompleteCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return _http.Guard(StreamCoreAsync(call, cancellationToken), call.Model, cancellationToken);
+    }
+
+    /// <summary>A message body: <c>content</c> (an array of blocks) is required, the rest is read tolerantly.</summary>
+    private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
         var body = AnthropicWire.MessagesRequest(call.Request, call.Model, Provider, stream: false);
         using var response = await _http.SendAsync(HttpMethod.Post, "v1/messages", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
         var root = doc.RootElement;
         var text = new StringBuilder();
         var tools = new List<ToolCall>();
-        foreach (var block in root.GetProperty("content").EnumerateArray())
+        if (!root.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        {
+            throw _http.Invalid(call.Model, "the answer has no content blocks");
+        }
+
+        foreach (var block in content.EnumerateArray())
         {
             switch (block.GetProperty("type").GetString())
             {
@@ -68,30 +91,23 @@ public sealed class AnthropicChatProvider : IChatProvider
         return new ProviderResponse(message, AnthropicWire.FinishReason(stop, tools.Count > 0), AnthropicWire.Usage(root.TryGetProperty("usage", out var u) ? u : default), root.TryGetProperty("id", out var id) ? id.GetString() : null);
     }
 
-    public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The named events as they arrive, ending at <c>message_stop</c> (a stream that ends before it is truncated).</summary>
+    private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
         var body = AnthropicWire.MessagesRequest(call.Request, call.Model, Provider, stream: true);
         using var response = await _http.SendAsync(HttpMethod.Post, "v1/messages", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var tools = new SortedDictionary<int, (string Id, string Name, StringBuilder Args)>();
         var usage = TokenUsage.Zero;
         string? stop = null;
-        var enumerator = SseParser.Create(stream).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var stopped = false;
+        var enumerator = _http.ReadEventsAsync(response, call.Model, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (enumerator)
         {
-            while (true)
+            while (!stopped)
             {
-                try
+                if (!await enumerator.MoveNextAsync())
                 {
-                    if (!await enumerator.MoveNextAsync())
-                    {
-                        break;
-                    }
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
-                {
-                    throw _http.StreamCut(ex, call.Model);
+                    break;
                 }
 
                 var item = enumerator.Current;
@@ -137,6 +153,9 @@ public sealed class AnthropicChatProvider : IChatProvider
 
                         usage = AnthropicWire.Usage(root.TryGetProperty("usage", out var du) ? du : default, usage); // cumulative
                         break;
+                    case "message_stop":
+                        stopped = true;
+                        break;
                     case "error":
                         var error = root.GetProperty("error");
                         var errorType = error.TryGetProperty("type", out var et) ? et.GetString() : null;
@@ -145,6 +164,11 @@ public sealed class AnthropicChatProvider : IChatProvider
                         throw ProviderException.Create(HttpErrors.Classify(status, null, errorType, message), Provider, call.Model, status, message);
                 }
             }
+        }
+
+        if (!stopped)
+        {
+            throw _http.Truncated(call.Model);
         }
 
         if (tools.Count > 0)
@@ -166,7 +190,10 @@ public sealed class AnthropicChatProvider : IChatProvider
         throw ProviderException.Create(ProviderErrorClass.BadRequest, Provider, call.Model, null, "Anthropic has no embeddings API; route embeddings to a model of another provider");
     }
 
-    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
+        _http.ReadAsync(null, () => ListModelsCoreAsync(cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<string>> ListModelsCoreAsync(CancellationToken cancellationToken)
     {
         using var response = await _http.SendAsync(HttpMethod.Get, "v1/models", null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
@@ -182,7 +209,7 @@ public sealed class AnthropicChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>anthropic</c> provider type.</summary>
-public sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null) : IChatProviderFactory
+public sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Anthropic;
 
@@ -191,6 +218,6 @@ public sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<st
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(clients);
         var key = WireHelpers.ApiKey(provider, environment);
-        return new AnthropicChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
+        return new AnthropicChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key, time);
     }
 }

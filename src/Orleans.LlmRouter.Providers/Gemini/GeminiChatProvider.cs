@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -15,10 +14,11 @@ namespace Orleans.LlmRouter.Providers.Gemini;
 
 /// <summary>
 /// Adapter for the Google Gemini Developer API (<c>generativelanguage.googleapis.com/v1beta</c>):
-/// <c>models/{model}:generateContent</c>, <c>:streamGenerateContent?alt=sse</c> (read with <see cref="SseParser"/>,
-/// chunk by chunk), <c>:batchEmbedContents</c> and <c>GET models</c>. The key travels only in the
+/// <c>models/{model}:generateContent</c>, <c>:streamGenerateContent?alt=sse</c> (read event by event with the
+/// provider's idle timeout between them; a stream must end with a candidate's <c>finishReason</c>), <c>:batchEmbedContents</c> and <c>GET models</c>. The key travels only in the
 /// <c>x-goog-api-key</c> header, never in the URL, and is redacted from every error. Failures (HTTP status, an error
-/// object mid-stream, a blocked prompt, timeout, connection) become the typed provider errors.
+/// object mid-stream, a blocked prompt, timeout, stall, connection, an answer not in the documented shape) become the
+/// typed provider errors.
 /// </summary>
 public sealed class GeminiChatProvider : IChatProvider
 {
@@ -29,7 +29,12 @@ public sealed class GeminiChatProvider : IChatProvider
     private readonly UpstreamHttp _upstream;
     private readonly string? _apiKey;
 
-    public GeminiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
+    /// <summary>Creates the adapter for one provider.</summary>
+    /// <param name="provider">The provider (base URL, timeouts, options).</param>
+    /// <param name="http">A client from <see cref="IHttpClientFactory"/>.</param>
+    /// <param name="apiKey">The key, sent as <c>x-goog-api-key</c>.</param>
+    /// <param name="time">The clock of the stream idle timeout (the system clock when null).</param>
+    public GeminiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey, TimeProvider? time = null)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _apiKey = apiKey;
@@ -45,12 +50,25 @@ public sealed class GeminiChatProvider : IChatProvider
                     headers.TryAddWithoutValidation("x-goog-api-key", apiKey); // a header, never the URL: URLs reach logs
                 }
             },
-            (response, text, model) => GeminiErrors.FromResponse(response, text, _provider, model, Redact));
+            (response, text, model) => GeminiErrors.FromResponse(response, text, _provider, model, Redact),
+            time);
     }
 
-    public async Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    public Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _upstream.ReadAsync(call.Model, () => CompleteCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return _upstream.Guard(StreamCoreAsync(call, cancellationToken), call.Model, cancellationToken);
+    }
+
+    /// <summary>A GenerateContentResponse: a non-empty <c>candidates</c> array is required unless the prompt was blocked.</summary>
+    private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
         var body = RequestBody(call);
         using var response = await SendAsync(HttpMethod.Post, ModelPath(call.Model, "generateContent"), body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
@@ -59,6 +77,11 @@ public sealed class GeminiChatProvider : IChatProvider
         if (GeminiWire.BlockReason(root) is { } blocked)
         {
             throw ProviderException.Create(ProviderErrorClass.ContentPolicy, _provider, call.Model, (int)response.StatusCode, $"the prompt was blocked ({blocked})");
+        }
+
+        if (!root.TryGetProperty("candidates", out var candidates) || candidates.ValueKind != JsonValueKind.Array || candidates.GetArrayLength() == 0)
+        {
+            throw _upstream.Invalid(call.Model, "the answer has no candidates");
         }
 
         var responseId = root.TryGetProperty("responseId", out var rid) && rid.ValueKind == JsonValueKind.String ? rid.GetString() : null;
@@ -70,31 +93,26 @@ public sealed class GeminiChatProvider : IChatProvider
         return new ProviderResponse(message, GeminiWire.FinishReason(finish, toolCalls.Count > 0), usage, responseId);
     }
 
-    public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The SSE events as they arrive. Each is a whole GenerateContentResponse; there is no [DONE]: the stream ends
+    /// after the candidate that carries <c>finishReason</c>, and one that ends before it is truncated.
+    /// </summary>
+    private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
         var body = RequestBody(call);
         using var response = await SendAsync(HttpMethod.Post, ModelPath(call.Model, "streamGenerateContent") + "?alt=sse", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var toolCalls = new List<ToolCall>();
         var text = new StringBuilder();
         string? finish = null;
         TokenUsage? usage = null;
-        var enumerator = SseParser.Create(stream).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var enumerator = _upstream.ReadEventsAsync(response, call.Model, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (enumerator)
         {
             while (true)
             {
-                try
+                if (!await enumerator.MoveNextAsync())
                 {
-                    if (!await enumerator.MoveNextAsync())
-                    {
-                        break;
-                    }
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
-                {
-                    throw ProviderException.Create(ProviderErrorClass.Connection, _provider, call.Model, null, Redact("the stream was cut: " + ex.Message), inner: ex);
+                    break;
                 }
 
                 var data = enumerator.Current.Data;
@@ -133,7 +151,7 @@ public sealed class GeminiChatProvider : IChatProvider
 
         if (finish is null)
         {
-            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, call.Model, null, "the stream ended without a finish reason");
+            throw _upstream.Truncated(call.Model);
         }
 
         if (toolCalls.Count > 0)
@@ -144,9 +162,17 @@ public sealed class GeminiChatProvider : IChatProvider
         yield return new ProviderStreamChunk(FinishReason: GeminiWire.FinishReason(finish, toolCalls.Count > 0), Usage: usage ?? TokenUsage.Zero);
     }
 
-    public async Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    public Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _upstream.ReadAsync(call.Model, () => EmbedCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
+        _upstream.ReadAsync(null, () => ListModelsCoreAsync(cancellationToken), cancellationToken);
+
+    private async Task<EmbeddingResponse> EmbedCoreAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
         var model = GeminiWire.ModelId(call.Model.ProviderModel);
         var vectors = new List<float[]>(call.Inputs.Count);
         foreach (var batch in call.Inputs.Chunk(EmbedBatchSize))
@@ -157,7 +183,7 @@ public sealed class GeminiChatProvider : IChatProvider
             var embeddings = doc.RootElement.TryGetProperty("embeddings", out var e) && e.ValueKind == JsonValueKind.Array ? e : default;
             if (embeddings.ValueKind != JsonValueKind.Array || embeddings.GetArrayLength() != batch.Length)
             {
-                throw ProviderException.Create(ProviderErrorClass.Server, _provider, call.Model, (int)response.StatusCode, $"expected {batch.Length} embeddings in the answer");
+                throw _upstream.Invalid(call.Model, $"expected {batch.Length} embeddings in the answer");
             }
 
             vectors.AddRange(embeddings.EnumerateArray().Select(v => v.GetProperty("values").EnumerateArray().Select(x => x.GetSingle()).ToArray()));
@@ -167,7 +193,7 @@ public sealed class GeminiChatProvider : IChatProvider
         return new EmbeddingResponse(vectors, call.Inputs.Sum(TokenEstimator.EstimateText));
     }
 
-    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> ListModelsCoreAsync(CancellationToken cancellationToken)
     {
         var models = new List<string>();
         string? pageToken = null;
@@ -241,7 +267,7 @@ public sealed class GeminiChatProvider : IChatProvider
     }
 
     private ProviderException NotJson(ModelDefinition? model, JsonException ex) =>
-        ProviderException.Create(ProviderErrorClass.Server, _provider, model, null, "the answer is not valid JSON: " + ex.Message, inner: ex);
+        _upstream.Invalid(model, ex is { LineNumber: { } line, BytePositionInLine: { } at } ? $"the answer is not valid JSON (line {line + 1}, byte {at + 1})" : "the answer is not valid JSON", ex);
 
     /// <summary>Defence in depth: no provider text ever carries the key into a message.</summary>
     private string Redact(string text) => _apiKey is { Length: > 0 } key ? text.Replace(key, "***", StringComparison.Ordinal) : text;
@@ -251,7 +277,7 @@ public sealed class GeminiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>gemini</c> provider type (the Google Gemini Developer API).</summary>
-public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null) : IChatProviderFactory
+public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Gemini;
 
@@ -259,6 +285,6 @@ public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<strin
     {
         ArgumentNullException.ThrowIfNull(provider);
         var key = WireHelpers.ApiKey(provider, environment);
-        return new GeminiChatProvider(provider, clients.CreateClient(Http.ProviderHttpClients.NameFor(provider.Id)), key);
+        return new GeminiChatProvider(provider, clients.CreateClient(Http.ProviderHttpClients.NameFor(provider.Id)), key, time);
     }
 }

@@ -15,8 +15,9 @@ namespace Orleans.LlmRouter.Providers.Ollama;
 /// Adapter for Ollama's native API (<c>base_url</c>, default <c>http://localhost:11434</c>): <c>POST /api/chat</c>
 /// (one JSON object, or NDJSON read line by line as it arrives), <c>POST /api/embed</c>, and <c>GET /api/tags</c> for
 /// the model list and the health probe. Every failure becomes a typed error: HTTP statuses, an <c>{"error":…}</c>
-/// line after a 200, a stream that ends without its <c>done:true</c> line, the per-provider timeout (also between
-/// stream lines) as opposed to the caller's cancellation, and refused connections. Ollama needs no key; when the
+/// line after a 200, a stream that ends without its <c>done:true</c> line or an answer not in the documented shape
+/// (upstream_invalid_response), the per-provider timeout and the stream idle timeout between lines as opposed to the
+/// caller's cancellation, and refused connections. Ollama needs no key; when the
 /// provider has one (a proxy in front of Ollama) it is sent as a bearer token and never appears in an error.
 /// Provider options: <c>keep_alive</c> (seconds or a duration such as <c>10m</c>) and <c>num_ctx</c>.
 /// </summary>
@@ -30,7 +31,12 @@ public sealed class OllamaChatProvider : IChatProvider
     private readonly string? _apiKey;
     private readonly OllamaRequestSettings _settings;
 
-    public OllamaChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
+    /// <summary>Creates the adapter for one provider.</summary>
+    /// <param name="provider">The provider (base URL, timeouts, options).</param>
+    /// <param name="http">A client from <see cref="IHttpClientFactory"/>.</param>
+    /// <param name="apiKey">An optional key, sent as a bearer token (a proxy in front of Ollama).</param>
+    /// <param name="time">The clock of the stream idle timeout (the system clock when null).</param>
+    public OllamaChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey, TimeProvider? time = null)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _apiKey = apiKey is { Length: > 0 } ? apiKey : null;
@@ -48,12 +54,25 @@ public sealed class OllamaChatProvider : IChatProvider
                     headers.Authorization = new AuthenticationHeaderValue("Bearer", key); // e.g. a proxy in front of Ollama
                 }
             },
-            (response, text, model) => OllamaErrors.FromResponse(response, text, _provider, model, key));
+            (response, text, model) => OllamaErrors.FromResponse(response, text, _provider, model, key),
+            time);
     }
 
-    public async Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    public Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _upstream.ReadAsync(call.Model, () => CompleteCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return _upstream.Guard(StreamCoreAsync(call, cancellationToken), call.Model, cancellationToken);
+    }
+
+    /// <summary>A chat answer: an <c>error</c> is the typed error, else a <c>message</c> object is required.</summary>
+    private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
         var body = ChatBody(call, stream: false);
         using var response = await SendAsync(HttpMethod.Post, "api/chat", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken), call.Model);
@@ -63,27 +82,25 @@ public sealed class OllamaChatProvider : IChatProvider
             throw OllamaErrors.FromStreamError(error, _provider, call.Model, _apiKey);
         }
 
-        var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
+        var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object ? m : throw _upstream.Invalid(call.Model, "the answer has no message");
         var content = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         var toolCalls = OllamaWire.ToolCalls(message);
         var chat = new ChatMessage("assistant", string.IsNullOrEmpty(content) ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
         return new ProviderResponse(chat, OllamaWire.FinishReason(DoneReason(root), toolCalls.Count > 0), OllamaWire.Usage(root));
     }
 
-    public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The NDJSON lines as they arrive, ending at the <c>done:true</c> line (a stream that ends before it is truncated).</summary>
+    private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
         var body = ChatBody(call, stream: true);
         using var response = await SendAsync(HttpMethod.Post, "api/chat", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await using var lines = _upstream.ReadLinesAsync(response, call.Model, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var toolCalls = new List<ToolCall>();
         string finish;
         TokenUsage usage;
         while (true)
         {
-            var line = await ReadLineAsync(reader, idle, call.Model, cancellationToken);
+            var line = await lines.MoveNextAsync() ? lines.Current : throw _upstream.Truncated(call.Model);
             if (string.IsNullOrWhiteSpace(line))
             {
                 continue;
@@ -121,9 +138,17 @@ public sealed class OllamaChatProvider : IChatProvider
         yield return new ProviderStreamChunk(FinishReason: finish, Usage: usage);
     }
 
-    public async Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    public Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _upstream.ReadAsync(call.Model, () => EmbedCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
+        _upstream.ReadAsync(null, () => ListModelsCoreAsync(cancellationToken), cancellationToken);
+
+    private async Task<EmbeddingResponse> EmbedCoreAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
         var body = OllamaWire.EmbedRequest(call.Inputs, call.Model.ProviderModel, call.Dimensions, _settings);
         using var response = await SendAsync(HttpMethod.Post, "api/embed", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken), call.Model);
@@ -133,13 +158,13 @@ public sealed class OllamaChatProvider : IChatProvider
             : [];
         if (vectors.Count != call.Inputs.Count)
         {
-            throw ProviderException.Create(ProviderErrorClass.Server, _provider, call.Model, (int)response.StatusCode, $"{vectors.Count} embeddings returned for {call.Inputs.Count} inputs");
+            throw _upstream.Invalid(call.Model, $"{vectors.Count} embeddings returned for {call.Inputs.Count} inputs");
         }
 
         return new EmbeddingResponse(vectors, OllamaWire.Usage(root).PromptTokens);
     }
 
-    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> ListModelsCoreAsync(CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Get, "api/tags", null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken), null);
@@ -181,38 +206,17 @@ public sealed class OllamaChatProvider : IChatProvider
         }
         catch (JsonException ex)
         {
-            throw ProviderException.Create(ProviderErrorClass.Server, _provider, model, null, "malformed JSON from Ollama: " + ex.Message, inner: ex);
+            throw _upstream.Invalid(model, ex is { LineNumber: { } line, BytePositionInLine: { } at } ? $"malformed JSON from Ollama (line {line + 1}, byte {at + 1})" : "malformed JSON from Ollama", ex);
         }
 
         var kind = doc.RootElement.ValueKind;
         if (kind != JsonValueKind.Object)
         {
             doc.Dispose();
-            throw ProviderException.Create(ProviderErrorClass.Server, _provider, model, null, $"Ollama answered with a JSON {kind}, not an object");
+            throw _upstream.Invalid(model, $"Ollama answered with a JSON {kind}, not an object");
         }
 
         return doc;
-    }
-
-    /// <summary>The next NDJSON line; the provider timeout restarts for every line, so a stalled stream is a timeout.</summary>
-    private async Task<string> ReadLineAsync(StreamReader reader, CancellationTokenSource idle, ModelDefinition model, CancellationToken cancellationToken)
-    {
-        idle.CancelAfter(_provider.Timeout);
-        string? line;
-        try
-        {
-            line = await reader.ReadLineAsync(idle.Token);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw ProviderException.Create(ProviderErrorClass.Timeout, _provider, model, null, $"the stream sent nothing for {_provider.Timeout.TotalSeconds:0.#} s", inner: ex);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
-        {
-            throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, "the stream was cut: " + ex.Message, inner: ex);
-        }
-
-        return line ?? throw ProviderException.Create(ProviderErrorClass.Connection, _provider, model, null, "the stream ended before its final done:true line");
     }
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
@@ -220,7 +224,7 @@ public sealed class OllamaChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>ollama</c> provider type (Ollama's native API). A key is optional: set <c>api_key_env</c> for a proxy that wants a bearer token.</summary>
-public sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null) : IChatProviderFactory
+public sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Ollama;
 
@@ -228,6 +232,6 @@ public sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<strin
     {
         ArgumentNullException.ThrowIfNull(provider);
         var key = WireHelpers.ApiKey(provider, environment);
-        return new OllamaChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
+        return new OllamaChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key, time);
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
@@ -14,8 +13,9 @@ namespace Orleans.LlmRouter.Providers.OpenAi;
 /// <summary>
 /// Adapter for OpenAI and every OpenAI-compatible API, chosen by <c>base_url</c> (DeepSeek, vLLM, a LiteLLM proxy,
 /// Ollama's /v1). Sends <c>max_completion_tokens</c> to api.openai.com and <c>max_tokens</c> elsewhere (option
-/// <c>max_tokens_field</c> overrides), streams with <see cref="SseParser"/> without buffering, and maps every failure
-/// (HTTP status, mid-stream error payload, timeout, connection) to the typed errors. The key is sent as a bearer
+/// <c>max_tokens_field</c> overrides), streams server-sent events without buffering (ending at <c>data: [DONE]</c>, with
+/// the provider's idle timeout between chunks), and maps every failure (HTTP status, mid-stream error payload, timeout,
+/// stall, connection, an answer not in the documented shape) to the typed errors. The key is sent as a bearer
 /// token and never appears in an error.
 /// </summary>
 public sealed class OpenAiChatProvider : IChatProvider
@@ -25,7 +25,12 @@ public sealed class OpenAiChatProvider : IChatProvider
     private readonly string? _apiKey;
     private readonly bool _legacyMaxTokens;
 
-    public OpenAiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey)
+    /// <summary>Creates the adapter for one provider.</summary>
+    /// <param name="provider">The provider (base URL, timeouts, options).</param>
+    /// <param name="http">A client from <see cref="IHttpClientFactory"/>.</param>
+    /// <param name="apiKey">The key, sent as a bearer token.</param>
+    /// <param name="time">The clock of the stream idle timeout (the system clock when null).</param>
+    public OpenAiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey, TimeProvider? time = null)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _apiKey = apiKey;
@@ -36,22 +41,43 @@ public sealed class OpenAiChatProvider : IChatProvider
             {
                 headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
             }
-        });
+        }, time: time);
         _legacyMaxTokens = provider.Options.TryGetValue("max_tokens_field", out var field)
             ? field == "max_tokens"
             : !baseUrl.Host.EndsWith("openai.com", StringComparison.OrdinalIgnoreCase);
     }
 
-    public async Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    public Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _upstream.ReadAsync(call.Model, () => CompleteCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return _upstream.Guard(StreamCoreAsync(call, cancellationToken), call.Model, cancellationToken);
+    }
+
+    /// <summary>A chat.completion body: <c>choices[0].message</c> is required, the rest is read tolerantly.</summary>
+    private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
         var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens);
         using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
-        var choice = root.GetProperty("choices")[0];
-        var message = choice.GetProperty("message");
+        if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
+        {
+            throw _upstream.Invalid(call.Model, "the answer has no choices");
+        }
+
+        var choice = choices[0];
+        if (!choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        {
+            throw _upstream.Invalid(call.Model, "the answer's first choice has no message");
+        }
+
         var toolCalls = new List<ToolCall>();
         if (message.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
         {
@@ -73,35 +99,32 @@ public sealed class OpenAiChatProvider : IChatProvider
         return new ProviderResponse(chat, finish, OpenAiWire.Usage(root.TryGetProperty("usage", out var u) ? u : default), root.TryGetProperty("id", out var id) ? id.GetString() : null);
     }
 
-    public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The SSE chunks as they arrive, ending at <c>data: [DONE]</c> (a stream that ends before it is truncated). The
+    /// last chunk carries the finish reason and the usage chunk's counts, or null usage when the server sent none.
+    /// </summary>
+    private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
         var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens);
         using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var tools = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Args)>();
         string? finish = null;
         TokenUsage? usage = null;
-        var enumerator = SseParser.Create(stream).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var done = false;
+        var enumerator = _upstream.ReadEventsAsync(response, call.Model, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (enumerator)
         {
             while (true)
             {
-                try
+                if (!await enumerator.MoveNextAsync())
                 {
-                    if (!await enumerator.MoveNextAsync())
-                    {
-                        break;
-                    }
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
-                {
-                    throw ProviderException.Create(ProviderErrorClass.Connection, _provider, call.Model, null, "the stream was cut: " + ex.Message, inner: ex);
+                    break;
                 }
 
                 var data = enumerator.Current.Data;
                 if (data == "[DONE]")
                 {
+                    done = true;
                     break;
                 }
 
@@ -158,28 +181,47 @@ public sealed class OpenAiChatProvider : IChatProvider
             }
         }
 
+        if (!done)
+        {
+            throw _upstream.Truncated(call.Model);
+        }
+
         if (tools.Count > 0)
         {
             yield return new ProviderStreamChunk(ToolCalls: tools.Values.Select(t => new ToolCall(t.Id, t.Name, OpenAiWire.NormalizeArguments(t.Args.ToString()))).ToList());
         }
 
-        yield return new ProviderStreamChunk(FinishReason: OpenAiWire.FinishReason(finish, tools.Count > 0), Usage: usage ?? TokenUsage.Zero);
+        // No usage chunk (many compatible servers omit it): null, so the router estimates and flags the usage.
+        yield return new ProviderStreamChunk(FinishReason: OpenAiWire.FinishReason(finish, tools.Count > 0), Usage: usage);
     }
 
-    public async Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    public Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return _upstream.ReadAsync(call.Model, () => EmbedCoreAsync(call, cancellationToken), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
+        _upstream.ReadAsync(null, () => ListModelsCoreAsync(cancellationToken), cancellationToken);
+
+    private async Task<EmbeddingResponse> EmbedCoreAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
         using var response = await SendAsync(HttpMethod.Post, "v1/embeddings", OpenAiWire.EmbeddingsRequest(call.Inputs, call.Model.ProviderModel, call.Dimensions), call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
         var vectors = doc.RootElement.GetProperty("data").EnumerateArray()
             .OrderBy(d => d.GetProperty("index").GetInt32())
             .Select(d => d.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray())
             .ToList();
+        if (vectors.Count != call.Inputs.Count)
+        {
+            throw _upstream.Invalid(call.Model, $"{vectors.Count} embeddings returned for {call.Inputs.Count} inputs");
+        }
+
         var usage = OpenAiWire.Usage(doc.RootElement.TryGetProperty("usage", out var u) ? u : default);
         return new EmbeddingResponse(vectors, usage.PromptTokens);
     }
 
-    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> ListModelsCoreAsync(CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Get, "v1/models", null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
@@ -198,7 +240,7 @@ public sealed class OpenAiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>
-public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null) : IChatProviderFactory
+public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.OpenAi;
 
@@ -206,6 +248,6 @@ public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<strin
     {
         ArgumentNullException.ThrowIfNull(provider);
         var key = WireHelpers.ApiKey(provider, environment);
-        return new OpenAiChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key);
+        return new OpenAiChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key, time);
     }
 }

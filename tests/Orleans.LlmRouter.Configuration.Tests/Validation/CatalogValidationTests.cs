@@ -62,6 +62,19 @@ public sealed class CatalogValidationTests
     }
 
     [Fact]
+    public void A_provider_may_set_the_stream_idle_timeout_which_defaults_to_a_minute_and_must_be_positive()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(60), Load(("c.yaml", Base)).Catalog.Providers["sim"].StreamIdleTimeout);
+
+        var yaml = Base.Replace("{ id: sim, type: simulated }", "{ id: sim, type: simulated, stream_idle_timeout_seconds: 15 }", StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(15), Load(("c.yaml", yaml)).Catalog.Providers["sim"].StreamIdleTimeout);
+
+        var error = Single(yaml.Replace("stream_idle_timeout_seconds: 15", "stream_idle_timeout_seconds: 0", StringComparison.Ordinal));
+        Assert.Contains("stream_idle_timeout_seconds", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, error.Location.Line);
+    }
+
+    [Fact]
     public void Unreadable_yaml_is_reported_with_its_line()
     {
         var error = Single("providers:\n  - id: sim\n    type: simulated\n  options: [unclosed\n");

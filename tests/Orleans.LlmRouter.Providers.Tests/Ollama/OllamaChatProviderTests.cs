@@ -370,16 +370,17 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     }
 
     [Fact]
-    public async Task A_stream_that_ends_without_its_done_line_is_a_connection_error()
+    public async Task A_stream_that_ends_without_its_done_line_is_an_upstream_invalid_response()
     {
         var seen = new List<ProviderStreamChunk>();
-        var ex = await Assert.ThrowsAsync<ProviderConnectionException>(() => DrainAsync(Adapter().StreamAsync(Call(Ask("a long enough reply to cut [mock:truncated]")), Ct), seen));
+        var ex = await Assert.ThrowsAnyAsync<ProviderException>(() => DrainAsync(Adapter().StreamAsync(Call(Ask("a long enough reply to cut [mock:truncated]")), Ct), seen));
+        Assert.Equal(ProviderErrorClass.UpstreamInvalidResponse, ex.ErrorClass);
         Assert.Equal(2, seen.Count);
-        Assert.Contains("done", ex.ProviderMessage, StringComparison.Ordinal);
+        Assert.Equal("the stream ended without its terminal event", ex.ProviderMessage);
     }
 
     [Fact]
-    public async Task A_slow_upstream_is_a_timeout_and_so_is_a_stream_that_stalls()
+    public async Task A_slow_upstream_is_a_timeout_and_so_is_a_stream_that_stalls_past_its_idle_timeout()
     {
         // The guard only turns a regression into a quick failure (a cancellation instead of the expected timeout).
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -391,7 +392,8 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
 
         // Two lines arrive and are handed on while the upstream is still open; then it goes silent.
         var seen = new List<ProviderStreamChunk>();
-        var stalled = await Assert.ThrowsAsync<ProviderTimeoutException>(() => DrainAsync(Adapter(quick).StreamAsync(Call(Ask("a long enough reply to stall [mock:stall]")), guard.Token), seen));
+        var idle = new OllamaChatProvider(Provider() with { StreamIdleTimeout = quick }, new HttpClient(), Key); // timeout_seconds no longer bounds a stream's silence
+        var stalled = await Assert.ThrowsAsync<ProviderTimeoutException>(() => DrainAsync(idle.StreamAsync(Call(Ask("a long enough reply to stall [mock:stall]")), guard.Token), seen));
         Assert.Equal(2, seen.Count);
         Assert.Contains("stream sent nothing", stalled.ProviderMessage, StringComparison.Ordinal);
     }
