@@ -42,13 +42,22 @@ public sealed class RoutingClusterFixture : IAsyncLifetime
     public const string MockYaml = """
         providers:
           - { id: up, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 10, priority: 3, retry: { max_attempts: 2, base_delay_ms: 0, max_delay_ms: 0 } }
+          - { id: upc, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 2, stream_idle_timeout_seconds: 1, priority: 3,
+              limits: { max_concurrency: 2 }, retry: { max_attempts: 1 }, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 100, window_seconds: 60, break_seconds: 30 } }
         models:
+          - { name: m-upc, provider: upc, provider_model: mock-small, capabilities: [chat, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
           - { name: m-up, provider: up, provider_model: mock-small, capabilities: [chat, structured_output, tools, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
         actions:
           - name: upstream
             requires: [chat]
             strategies:
               default: [m-up, b-small]
+          - name: upguard
+            requires: [chat]
+            strategies:
+              default: [m-upc, b-small]
+        tenants:
+          - { id: faults }
         """;
 
     public const string MockKey = "sk-routing-mock-key-91a";

@@ -1,0 +1,88 @@
+using Orleans.LlmRouter.Contracts;
+
+namespace Orleans.LlmRouter.Grains.Tests.Routing;
+
+/// <summary>
+/// Real HTTP on loopback to the wire-faithful mock: answers that are malformed, incomplete, cut or stalled are typed
+/// errors, fall back before the first chunk, end a stream with an error item after it, and leave nothing held.
+/// </summary>
+[Collection(RoutingClusterCollection.Name)]
+public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
+{
+    private IRouterGrain Router => fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+
+    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 50 };
+
+    [Theory]
+    [InlineData("malformed_json", "upstream_invalid_response")]
+    [InlineData("missing_field", "upstream_invalid_response")]
+    [InlineData("wrong_type", "upstream_invalid_response")]
+    [InlineData("reset", "connection")]
+    [InlineData("stall", "timeout")]
+    public async Task A_broken_answer_is_a_typed_error_that_falls_back_and_holds_nothing(string scenario, string errorClass)
+    {
+        for (var i = 0; i < 3; i++) // more than the provider's max_concurrency (2): a leaked slot would refuse the next
+        {
+            var c = await Router.CompleteAsync(Ask($"{scenario} {i} [mock:{scenario}]"), new RoutingContext("faults") { Action = "upguard" });
+            Assert.Equal("b-small", c.Model);
+            Assert.Equal(["m-upc", "b-small"], c.Attempts.Select(a => a.Model));
+            Assert.Equal(errorClass, c.Attempts[0].ErrorClass);
+        }
+
+        await AssertNothingHeldAsync();
+    }
+
+    [Theory]
+    [InlineData("truncated", "upstream_invalid_response")]
+    [InlineData("malformed_json", "upstream_invalid_response")]
+    [InlineData("reset", "connection")]
+    [InlineData("stall", "timeout")]
+    public async Task A_stream_broken_after_its_first_chunk_ends_with_an_error_item_billed_for_what_came(string scenario, string errorClass)
+    {
+        var items = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask($"stream {scenario} [mock:{scenario}]"), new RoutingContext("faults") { Model = "m-upc" }, TestContext.Current.CancellationToken))
+        {
+            items.Add(item);
+        }
+
+        Assert.Equal("m-upc", items[0].Model);
+        Assert.Contains(items, i => !string.IsNullOrEmpty(i.TextDelta));
+        var last = items[^1];
+        Assert.Equal("error", last.FinishReason);
+        Assert.Equal(errorClass, last.ErrorClass);
+        Assert.True(last.Usage!.Estimated);
+        Assert.True(last.Usage.CompletionTokens > 0);
+        await AssertNothingHeldAsync();
+    }
+
+    [Fact]
+    public async Task A_stream_without_a_usage_chunk_is_a_success_counted_with_the_tokenizer()
+    {
+        var items = new List<ChatStreamItem>();
+        await foreach (var item in Router.StreamAsync(Ask("no usage please [mock:no_usage]"), new RoutingContext("faults") { Model = "m-upc" }, TestContext.Current.CancellationToken))
+        {
+            items.Add(item);
+        }
+
+        var last = items[^1];
+        Assert.NotEqual("error", last.FinishReason);
+        Assert.NotNull(last.FinishReason);
+        Assert.True(last.Usage!.Estimated);
+        Assert.True(last.Usage.CompletionTokens > 0);
+        await AssertNothingHeldAsync();
+    }
+
+    private async Task AssertNothingHeldAsync()
+    {
+        var grain = fx.Cluster.Client.GetGrain<IProviderGrain>("upc");
+        for (var i = 0; i < 200 && (await grain.GetHealthAsync()).ConcurrencySlotsLeased > 0; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        var health = await grain.GetHealthAsync();
+        Assert.Equal(0, health.ConcurrencySlotsLeased);
+        Assert.Equal(ProviderCircuitState.Closed, health.State); // minimum_calls 100: these failures do not open it
+        Assert.Equal(0, (await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("faults")).GetUsageAsync()).ReservationsInFlight);
+    }
+}
