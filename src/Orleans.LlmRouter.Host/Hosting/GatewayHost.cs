@@ -20,9 +20,17 @@ public static partial class GatewayHost
     /// <summary>Where the gateway listens when no URL is configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    /// <summary>Runs the gateway until shutdown. Exit code 2 when the configuration is invalid.</summary>
+    /// <summary>
+    /// Runs the gateway until shutdown. Exit code 2 when the configuration is invalid. With <c>--audit</c>, runs
+    /// <see cref="LedgerAudit"/> against a running gateway instead.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (LedgerAudit.Requested(args))
+        {
+            return await LedgerAudit.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable("LLMROUTER_ADMIN_KEY"));
+        }
+
         WebApplication app;
         try
         {
