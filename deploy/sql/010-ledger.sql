@@ -48,11 +48,18 @@ CREATE TABLE IF NOT EXISTS llm_calls
 
 -- Upgrades a ledger created before tenant positions existed (rows from then count from position 0).
 ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS tenant_seq bigint NOT NULL DEFAULT 0;
+-- Upgrades for exact billing: usage the gateway counted itself, and prompt-cache writes (all TTLs, and the 1-hour part).
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS usage_estimated       boolean NOT NULL DEFAULT false;
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS cache_write_tokens    bigint  NOT NULL DEFAULT 0;
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS cache_write_1h_tokens bigint  NOT NULL DEFAULT 0;
 
 COMMENT ON TABLE llm_calls IS 'Append-only billing ledger: one row per settled LLM call. Source of truth for budgets.';
 COMMENT ON COLUMN llm_calls.seq IS 'Global insertion order.';
 COMMENT ON COLUMN llm_calls.tenant_seq IS 'Per-tenant position assigned by the budget grain; its counters include exactly the rows up to a persisted position.';
 COMMENT ON COLUMN llm_calls.cost_usd IS 'Settled cost in USD (numeric(20,10): exact, no float rounding).';
+COMMENT ON COLUMN llm_calls.usage_estimated IS 'True when the provider reported no usage and the gateway counted the tokens itself.';
+COMMENT ON COLUMN llm_calls.cache_write_tokens IS 'Prompt tokens written to the provider''s prompt cache (all TTLs; part of prompt_tokens).';
+COMMENT ON COLUMN llm_calls.cache_write_1h_tokens IS 'The part of cache_write_tokens written with a one-hour TTL.';
 
 -- Usage queries / CSV export (by tenant + time range, model, provider, action, tag).
 CREATE INDEX IF NOT EXISTS ix_llm_calls_tenant_completed ON llm_calls (tenant_id, completed_at);
@@ -64,6 +71,26 @@ CREATE INDEX IF NOT EXISTS ix_llm_calls_tags             ON llm_calls USING gin 
 -- Not unique: after a failover a spooled row may share a position with a newer one; both are counted.
 CREATE INDEX IF NOT EXISTS ix_llm_calls_tenant_seq ON llm_calls (tenant_id, tenant_seq);
 CREATE INDEX IF NOT EXISTS ix_llm_calls_run              ON llm_calls (run_id) WHERE run_id IS NOT NULL;
+
+-- Rows PostgreSQL refused for their data (SQLSTATE class 22 or 23 other than a unique violation, e.g. a NUL
+-- character in a text value, a numeric overflow, a check violation). The call was delivered and its budget counted,
+-- so the row is kept here, whole, instead of blocking the ledger's group commit or spool replay. record is the
+-- LedgerRecord as JSON (type json, not jsonb: json keeps an escaped \u0000 that jsonb refuses); request_id and
+-- tenant_id are copies with NUL characters replaced by U+FFFD, for lookups and for "billed once".
+CREATE TABLE IF NOT EXISTS llm_calls_quarantine
+(
+    request_id      text        NOT NULL,
+    tenant_id       text        NOT NULL,
+    tenant_seq      bigint      NOT NULL DEFAULT 0,
+    record          json        NOT NULL,
+    sqlstate        text        NULL,
+    error           text        NOT NULL,
+    quarantined_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT pk_llm_calls_quarantine PRIMARY KEY (request_id)
+);
+
+COMMENT ON TABLE llm_calls_quarantine IS 'Ledger rows PostgreSQL rejected for their data; counted in budgets, listed by GET /api/v1/ledger/quarantine.';
+CREATE INDEX IF NOT EXISTS ix_llm_calls_quarantine_tenant ON llm_calls_quarantine (tenant_id, tenant_seq);
 
 -- Tenants managed through the admin API live in Orleans grain storage (the tenant registry grain,
 -- OrleansStorage above), so they need no table of their own.

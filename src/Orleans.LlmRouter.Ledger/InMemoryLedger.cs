@@ -87,10 +87,63 @@ public sealed class InMemoryLedger : ILedger
 
     public Task<bool> IsReachableAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
 
+    public Task<LedgerBalance> BalanceAsync(string tenantId, IReadOnlyList<BalanceWindow> windows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        List<LedgerRecord> rows;
+        lock (_lock)
+        {
+            rows = _records.Where(r => r.TenantId == tenantId).ToList();
+        }
+
+        return Task.FromResult(Balance(tenantId, rows, windows, quarantined: 0, spooled: 0));
+    }
+
+    /// <summary>Memory takes every row: nothing is ever quarantined.</summary>
+    public Task<QuarantineReport> QuarantineAsync(int limit = 100, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new QuarantineReport(0, 0, []));
+
+    /// <summary>
+    /// Test hook: rewrites a stored row in place, as an operator editing the ledger table would (the ledger is
+    /// append-only otherwise). Returns false when no row has the request id.
+    /// </summary>
+    internal bool Amend(string requestId, Func<LedgerRecord, LedgerRecord> change)
+    {
+        lock (_lock)
+        {
+            var i = _records.FindIndex(r => r.RequestId == requestId);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            _records[i] = change(_records[i]) with { RequestId = requestId };
+            return true;
+        }
+    }
+
+    /// <summary>Window and run balances of a tenant's rows (each request id once).</summary>
+    public static LedgerBalance Balance(string tenantId, IReadOnlyCollection<LedgerRecord> rows, IReadOnlyList<BalanceWindow> windows, long quarantined, long spooled)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(windows);
+        var balances = windows.Select(w =>
+        {
+            var inside = rows.Where(r => (w.From is null || r.CompletedAt >= w.From) && (w.To is null || r.CompletedAt < w.To)).ToList();
+            return new WindowBalance(w.Window, w.Key, inside.Count, inside.Sum(r => r.TotalTokens), inside.Sum(r => r.CostUsd));
+        }).ToList();
+        var runs = rows.Where(r => r.RunId is not null)
+            .GroupBy(r => r.RunId!, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new WindowBalance("run", g.Key, g.Count(), g.Sum(r => r.TotalTokens), g.Sum(r => r.CostUsd)))
+            .ToList();
+        return new LedgerBalance(tenantId, balances, runs, quarantined, spooled);
+    }
+
     public static UsageTotals Totals(IEnumerable<LedgerRecord> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        long calls = 0, failed = 0, prompt = 0, completion = 0, cached = 0;
+        long calls = 0, failed = 0, prompt = 0, completion = 0, cached = 0, reasoning = 0, cacheWrite = 0, cacheWrite1h = 0, estimated = 0;
         decimal cost = 0;
         foreach (var r in rows)
         {
@@ -99,10 +152,20 @@ public sealed class InMemoryLedger : ILedger
             prompt += r.PromptTokens;
             completion += r.CompletionTokens;
             cached += r.CachedTokens;
+            reasoning += r.ReasoningTokens;
+            cacheWrite += r.CacheWriteTokens;
+            cacheWrite1h += r.CacheWrite1hTokens;
+            estimated += r.UsageEstimated ? 1 : 0;
             cost += r.CostUsd;
         }
 
-        return new UsageTotals(calls, failed, prompt, completion, cached, cost);
+        return new UsageTotals(calls, failed, prompt, completion, cached, cost)
+        {
+            ReasoningTokens = reasoning,
+            CacheWriteTokens = cacheWrite,
+            CacheWrite1hTokens = cacheWrite1h,
+            EstimatedCalls = estimated,
+        };
     }
 
     private static bool Matches(LedgerRecord r, UsageQuery q) =>

@@ -24,13 +24,23 @@ public sealed record PostgresLedgerOptions(string ConnectionString)
 {
     public LedgerOutageMode OutageMode { get; init; } = LedgerOutageMode.Spool;
 
-    /// <summary>Where spooled records wait for PostgreSQL (one file per process).</summary>
+    /// <summary>
+    /// Where spooled records wait for PostgreSQL: one file per ledger instance, locked while it lives. In a cluster,
+    /// a volume shared by every silo, so a living silo replays the spool of a dead one.
+    /// </summary>
     public string SpoolDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "llmrouter-spool");
+
+    /// <summary>Names this instance's spool file; unique per process (default: host, process id and a random suffix).</summary>
+    public string? InstanceId { get; init; }
 
     /// <summary>Most records in one group commit.</summary>
     public int MaxBatch { get; init; } = 512;
 
+    /// <summary>How often the spool (this instance's and those of instances that are gone) is replayed.</summary>
     public TimeSpan ReplayInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The clock of replay intervals and quarantine times.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
 
 /// <summary>The ledger could not make a record durable (fail-closed mode, or the spool failed too).</summary>
@@ -56,18 +66,26 @@ public sealed class LedgerUnavailableException : Exception
 /// drains every waiting record into one <c>INSERT … SELECT FROM unnest(…)</c> round-trip with
 /// <c>ON CONFLICT (request_id) DO NOTHING RETURNING request_id</c>, so a request id is billed once. When PostgreSQL is
 /// down the batch goes to a local spool file (fsynced) and is replayed in the background, or the append fails
-/// (<see cref="LedgerOutageMode"/>). Spooled records are included in catch-up reads.
+/// (<see cref="LedgerOutageMode"/>). Spooled records are included in catch-up reads. Spool files of instances that
+/// are gone (their lock is free, see <see cref="LedgerSpool"/>) are adopted at start, before every catch-up read and
+/// on every replay. A row PostgreSQL refuses for its data (SQLSTATE class 22, or 23 other than a unique violation) is
+/// isolated by splitting its batch, quarantined in <c>llm_calls_quarantine</c> (or a local quarantine file when that
+/// fails too), logged and counted, and the rest of the batch or spool goes on.
 /// </summary>
 public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 {
-    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at";
+    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens";
 
     private readonly NpgsqlDataSource _source;
+    private readonly NpgsqlDataSource _isolation;
     private readonly PostgresLedgerOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _spoolLock = new(1, 1);
-    private readonly string _spoolFile;
+    private readonly LedgerSpool _spool;
+    private readonly Lock _quarantineFileLock = new();
+    private readonly HashSet<string> _fileQuarantined = new(StringComparer.Ordinal);
+    private long _quarantinedByThisProcess;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private readonly Task _replayer;
@@ -88,15 +106,45 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
 
         _source = NpgsqlDataSource.Create(pooled.ConnectionString);
-        Directory.CreateDirectory(options.SpoolDirectory);
-        _spoolFile = Path.Combine(options.SpoolDirectory, $"ledger-spool-{Environment.ProcessId}-{Guid.NewGuid():N}.ndjson");
-        AdoptOrphanSpools();
+
+        // Isolating refused rows runs unprepared on its own small pool: a data error on an auto-prepared statement
+        // retried many times (bisection) hung the connection in tests (Npgsql 9).
+        _isolation = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = 2, MaxAutoPrepare = 0 }.ConnectionString);
+        _spool = new LedgerSpool(options.SpoolDirectory, options.InstanceId ?? DefaultInstanceId());
+        var adopted = _spool.AdoptOrphans(TornLine);
+        if (adopted > 0)
+        {
+            LogAdopted(_logger, adopted);
+        }
+
+        foreach (var q in ReadQuarantineFiles())
+        {
+            _fileQuarantined.Add(q.RequestId);
+        }
+
         _writer = Task.Run(WriteLoopAsync);
         _replayer = Task.Run(ReplayLoopAsync);
     }
 
-    /// <summary>Records waiting in the spool for PostgreSQL.</summary>
-    public int SpooledCount => ReadSpool().Count;
+    /// <summary>Records waiting in the spool for PostgreSQL (this instance's and those adopted from instances that are gone).</summary>
+    public int SpooledCount
+    {
+        get
+        {
+            _spoolLock.Wait();
+            try
+            {
+                return _spool.Count;
+            }
+            finally
+            {
+                _spoolLock.Release();
+            }
+        }
+    }
+
+    /// <summary>This instance's spool file (locked while it lives).</summary>
+    public string SpoolFile => _spool.OwnPath;
 
     public ValueTask<bool> AppendAsync(LedgerRecord record, CancellationToken cancellationToken = default)
     {
@@ -127,7 +175,14 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             }
         }
 
-        rows.AddRange(ReadSpool().Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
+        // Quarantined rows were counted when they settled, so a catch-up counts them too.
+        var quarantined = await ReadQuarantineTableAsync(Sanitize(tenantId), afterTenantSeq, int.MaxValue, cancellationToken);
+        rows.AddRange(quarantined.Concat(ReadQuarantineFiles()).Select(q => q.Record)
+            .OfType<LedgerRecord>()
+            .Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
+
+        // A catch-up may be the activation of a grain whose silo just died: adopt its spool first, so its rows count.
+        rows.AddRange((await SpooledAsync(adopt: true, cancellationToken)).Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
         foreach (var row in rows.OrderBy(r => r.TenantSeq))
         {
             yield return row;
@@ -152,7 +207,8 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         await using var cmd = _source.CreateCommand();
         cmd.CommandText = $"""
             SELECT (completed_at AT TIME ZONE 'UTC')::date AS day, count(*), count(*) FILTER (WHERE NOT success),
-                   coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0)
+                   coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0),
+                   coalesce(sum(reasoning_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0), count(*) FILTER (WHERE usage_estimated)
             FROM llm_calls WHERE {Where(cmd, query)} GROUP BY 1 ORDER BY 1
             """;
         var days = new List<UsageDay>();
@@ -162,13 +218,17 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             {
                 days.Add(new UsageDay(
                     DateOnly.FromDateTime(reader.GetDateTime(0)),
-                    new UsageTotals(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetDecimal(6))));
+                    new UsageTotals(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetDecimal(6))
+                    {
+                        ReasoningTokens = reader.GetInt64(7),
+                        CacheWriteTokens = reader.GetInt64(8),
+                        CacheWrite1hTokens = reader.GetInt64(9),
+                        EstimatedCalls = reader.GetInt64(10),
+                    }));
             }
         }
 
-        var totals = days.Aggregate(UsageTotals.Empty, (a, d) => new UsageTotals(
-            a.Calls + d.Totals.Calls, a.FailedCalls + d.Totals.FailedCalls, a.PromptTokens + d.Totals.PromptTokens,
-            a.CompletionTokens + d.Totals.CompletionTokens, a.CachedTokens + d.Totals.CachedTokens, a.CostUsd + d.Totals.CostUsd));
+        var totals = days.Aggregate(UsageTotals.Empty, (a, d) => a.Plus(d.Totals));
         return new UsageReport(query, totals, days);
     }
 
@@ -186,34 +246,137 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
-    /// <summary>Replays the spool now (also runs in the background). Returns how many records were replayed.</summary>
+    /// <summary>
+    /// Replays the spool now (also runs in the background, at start and every <see cref="PostgresLedgerOptions.ReplayInterval"/>):
+    /// adopts the spool files of instances that are gone, stores every waiting record (idempotent by request id; a row
+    /// PostgreSQL refuses for its data is quarantined), then empties this instance's file and deletes the adopted ones.
+    /// Returns how many records were replayed.
+    /// </summary>
     public async Task<int> ReplaySpoolAsync(CancellationToken cancellationToken = default)
     {
         await _spoolLock.WaitAsync(cancellationToken);
         try
         {
-            var records = ReadSpool();
-            if (records.Count == 0)
+            var adopted = _spool.AdoptOrphans(TornLine);
+            if (adopted > 0)
             {
-                return 0;
+                LogAdopted(_logger, adopted);
             }
 
+            var records = _spool.Records.ToList();
             foreach (var chunk in records.Chunk(_options.MaxBatch))
             {
-                await InsertAsync(chunk, cancellationToken);
+                await StoreAsync(chunk, cancellationToken);
             }
 
-            foreach (var file in SpoolFiles())
+            _spool.Clear();
+            if (records.Count > 0)
             {
-                File.Delete(file);
+                LogReplayed(_logger, records.Count);
             }
 
-            LogReplayed(_logger, records.Count);
             return records.Count;
         }
         finally
         {
             _spoolLock.Release();
+        }
+    }
+
+    public async Task<LedgerBalance> BalanceAsync(string tenantId, IReadOnlyList<BalanceWindow> windows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenantId);
+        ArgumentNullException.ThrowIfNull(windows);
+        try
+        {
+            var table = new List<WindowBalance>(windows.Count);
+            await using (var cmd = _source.CreateCommand())
+            {
+                var sql = new StringBuilder("SELECT ");
+                for (var i = 0; i < windows.Count; i++)
+                {
+                    var w = windows[i];
+                    var cond = new List<string> { "true" };
+                    if (w.From is { } from)
+                    {
+                        cond.Add($"completed_at >= @f{i}");
+                        cmd.Parameters.AddWithValue($"f{i}", from.UtcDateTime);
+                    }
+
+                    if (w.To is { } to)
+                    {
+                        cond.Add($"completed_at < @t{i}");
+                        cmd.Parameters.AddWithValue($"t{i}", to.UtcDateTime);
+                    }
+
+                    var filter = "FILTER (WHERE " + string.Join(" AND ", cond) + ")";
+                    sql.Append(CultureInfo.InvariantCulture, $"count(*) {filter}, coalesce(sum(prompt_tokens + completion_tokens) {filter}, 0)::bigint, coalesce(sum(cost_usd) {filter}, 0), ");
+                }
+
+                sql.Append("0 FROM llm_calls WHERE tenant_id = @tenant");
+                cmd.Parameters.AddWithValue("tenant", tenantId);
+                cmd.CommandText = sql.ToString();
+                await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                for (var i = 0; i < windows.Count; i++)
+                {
+                    table.Add(new WindowBalance(windows[i].Window, windows[i].Key, reader.GetInt64(3 * i), reader.GetInt64((3 * i) + 1), reader.GetDecimal((3 * i) + 2)));
+                }
+            }
+
+            var runs = new Dictionary<string, WindowBalance>(StringComparer.Ordinal);
+            await using (var cmd = _source.CreateCommand("SELECT run_id, count(*), coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint, coalesce(sum(cost_usd), 0) FROM llm_calls WHERE tenant_id = $1 AND run_id IS NOT NULL GROUP BY run_id"))
+            {
+                cmd.Parameters.AddWithValue(tenantId);
+                await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var run = reader.GetString(0);
+                    runs[run] = new WindowBalance("run", run, reader.GetInt64(1), reader.GetInt64(2), reader.GetDecimal(3));
+                }
+            }
+
+            // Rows not (yet) in the table but counted by the budget grain when they settled: quarantined and spooled.
+            var quarantined = (await ReadQuarantineTableAsync(Sanitize(tenantId), long.MinValue, int.MaxValue, cancellationToken))
+                .Concat(ReadQuarantineFiles()).Select(q => q.Record).OfType<LedgerRecord>().Where(r => r.TenantId == tenantId)
+                .DistinctBy(r => r.RequestId, StringComparer.Ordinal).ToList();
+            var spooled = (await SpooledAsync(adopt: false, cancellationToken)).Where(r => r.TenantId == tenantId)
+                .DistinctBy(r => r.RequestId, StringComparer.Ordinal).ToList();
+            var inTable = await InTableAsync(quarantined.Concat(spooled).Select(r => r.RequestId).ToList(), cancellationToken);
+            quarantined.RemoveAll(r => inTable.Contains(Sanitize(r.RequestId)));
+            var quarantinedIds = quarantined.Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
+            spooled.RemoveAll(r => inTable.Contains(Sanitize(r.RequestId)) || quarantinedIds.Contains(r.RequestId));
+            var extra = InMemoryLedger.Balance(tenantId, quarantined.Concat(spooled).ToList(), windows, 0, 0);
+
+            var merged = table.Select((w, i) => w with { Rows = w.Rows + extra.Windows[i].Rows, Tokens = w.Tokens + extra.Windows[i].Tokens, CostUsd = w.CostUsd + extra.Windows[i].CostUsd }).ToList();
+            foreach (var r in extra.Runs)
+            {
+                runs[r.Key!] = runs.TryGetValue(r.Key!, out var t) ? t with { Rows = t.Rows + r.Rows, Tokens = t.Tokens + r.Tokens, CostUsd = t.CostUsd + r.CostUsd } : r;
+            }
+
+            return new LedgerBalance(tenantId, merged, runs.Values.OrderBy(r => r.Key, StringComparer.Ordinal).ToList(), quarantined.Count, spooled.Count);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new LedgerUnavailableException("The usage ledger could not be read.", ex);
+        }
+    }
+
+    public async Task<QuarantineReport> QuarantineAsync(int limit = 100, CancellationToken cancellationToken = default)
+    {
+        limit = Math.Clamp(limit, 1, 1000);
+        try
+        {
+            await using var count = _source.CreateCommand("SELECT count(*) FROM llm_calls_quarantine");
+            var inTable = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+            var rows = await ReadQuarantineTableAsync(null, long.MinValue, limit, cancellationToken);
+            var files = ReadQuarantineFiles();
+            return new QuarantineReport(inTable + files.Count, Interlocked.Read(ref _quarantinedByThisProcess),
+                rows.Concat(files).OrderByDescending(r => r.QuarantinedAt).Take(limit).ToList());
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new LedgerUnavailableException("The usage ledger could not be read.", ex);
         }
     }
 
@@ -230,9 +393,20 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         {
         }
 
+        await _spoolLock.WaitAsync();
+        try
+        {
+            _spool.Dispose(); // releases the lock; a non-empty spool stays for the next instance to adopt
+        }
+        finally
+        {
+            _spoolLock.Release();
+        }
+
         _stop.Dispose();
         _spoolLock.Dispose();
         await _source.DisposeAsync();
+        await _isolation.DisposeAsync();
     }
 
     private async Task WriteLoopAsync()
@@ -256,10 +430,10 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         var first = batch.GroupBy(p => p.Record.RequestId, StringComparer.Ordinal).Select(g => g.First()).ToList();
         try
         {
-            var inserted = await InsertAsync(first.Select(p => p.Record).ToList(), CancellationToken.None);
+            var stored = await StoreAsync(first.Select(p => p.Record).ToList(), CancellationToken.None);
             foreach (var p in batch)
             {
-                p.Done.TrySetResult(inserted.Remove(p.Record.RequestId));
+                p.Done.TrySetResult(stored.Remove(p.Record.RequestId));
             }
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
@@ -274,7 +448,16 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 
             try
             {
-                await SpoolAsync(first.Select(p => p.Record));
+                await _spoolLock.WaitAsync();
+                try
+                {
+                    _spool.Append(first.Select(p => p.Record));
+                }
+                finally
+                {
+                    _spoolLock.Release();
+                }
+
                 batch.ForEach(p => p.Done.TrySetResult(first.Contains(p)));
             }
             catch (IOException spoolError)
@@ -285,7 +468,91 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
-    private async Task<HashSet<string>> InsertAsync(IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores records; returns the request ids recorded now (inserted, or quarantined for the first time). A batch
+    /// refused for its data is split in halves until the refused rows stand alone, so k bad rows in n cost about
+    /// k·log2(n) extra round-trips. Anything else (an outage) is thrown to the caller.
+    /// </summary>
+    private async Task<HashSet<string>> StoreAsync(IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken, bool isolating = false)
+    {
+        try
+        {
+            return await InsertAsync(isolating ? _isolation : _source, records, cancellationToken);
+        }
+        catch (PostgresException ex) when (IsDataError(ex))
+        {
+            if (records.Count == 1)
+            {
+                var stored = new HashSet<string>(StringComparer.Ordinal);
+                if (await QuarantineRowAsync(records[0], ex, cancellationToken))
+                {
+                    stored.Add(records[0].RequestId);
+                }
+
+                return stored;
+            }
+
+            var half = records.Count / 2;
+            var left = await StoreAsync(records.Take(half).ToList(), cancellationToken, isolating: true);
+            left.UnionWith(await StoreAsync(records.Skip(half).ToList(), cancellationToken, isolating: true));
+            return left;
+        }
+    }
+
+    /// <summary>A data exception (class 22) or an integrity violation (class 23) other than "already there" (23505).</summary>
+    private static bool IsDataError(PostgresException ex) =>
+        ex.SqlState.StartsWith("22", StringComparison.Ordinal) || (ex.SqlState.StartsWith("23", StringComparison.Ordinal) && ex.SqlState != PostgresErrorCodes.UniqueViolation);
+
+    /// <summary>
+    /// Sets a refused row aside: in <c>llm_calls_quarantine</c>, or in the local quarantine file when the table cannot
+    /// take it either. False when its request id is already billed or quarantined (nothing counts twice).
+    /// </summary>
+    private async Task<bool> QuarantineRowAsync(LedgerRecord record, PostgresException refusal, CancellationToken cancellationToken)
+    {
+        lock (_quarantineFileLock)
+        {
+            if (_fileQuarantined.Contains(record.RequestId))
+            {
+                return false;
+            }
+        }
+
+        bool quarantined;
+        var where = "postgres";
+        try
+        {
+            await using var cmd = _isolation.CreateCommand("""
+                INSERT INTO llm_calls_quarantine (request_id, tenant_id, tenant_seq, record, sqlstate, error)
+                SELECT $1, $2, $3, $4::json, $5, $6
+                WHERE NOT EXISTS (SELECT 1 FROM llm_calls WHERE request_id = $1)
+                ON CONFLICT (request_id) DO NOTHING
+                RETURNING request_id
+                """);
+            cmd.Parameters.AddWithValue(Sanitize(record.RequestId));
+            cmd.Parameters.AddWithValue(Sanitize(record.TenantId));
+            cmd.Parameters.AddWithValue(record.TenantSeq);
+            cmd.Parameters.AddWithValue(JsonSerializer.Serialize(record, LedgerJson.Default.LedgerRecord)); // NUL is escaped as \u0000
+            cmd.Parameters.AddWithValue(refusal.SqlState);
+            cmd.Parameters.AddWithValue(Sanitize(refusal.MessageText));
+            quarantined = await cmd.ExecuteScalarAsync(cancellationToken) is not null;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            LogQuarantineTableFailed(_logger, ex.GetType().Name);
+            quarantined = QuarantineToFile(record, refusal);
+            where = "file";
+        }
+
+        if (quarantined)
+        {
+            Interlocked.Increment(ref _quarantinedByThisProcess);
+            LogQuarantined(_logger, Sanitize(record.RequestId), Sanitize(record.TenantId), refusal.SqlState, Sanitize(refusal.MessageText), where);
+        }
+
+        return quarantined;
+    }
+
+    private static async Task<HashSet<string>> InsertAsync(NpgsqlDataSource source, IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken)
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         if (records.Count == 0)
@@ -293,13 +560,13 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             return inserted;
         }
 
-        await using var cmd = _source.CreateCommand($"""
+        await using var cmd = source.CreateCommand($"""
             INSERT INTO llm_calls ({Columns})
-            SELECT r, t, s, run, string_to_array(tg, E'\x1f'), a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca
+            SELECT r, t, s, run, string_to_array(tg, E'\x1f'), a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h
             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                         $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
-                        $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[])
-                 AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca)
+                        $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[])
+                 AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h)
             ON CONFLICT (request_id) DO NOTHING
             RETURNING request_id
             """);
@@ -324,6 +591,9 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Add(cmd, NpgsqlDbType.Integer, records.Select(r => r.Attempts));
         Add(cmd, NpgsqlDbType.TimestampTz, records.Select(r => r.StartedAt.UtcDateTime));
         Add(cmd, NpgsqlDbType.TimestampTz, records.Select(r => r.CompletedAt.UtcDateTime));
+        Add(cmd, NpgsqlDbType.Boolean, records.Select(r => r.UsageEstimated));
+        Add(cmd, NpgsqlDbType.Bigint, records.Select(r => r.CacheWriteTokens));
+        Add(cmd, NpgsqlDbType.Bigint, records.Select(r => r.CacheWrite1hTokens));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -402,23 +672,121 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Attempts = r.GetInt32(18),
         StartedAt = new DateTimeOffset(r.GetDateTime(19), TimeSpan.Zero),
         CompletedAt = new DateTimeOffset(r.GetDateTime(20), TimeSpan.Zero),
+        UsageEstimated = r.GetBoolean(21),
+        CacheWriteTokens = r.GetInt64(22),
+        CacheWrite1hTokens = r.GetInt64(23),
     };
 
-    private async Task SpoolAsync(IEnumerable<LedgerRecord> records)
+    private bool QuarantineToFile(LedgerRecord record, PostgresException refusal)
     {
-        await _spoolLock.WaitAsync();
-        try
+        lock (_quarantineFileLock)
         {
-            await using var stream = new FileStream(_spoolFile, FileMode.Append, FileAccess.Write, FileShare.Read, 4096, FileOptions.WriteThrough);
-            foreach (var record in records)
+            if (!_fileQuarantined.Add(record.RequestId))
             {
-                var line = JsonSerializer.SerializeToUtf8Bytes(record, LedgerJson.Default.LedgerRecord);
-                await stream.WriteAsync(line);
-                stream.WriteByte((byte)'\n');
+                return false;
             }
 
-            await stream.FlushAsync();
+            var entry = new QuarantinedRecord(Sanitize(record.RequestId), Sanitize(record.TenantId), record, refusal.SqlState, Sanitize(refusal.MessageText), _options.TimeProvider.GetUtcNow(), "file");
+            using var stream = new FileStream(_spool.QuarantinePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            stream.Write(JsonSerializer.SerializeToUtf8Bytes(entry, LedgerJson.Default.QuarantinedRecord));
+            stream.WriteByte((byte)'\n');
             stream.Flush(flushToDisk: true);
+            return true;
+        }
+    }
+
+    /// <summary>Rows in the local quarantine files of every instance sharing the spool directory.</summary>
+    private List<QuarantinedRecord> ReadQuarantineFiles()
+    {
+        var rows = new List<QuarantinedRecord>();
+        lock (_quarantineFileLock)
+        {
+            foreach (var file in Directory.EnumerateFiles(_options.SpoolDirectory, LedgerSpool.QuarantinePrefix + "*" + LedgerSpool.Extension))
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                while (reader.ReadLine() is { } line)
+                {
+                    try
+                    {
+                        if (line.Length > 0 && JsonSerializer.Deserialize(line, LedgerJson.Default.QuarantinedRecord) is { } row)
+                        {
+                            rows.Add(row);
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                        TornLine(Path.GetFileName(file), 0);
+                    }
+                }
+            }
+        }
+
+        return rows;
+    }
+
+    private async Task<List<QuarantinedRecord>> ReadQuarantineTableAsync(string? tenantId, long afterTenantSeq, int limit, CancellationToken cancellationToken)
+    {
+        var rows = new List<QuarantinedRecord>();
+        await using var cmd = _source.CreateCommand("""
+            SELECT request_id, tenant_id, record::text, sqlstate, error, quarantined_at FROM llm_calls_quarantine
+            WHERE ($1::text IS NULL OR tenant_id = $1) AND tenant_seq > $2 ORDER BY quarantined_at DESC, request_id LIMIT $3
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)tenantId ?? DBNull.Value });
+        cmd.Parameters.AddWithValue(afterTenantSeq);
+        cmd.Parameters.AddWithValue(limit);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            LedgerRecord? record;
+            try
+            {
+                record = JsonSerializer.Deserialize(reader.GetString(2), LedgerJson.Default.LedgerRecord);
+            }
+            catch (JsonException)
+            {
+                record = null;
+            }
+
+            rows.Add(new QuarantinedRecord(reader.GetString(0), reader.GetString(1), record, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
+                new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero), "postgres"));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Which of these request ids the table holds (ids compared with NUL shown as U+FFFD: a NUL id cannot be there).</summary>
+    private async Task<HashSet<string>> InTableAsync(List<string> requestIds, CancellationToken cancellationToken)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        if (requestIds.Count == 0)
+        {
+            return found;
+        }
+
+        await using var cmd = _source.CreateCommand("SELECT request_id FROM llm_calls WHERE request_id = ANY($1)");
+        cmd.Parameters.AddWithValue(requestIds.Select(Sanitize).ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(reader.GetString(0));
+        }
+
+        return found;
+    }
+
+    /// <summary>The records waiting in the spool; with <paramref name="adopt"/>, after taking over those of instances that are gone.</summary>
+    private async Task<List<LedgerRecord>> SpooledAsync(bool adopt, CancellationToken cancellationToken)
+    {
+        await _spoolLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (adopt && _spool.AdoptOrphans(TornLine) is > 0 and var adopted)
+            {
+                LogAdopted(_logger, adopted);
+            }
+
+            return _spool.Records.ToList();
         }
         finally
         {
@@ -426,68 +794,10 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
-    private List<LedgerRecord> ReadSpool()
-    {
-        var records = new List<LedgerRecord>();
-        foreach (var file in SpoolFiles())
-        {
-            foreach (var line in File.ReadLines(file))
-            {
-                if (line.Length > 0 && JsonSerializer.Deserialize(line, LedgerJson.Default.LedgerRecord) is { } record)
-                {
-                    records.Add(record);
-                }
-            }
-        }
-
-        return records;
-    }
-
-    private List<string> SpoolFiles() =>
-        Directory.Exists(_options.SpoolDirectory)
-            ? Directory.EnumerateFiles(_options.SpoolDirectory, "ledger-spool-*.ndjson").Where(f => f == _spoolFile || f.EndsWith(".adopted.ndjson", StringComparison.Ordinal)).ToList()
-            : [];
-
-    /// <summary>Spool files left by a process that died are taken over, so their records are replayed too.</summary>
-    private void AdoptOrphanSpools()
-    {
-        foreach (var file in Directory.EnumerateFiles(_options.SpoolDirectory, "ledger-spool-*.ndjson").Where(f => !f.EndsWith(".adopted.ndjson", StringComparison.Ordinal)).ToList())
-        {
-            var parts = Path.GetFileName(file).Split('-');
-            if (parts.Length > 2 && int.TryParse(parts[2], CultureInfo.InvariantCulture, out var pid) && IsAlive(pid))
-            {
-                continue; // a live process still owns it
-            }
-
-            try
-            {
-                File.Move(file, Path.ChangeExtension(file, null) + "." + Guid.NewGuid().ToString("N") + ".adopted.ndjson");
-            }
-            catch (IOException)
-            {
-                // Another process adopted it first.
-            }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
     private async Task ReplayLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
         {
-            await Task.Delay(_options.ReplayInterval, _stop.Token);
             try
             {
                 await ReplaySpoolAsync(_stop.Token);
@@ -496,7 +806,21 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             {
                 LogReplayFailed(_logger, ex.Message);
             }
+
+            await Task.Delay(_options.ReplayInterval, _options.TimeProvider, _stop.Token);
         }
+    }
+
+    private void TornLine(string file, int line) => LogTornLine(_logger, file, line);
+
+    /// <summary>Text PostgreSQL can hold: NUL characters become U+FFFD.</summary>
+    private static string Sanitize(string value) => value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+
+    private static string DefaultInstanceId()
+    {
+        var host = new string(Environment.MachineName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' ? c : '_').ToArray());
+        var id = string.Create(CultureInfo.InvariantCulture, $"{host[..Math.Min(host.Length, 64)]}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        return id[..(id.Length - 24)]; // host-pid- and 8 hex digits of randomness
     }
 
     private sealed class Pending(LedgerRecord record)
@@ -514,7 +838,20 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger: spool replay failed ({Reason}); will retry")]
     private static partial void LogReplayFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger: adopted {Count} spooled records from spool files whose owner is gone")]
+    private static partial void LogAdopted(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger: skipped an unreadable line in {File} (line {Line}); a write torn by a crash, never confirmed to its caller")]
+    private static partial void LogTornLine(ILogger logger, string file, int line);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Ledger: PostgreSQL refused the row of request {RequestId} (tenant {Tenant}) for its data ({SqlState}: {Error}); quarantined in {Where}, the rest goes on")]
+    private static partial void LogQuarantined(ILogger logger, string requestId, string tenant, string sqlState, string error, string where);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Ledger: the quarantine table refused a row too ({Error}); it goes to the local quarantine file")]
+    private static partial void LogQuarantineTableFailed(ILogger logger, string error);
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(LedgerRecord))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(QuarantinedRecord))]
 internal sealed partial class LedgerJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -32,6 +32,9 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The gateway's services (e.g. its in-memory ledger).</summary>
+    public IServiceProvider Services => _app!.Services;
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

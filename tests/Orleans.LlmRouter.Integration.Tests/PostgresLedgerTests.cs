@@ -164,4 +164,150 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         proxy.Restore();
         Assert.True(await ledger.AppendAsync(Row(tenant, 2)));
     }
+    [Fact]
+    public async Task A_row_postgresql_rejects_for_its_data_is_quarantined_and_the_rest_of_its_batch_is_stored()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "qb-" + Guid.NewGuid().ToString("N")[..8];
+        var warm = Enumerable.Range(100, 8).Select(i => Row(tenant + "-warm", i)).ToList();
+        foreach (var r in warm)
+        {
+            Assert.True(await ledger.AppendAsync(r)); // one batch each: the group-commit statement is auto-prepared by now
+        }
+
+        var good = Enumerable.Range(1, 40).Select(i => Row(tenant, i)).ToList();
+        var bad = Row(tenant, 41) with { Model = "bad\u0000model" }; // PostgreSQL text refuses NUL: SQLSTATE 22021
+        var results = await Task.WhenAll(good.Take(20).Append(bad).Concat(good.Skip(20)).Select(r => ledger.AppendAsync(r).AsTask()));
+
+        Assert.All(results, Assert.True); // the quarantined row counts as recorded: its call was delivered
+        Assert.Equal(40L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+        Assert.Equal(0, ledger.SpooledCount);
+        Assert.Equal("22021", await db.ScalarAsync<string>("SELECT sqlstate FROM llm_calls_quarantine WHERE request_id = $1", bad.RequestId));
+        Assert.False(await ledger.AppendAsync(bad)); // billed once, also when it comes again
+        Assert.True(await ledger.AppendAsync(Row(tenant, 42)));
+        Assert.Equal(41L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+
+        var report = await ledger.QuarantineAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var row = Assert.Single(report.Rows, r => r.RequestId == bad.RequestId);
+        Assert.Equal("postgres", row.Location);
+        Assert.Equal("bad\u0000model", row.Record!.Model); // kept whole, NUL and all
+        Assert.Equal(1, report.QuarantinedByThisProcess);
+
+        // Catch-up reads and audits include it, so the budget counters that counted it stay equal to the ledger.
+        var seqs = new List<long>();
+        await foreach (var r in ledger.ReadAfterAsync(tenant, 40, TestContext.Current.CancellationToken))
+        {
+            seqs.Add(r.TenantSeq);
+        }
+
+        Assert.Equal([41L, 42], seqs);
+        var balance = await ledger.BalanceAsync(tenant, [new BalanceWindow("lifetime", null, null, null)], TestContext.Current.CancellationToken);
+        Assert.Equal(42, balance.Windows[0].Rows);
+        Assert.Equal(1, balance.QuarantinedRows);
+    }
+
+    [Fact]
+    public async Task A_spooled_row_postgresql_rejects_for_its_data_does_not_block_the_replay_of_the_others()
+    {
+        db.RequireOrSkip();
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new LoopbackProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, Timeout = 3 }.ConnectionString;
+        await using var ledger = Ledger(viaProxy);
+        var tenant = "qs-" + Guid.NewGuid().ToString("N")[..8];
+        proxy.Cut();
+        var rows = Enumerable.Range(1, 10).Select(i => Row(tenant, i)).ToList();
+        rows[4] = rows[4] with { RunId = "run\u0000" };
+        rows[7] = rows[7] with { CostUsd = 1e12m }; // over numeric(20,10): SQLSTATE 22003
+        Assert.All(await Task.WhenAll(rows.Select(r => ledger.AppendAsync(r).AsTask())), Assert.True);
+        Assert.Equal(10, ledger.SpooledCount);
+
+        proxy.Restore();
+        await ledger.ReplaySpoolAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(0, ledger.SpooledCount);
+        Assert.Equal(8L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls_quarantine WHERE tenant_id = $1", tenant));
+        Assert.Equal("22003", await db.ScalarAsync<string>("SELECT sqlstate FROM llm_calls_quarantine WHERE request_id = $1", rows[7].RequestId));
+    }
+    [Fact]
+    public async Task The_spool_of_a_ledger_instance_that_is_gone_is_replayed_by_another_once_and_not_while_its_owner_lives()
+    {
+        db.RequireOrSkip();
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new LoopbackProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, Timeout = 3 }.ConnectionString;
+        var shared = Directory.CreateTempSubdirectory("llmrouter-shared-spool-").FullName; // the cluster's shared volume
+        var tenant = "dead-" + Guid.NewGuid().ToString("N")[..8];
+        var rows = Enumerable.Range(1, 15).Select(i => Row(tenant, i)).ToList();
+
+        var dead = Ledger(viaProxy, LedgerOutageMode.Spool, shared);
+        var deadFile = dead.SpoolFile;
+        proxy.Cut(); // PostgreSQL unreachable for this silo: its rows go to its spool
+        Assert.All(await Task.WhenAll(rows.Select(r => dead.AppendAsync(r).AsTask())), Assert.True);
+        Assert.Equal(15, dead.SpooledCount);
+
+        await using var survivor = Ledger(db.ConnectionString, LedgerOutageMode.Spool, shared);
+        Assert.Equal(0, await survivor.ReplaySpoolAsync(TestContext.Current.CancellationToken)); // the owner lives: its locked file is not touched
+        Assert.True(File.Exists(deadFile));
+
+        await dead.DisposeAsync(); // the silo is gone; its spool stays on the shared volume, its lock is released
+        Assert.True(new FileInfo(deadFile).Length > 0);
+
+        // A budget grain reactivated on the survivor catches up with the dead silo's spooled rows at once.
+        var seen = new List<long>();
+        await foreach (var r in survivor.ReadAfterAsync(tenant, 0, TestContext.Current.CancellationToken))
+        {
+            seen.Add(r.TenantSeq);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 15).Select(i => (long)i), seen);
+        Assert.Equal(15, await survivor.ReplaySpoolAsync(TestContext.Current.CancellationToken));
+        Assert.False(File.Exists(deadFile));
+        Assert.Equal(15L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+        Assert.False(await survivor.AppendAsync(rows[3])); // billed once
+        Assert.Equal(0, await survivor.ReplaySpoolAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(15L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+    }
+
+    [Fact]
+    public async Task A_spool_file_left_by_a_crashed_process_is_replayed_at_start_and_a_torn_last_line_is_skipped()
+    {
+        db.RequireOrSkip();
+        var shared = Directory.CreateTempSubdirectory("llmrouter-shared-spool-").FullName;
+        var tenant = "crash-" + Guid.NewGuid().ToString("N")[..8];
+        var rows = Enumerable.Range(1, 3).Select(i => Row(tenant, i)).ToList();
+        var left = Path.Combine(shared, "ledger-spool-crashed-4242.ndjson");
+        var torn = System.Text.Json.JsonSerializer.Serialize(Row(tenant, 4), LedgerJson.Default.LedgerRecord)[..40];
+        await File.WriteAllTextAsync(left, string.Join('\n', rows.Select(r => System.Text.Json.JsonSerializer.Serialize(r, LedgerJson.Default.LedgerRecord))) + "\n" + torn, TestContext.Current.CancellationToken);
+
+        await using var ledger = Ledger(spool: shared);
+        await ledger.ReplaySpoolAsync(TestContext.Current.CancellationToken); // also done at start, in the background
+        Assert.Equal(3L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+        Assert.False(File.Exists(left));
+        Assert.Equal(0, ledger.SpooledCount);
+    }
+
+    [Fact]
+    public async Task Cache_write_tokens_and_estimated_usage_are_stored_read_back_and_totalled()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "cw-" + Guid.NewGuid().ToString("N")[..8];
+        await ledger.AppendAsync(Row(tenant, 1) with { CacheWriteTokens = 300, CacheWrite1hTokens = 100, ReasoningTokens = 7 });
+        await ledger.AppendAsync(Row(tenant, 2) with { UsageEstimated = true, CacheWriteTokens = 20 });
+        Assert.Equal(320L, await db.ScalarAsync<long>("SELECT sum(cache_write_tokens)::bigint FROM llm_calls WHERE tenant_id = $1", tenant));
+        Assert.Equal(100L, await db.ScalarAsync<long>("SELECT sum(cache_write_1h_tokens)::bigint FROM llm_calls WHERE tenant_id = $1", tenant));
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1 AND usage_estimated", tenant));
+
+        var read = new List<LedgerRecord>();
+        await foreach (var r in ledger.QueryAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken))
+        {
+            read.Add(r);
+        }
+
+        Assert.Equal([(300L, 100L, false), (20L, 0L, true)], read.OrderBy(r => r.TenantSeq).Select(r => (r.CacheWriteTokens, r.CacheWrite1hTokens, r.UsageEstimated)));
+        var totals = (await ledger.ReportAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken)).Totals;
+        Assert.Equal((320L, 100L, 1L, 7L), (totals.CacheWriteTokens, totals.CacheWrite1hTokens, totals.EstimatedCalls, totals.ReasoningTokens));
+    }
 }

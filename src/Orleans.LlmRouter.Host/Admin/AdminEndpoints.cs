@@ -14,7 +14,8 @@ namespace Orleans.LlmRouter.Host.Admin;
 
 /// <summary>
 /// The admin API under <c>/api/v1</c> (admin key; a tenant key may read its own usage): catalog, dry-run routing,
-/// provider health and run-time enablement, actions, pricing, tenant usage (JSON or CSV). Errors are RFC 7807.
+/// provider health and run-time enablement, actions, pricing, tenant usage (JSON or CSV), the reconcile audit of a
+/// tenant's counters against the ledger, and the ledger's quarantine. Errors are RFC 7807.
 /// </summary>
 public static class AdminEndpoints
 {
@@ -30,10 +31,12 @@ public static class AdminEndpoints
         admin.MapGet("/tasks", Tasks);
         admin.MapGet("/pricing/compare", Compare);
         admin.MapGet("/pricing/cheapest", Cheapest);
+        admin.MapGet("/ledger/quarantine", QuarantineAsync);
         admin.MapTenantEndpoints();
 
-        // Usage: the admin key, or the tenant's own key.
+        // Usage and its audit: the admin key, or the tenant's own key.
         api.MapGet("/tenants/{id}/usage", UsageAsync);
+        api.MapGet("/tenants/{id}/reconcile", ReconcileAsync);
         return routes;
     }
 
@@ -166,22 +169,30 @@ public static class AdminEndpoints
             : TypedResults.Problem("No enabled model has these capabilities and fits the prompt.", statusCode: 404, title: "Not found");
     }
 
+    /// <summary>Null when the caller holds the admin key or the tenant's own key; else the problem to answer.</summary>
+    private static async Task<IResult?> AuthorizeTenantAsync(HttpContext http, string id, TenantDirectory tenants, AdminKey admin, string what)
+    {
+        var bearer = AdminKey.Bearer(http);
+        if (admin.Matches(bearer))
+        {
+            return null;
+        }
+
+        var tenant = await tenants.ResolveAsync(bearer);
+        if (tenant is null)
+        {
+            return Unauthorized(http, "A valid admin key or the tenant's own key is required.");
+        }
+
+        return tenant.Id != id ? TypedResults.Problem($"A tenant key may read only its own tenant's {what}.", statusCode: 403, title: "Forbidden") : null;
+    }
+
     private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants, AdminKey admin,
         DateTimeOffset? from, DateTimeOffset? to, string? model, string? provider, string? action, string? tag, string? format)
     {
-        var bearer = AdminKey.Bearer(http);
-        if (!admin.Matches(bearer))
+        if (await AuthorizeTenantAsync(http, id, tenants, admin, "usage") is { } denied)
         {
-            var tenant = await tenants.ResolveAsync(bearer);
-            if (tenant is null)
-            {
-                return Unauthorized(http, "A valid admin key or the tenant's own key is required.");
-            }
-
-            if (tenant.Id != id)
-            {
-                return TypedResults.Problem("A tenant key may read only its own tenant's usage.", statusCode: 403, title: "Forbidden");
-            }
+            return denied;
         }
 
         var query = new UsageQuery(id) { From = from, To = to, Model = model, Provider = provider, Action = action, Tag = tag };
@@ -198,18 +209,65 @@ public static class AdminEndpoints
         return TypedResults.Ok(new UsageView(id, report.Totals, report.Days.ToArray(), counters));
     }
 
+    private static async Task<IResult> ReconcileAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants, AdminKey admin)
+    {
+        if (await AuthorizeTenantAsync(http, id, tenants, admin, "audit") is { } denied)
+        {
+            return denied;
+        }
+
+        if (await tenants.GetAsync(id) is not { } tenant)
+        {
+            return TypedResults.Problem($"Tenant '{id}' does not exist.", statusCode: 404, title: "Not found");
+        }
+
+        try
+        {
+            var time = http.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+            return TypedResults.Ok(await Reconciliation.ReconcileAsync(id, tenant.TimeZone, ledger, grains, time, http.RequestAborted));
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            return LedgerUnavailable(http, ex);
+        }
+    }
+
+    private static async Task<IResult> QuarantineAsync(HttpContext http, ILedger ledger, int? limit)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return TypedResults.Problem("limit must be between 1 and 1000.", statusCode: 400, title: "Invalid request");
+        }
+
+        try
+        {
+            return TypedResults.Ok(await ledger.QuarantineAsync(limit ?? 100, http.RequestAborted));
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            return LedgerUnavailable(http, ex);
+        }
+    }
+
+    private static ProblemHttpResult LedgerUnavailable(HttpContext http, LedgerUnavailableException ex)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return TypedResults.Problem(ex.Message + " Retry shortly.", statusCode: 503, title: "Ledger unavailable");
+    }
+
     private static async Task WriteCsvAsync(HttpContext http, ILedger ledger, UsageQuery query)
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"usage-{query.TenantId}.csv\"";
-        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at\n");
+        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens\n");
         await foreach (var r in ledger.QueryAsync(query, http.RequestAborted))
         {
             sb.AppendJoin(',', Csv(r.RequestId), Csv(r.TenantId), Csv(r.RunId), Csv(string.Join(';', r.Tags)), Csv(r.Action), Csv(r.Strategy), Csv(r.Provider), Csv(r.Model),
                 r.PromptTokens.ToString(CultureInfo.InvariantCulture), r.CompletionTokens.ToString(CultureInfo.InvariantCulture), r.CachedTokens.ToString(CultureInfo.InvariantCulture),
                 r.ReasoningTokens.ToString(CultureInfo.InvariantCulture), r.CostUsd.ToString(CultureInfo.InvariantCulture), r.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture),
                 r.TimeToFirstTokenMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? string.Empty, r.Success ? "true" : "false", Csv(r.ErrorClass),
-                r.Attempts.ToString(CultureInfo.InvariantCulture), r.StartedAt.ToString("O", CultureInfo.InvariantCulture), r.CompletedAt.ToString("O", CultureInfo.InvariantCulture));
+                r.Attempts.ToString(CultureInfo.InvariantCulture), r.StartedAt.ToString("O", CultureInfo.InvariantCulture), r.CompletedAt.ToString("O", CultureInfo.InvariantCulture),
+                r.UsageEstimated ? "true" : "false", r.CacheWriteTokens.ToString(CultureInfo.InvariantCulture), r.CacheWrite1hTokens.ToString(CultureInfo.InvariantCulture));
             sb.Append('\n');
             if (sb.Length > 32_768)
             {

@@ -29,10 +29,16 @@ public static partial class GatewayHost
 
     /// <summary>
     /// Runs the gateway until shutdown. Exit code 2 when the configuration is invalid (including shipped dev keys outside
-    /// the embedded mode), 3 when stopping overran its bound (<see cref="ShutdownOptions"/>).
+    /// the embedded mode), 3 when stopping overran its bound (<see cref="ShutdownOptions"/>). With <c>--audit</c>, runs
+    /// <see cref="LedgerAudit"/> against a running gateway instead.
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (LedgerAudit.Requested(args))
+        {
+            return await LedgerAudit.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable("LLMROUTER_ADMIN_KEY"));
+        }
+
         WebApplication? app = null;
         try
         {

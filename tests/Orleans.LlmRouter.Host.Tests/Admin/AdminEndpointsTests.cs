@@ -151,6 +151,7 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("request_id,tenant_id", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith(",completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens", lines[0], StringComparison.Ordinal);
         Assert.Contains(lines.Skip(1), l => l.Contains(",demo,", StringComparison.Ordinal) && l.Contains(",chat_small,", StringComparison.Ordinal));
 
         using var other = await demo.GetAsync("/api/v1/tenants/dev/usage", TestContext.Current.CancellationToken);
@@ -177,5 +178,42 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
         using var openapi = await client.GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, openapi.StatusCode);
         Assert.True((await Json(openapi)).GetProperty("paths").TryGetProperty("/api/v1/models", out _));
+    }
+
+    [Fact]
+    public async Task Reconcile_with_the_in_memory_ledger_reports_no_difference_after_calls_and_the_difference_of_an_amended_row()
+    {
+        using var demo = Client(DemoKey);
+        using (var chat = await demo.PostAsync("/v1/chat/completions", new StringContent("""{"model":"action:chat_small","messages":[{"role":"user","content":"audit me"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        }
+
+        var clean = await Json(await demo.GetAsync("/api/v1/tenants/demo/reconcile", TestContext.Current.CancellationToken));
+        Assert.True(clean.GetProperty("consistent").GetBoolean(), clean.ToString());
+        Assert.Equal(0, clean.GetProperty("inFlight").GetProperty("reservations").GetInt32());
+        var windows = clean.GetProperty("windows").EnumerateArray().ToList();
+        Assert.Equal(["lifetime", "daily", "monthly"], windows.Take(3).Select(w => w.GetProperty("window").GetString()));
+        Assert.All(windows, w => Assert.Equal(0, w.GetProperty("tokenDifference").GetInt64()));
+
+        var ledger = Assert.IsType<Orleans.LlmRouter.Ledger.InMemoryLedger>(gateway.Services.GetService(typeof(Orleans.LlmRouter.Ledger.ILedger)));
+        var row = await ledger.QueryAsync(new Orleans.LlmRouter.Ledger.UsageQuery("demo"), TestContext.Current.CancellationToken).FirstAsync(TestContext.Current.CancellationToken);
+        Assert.True(ledger.Amend(row.RequestId, r => r with { CompletionTokens = r.CompletionTokens + 11, CostUsd = r.CostUsd + 0.25m }));
+        try
+        {
+            using var admin = Client(AdminKey);
+            var dirty = await Json(await admin.GetAsync("/api/v1/tenants/demo/reconcile", TestContext.Current.CancellationToken));
+            Assert.False(dirty.GetProperty("consistent").GetBoolean());
+            var lifetime = dirty.GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "lifetime");
+            Assert.Equal(-11, lifetime.GetProperty("tokenDifference").GetInt64());
+            Assert.Equal(-0.25m, lifetime.GetProperty("usdDifference").GetDecimal());
+        }
+        finally
+        {
+            ledger.Amend(row.RequestId, _ => row);
+        }
+
+        using var other = await demo.GetAsync("/api/v1/tenants/dev/reconcile", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
     }
 }

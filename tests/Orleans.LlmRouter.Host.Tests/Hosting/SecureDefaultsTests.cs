@@ -8,6 +8,7 @@ namespace Orleans.LlmRouter.Host.Tests.Hosting;
 /// Outside the embedded mode the shipped (public) dev keys stop start-up and the simulated provider is off, unless the
 /// explicit opt-ins are set; the embedded default keeps both with no setting.
 /// </summary>
+[Collection(ConsoleCaptureCollection.Name)]
 public sealed class SecureDefaultsTests
 {
     private const string DevAdminHash = "sha256:3bbd2a43ba10dd4389e53cd5c54888d63aba64f9c49cc829b75ca2c68d4e7716";

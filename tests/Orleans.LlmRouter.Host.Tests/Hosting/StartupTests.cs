@@ -2,6 +2,7 @@ using Orleans.LlmRouter.Host.Hosting;
 
 namespace Orleans.LlmRouter.Host.Tests.Hosting;
 
+[Collection(ConsoleCaptureCollection.Name)]
 public sealed class StartupTests
 {
     [Fact]

@@ -1,0 +1,137 @@
+using System.Globalization;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Budgets;
+using Orleans.LlmRouter.Ledger;
+
+namespace Orleans.LlmRouter.Host.Admin;
+
+/// <summary>
+/// The audit of one tenant: every budget window recomputed from the ledger (lifetime, the current day and month in
+/// the tenant's time zone, each run) and compared with the live counters of its budget grain; plus the reservations
+/// in flight. A difference is <c>counter − ledger</c>. The ledger side includes rows quarantined and rows still in
+/// this process's spool, because the grain counted them when they settled.
+/// </summary>
+public static class Reconciliation
+{
+    /// <summary>Recomputes and compares. Counters are read before and after the ledger and the pair retried while a settle moves them.</summary>
+    public static async Task<ReconcileReport> ReconcileAsync(string tenantId, string? timeZone, ILedger ledger, IGrainFactory grains, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(time);
+        var zone = BudgetCalendar.Zone(timeZone);
+        var budget = grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenantId));
+        ReconcileReport report;
+        var attempt = 0;
+        while (true)
+        {
+            var before = await budget.GetUsageAsync();
+            var windows = Windows(before, zone, time.GetUtcNow());
+            var balance = await ledger.BalanceAsync(tenantId, windows, cancellationToken);
+            var after = await budget.GetUsageAsync();
+            report = Compare(tenantId, zone, after, balance);
+            // A settle between the two reads of the counters makes a difference that is not one; read again.
+            if (report.Consistent || (Settled(before) == Settled(after)) || ++attempt >= 3)
+            {
+                return report;
+            }
+        }
+    }
+
+    /// <summary>Compares a tenant's counters with its ledger balance (pure: no I/O).</summary>
+    public static ReconcileReport Compare(string tenantId, TimeZoneInfo zone, TenantUsage counters, LedgerBalance balance)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        ArgumentNullException.ThrowIfNull(counters);
+        ArgumentNullException.ThrowIfNull(balance);
+        var lines = new List<ReconcileWindow>();
+        foreach (var w in balance.Windows)
+        {
+            var counter = counters.Windows.FirstOrDefault(c => c.Window == w.Window);
+            lines.Add(Line(w, counter?.Tokens, counter?.CostUsd, compareUsd: true, note: counter is null ? "the counters have no such window" : null));
+        }
+
+        // Run windows: tokens and USD are compared; a run the grain no longer holds (dropped after being idle) is listed
+        // but is no difference.
+        var counterRuns = counters.Windows.Where(c => c.Window == "run" && c.Key is not null).ToDictionary(c => c.Key!, StringComparer.Ordinal);
+        const bool runUsd = true;
+        var ledgerRuns = balance.Runs.ToDictionary(r => r.Key!, StringComparer.Ordinal);
+        foreach (var run in ledgerRuns.Keys.Union(counterRuns.Keys).Order(StringComparer.Ordinal))
+        {
+            var l = ledgerRuns.GetValueOrDefault(run) ?? new WindowBalance("run", run, 0, 0, 0m);
+            if (counterRuns.TryGetValue(run, out var c))
+            {
+                lines.Add(Line(l, c.Tokens, c.CostUsd, runUsd, runUsd ? null : "the counters count this run's tokens only"));
+            }
+            else
+            {
+                lines.Add(new ReconcileWindow("run", run, l.Rows, l.Tokens, null, null, l.CostUsd, null, null, true, "not held by the counters (a finished run dropped after being idle)"));
+            }
+        }
+
+        var inFlight = new ReconcileInFlight(counters.ReservationsInFlight, counters.ReservedTokens, counters.ReservedUsd);
+        return new ReconcileReport(tenantId, lines.All(l => l.Consistent), zone.Id, lines, inFlight, balance.QuarantinedRows, balance.SpooledRows, counters.LedgerPosition);
+    }
+
+    /// <summary>The ledger windows matching the counters' current day and month keys (or today's, when a key is missing).</summary>
+    public static IReadOnlyList<BalanceWindow> Windows(TenantUsage counters, TimeZoneInfo zone, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        var (today, thisMonth) = BudgetCalendar.KeysAt(now, zone);
+        var dayKey = counters.Windows.FirstOrDefault(w => w.Window == "daily")?.Key is { Length: > 0 } d ? d : today;
+        var monthKey = counters.Windows.FirstOrDefault(w => w.Window == "monthly")?.Key is { Length: > 0 } m ? m : thisMonth;
+        var day = DateTime.ParseExact(dayKey, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var month = DateTime.ParseExact(monthKey, "yyyy-MM", CultureInfo.InvariantCulture);
+        return
+        [
+            new BalanceWindow("lifetime", null, null, null),
+            new BalanceWindow("daily", dayKey, StartOf(day, zone), StartOf(day.AddDays(1), zone)),
+            new BalanceWindow("monthly", monthKey, StartOf(month, zone), StartOf(month.AddMonths(1), zone)),
+        ];
+    }
+
+    /// <summary>The first instant of a local calendar day (a midnight skipped by a clock change starts at the first valid time).</summary>
+    public static DateTimeOffset StartOf(DateTime localMidnight, TimeZoneInfo zone)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        var t = DateTime.SpecifyKind(localMidnight, DateTimeKind.Unspecified);
+        for (var i = 0; i < 24 * 4 && zone.IsInvalidTime(t); i++)
+        {
+            t = t.AddMinutes(15);
+        }
+
+        var offset = zone.IsAmbiguousTime(t) ? zone.GetAmbiguousTimeOffsets(t).Max() : zone.GetUtcOffset(t);
+        return new DateTimeOffset(t, offset);
+    }
+
+    private static (long Position, long Tokens, decimal Usd) Settled(TenantUsage u)
+    {
+        var lifetime = u.Windows.FirstOrDefault(w => w.Window == "lifetime");
+        return (u.LedgerPosition, lifetime?.Tokens ?? 0, lifetime?.CostUsd ?? 0);
+    }
+
+    private static ReconcileWindow Line(WindowBalance l, long? counterTokens, decimal? counterUsd, bool compareUsd, string? note)
+    {
+        var tokenDiff = counterTokens - l.Tokens;
+        decimal? usdDiff = compareUsd ? counterUsd - l.CostUsd : null;
+        var consistent = tokenDiff == 0 && (!compareUsd || usdDiff == 0);
+        return new ReconcileWindow(l.Window, l.Key, l.Rows, l.Tokens, counterTokens, tokenDiff, l.CostUsd, compareUsd ? counterUsd : null, usdDiff, consistent, note);
+    }
+}
+
+/// <summary>An audit of one tenant: each window's ledger value, counter value and difference, and the reservations in flight.</summary>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Consistent">True when every compared window has zero difference.</param>
+/// <param name="TimeZone">The tenant's time zone, which its daily and monthly windows follow.</param>
+/// <param name="Windows">lifetime, daily, monthly, then one line per run.</param>
+/// <param name="InFlight">Reservations held by calls in flight (zero once every call has ended).</param>
+/// <param name="QuarantinedRows">The tenant's ledger rows in quarantine (included in the ledger values).</param>
+/// <param name="SpooledRows">The tenant's rows still in this process's spool (included in the ledger values).</param>
+/// <param name="LedgerPosition">The counters' persisted ledger position.</param>
+public sealed record ReconcileReport(string TenantId, bool Consistent, string TimeZone, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight, long QuarantinedRows, long SpooledRows, long LedgerPosition);
+
+/// <summary>One window of an audit; differences are <c>counter − ledger</c>, null where a side is not compared.</summary>
+public sealed record ReconcileWindow(string Window, string? Key, long LedgerRows, long LedgerTokens, long? CounterTokens, long? TokenDifference, decimal LedgerUsd, decimal? CounterUsd, decimal? UsdDifference, bool Consistent, string? Note);
+
+/// <summary>Reservations in flight: how many, and the tokens and USD they hold.</summary>
+public sealed record ReconcileInFlight(int Reservations, long Tokens, decimal Usd);

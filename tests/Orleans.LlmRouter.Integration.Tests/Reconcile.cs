@@ -1,0 +1,35 @@
+using System.Net.Http.Json;
+using Orleans.LlmRouter.Host.Admin;
+
+namespace Orleans.LlmRouter.Integration.Tests;
+
+/// <summary>
+/// The audit every test that runs calls should end with: <c>GET /api/v1/tenants/{id}/reconcile</c> must report the
+/// counters equal to the ledger in every window and (unless told otherwise) no reservation left in flight.
+/// </summary>
+public static class Reconcile
+{
+    /// <summary>Reads a tenant's reconcile report (the client must hold the admin key or the tenant's key).</summary>
+    public static async Task<ReconcileReport> ReportAsync(HttpClient client, string tenant)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var response = await client.GetAsync($"/api/v1/tenants/{Uri.EscapeDataString(tenant)}/reconcile", TestContext.Current.CancellationToken);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"reconcile of '{tenant}' answered {(int)response.StatusCode}: {body}");
+        return (await response.Content.ReadFromJsonAsync<ReconcileReport>(TestContext.Current.CancellationToken))!;
+    }
+
+    /// <summary>Asserts zero difference in every window (and, with <paramref name="requireIdle"/>, no reservation in flight).</summary>
+    public static async Task<ReconcileReport> AssertReconciledAsync(HttpClient client, string tenant, bool requireIdle = true)
+    {
+        var report = await ReportAsync(client, tenant);
+        var differing = report.Windows.Where(w => !w.Consistent).Select(w => $"{w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}").ToList();
+        Assert.True(report.Consistent && differing.Count == 0, $"tenant '{tenant}' counters differ from the ledger: {string.Join("; ", differing)}");
+        if (requireIdle)
+        {
+            Assert.True(report.InFlight.Reservations == 0, $"tenant '{tenant}' still has {report.InFlight.Reservations} reservations in flight ({report.InFlight.Tokens} tokens, {report.InFlight.Usd} USD)");
+        }
+
+        return report;
+    }
+}
