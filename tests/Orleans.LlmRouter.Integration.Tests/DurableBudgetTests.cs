@@ -17,6 +17,18 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
     private async Task<WindowUsage> Lifetime(string tenant) =>
         (await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)).GetUsageAsync()).Windows.Single(w => w.Window == "lifetime");
 
+    /// <summary>Reconciled with no reservation in flight, allowing one reservation lease (6 s in this fixture) for the holders that died.</summary>
+    private async Task EventuallyReconciledAsync(IGrainFactory grains, string tenant)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while ((await grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)).GetUsageAsync()).ReservationsInFlight > 0 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        }
+
+        await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, grains, tenant);
+    }
+
     [Fact]
     public async Task B1_two_hundred_concurrent_calls_from_three_silos_never_settle_past_the_limit()
     {
@@ -43,6 +55,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         var lifetime = await Lifetime("small");
         Assert.Equal(tokens, lifetime.Tokens);
         Assert.Equal(usd, lifetime.CostUsd);
+        await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, fx.Cluster.Client, "small");
     }
 
     [Fact]
@@ -101,6 +114,9 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
                 var lifetime = (await cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)).GetUsageAsync()).Windows.Single(w => w.Window == "lifetime");
                 Assert.Equal(tokens, lifetime.Tokens);
                 Assert.Equal(usd, lifetime.CostUsd);
+
+                // Reservations of calls that were running on the killed silo come back within one lease term.
+                await EventuallyReconciledAsync(cluster.Client, tenant);
             }
         }
         finally
@@ -158,6 +174,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         var lifetime = await Lifetime("outage");
         Assert.Equal(tokens, lifetime.Tokens);
         Assert.Equal(usd, lifetime.CostUsd);
+        await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, fx.Cluster.Client, "outage");
     }
 
     [Fact]
@@ -178,6 +195,8 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
             var after = await restarted.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("t3")).GetUsageAsync();
             Assert.Equal(before.Windows.Single(w => w.Window == "lifetime"), after.Windows.Single(w => w.Window == "lifetime"));
             Assert.Equal(before.Windows.Single(w => w.Key == "restart-run").Tokens, after.Windows.Single(w => w.Key == "restart-run").Tokens);
+            Assert.Equal(before.Windows.Single(w => w.Key == "restart-run").CostUsd, after.Windows.Single(w => w.Key == "restart-run").CostUsd);
+            await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, restarted.Client, "t3");
         }
         finally
         {

@@ -66,6 +66,9 @@ public sealed class DurableClusterFixture : IAsyncLifetime
         {
             settings.Apply(silo, includeClustering: false);
             silo.Services.AddLlmRouterGrains(Catalog);
+
+            // Short leases: the reservations of a killed silo's calls come back within seconds in these tests.
+            silo.Services.Configure<Grains.Budgets.BudgetOptions>(o => o.ReservationLease = TimeSpan.FromSeconds(6));
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

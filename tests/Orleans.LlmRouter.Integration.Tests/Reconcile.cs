@@ -15,19 +15,35 @@ public static class Reconcile
         ArgumentNullException.ThrowIfNull(client);
         using var response = await client.GetAsync($"/api/v1/tenants/{Uri.EscapeDataString(tenant)}/reconcile", TestContext.Current.CancellationToken);
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, $"reconcile of '{tenant}' answered {(int)response.StatusCode}: {body}");
+        Xunit.Assert.True(response.IsSuccessStatusCode, $"reconcile of '{tenant}' answered {(int)response.StatusCode}: {body}");
         return (await response.Content.ReadFromJsonAsync<ReconcileReport>(TestContext.Current.CancellationToken))!;
     }
 
-    /// <summary>Asserts zero difference in every window (and, with <paramref name="requireIdle"/>, no reservation in flight).</summary>
-    public static async Task<ReconcileReport> AssertReconciledAsync(HttpClient client, string tenant, bool requireIdle = true)
+    /// <summary>
+    /// The same audit without an HTTP front end: the ledger in PostgreSQL against the counters of the tenant's budget
+    /// grain in <paramref name="grains"/>' cluster.
+    /// </summary>
+    public static async Task<ReconcileReport> AssertReconciledAsync(string connectionString, IGrainFactory grains, string tenant, bool requireIdle = true)
     {
-        var report = await ReportAsync(client, tenant);
+        await using var ledger = new Ledger.PostgresLedger(new Ledger.PostgresLedgerOptions(connectionString)
+        {
+            SpoolDirectory = Directory.CreateTempSubdirectory("llmrouter-audit-spool-").FullName,
+            ReplayInterval = TimeSpan.FromHours(1),
+        }, Microsoft.Extensions.Logging.Abstractions.NullLogger<Ledger.PostgresLedger>.Instance);
+        return Assert(await Reconciliation.ReconcileAsync(tenant, null, ledger, grains, TimeProvider.System, TestContext.Current.CancellationToken), tenant, requireIdle);
+    }
+
+    /// <summary>Asserts zero difference in every window (and, with <paramref name="requireIdle"/>, no reservation in flight).</summary>
+    public static async Task<ReconcileReport> AssertReconciledAsync(HttpClient client, string tenant, bool requireIdle = true) =>
+        Assert(await ReportAsync(client, tenant), tenant, requireIdle);
+
+    private static ReconcileReport Assert(ReconcileReport report, string tenant, bool requireIdle)
+    {
         var differing = report.Windows.Where(w => !w.Consistent).Select(w => $"{w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}").ToList();
-        Assert.True(report.Consistent && differing.Count == 0, $"tenant '{tenant}' counters differ from the ledger: {string.Join("; ", differing)}");
+        Xunit.Assert.True(report.Consistent && differing.Count == 0, $"tenant '{tenant}' counters differ from the ledger: {string.Join("; ", differing)}");
         if (requireIdle)
         {
-            Assert.True(report.InFlight.Reservations == 0, $"tenant '{tenant}' still has {report.InFlight.Reservations} reservations in flight ({report.InFlight.Tokens} tokens, {report.InFlight.Usd} USD)");
+            Xunit.Assert.True(report.InFlight.Reservations == 0, $"tenant '{tenant}' still has {report.InFlight.Reservations} reservations in flight ({report.InFlight.Tokens} tokens, {report.InFlight.Usd} USD)");
         }
 
         return report;
