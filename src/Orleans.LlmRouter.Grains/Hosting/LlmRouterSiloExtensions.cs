@@ -43,6 +43,9 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton<ProviderRegistry>();
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
         services.AddSingleton<RouterServices>();
+
+        // Lets a front end running as an Orleans client ask whether the silo it reaches runs its request (silo loss).
+        services.AddKeyedTransient<IGrainExtension, RouterProbeExtension>(typeof(Contracts.IRouterProbeExtension));
         return services;
     }
 

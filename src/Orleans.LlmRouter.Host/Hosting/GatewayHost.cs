@@ -67,6 +67,7 @@ public static partial class GatewayHost
         {
             builder.UseOrleansClient(client => settings.ApplyClient(client));
             builder.Services.AddLlmRouterFrontEnd(loaded.Catalog);
+            AddRouterCalls(builder.Services, guard: true);
         }
         else
         {
@@ -75,6 +76,7 @@ public static partial class GatewayHost
                 settings.Apply(silo);
                 silo.Services.AddLlmRouterGrains(loaded.Catalog);
             });
+            AddRouterCalls(builder.Services, guard: false);
         }
 
         builder.Services.AddSingleton(new AdminKey(config["LlmRouter:AdminKeyHash"]));
@@ -138,6 +140,19 @@ public static partial class GatewayHost
             }
         });
         return app;
+    }
+
+    /// <summary>
+    /// The front end's router calls (<see cref="RouterCalls"/>): guarded against a lost silo when the front end is a
+    /// separate Orleans client, which also hears of gateway connections dropping.
+    /// </summary>
+    private static void AddRouterCalls(IServiceCollection services, bool guard)
+    {
+        services.AddSingleton(sp => new RouterCalls(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<RouterClock>().Time, sp.GetRequiredService<ILogger<RouterCalls>>(), guard));
+        if (guard)
+        {
+            services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<RouterCalls>());
+        }
     }
 
     /// <summary>Ready when this silo is active in the cluster and the ledger's store answers.</summary>

@@ -31,6 +31,31 @@ internal static class OpenAiErrors
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
+    /// <summary>Seconds a caller is asked to wait after a lost node (failover is under way; see README, "A lost silo").</summary>
+    public const string ClusterRetryAfterSeconds = "1";
+
+    /// <summary>
+    /// True when <paramref name="ex"/> says a node of the cluster was lost or unreachable during the call (the silo
+    /// running it died, a grain it needed was on a dead silo, a message was rejected, no gateway answered, or the
+    /// call's response timed out): transient, answered 503 with Retry-After, never 500.
+    /// </summary>
+    public static bool IsClusterFault(Exception ex) =>
+        ex is Orleans.Runtime.OrleansMessageRejectionException // includes SiloUnavailableException
+            or Orleans.Runtime.GatewayTooBusyException
+            or Orleans.Runtime.Messaging.ConnectionFailedException
+            or TimeoutException;
+
+    /// <summary>503 <c>service_unavailable</c> / <c>cluster_unavailable</c> with <c>Retry-After</c>: a node was lost mid-call.</summary>
+    public static Task WriteClusterUnavailableAsync(HttpContext http)
+    {
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Headers.RetryAfter = ClusterRetryAfterSeconds;
+        }
+
+        return WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "A node of the cluster became unavailable during the call; retry shortly.", "service_unavailable", null, "cluster_unavailable", shouldRetry: true);
+    }
+
     /// <summary>429 for a tenant's own rpm/tpm, with <c>Retry-After</c> (seconds to the next minute).</summary>
     public static Task WriteRateLimitedAsync(HttpContext http, TenantRateLimitedException ex)
     {
