@@ -36,7 +36,9 @@ case "$cmd" in
     dotnet build src/Orleans.LlmRouter.Host -c Release -o "$dir/bin" --nologo -v quiet
     deploy/apply-schema.sh "$LLMROUTER_POSTGRES"
     common=(LlmRouter__Storage=postgres LlmRouter__Clustering=postgres "LlmRouter__Postgres=$LLMROUTER_POSTGRES"
-            LlmRouter__ClusterId=llmrouter-local LlmRouter__FastMembership=true "LlmRouter__ConfigPath=$PWD/config" "LlmRouter__SpoolDirectory=$dir/spool")
+            LlmRouter__ClusterId=llmrouter-local LlmRouter__FastMembership=true "LlmRouter__ConfigPath=$PWD/config" "LlmRouter__SpoolDirectory=$dir/spool"
+            # INSECURE, for a local cluster only: accept the shipped dev admin and tenant keys, keep the simulated models.
+            LlmRouter__AllowDevKeys=true LlmRouter__AllowSimulated=true)
     for i in $(seq 1 "$silos"); do
       start_process "silo$i" "${common[@]}" LlmRouter__Role=silo "LlmRouter__SiloPort=$((11110 + i))" \
         "LlmRouter__GatewayPort=$((30000 + i))" "ASPNETCORE_URLS=http://127.0.0.1:$((5100 + i))"

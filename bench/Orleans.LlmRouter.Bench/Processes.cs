@@ -85,6 +85,20 @@ internal sealed class Service : IDisposable
         throw new TimeoutException($"{name} was not ready in 90 s");
     }
 
+    /// <summary>CPU time the process has used so far (user + system, all threads).</summary>
+    public TimeSpan CpuTime()
+    {
+        try
+        {
+            Process.Refresh();
+            return Process.TotalProcessorTime;
+        }
+        catch (InvalidOperationException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     /// <summary>Resident memory now and at its peak, in MB, from /proc.</summary>
     public (double Rss, double Peak) Memory()
     {

@@ -34,6 +34,7 @@ var hot = new[] { "sk-bench-hot" };
 var many = Enumerable.Range(0, tenantCount).Select(i => $"sk-bench-t{i:000}").ToArray();
 
 var results = new List<(string Target, string Scenario, Figures F)>();
+var cpu = new Dictionary<(string Target, string Scenario), (double Cores, double MicrosPerCall)>();
 var memory = new Dictionary<string, (double Rss, double Peak)>();
 using var services = new DisposableList();
 var mockPort = Service.FreePort();
@@ -90,14 +91,14 @@ foreach (var t in targets)
     var isGateway = t.Name.StartsWith("gateway", StringComparison.Ordinal);
     if (Wrk.Available)
     {
-        results.Add((t.Name, $"closed c={connections} small, hot tenant", await Wrk.RunAsync(t, small, hot, connections, duration, work)));
-        results.Add((t.Name, $"closed c={connections} 10KB, hot tenant", await Wrk.RunAsync(t, large, hot, connections, duration, work)));
+        results.Add(await Measured(t, $"closed c={connections} small, hot tenant", () => Wrk.RunAsync(t, small, hot, connections, duration, work)));
+        results.Add(await Measured(t, $"closed c={connections} 10KB, hot tenant", () => Wrk.RunAsync(t, large, hot, connections, duration, work)));
         if (isGateway)
         {
-            results.Add((t.Name, $"closed c={connections} small, {tenantCount} tenants", await Wrk.RunAsync(t, small, many, connections, duration, work)));
+            results.Add(await Measured(t, $"closed c={connections} small, {tenantCount} tenants", () => Wrk.RunAsync(t, small, many, connections, duration, work)));
             if (hotConnections != connections)
             {
-                results.Add((t.Name, $"closed c={hotConnections} small, hot tenant", await Wrk.RunAsync(t, small, hot, hotConnections, duration, work)));
+                results.Add(await Measured(t, $"closed c={hotConnections} small, hot tenant", () => Wrk.RunAsync(t, small, hot, hotConnections, duration, work)));
             }
         }
     }
@@ -117,11 +118,12 @@ foreach (var t in targets)
 
 // Report.
 var table = new StringBuilder();
-table.AppendLine("| target | scenario | req/s | p50 ms | p90 ms | p99 ms | TTFT p50 ms | TTFT p99 ms | errors |");
-table.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+table.AppendLine("| target | scenario | req/s | p50 ms | p90 ms | p99 ms | TTFT p50 ms | TTFT p99 ms | errors | cores used | CPU µs/call |");
+table.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var (target, scenario, f) in results)
 {
-    table.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {scenario} | {f.Rps:0} | {f.P50:0.00} | {f.P90:0.00} | {f.P99:0.00} | {Opt(f.Ttft50)} | {Opt(f.Ttft99)} | {f.Errors} |");
+    var (cores, perCall) = cpu.TryGetValue((target, scenario), out var c) ? c : (double.NaN, double.NaN);
+    table.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {scenario} | {f.Rps:0} | {f.P50:0.00} | {f.P90:0.00} | {f.P99:0.00} | {Opt(f.Ttft50)} | {Opt(f.Ttft99)} | {f.Errors} | {Opt(double.IsNaN(cores) ? null : cores)} | {(double.IsNaN(perCall) ? "—" : perCall.ToString("0", CultureInfo.InvariantCulture))} |");
 }
 
 var ratios = new Dictionary<string, double>();
@@ -178,11 +180,24 @@ var json = JsonSerializer.Serialize(new
     results = results.Select(r => new { target = r.Target, scenario = r.Scenario, rps = Finite(r.F.Rps), p50Ms = Finite(r.F.P50), p90Ms = Finite(r.F.P90), p99Ms = Finite(r.F.P99), ttftP50Ms = Finite(r.F.Ttft50), ttftP99Ms = Finite(r.F.Ttft99), requests = r.F.Requests, errors = r.F.Errors }),
     derived = ratios.ToDictionary(r => r.Key, r => Finite(r.Value)),
     memoryMb = memory.ToDictionary(m => m.Key, m => new { rss = m.Value.Rss, peak = m.Value.Peak }),
+    cpu = cpu.Select(c => new { target = c.Key.Target, scenario = c.Key.Scenario, cores = Finite(c.Value.Cores), microsPerCall = Finite(c.Value.MicrosPerCall) }),
 }, new JsonSerializerOptions { WriteIndented = true });
 await File.WriteAllTextAsync(Path.Combine(outDir, "latest.json"), json);
 await File.WriteAllTextAsync(Path.Combine(outDir, "latest.md"), table.ToString());
 Console.WriteLine($"written: bench/results/latest.json and latest.md (process logs in {work})");
 return 0;
+
+// A closed-loop run with the target process's CPU: cores used (CPU seconds / wall seconds: does routing use both cores
+// under saturation?) and CPU microseconds per call (the figure least disturbed by a noisy machine).
+async Task<(string Target, string Scenario, Figures F)> Measured(Service target, string scenario, Func<Task<Figures>> run)
+{
+    var cpuBefore = target.CpuTime();
+    var wall = System.Diagnostics.Stopwatch.StartNew();
+    var figures = await run();
+    var cpuUsed = target.CpuTime() - cpuBefore;
+    cpu[(target.Name, scenario)] = (cpuUsed.TotalSeconds / wall.Elapsed.TotalSeconds, figures.Requests > 0 ? cpuUsed.TotalMicroseconds / figures.Requests : double.NaN);
+    return (target.Name, scenario, figures);
+}
 
 async Task<Service> StartGatewayAsync(string name, string? storage)
 {
@@ -225,6 +240,8 @@ async Task<Service> StartGatewayAsync(string name, string? storage)
         env["LlmRouter__Storage"] = "postgres";
         env["LlmRouter__Postgres"] = storage;
         env["LlmRouter__SpoolDirectory"] = Path.Combine(work, name + "-spool");
+        env["LlmRouter__AllowDevKeys"] = "true"; // insecure opt-in: the shipped dev keys, outside the embedded mode
+        env["LlmRouter__AllowSimulated"] = "true";
     }
 
     return await Service.StartAsync(name, Dll("Orleans.LlmRouter.Host"), [], env, new Uri($"http://127.0.0.1:{port}"), "/readyz", work);

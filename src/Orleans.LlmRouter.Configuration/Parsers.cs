@@ -145,29 +145,84 @@ internal static class ModelParser
             : new ModelDefinition(name, provider, providerModel, capabilities, context.Value, maxOutput.Value, pricing, tier, r.At(map), limits, breaker);
     }
 
+    private static readonly string[] PriceKeys = ["input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning"];
+
+    /// <summary>
+    /// <c>pricing: {input, output, cached_input, cache_write, cache_write_1h, reasoning, long_context}</c>, where
+    /// <c>long_context</c> is one tier (a mapping) or a list of tiers, each <c>{above_tokens, input, output, …}</c>.
+    /// </summary>
     private static ModelPricing? ParsePricing(YamlNodeReader r, YamlMappingNode map, string what)
     {
         var pw = $"pricing of {what}";
-        r.CheckKeys(map, pw, "input", "output", "cached_input", "long_context");
+        r.CheckKeys(map, pw, [.. PriceKeys, "long_context"]);
         var input = r.Decimal(map, "input", pw, required: true);
         var output = r.Decimal(map, "output", pw, required: true);
         var cached = r.Decimal(map, "cached_input", pw);
-        LongContextPricing? tier = null;
-        if (r.Map(map, "long_context", pw) is { } lc)
+        var write = r.Decimal(map, "cache_write", pw);
+        var write1h = r.Decimal(map, "cache_write_1h", pw);
+        var reasoning = r.Decimal(map, "reasoning", pw);
+        var tiers = new List<LongContextPricing>();
+        var ok = true;
+        if (r.Get(map, "long_context") is { } lcNode)
         {
-            var lw = $"long_context {pw}";
-            r.CheckKeys(lc, lw, "above_tokens", "input", "output", "cached_input");
-            var above = r.Long(lc, "above_tokens", lw, required: true, min: 1);
-            var li = r.Decimal(lc, "input", lw, required: true);
-            var lo = r.Decimal(lc, "output", lw, required: true);
-            var lcached = r.Decimal(lc, "cached_input", lw);
-            if (above is not null && li is not null && lo is not null)
+            IEnumerable<YamlMappingNode> tierNodes = lcNode switch
             {
-                tier = new LongContextPricing(above.Value, li.Value, lo.Value, lcached);
+                YamlMappingNode single => [single],
+                YamlSequenceNode => r.Items(lcNode, $"long_context of {pw}"),
+                _ => Invalid(r, lcNode, $"'long_context' of {pw} must be a mapping or a list of mappings"),
+            };
+            foreach (var lc in tierNodes)
+            {
+                var lw = $"long_context tier of {pw}";
+                r.CheckKeys(lc, lw, ["above_tokens", .. PriceKeys]);
+                var above = r.Long(lc, "above_tokens", lw, required: true, min: 1);
+                var li = r.Decimal(lc, "input", lw, required: true);
+                var lo = r.Decimal(lc, "output", lw, required: true);
+                var tier = new LongContextPricing(
+                    above ?? 0,
+                    li ?? 0,
+                    lo ?? 0,
+                    TierPrice(r, lc, "cached_input", cached, lw),
+                    TierPrice(r, lc, "cache_write", write, lw),
+                    TierPrice(r, lc, "cache_write_1h", write1h, lw),
+                    TierPrice(r, lc, "reasoning", reasoning, lw));
+                if (above is null || li is null || lo is null)
+                {
+                    ok = false;
+                    continue;
+                }
+
+                if (tiers.Count > 0 && above.Value <= tiers[^1].ThresholdTokens)
+                {
+                    r.Error(r.Get(lc, "above_tokens")!, $"'above_tokens' of {lw} must be above the previous tier's ({above.Value} is not above {tiers[^1].ThresholdTokens}): tiers are listed in increasing order");
+                    ok = false;
+                }
+
+                tiers.Add(tier);
             }
         }
 
-        return input is null || output is null ? null : new ModelPricing(input.Value, output.Value, cached, tier);
+        return input is null || output is null || !ok
+            ? null
+            : new ModelPricing(input.Value, output.Value, cached, write, write1h, reasoning) { LongContext = tiers };
+    }
+
+    /// <summary>A tier's price for <paramref name="key"/>; required when the base pricing has one (no silent fall-back to the input or output price).</summary>
+    private static decimal? TierPrice(YamlNodeReader r, YamlMappingNode tier, string key, decimal? basePrice, string what)
+    {
+        var price = r.Decimal(tier, key, what);
+        if (price is null && basePrice is not null && r.Get(tier, key) is null)
+        {
+            r.Error(tier, $"{what} is missing '{key}': the base pricing has one, and without it these tokens would be billed at the tier's {(key == "reasoning" ? "output" : "input")} price");
+        }
+
+        return price;
+    }
+
+    private static IEnumerable<YamlMappingNode> Invalid(YamlNodeReader r, YamlNode node, string message)
+    {
+        r.Error(node, message);
+        return [];
     }
 
     internal static HashSet<Capability> Capabilities(YamlNodeReader r, IReadOnlyList<(string Value, YamlNode Node)> names, string what)
@@ -264,7 +319,7 @@ internal static partial class TenantParser
         if (r.Map(map, "budgets", what) is { } b)
         {
             var bw = $"budgets of {what}";
-            r.CheckKeys(b, bw, "tokens", "usd", "run_tokens");
+            r.CheckKeys(b, bw, "tokens", "usd", "run_tokens", "run_usd");
             var tokens = r.Map(b, "tokens", bw);
             var usd = r.Map(b, "usd", bw);
             var tw = $"token budgets of {what}";
@@ -286,7 +341,8 @@ internal static partial class TenantParser
                 usd is null ? null : r.Decimal(usd, "lifetime", uw),
                 usd is null ? null : r.Decimal(usd, "daily", uw),
                 usd is null ? null : r.Decimal(usd, "monthly", uw),
-                r.Long(b, "run_tokens", bw, min: 0));
+                r.Long(b, "run_tokens", bw, min: 0),
+                r.Decimal(b, "run_usd", bw));
         }
 
         var limits = ProviderParser.ParseLimits(r, r.Map(map, "limits", what), what);

@@ -33,6 +33,9 @@ public sealed record ProviderOutcome(
 {
     /// <summary>Error class of a permit handed back unused (another scope refused the call): a probe is released.</summary>
     public const string NotSent = "not_sent";
+
+    /// <summary>Error class of a call its caller cancelled before an answer: no verdict on the provider; a probe is released.</summary>
+    public const string Cancelled = "cancelled";
 }
 
 /// <summary>Rate-limit capacity leased to one silo until <see cref="ExpiresAt"/> (the end of the current minute).</summary>
@@ -88,12 +91,20 @@ public interface IProviderGrain : IGrainWithStringKey
     [Alias("lease")]
     Task<RateLease> LeaseAsync(int requests, long tokens);
 
-    /// <summary>Leases up to <paramref name="count"/> concurrency slots; returns how many were granted.</summary>
+    /// <summary>
+    /// Leases up to <paramref name="count"/> concurrency slots to <paramref name="holder"/> (one id per silo gate); returns how
+    /// many were granted. A holder's slots expire unless it renews them (<see cref="RenewSlotsAsync"/>), so the slots of a
+    /// silo that died come back by themselves.
+    /// </summary>
     [Alias("acquire-slots")]
-    Task<int> AcquireSlotsAsync(int count);
+    Task<int> AcquireSlotsAsync(string holder, int count);
 
     [Alias("release-slots")]
-    Task ReleaseSlotsAsync(int count);
+    Task ReleaseSlotsAsync(string holder, int count);
+
+    /// <summary>Renews the lease of the <paramref name="held"/> slots <paramref name="holder"/> still holds.</summary>
+    [Alias("renew-slots")]
+    Task RenewSlotsAsync(string holder, int held);
 
     /// <summary>Asks for the single cluster-wide half-open probe; true for exactly one caller.</summary>
     [Alias("try-probe")]

@@ -73,6 +73,11 @@ public interface ITenantBudgetGrain : IGrainWithStringKey
     /// <param name="runId">The caller's run, for per-run budgets.</param>
     /// <param name="countsRequest">True on the first reservation of a request: it counts against the tenant's rpm/tpm.</param>
     /// <exception cref="TenantRateLimitedException">The tenant's rpm or tpm for this minute is spent.</exception>
+    /// <exception cref="TenantNotFoundException">The tenant does not exist.</exception>
+    /// <remarks>
+    /// A reservation is a lease: it expires after <c>LlmRouter:Budgets:ReservationLease</c> (default 60 s) unless its holder
+    /// renews it with <see cref="RenewAsync"/>, so the reservations of a silo that died come back by themselves.
+    /// </remarks>
     [Alias("reserve")]
     Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false);
 
@@ -86,6 +91,10 @@ public interface ITenantBudgetGrain : IGrainWithStringKey
     /// <summary>Drops a reservation without recording usage (the candidate was not used).</summary>
     [Alias("release")]
     Task ReleaseAsync(string reservationId);
+
+    /// <summary>Extends the leases of reservations still in flight (the router renews those it holds); returns how many were held.</summary>
+    [Alias("renew")]
+    Task<int> RenewAsync(IReadOnlyList<string> reservationIds);
 
     [Alias("usage")]
     Task<TenantUsage> GetUsageAsync();

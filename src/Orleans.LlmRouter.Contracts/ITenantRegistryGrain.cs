@@ -19,6 +19,9 @@ public sealed record TenantBudgetLimits
     [Id(5)] public decimal? MonthlyUsd { get; init; }
 
     [Id(6)] public long? RunTokens { get; init; }
+
+    /// <summary>USD limit of one run (<see cref="RoutingContext.RunId"/>).</summary>
+    [Id(7)] public decimal? RunUsd { get; init; }
 }
 
 /// <summary>A tenant managed through the admin API (as opposed to a dev tenant from YAML).</summary>

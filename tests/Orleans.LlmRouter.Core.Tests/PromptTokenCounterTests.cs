@@ -58,3 +58,118 @@ public sealed class PromptTokenCounterTests
         Assert.Equal((0, 0), (counter.CacheHits, counter.CacheMisses)); // heuristics are cheaper than a cache look-up
     }
 }
+
+public sealed class PromptTokenCounterChunkingTests
+{
+    private const string Prose = """
+        The gateway counts prompt tokens before every call, so that a tenant's budget can be reserved for the worst case
+        and settled with the provider's real figures afterwards. Counting must be cheap: it runs for every candidate model
+        of a route, and a request may name a dozen of them. It must also be honest. An estimate that is too low lets a
+        tenant overshoot its limit; one that is far too high refuses calls that would have fit. "Close to exact" is the
+        bar, and for OpenAI's encodings we can do better than close: we run the same byte-pair encoding the provider runs.
+        Numbers such as 3.14159, 2026-11-22, 1,234,567 and $19.99 split into several tokens; so do URLs like
+        https://example.com/path?query=value&other=42, e-mail addresses (someone@example.org) and CamelCaseIdentifiers.
+        Non-English text counts too: naïve café, Größe, 東京は大きな都市です, and emoji 🚀🎉 take more tokens per character.
+
+        """;
+
+    private const string Code = """
+        public static async Task<int> RunAsync(string[] args)
+        {
+            ArgumentNullException.ThrowIfNull(args);
+            var options = new Dictionary<string, string>(StringComparer.Ordinal) { ["mode"] = "fast", ["retries"] = "3" };
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+                {
+                    options[args[i][2..]] = args[++i];
+                }
+            }
+
+            await using var stream = File.OpenRead(options.GetValueOrDefault("input") ?? "data.json");
+            using var doc = await JsonDocument.ParseAsync(stream);
+            return doc.RootElement.GetProperty("items").GetArrayLength() > 0 ? 0 : 1; // {"items":[1,2,3]}
+        }
+
+        """;
+
+    public static TheoryData<string, string> Samples() => new()
+    {
+        { "o200k_base", string.Concat(Enumerable.Repeat(Prose, 40)) },
+        { "cl100k_base", string.Concat(Enumerable.Repeat(Prose, 40)) },
+        { "o200k_base", string.Concat(Enumerable.Repeat(Code, 40)) },
+        { "cl100k_base", string.Concat(Enumerable.Repeat(Code, 40)) },
+        { "o200k_base", string.Join(' ', Enumerable.Range(0, 3000).Select(i => $"item{i}:{i * 7919 % 1000}")) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void Pieces_count_ordinary_text_within_half_a_percent_of_the_whole_text(string encoding, string text)
+    {
+        Assert.True(text.Length > 10 * PromptTokenCounter.MaxPieceChars);
+        var tokenizer = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding(encoding);
+        var whole = tokenizer.CountTokens(text);
+        var pieces = PromptTokenCounter.Tokens(tokenizer, text);
+        Assert.InRange(Math.Abs(pieces - whole), 0, whole * 0.005);
+    }
+
+    [Theory]
+    [InlineData("aaaa")]
+    [InlineData("lorem ipsum dolor sit amet, ")]
+    [InlineData("{\"k\":[1,2,3]},")]
+    [InlineData("\U0001F680")]
+    [InlineData("   ")]
+    public void Pieces_cover_the_text_exactly_and_stay_bounded(string unit)
+    {
+        var text = string.Concat(Enumerable.Repeat(unit, 5_000));
+        var rest = text.AsSpan();
+        var rebuilt = new System.Text.StringBuilder();
+        while (!rest.IsEmpty)
+        {
+            var length = PromptTokenCounter.NextPieceLength(rest);
+            Assert.InRange(length, 1, PromptTokenCounter.MaxPieceChars);
+            Assert.False(char.IsLowSurrogate(rest[length..].IsEmpty ? 'x' : rest[length]), "a surrogate pair was split");
+            rebuilt.Append(rest[..length]);
+            rest = rest[length..];
+        }
+
+        Assert.Equal(text, rebuilt.ToString());
+    }
+
+    [Fact]
+    public void A_cut_falls_before_a_whitespace_run()
+    {
+        var text = new string('x', 200) + "   " + new string('y', 200);
+        Assert.Equal(200, PromptTokenCounter.NextPieceLength(text));
+    }
+
+    /// <summary>
+    /// Liveness, not speed: one run of a single character used to take time quadratic in its length (80,000 characters,
+    /// 4.5 s; 3 MB, tens of minutes). The bound is generous so a busy machine cannot fail it; a regression misses it by far.
+    /// </summary>
+    [Theory]
+    [InlineData(TokenizerFamily.O200k)]
+    [InlineData(TokenizerFamily.Cl100k)]
+    [InlineData(TokenizerFamily.Claude)]
+    public void A_3_MB_run_of_one_character_is_counted_in_linear_time(TokenizerFamily family)
+    {
+        using var counter = new PromptTokenCounter();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var huge = counter.Count(family, [new(new string('a', 3_000_000), 0)]);
+        var underThreshold = counter.Count(family, [new(new string('a', (int)PromptTokenCounter.ExactCountMaxChars - 10), 0)]);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+
+        Assert.InRange(huge, 3_000_000 / 8, 3_000_000);
+        Assert.InRange(underThreshold, PromptTokenCounter.ExactCountMaxChars / 16, PromptTokenCounter.ExactCountMaxChars);
+        Assert.True(elapsed < TimeSpan.FromSeconds(30), $"counting took {elapsed}");
+    }
+
+    [Fact]
+    public void Past_the_threshold_exact_families_use_the_heuristic()
+    {
+        using var counter = new PromptTokenCounter();
+        var text = new string('a', (int)PromptTokenCounter.ExactCountMaxChars + 1);
+        Assert.Equal(TokenEstimator.EstimatePrompt([(text, 0)]), counter.Count(TokenizerFamily.O200k, [new(text, 0)]));
+        Assert.Equal((0, 0), (counter.CacheHits, counter.CacheMisses));
+    }
+}

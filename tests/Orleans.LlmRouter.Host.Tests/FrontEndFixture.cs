@@ -23,7 +23,8 @@ public sealed class FrontEndFixture : IAsyncLifetime
         var config = _configDir = MockBackedConfig.Create(Mock.BaseAddress);
         var gatewayPort = GatewayFixture.FreePort();
         var cluster = $"fe-{Guid.NewGuid():N}";
-        string[] common = [$"--LlmRouter:ConfigPath={config}", $"--LlmRouter:GatewayPort={gatewayPort}", $"--LlmRouter:ClusterId={cluster}", "--Logging:LogLevel:Default=Warning", "--urls", "http://127.0.0.1:0"];
+        string[] common = [$"--LlmRouter:ConfigPath={config}", $"--LlmRouter:GatewayPort={gatewayPort}", $"--LlmRouter:ClusterId={cluster}", "--Logging:LogLevel:Default=Warning", "--urls", "http://127.0.0.1:0",
+            "--LlmRouter:AllowDevKeys=true", "--LlmRouter:AllowSimulated=true"]; // not the embedded mode: the dev key and simulated models are opt-in
         _silo = GatewayHost.Build([.. common, "--LlmRouter:Role=silo", $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}"]);
         await _silo.StartAsync();
         SiloAddress = new Uri(_silo.Urls.First());

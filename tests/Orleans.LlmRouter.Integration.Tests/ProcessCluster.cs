@@ -95,6 +95,8 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["LlmRouter__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["LlmRouter__ShutdownTimeoutSeconds"] = "10",
             ["LlmRouter__FastMembership"] = "true",
+            ["LlmRouter__AllowDevKeys"] = "true", // insecure opt-in: the tests use the shipped dev tenant's key
+            ["LlmRouter__AllowSimulated"] = "true",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Orleans.LlmRouter"] = "Information",

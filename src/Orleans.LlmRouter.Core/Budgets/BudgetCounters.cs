@@ -24,7 +24,8 @@ public sealed class BudgetCounters
 
     public decimal MonthUsd { get; set; }
 
-    public Dictionary<string, long> RunTokens { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Usage per run id: tokens, USD and when the run last settled a call (idle runs are dropped, see <see cref="DropIdleRuns"/>).</summary>
+    public Dictionary<string, RunUsage> Runs { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Soft alerts already fired, by window key (e.g. <c>day:2026-11-22:usd</c>).</summary>
     public HashSet<string> AlertsFired { get; set; } = new(StringComparer.Ordinal);
@@ -68,8 +69,32 @@ public sealed class BudgetCounters
 
         if (runId is not null)
         {
-            RunTokens[runId] = RunTokens.GetValueOrDefault(runId) + tokens;
+            var run = Runs.GetValueOrDefault(runId);
+            Runs[runId] = new RunUsage(run.Tokens + tokens, run.Usd + usd, run.LastAt > at ? run.LastAt : at);
         }
+    }
+
+    /// <summary>
+    /// Drops runs that settled nothing since <paramref name="idleSince"/> (their totals stay in the ledger), so run ids
+    /// do not accumulate in grain state. Returns how many were dropped.
+    /// </summary>
+    public int DropIdleRuns(DateTimeOffset idleSince)
+    {
+        List<string>? idle = null;
+        foreach (var (id, run) in Runs)
+        {
+            if (run.LastAt < idleSince)
+            {
+                (idle ??= []).Add(id);
+            }
+        }
+
+        foreach (var id in idle ?? [])
+        {
+            Runs.Remove(id);
+        }
+
+        return idle?.Count ?? 0;
     }
 
     public BudgetCounters Clone() => new()
@@ -82,7 +107,7 @@ public sealed class BudgetCounters
         MonthKey = MonthKey,
         MonthTokens = MonthTokens,
         MonthUsd = MonthUsd,
-        RunTokens = new Dictionary<string, long>(RunTokens, StringComparer.Ordinal),
+        Runs = new Dictionary<string, RunUsage>(Runs, StringComparer.Ordinal),
         AlertsFired = new HashSet<string>(AlertsFired, StringComparer.Ordinal),
     };
 }
@@ -102,10 +127,11 @@ public static class BudgetRules
         return Tokens(BudgetWindow.Lifetime, limits.LifetimeTokens, used.LifetimeTokens, inFlight.Tokens, tokens)
             ?? Tokens(BudgetWindow.Daily, limits.DailyTokens, used.DayTokens, inFlight.Tokens, tokens)
             ?? Tokens(BudgetWindow.Monthly, limits.MonthlyTokens, used.MonthTokens, inFlight.Tokens, tokens)
-            ?? (runId is null ? null : Tokens(BudgetWindow.Run, limits.RunTokens, used.RunTokens.GetValueOrDefault(runId), inFlight.RunTokens(runId), tokens))
+            ?? (runId is null ? null : Tokens(BudgetWindow.Run, limits.RunTokens, used.Runs.GetValueOrDefault(runId).Tokens, inFlight.RunTokens(runId), tokens))
             ?? Usd(BudgetWindow.Lifetime, limits.LifetimeUsd, used.LifetimeUsd, inFlight.Usd, usd)
             ?? Usd(BudgetWindow.Daily, limits.DailyUsd, used.DayUsd, inFlight.Usd, usd)
-            ?? Usd(BudgetWindow.Monthly, limits.MonthlyUsd, used.MonthUsd, inFlight.Usd, usd);
+            ?? Usd(BudgetWindow.Monthly, limits.MonthlyUsd, used.MonthUsd, inFlight.Usd, usd)
+            ?? (runId is null ? null : Usd(BudgetWindow.Run, limits.RunUsd, used.Runs.GetValueOrDefault(runId).Usd, inFlight.RunUsd(runId), usd));
     }
 
     /// <summary>Soft-alert keys newly crossed by the current usage (each fires once per window).</summary>
@@ -153,11 +179,15 @@ public static class BudgetRules
         limit is { } l && used + reserved + requested > l ? new BudgetViolation(window, BudgetUnit.Usd, used, reserved, l, requested) : null;
 }
 
-/// <summary>Reservations in flight for one tenant (memory only: a crash releases them, which can only under-count).</summary>
+/// <summary>
+/// Reservations in flight for one tenant. Memory only, and each one a lease: it expires at <c>ExpiresAt</c> unless its
+/// holder (the silo running the call) renews it, so a holder that dies gives its reservations back within one lease
+/// term instead of shrinking the tenant's budget until deactivation.
+/// </summary>
 public sealed class InFlight
 {
-    private readonly Dictionary<string, (long Tokens, decimal Usd, string? RunId)> _byId = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _runTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Tokens, decimal Usd)> _runs = new(StringComparer.Ordinal);
 
     public long Tokens { get; private set; }
 
@@ -165,17 +195,61 @@ public sealed class InFlight
 
     public int Count => _byId.Count;
 
-    public long RunTokens(string runId) => _runTokens.GetValueOrDefault(runId);
+    public long RunTokens(string runId) => _runs.GetValueOrDefault(runId).Tokens;
 
-    public void Add(string id, long tokens, decimal usd, string? runId)
+    public decimal RunUsd(string runId) => _runs.GetValueOrDefault(runId).Usd;
+
+    /// <summary>Adds a reservation that expires at <paramref name="expiresAt"/> unless renewed.</summary>
+    public void Add(string id, long tokens, decimal usd, string? runId, DateTimeOffset expiresAt = default)
     {
-        _byId.Add(id, (tokens, usd, runId));
+        _byId.Add(id, new Entry(tokens, usd, runId, expiresAt == default ? DateTimeOffset.MaxValue : expiresAt));
         Tokens += tokens;
         Usd += usd;
         if (runId is not null)
         {
-            _runTokens[runId] = _runTokens.GetValueOrDefault(runId) + tokens;
+            var run = _runs.GetValueOrDefault(runId);
+            _runs[runId] = (run.Tokens + tokens, run.Usd + usd);
         }
+    }
+
+    /// <summary>The tokens a reservation holds, or null when it is not (or no longer) held.</summary>
+    public long? TokensOf(string id) => _byId.TryGetValue(id, out var e) ? e.Tokens : null;
+
+    /// <summary>Extends the reservations that are still held to <paramref name="expiresAt"/>; returns how many were.</summary>
+    public int Renew(IEnumerable<string> ids, DateTimeOffset expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var renewed = 0;
+        foreach (var id in ids)
+        {
+            if (_byId.TryGetValue(id, out var e))
+            {
+                _byId[id] = e with { ExpiresAt = expiresAt };
+                renewed++;
+            }
+        }
+
+        return renewed;
+    }
+
+    /// <summary>Removes every reservation whose lease ended before <paramref name="now"/>; returns how many.</summary>
+    public int Expire(DateTimeOffset now)
+    {
+        List<string>? expired = null;
+        foreach (var (id, e) in _byId)
+        {
+            if (e.ExpiresAt <= now)
+            {
+                (expired ??= []).Add(id);
+            }
+        }
+
+        foreach (var id in expired ?? [])
+        {
+            Remove(id);
+        }
+
+        return expired?.Count ?? 0;
     }
 
     /// <summary>Removes a reservation; false when it was not (or no longer) held.</summary>
@@ -190,9 +264,20 @@ public sealed class InFlight
         Usd -= r.Usd;
         if (r.RunId is not null)
         {
-            _runTokens[r.RunId] -= r.Tokens;
+            var run = _runs[r.RunId];
+            run = (run.Tokens - r.Tokens, run.Usd - r.Usd);
+            if (run.Tokens == 0 && run.Usd == 0)
+            {
+                _runs.Remove(r.RunId);
+            }
+            else
+            {
+                _runs[r.RunId] = run;
+            }
         }
 
         return true;
     }
+
+    private readonly record struct Entry(long Tokens, decimal Usd, string? RunId, DateTimeOffset ExpiresAt);
 }

@@ -70,13 +70,42 @@ public sealed record ProviderDefinition(
     public TimeSpan? HealthCheckInterval { get; init; }
 }
 
-/// <summary>Price above a prompt-size threshold (e.g. prompts over 200k tokens).</summary>
-public sealed record LongContextPricing(long ThresholdTokens, decimal Input, decimal Output, decimal? CachedInput);
+/// <summary>
+/// One long-context price tier, USD per one million tokens: it applies to a call whose whole prompt (cache reads and
+/// writes included) is above <see cref="ThresholdTokens"/> (e.g. prompts over 200k tokens). Each price means what it
+/// means in <see cref="ModelPricing"/>; the catalog loader requires a tier to have every cache and reasoning price its
+/// model's base pricing has, so no token silently falls back to the full input price.
+/// </summary>
+public sealed record LongContextPricing(
+    long ThresholdTokens,
+    decimal Input,
+    decimal Output,
+    decimal? CachedInput = null,
+    decimal? CacheWrite = null,
+    decimal? CacheWrite1h = null,
+    decimal? Reasoning = null);
 
-/// <summary>USD per one million tokens.</summary>
-public sealed record ModelPricing(decimal Input, decimal Output, decimal? CachedInput = null, LongContextPricing? LongContext = null)
+/// <summary>
+/// List prices of a model in USD per one million tokens. <see cref="Input"/> prices uncached prompt tokens,
+/// <see cref="CachedInput"/> prompt-cache reads, <see cref="CacheWrite"/> prompt-cache writes with the default
+/// (five-minute) TTL and <see cref="CacheWrite1h"/> those with a one-hour TTL; <see cref="Output"/> prices completion
+/// tokens and <see cref="Reasoning"/> the reasoning/thinking part of them when the provider prices it differently.
+/// An unset price falls back as <see cref="Pricing.CostCalculator"/> documents. <see cref="LongContext"/> holds the
+/// long-context tiers in strictly increasing threshold order (empty: one price at every prompt size).
+/// </summary>
+public sealed record ModelPricing(
+    decimal Input,
+    decimal Output,
+    decimal? CachedInput = null,
+    decimal? CacheWrite = null,
+    decimal? CacheWrite1h = null,
+    decimal? Reasoning = null)
 {
+    /// <summary>A model that costs nothing (local models).</summary>
     public static ModelPricing Free { get; } = new(0m, 0m, 0m);
+
+    /// <summary>Long-context tiers, thresholds strictly increasing; the highest one the prompt is above applies.</summary>
+    public IReadOnlyList<LongContextPricing> LongContext { get; init; } = [];
 }
 
 /// <summary>A logical model name mapped to one provider's model.</summary>
@@ -146,7 +175,8 @@ public sealed record TenantBudgets(
     decimal? LifetimeUsd = null,
     decimal? DailyUsd = null,
     decimal? MonthlyUsd = null,
-    long? RunTokens = null)
+    long? RunTokens = null,
+    decimal? RunUsd = null)
 {
     public static TenantBudgets None { get; } = new();
 }

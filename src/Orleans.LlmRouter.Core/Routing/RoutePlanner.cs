@@ -28,9 +28,22 @@ public sealed class RoutePlanner
                 throw new RoutingException($"The model '{query.Model}' does not exist in the catalog.", "model", notFound: true);
             }
 
-            if (model.Has(Capability.Embedding) && !model.Has(Capability.Chat))
+            if (query.IsEmbedding)
             {
                 required.Remove(Capability.Chat);
+            }
+
+            // An explicit model that cannot do what the request asks is the caller's error (400), not a failed route.
+            if (query.Tenant is not { } who || who.MayUseModel(model.Name))
+            {
+                var missing = required.Where(c => CallerVisible.Contains(c) && !model.Has(c)).Select(c => c.ToName()).ToList();
+                if (missing.Count > 0)
+                {
+                    throw new RoutingException(
+                        $"The model '{model.Name}' lacks capability {string.Join(", ", missing)}, which this request needs ({string.Join("; ", missing.Select(Why))}).",
+                        "model",
+                        notFound: false) { MissingCapabilities = missing };
+                }
             }
 
             chain = [model];
@@ -53,8 +66,18 @@ public sealed class RoutePlanner
                 throw new RoutingException($"The action '{action.Name}' has no strategy '{strategy}'.", "strategy", notFound: true);
             }
 
+            if (action.Requires.Contains(Capability.Embedding) != query.IsEmbedding)
+            {
+                throw new RoutingException(
+                    query.IsEmbedding
+                        ? $"The action '{action.Name}' is for chat, not embeddings: it does not require capability embedding."
+                        : $"The action '{action.Name}' is for embeddings (it requires capability embedding); a chat request cannot use it.",
+                    "model",
+                    notFound: false) { MissingCapabilities = [query.IsEmbedding ? Capability.Embedding.ToName() : Capability.Chat.ToName()] };
+            }
+
             required.UnionWith(action.Requires);
-            if (action.Requires.Contains(Capability.Embedding))
+            if (query.IsEmbedding)
             {
                 required.Remove(Capability.Chat);
             }
@@ -65,6 +88,11 @@ public sealed class RoutePlanner
         }
         else if (query.Model == RouteQuery.Auto)
         {
+            if (query.IsEmbedding)
+            {
+                required.Remove(Capability.Chat);
+            }
+
             chain = _catalog.Models.Values
                 .Where(m => required.IsSubsetOf(m.Capabilities))
                 .OrderBy(m => _catalog.ProviderOf(m).Priority)
@@ -88,6 +116,23 @@ public sealed class RoutePlanner
 
         return new RoutePlan(candidates, required);
     }
+
+    /// <summary>
+    /// Capabilities that follow from what the caller sent (the operation, images, a schema, tools), so that an explicit
+    /// model lacking one is a bad request. Long context follows from an estimate and stays a routing decision.
+    /// </summary>
+    private static readonly HashSet<Capability> CallerVisible =
+        [Capability.Chat, Capability.Embedding, Capability.Vision, Capability.StructuredOutput, Capability.Tools];
+
+    private static string Why(string capability) => capability switch
+    {
+        "chat" => "chat: a chat completion",
+        "embedding" => "embedding: an embeddings request",
+        "vision" => "vision: the messages hold images",
+        "structured_output" => "structured_output: a JSON response_format",
+        "tools" => "tools: the request offers tools",
+        _ => capability,
+    };
 
     /// <summary>The output tokens reserved for a call: the request's cap, bounded by the model's maximum.</summary>
     public static long OutputCap(RouteQuery query, ModelDefinition model)

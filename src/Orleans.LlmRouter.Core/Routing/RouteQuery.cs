@@ -32,6 +32,9 @@ public sealed record RouteQuery
     /// <summary>The tenant asking, for allowed-model checks; null skips them.</summary>
     public TenantDefinition? Tenant { get; init; }
 
+    /// <summary>True for an embeddings request (<see cref="Needs"/> holds <see cref="Capability.Embedding"/>); chat otherwise.</summary>
+    public bool IsEmbedding => Needs.Contains(Capability.Embedding);
+
     /// <summary>The name that selects dynamic routing.</summary>
     public const string Auto = "auto";
 }
@@ -72,4 +75,7 @@ public sealed class RoutingException : Exception
     public string? Param { get; }
 
     public bool NotFound { get; }
+
+    /// <summary>The capabilities an explicit model (or action) lacks for this request, by YAML name; empty otherwise.</summary>
+    public IReadOnlyList<string> MissingCapabilities { get; init; } = [];
 }

@@ -47,23 +47,47 @@ public sealed class BudgetCountersState
 
     [Id(7)] public decimal MonthUsd { get; set; }
 
+    /// <summary>Tokens per run, as stored before runs had USD and an idle time (read for old rows only).</summary>
     [Id(8)] public Dictionary<string, long> RunTokens { get; set; } = [];
 
     [Id(9)] public HashSet<string> AlertsFired { get; set; } = [];
+
+    [Id(10)] public Dictionary<string, RunState> Runs { get; set; } = [];
 
     public static BudgetCountersState From(BudgetCounters c) => new()
     {
         LifetimeTokens = c.LifetimeTokens, LifetimeUsd = c.LifetimeUsd, DayKey = c.DayKey, DayTokens = c.DayTokens, DayUsd = c.DayUsd,
         MonthKey = c.MonthKey, MonthTokens = c.MonthTokens, MonthUsd = c.MonthUsd,
-        RunTokens = new(c.RunTokens, StringComparer.Ordinal), AlertsFired = new(c.AlertsFired, StringComparer.Ordinal),
+        Runs = c.Runs.ToDictionary(kv => kv.Key, kv => new RunState { Tokens = kv.Value.Tokens, Usd = kv.Value.Usd, LastAt = kv.Value.LastAt }, StringComparer.Ordinal),
+        AlertsFired = new(c.AlertsFired, StringComparer.Ordinal),
     };
 
-    public BudgetCounters ToCounters() => new()
+    public BudgetCounters ToCounters(DateTimeOffset now)
     {
-        LifetimeTokens = LifetimeTokens, LifetimeUsd = LifetimeUsd, DayKey = DayKey, DayTokens = DayTokens, DayUsd = DayUsd,
-        MonthKey = MonthKey, MonthTokens = MonthTokens, MonthUsd = MonthUsd,
-        RunTokens = new(RunTokens, StringComparer.Ordinal), AlertsFired = new(AlertsFired, StringComparer.Ordinal),
-    };
+        var runs = Runs.ToDictionary(kv => kv.Key, kv => new RunUsage(kv.Value.Tokens, kv.Value.Usd, kv.Value.LastAt), StringComparer.Ordinal);
+        foreach (var (id, tokens) in RunTokens)
+        {
+            runs.TryAdd(id, new RunUsage(tokens, 0m, now)); // stored before runs had USD: kept, idle from now
+        }
+
+        return new()
+        {
+            LifetimeTokens = LifetimeTokens, LifetimeUsd = LifetimeUsd, DayKey = DayKey, DayTokens = DayTokens, DayUsd = DayUsd,
+            MonthKey = MonthKey, MonthTokens = MonthTokens, MonthUsd = MonthUsd,
+            Runs = runs, AlertsFired = new(AlertsFired, StringComparer.Ordinal),
+        };
+    }
+}
+
+/// <summary>Serializable usage of one run.</summary>
+[GenerateSerializer, Alias("llmrouter.RunState")]
+public sealed class RunState
+{
+    [Id(0)] public long Tokens { get; set; }
+
+    [Id(1)] public decimal Usd { get; set; }
+
+    [Id(2)] public DateTimeOffset LastAt { get; set; }
 }
 
 /// <summary>
@@ -79,12 +103,15 @@ internal sealed partial class TenantBudgetGrain(
     TenantDirectory tenants,
     RouterClock clock,
     IHttpClientFactory http,
+    Microsoft.Extensions.Options.IOptions<BudgetOptions> options,
     ILogger<TenantBudgetGrain> logger) : Grain, ITenantBudgetGrain
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
     private readonly InFlight _inFlight = new();
     private readonly SortedDictionary<long, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)?> _done = [];
+    private readonly BudgetOptions _options = options.Value;
     private string _tenantId = string.Empty;
+    private bool _known;
     private TenantBudgets _limits = TenantBudgets.None;
     private decimal _alertThreshold = 0.8m;
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
@@ -102,7 +129,7 @@ internal sealed partial class TenantBudgetGrain(
         _tenantId = TenantBudgetKeys.TenantOf(this.GetPrimaryKeyString());
         await RefreshLimitsAsync();
 
-        _prefix = state.State.Counters.ToCounters();
+        _prefix = state.State.Counters.ToCounters(clock.UtcNow);
         _prefix.Roll(clock.UtcNow, _zone);
         var caughtUp = 0;
         await foreach (var row in ledger.ReadAfterAsync(_tenantId, state.State.Position, cancellationToken))
@@ -132,7 +159,17 @@ internal sealed partial class TenantBudgetGrain(
     public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false)
     {
         await RefreshLimitsAsync(); // a local lookup: limits edited through the admin API apply at once
+        if (!_known)
+        {
+            throw new TenantNotFoundException($"Tenant '{_tenantId}' does not exist.") { TenantId = _tenantId };
+        }
+
         Roll();
+        if (_inFlight.TokensOf(reservationId) is not null)
+        {
+            return; // a repeated reservation (its first answer was lost): already held
+        }
+
         var now = clock.UtcNow;
         if (countsRequest && _rateLimits is { } limits && RateLimited(limits, now, tokens) is { } which)
         {
@@ -152,10 +189,17 @@ internal sealed partial class TenantBudgetGrain(
 
         if (countsRequest && _rate is not null)
         {
-            _rate.Grant(now, 1, tokens);
+            _rate.Grant(now, 1, 0); // tokens count while in flight (the reservation), then as used (at settle)
         }
 
-        _inFlight.Add(reservationId, tokens, costUsd, runId);
+        _inFlight.Add(reservationId, tokens, costUsd, runId, now + _options.ReservationLease);
+    }
+
+    public Task<int> RenewAsync(IReadOnlyList<string> reservationIds)
+    {
+        ArgumentNullException.ThrowIfNull(reservationIds);
+        Roll();
+        return Task.FromResult(_inFlight.Renew(reservationIds, clock.UtcNow + _options.ReservationLease));
     }
 
     /// <summary>Which of the tenant's per-minute limits this request would break, if any (nothing is consumed).</summary>
@@ -167,13 +211,15 @@ internal sealed partial class TenantBudgetGrain(
             return "rpm";
         }
 
-        return limits.TokensPerMinute is { } tpm && _rate.TokensUsedAt(now) + tokens > tpm ? "tpm" : null;
+        // Tokens this minute: what settled calls actually used, plus what the calls in flight hold (their reservations).
+        return limits.TokensPerMinute is { } tpm && _rate.TokensUsedAt(now) + _inFlight.Tokens + tokens > tpm ? "tpm" : null;
     }
 
     private async ValueTask RefreshLimitsAsync()
     {
         if (await tenants.GetAsync(_tenantId) is { } tenant)
         {
+            _known = true;
             _limits = tenant.Budgets;
             _alertThreshold = tenant.SoftAlertThreshold;
             _zone = BudgetCalendar.Zone(tenant.TimeZone);
@@ -187,6 +233,7 @@ internal sealed partial class TenantBudgetGrain(
         }
         else
         {
+            _known = false;
             _limits = TenantBudgets.None;
         }
     }
@@ -216,6 +263,9 @@ internal sealed partial class TenantBudgetGrain(
             CompletionTokens = record.Usage.CompletionTokens,
             CachedTokens = record.Usage.CachedTokens,
             ReasoningTokens = record.Usage.ReasoningTokens,
+            CacheWriteTokens = record.Usage.CacheWriteTokens,
+            CacheWrite1hTokens = record.Usage.CacheWrite1hTokens,
+            UsageEstimated = record.Usage.Estimated,
             CostUsd = record.CostUsd,
             LatencyMs = record.LatencyMs,
             TimeToFirstTokenMs = record.TimeToFirstTokenMs,
@@ -251,6 +301,7 @@ internal sealed partial class TenantBudgetGrain(
         }
 
         Roll();
+        _rate?.Charge(clock.UtcNow, row.TotalTokens);
         _live.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
         Done(seq, (row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt));
         foreach (var alert in BudgetRules.CrossedAlerts(_limits, _live, _alertThreshold).ToList())
@@ -271,7 +322,7 @@ internal sealed partial class TenantBudgetGrain(
     public Task<TenantUsage> GetUsageAsync()
     {
         Roll();
-        var runs = _live.RunTokens.Select(kv => new WindowUsage("run", kv.Key, kv.Value, 0, _limits.RunTokens, null));
+        var runs = _live.Runs.Select(kv => new WindowUsage("run", kv.Key, kv.Value.Tokens, kv.Value.Usd, _limits.RunTokens, _limits.RunUsd));
         var windows = new List<WindowUsage>
         {
             new("lifetime", null, _live.LifetimeTokens, _live.LifetimeUsd, _limits.LifetimeTokens, _limits.LifetimeUsd),
@@ -307,6 +358,16 @@ internal sealed partial class TenantBudgetGrain(
         var now = clock.UtcNow;
         _live.Roll(now, _zone);
         _prefix.Roll(now, _zone);
+        if (_inFlight.Expire(now) is > 0 and var expired)
+        {
+            LogReservationsExpired(logger, _tenantId, expired);
+        }
+
+        var idleSince = now - _options.RunIdleTimeout;
+        if (_live.DropIdleRuns(idleSince) + _prefix.DropIdleRuns(idleSince) > 0)
+        {
+            _dirty = true;
+        }
     }
 
     /// <summary>Marks a sequence number finished and advances the persisted prefix over every contiguous finished one.</summary>
@@ -368,6 +429,9 @@ internal sealed partial class TenantBudgetGrain(
             ? new TokenBudgetExceededException(message) { TenantId = _tenantId, Window = window, Used = (long)v.Used, InFlight = (long)v.Reserved, Limit = (long)v.Limit, Requested = (long)v.Requested }
             : new CostBudgetExceededException(message) { TenantId = _tenantId, Window = window, UsedUsd = v.Used, InFlightUsd = v.Reserved, LimitUsd = v.Limit, RequestedUsd = v.Requested };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: {Count} reservations expired (their holder stopped renewing them) and were given back")]
+    private static partial void LogReservationsExpired(ILogger logger, string tenant, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: the soft-alert webhook failed ({Reason})")]
     private static partial void LogWebhookFailed(ILogger logger, string tenant, string reason);

@@ -42,7 +42,13 @@ public static class LlmRouterSiloExtensions
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
+        services.AddOptions<Budgets.BudgetOptions>();
+        services.AddOptions<RouterOptions>();
+        services.AddSingleton(sp => new GrainCalls(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterOptions>>().Value, sp.GetRequiredService<RouterClock>().Time));
+        services.AddRequestLimits();
         services.AddSingleton<RouterServices>();
+        services.AddSingleton<RouterEngine>();
+        services.AddSingleton<ReservationKeeper>();
 
         // Lets a front end running as an Orleans client ask whether the silo it reaches runs its request (silo loss).
         services.AddKeyedTransient<IGrainExtension, RouterProbeExtension>(typeof(Contracts.IRouterProbeExtension));
@@ -66,6 +72,18 @@ public static class LlmRouterSiloExtensions
         });
         services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
+        services.AddRequestLimits();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="RequestLimitsOptions"/> (defaults unless the host binds <c>LlmRouter:Limits</c>) with its
+    /// validator, for <see cref="RequestLimits"/> on the front end and in the router.
+    /// </summary>
+    public static IServiceCollection AddRequestLimits(this IServiceCollection services)
+    {
+        services.AddOptions<RequestLimitsOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>());
         return services;
     }
 

@@ -25,6 +25,9 @@ public sealed class ProviderPermit
     public bool IsProbe { get; }
 
     internal bool HoldsSlot { get; }
+
+    /// <summary>End of the rate lease the call's tokens were taken from (unused tokens go back to it while it lasts).</summary>
+    internal DateTimeOffset LeaseExpires { get; init; }
 }
 
 /// <summary>
@@ -64,8 +67,14 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Resubscribe = TimeSpan.FromSeconds(30); // well inside the grain's observer TTL (2 min)
     private static readonly TimeSpan SuccessFlush = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SlotRenewal = TimeSpan.FromSeconds(10); // well inside ProviderGrain.SlotLease
+
+    /// <summary>This gate's identity as a holder of concurrency slots (one per silo process).</summary>
+    private readonly string _holder = Guid.NewGuid().ToString("N");
+    private DateTimeOffset _slotsRenewedAt;
 
     private readonly IGrainFactory _grains;
+    private readonly TimeSpan _callTimeout;
     private readonly RouterClock _clock;
     private readonly ILogger<ProviderGate> _logger;
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
@@ -73,8 +82,9 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly ITimer _flushTimer;
     private IProviderObserver? _selfReference;
 
-    public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger)
+    public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger, Microsoft.Extensions.Options.IOptions<Routing.RouterOptions>? options = null)
     {
+        _callTimeout = options?.Value.GrainCallTimeout ?? new Routing.RouterOptions().GrainCallTimeout;
         _grains = grains;
         _clock = clock;
         _logger = logger;
@@ -202,30 +212,41 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         var probe = false;
         if (local.Snapshot!.State != ProviderCircuitState.Closed)
         {
-            probe = await Grain(provider.Id).TryBeginProbeAsync();
+            probe = await Bounded(Grain(provider.Id).TryBeginProbeAsync());
             if (!probe)
             {
                 return (null, $"provider '{provider.Id}' circuit is half-open and its probe is in flight");
             }
         }
 
-        if (!await TakeRateAsync(provider, local, estimatedTokens))
-        {
-            return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
-        }
-
         var slot = false;
-        if (provider.Limits.MaxConcurrency is { } max)
+        try
         {
-            if (!await TakeSlotAsync(provider, local, max))
+            if (!await TakeRateAsync(provider, local, estimatedTokens))
             {
-                return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+                await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
+                return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
             }
 
-            slot = true;
+            if (provider.Limits.MaxConcurrency is { } max)
+            {
+                if (!await TakeSlotAsync(provider, local, max))
+                {
+                    await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
+                    return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+                }
+
+                slot = true;
+            }
+        }
+        catch (Exception) when (probe)
+        {
+            // The provider grain could not be reached for a lease or slot: the probe was never sent.
+            await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot));
+            throw;
         }
 
-        return (new ProviderPermit(provider, estimatedTokens, probe, slot), null);
+        return (new ProviderPermit(provider, estimatedTokens, probe, slot) { LeaseExpires = local.LeaseExpires }, null);
     }
 
     /// <summary>Records how the permitted request ended. Failures, probes and pauses are reported at once.</summary>
@@ -237,6 +258,18 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         if (permit.HoldsSlot)
         {
             ReleaseSlot(permit.Provider, local);
+        }
+
+        if (outcome.ExtraTokens < 0 && permit.Provider.Limits.TokensPerMinute is not null)
+        {
+            // The call used less than its estimate: the rest of what it took from this minute's lease is free again.
+            lock (local)
+            {
+                if (_clock.UtcNow < local.LeaseExpires && permit.LeaseExpires == local.LeaseExpires)
+                {
+                    local.LeaseTokens += -outcome.ExtraTokens;
+                }
+            }
         }
 
         if (outcome.Success && !outcome.WasProbe && outcome.RetryAfter is null)
@@ -272,7 +305,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         try
         {
             var local = _locals[providerId];
-            Apply(local, await Grain(providerId).GetSnapshotAsync());
+            Apply(local, await Bounded(Grain(providerId).GetSnapshotAsync()));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -296,6 +329,12 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private async Task TickAsync()
     {
         await FlushAllAsync();
+        if (_clock.UtcNow - _slotsRenewedAt >= SlotRenewal)
+        {
+            _slotsRenewedAt = _clock.UtcNow;
+            await RenewSlotsAsync();
+        }
+
         foreach (var (id, local) in _locals)
         {
             if (local.Snapshot is not null && _clock.UtcNow - local.SubscribedAt > Resubscribe)
@@ -309,6 +348,33 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
                 {
                     LogRefreshFailed(_logger, id, ex);
                 }
+            }
+        }
+    }
+
+    /// <summary>Renews the lease of every concurrency slot this silo holds, so the provider grains keep them for it.</summary>
+    public async Task RenewSlotsAsync()
+    {
+        foreach (var (id, local) in _locals)
+        {
+            int held;
+            lock (local)
+            {
+                held = local.SlotsHeld;
+            }
+
+            if (held == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await Bounded(Grain(id).RenewSlotsAsync(_holder, held));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogRefreshFailed(_logger, id, ex);
             }
         }
     }
@@ -334,7 +400,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
         {
             // An object reference cannot be created on a grain's scheduler (the router grain calls us): leave it.
             _selfReference ??= await Task.Run(() => _grains.CreateObjectReference<IProviderObserver>(this));
-            Apply(local, await Grain(providerId).SubscribeAsync(_selfReference));
+            Apply(local, await Bounded(Grain(providerId).SubscribeAsync(_selfReference)));
             local.SubscribedAt = _clock.UtcNow;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -365,7 +431,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
         var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
-        var lease = await Grain(provider.Id).LeaseAsync(askRequests, askTokens);
+        var lease = await Bounded(Grain(provider.Id).LeaseAsync(askRequests, askTokens));
         Apply(local, lease.Snapshot);
         lock (local)
         {
@@ -410,7 +476,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
             }
         }
 
-        var granted = await Grain(provider.Id).AcquireSlotsAsync(Math.Max(1, max / 8));
+        var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, Math.Max(1, max / 8)));
         lock (local)
         {
             local.SlotsHeld += granted;
@@ -439,7 +505,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         if (giveBack > 0)
         {
-            _ = Grain(provider.Id).ReleaseSlotsAsync(giveBack);
+            _ = Grain(provider.Id).ReleaseSlotsAsync(_holder, giveBack);
         }
     }
 
@@ -458,7 +524,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         try
         {
-            Apply(local, await Grain(providerId).ReportAsync(batch));
+            Apply(local, await Bounded(Grain(providerId).ReportAsync(batch)));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -479,6 +545,15 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     }
 
     private Local LocalFor(ProviderDefinition provider) => _locals.GetOrAdd(provider.Id, static _ => new Local());
+
+    /// <summary>
+    /// A provider grain call that gives up after the router's grain-call timeout (a grain whose silo died answers
+    /// nothing until membership declares the silo dead). What it may have granted meanwhile expires at the grain: slot
+    /// leases are renewed only for the slots this gate knows, probes are re-granted after the break time.
+    /// </summary>
+    private Task<T> Bounded<T>(Task<T> call) => call.WaitAsync(_callTimeout, _clock.Time);
+
+    private Task Bounded(Task call) => call.WaitAsync(_callTimeout, _clock.Time);
 
     private IProviderGrain Grain(string providerId) => _grains.GetGrain<IProviderGrain>(providerId);
 

@@ -34,12 +34,16 @@ internal sealed partial class ProviderGrain(
     ILogger<ProviderGrain> logger) : Grain, IProviderGrain
 {
     private static readonly TimeSpan ObserverTtl = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a holder's concurrency slots stay leased without a renewal (holders renew every few seconds).</summary>
+    public static readonly TimeSpan SlotLease = TimeSpan.FromSeconds(30);
+
+    private readonly Dictionary<string, (int Count, DateTimeOffset ExpiresAt)> _slots = new(StringComparer.Ordinal);
     private readonly Dictionary<IProviderObserver, DateTimeOffset> _observers = [];
     private ProviderDefinition _provider = null!;
     private CircuitBreaker _breaker = null!;
     private RateWindow _window = null!;
     private readonly LatencyTracker _latency = new();
-    private int _slotsLeased;
     private long _version;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -94,8 +98,10 @@ internal sealed partial class ProviderGrain(
         var now = clock.UtcNow;
         foreach (var o in outcomes)
         {
-            if (o.ErrorClass == ProviderOutcome.NotSent)
+            if (o.ErrorClass is ProviderOutcome.NotSent or ProviderOutcome.Cancelled)
             {
+                // Never sent, or its caller went away before an answer: says nothing about the provider. A probe is
+                // given back so the next caller may probe at once (a cancelled probe must not close the breaker).
                 if (o.WasProbe)
                 {
                     _breaker.ReleaseProbe();
@@ -154,17 +160,69 @@ internal sealed partial class ProviderGrain(
         return Task.FromResult(new RateLease(r, t, RateWindow.WindowEnd(now), Snapshot()));
     }
 
-    public Task<int> AcquireSlotsAsync(int count)
+    public Task<int> AcquireSlotsAsync(string holder, int count)
     {
-        var granted = _provider.Limits.MaxConcurrency is { } max ? Math.Clamp(max - _slotsLeased, 0, Math.Max(0, count)) : count;
-        _slotsLeased += granted;
+        ArgumentNullException.ThrowIfNull(holder);
+        var now = clock.UtcNow;
+        ReclaimExpiredSlots(now);
+        var leased = SlotsLeased;
+        var granted = _provider.Limits.MaxConcurrency is { } max ? Math.Clamp(max - leased, 0, Math.Max(0, count)) : Math.Max(0, count);
+        if (granted > 0)
+        {
+            var held = _slots.GetValueOrDefault(holder).Count;
+            _slots[holder] = (held + granted, now + SlotLease);
+        }
+
         return Task.FromResult(granted);
     }
 
-    public Task ReleaseSlotsAsync(int count)
+    public Task ReleaseSlotsAsync(string holder, int count)
     {
-        _slotsLeased = Math.Max(0, _slotsLeased - count);
+        ArgumentNullException.ThrowIfNull(holder);
+        if (_slots.TryGetValue(holder, out var held))
+        {
+            var left = held.Count - Math.Max(0, count);
+            if (left > 0)
+            {
+                _slots[holder] = (left, held.ExpiresAt);
+            }
+            else
+            {
+                _slots.Remove(holder);
+            }
+        }
+
         return Task.CompletedTask;
+    }
+
+    public Task RenewSlotsAsync(string holder, int held)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        var now = clock.UtcNow;
+        if (held <= 0)
+        {
+            _slots.Remove(holder);
+        }
+        else if (_slots.TryGetValue(holder, out var lease))
+        {
+            // The holder says how many it still holds; it never gains slots by renewing.
+            _slots[holder] = (Math.Min(lease.Count, held), now + SlotLease);
+        }
+
+        ReclaimExpiredSlots(now);
+        return Task.CompletedTask;
+    }
+
+    private int SlotsLeased => _slots.Values.Sum(s => s.Count);
+
+    /// <summary>Takes back the slots of holders that stopped renewing (their silo died or lost contact).</summary>
+    private void ReclaimExpiredSlots(DateTimeOffset now)
+    {
+        foreach (var (holder, lease) in _slots.Where(kv => kv.Value.ExpiresAt <= now).ToList())
+        {
+            _slots.Remove(holder);
+            LogSlotsReclaimed(logger, _provider.Id, lease.Count);
+        }
     }
 
     public async Task<bool> TryBeginProbeAsync()
@@ -180,13 +238,19 @@ internal sealed partial class ProviderGrain(
         return granted;
     }
 
+    private int HealthSlots()
+    {
+        ReclaimExpiredSlots(clock.UtcNow);
+        return SlotsLeased;
+    }
+
     public Task<ProviderHealth> GetHealthAsync()
     {
         var s = Snapshot();
         return Task.FromResult(new ProviderHealth(
             _provider.Id, s.State, s.Disabled, s.OpenUntil, s.PausedUntil,
             _breaker.TotalSuccesses, _breaker.TotalFailures, _breaker.LastFailureAt, _breaker.LastFailureClass,
-            _latency.Percentile(50), _latency.Percentile(95), _window.RequestsUsed, _window.TokensUsed, _slotsLeased));
+            _latency.Percentile(50), _latency.Percentile(95), _window.RequestsUsed, _window.TokensUsed, HealthSlots()));
     }
 
     public async Task<ProviderSnapshot> SetEnabledAsync(bool enabled)
@@ -247,6 +311,9 @@ internal sealed partial class ProviderGrain(
             LogStorageFailed(logger, _provider.Id, ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {Provider}: reclaimed {Slots} concurrency slots whose holder stopped renewing them")]
+    private static partial void LogSlotsReclaimed(ILogger logger, string provider, int slots);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {Provider} circuit {From} -> {To}")]
     private static partial void LogBreaker(ILogger logger, string provider, string from, string to);

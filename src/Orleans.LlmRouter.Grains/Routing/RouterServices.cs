@@ -50,9 +50,14 @@ public sealed class RouterServices
     /// <summary>Prompt tokens as <paramref name="model"/>'s tokenizer family counts them (cached for exact families).</summary>
     public long PromptTokens(ModelDefinition model, IReadOnlyList<PromptPart> messages, string? extra)
     {
-        var family = _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Catalog.ProviderOf(state.model).Type, state.model.ProviderModel), (model, Catalog));
-        return _counter.Count(family, messages, extra);
+        return _counter.Count(FamilyOf(model), messages, extra);
     }
+
+    /// <summary>Tokens of generated text as <paramref name="model"/>'s tokenizer family counts them (no framing).</summary>
+    public long CompletionTokens(ModelDefinition model, string text) => _counter.CountText(FamilyOf(model), text);
+
+    private TokenizerFamily FamilyOf(ModelDefinition model) =>
+        _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Catalog.ProviderOf(state.model).Type, state.model.ProviderModel), (model, Catalog));
 
     public ResiliencePipeline RetryPipelineFor(ProviderDefinition provider) =>
         _pipelines.GetOrAdd(provider.Id, static (_, state) => RetryPipelines.Create(state.provider.Retry, state.time), (provider, time: Time));

@@ -139,7 +139,7 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
             var b = s.Budgets;
             var tenant = new TenantDefinition(
                 s.Id, s.Name, managed.Keys.Where(k => k.RevokedAt is null).Select(k => k.Hash).ToList(),
-                new TenantBudgets(b.LifetimeTokens, b.DailyTokens, b.MonthlyTokens, b.LifetimeUsd, b.DailyUsd, b.MonthlyUsd, b.RunTokens),
+                new TenantBudgets(b.LifetimeTokens, b.DailyTokens, b.MonthlyTokens, b.LifetimeUsd, b.DailyUsd, b.MonthlyUsd, b.RunTokens, b.RunUsd),
                 new ProviderLimits(s.RequestsPerMinute, s.TokensPerMinute),
                 s.AllowedModels.ToHashSet(StringComparer.Ordinal), s.AllowedActions.ToHashSet(StringComparer.Ordinal),
                 s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0))

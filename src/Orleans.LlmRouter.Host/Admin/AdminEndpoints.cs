@@ -25,8 +25,8 @@ public static class AdminEndpoints
         admin.MapGet("/models", Models);
         admin.MapPost("/route", RouteAsync);
         admin.MapGet("/health/providers", ProviderHealthAsync);
-        admin.MapPost("/providers/{id}/enable", (string id, IGrainFactory grains, ModelCatalog catalog) => SetEnabledAsync(id, true, grains, catalog));
-        admin.MapPost("/providers/{id}/disable", (string id, IGrainFactory grains, ModelCatalog catalog) => SetEnabledAsync(id, false, grains, catalog));
+        admin.MapPost("/providers/{id}/enable", (string id, IGrainFactory grains, ModelCatalog catalog, IServiceProvider services) => SetEnabledAsync(id, true, grains, catalog, services));
+        admin.MapPost("/providers/{id}/disable", (string id, IGrainFactory grains, ModelCatalog catalog, IServiceProvider services) => SetEnabledAsync(id, false, grains, catalog, services));
         admin.MapGet("/tasks", Tasks);
         admin.MapGet("/pricing/compare", Compare);
         admin.MapGet("/pricing/cheapest", Cheapest);
@@ -97,7 +97,7 @@ public static class AdminEndpoints
         return TypedResults.Ok(views.ToArray());
     }
 
-    private static async Task<Results<Ok<ProviderSnapshot>, ProblemHttpResult>> SetEnabledAsync(string id, bool enabled, IGrainFactory grains, ModelCatalog catalog)
+    private static async Task<Results<Ok<ProviderSnapshot>, ProblemHttpResult>> SetEnabledAsync(string id, bool enabled, IGrainFactory grains, ModelCatalog catalog, IServiceProvider services)
     {
         if (catalog.ResolveScope(id) is not { } provider)
         {
@@ -109,7 +109,16 @@ public static class AdminEndpoints
             return TypedResults.Problem($"Provider '{id}' is disabled by configuration ({provider.DisabledReason}); it cannot be enabled at run time.", statusCode: 409, title: "Conflict");
         }
 
-        return TypedResults.Ok(await grains.GetGrain<IProviderGrain>(id).SetEnabledAsync(enabled));
+        var snapshot = await grains.GetGrain<IProviderGrain>(id).SetEnabledAsync(enabled);
+
+        // The grain pushes the change to every silo (one-way); the silo that took the request applies it at once, so
+        // its next call already sees it.
+        if (services.GetService(typeof(Grains.Providers.ProviderGate)) is IProviderObserver gate)
+        {
+            await gate.OnSnapshot(snapshot);
+        }
+
+        return TypedResults.Ok(snapshot);
     }
 
     private static Ok<TaskView[]> Tasks(ModelCatalog catalog) =>
@@ -232,11 +241,17 @@ public static class AdminEndpoints
 
     private static ModelView View(ModelDefinition m, ModelCatalog catalog) => new(
         m.Name, m.Provider, m.ProviderModel, catalog.ProviderOf(m).Enabled, m.Capabilities.Select(c => c.ToName()).Order(StringComparer.Ordinal).ToArray(),
-        m.ContextWindow, m.MaxOutputTokens, m.Tier, new PricingView(m.Pricing.Input, m.Pricing.Output, m.Pricing.CachedInput, m.Pricing.LongContext?.ThresholdTokens, m.Pricing.LongContext?.Input, m.Pricing.LongContext?.Output));
+        m.ContextWindow, m.MaxOutputTokens, m.Tier, PricingView.Of(m.Pricing));
 
     private static QuoteView Quote(ModelQuote q) => new(q.Model, q.Provider, q.Enabled, q.CostUsd);
 
-    public sealed record PricingView(decimal Input, decimal Output, decimal? CachedInput, long? LongContextAboveTokens, decimal? LongContextInput, decimal? LongContextOutput);
+    public sealed record PricingView(decimal Input, decimal Output, decimal? CachedInput, decimal? CacheWrite, decimal? CacheWrite1h, decimal? Reasoning, IReadOnlyList<LongContextView> LongContext)
+    {
+        public static PricingView Of(ModelPricing p) => new(p.Input, p.Output, p.CachedInput, p.CacheWrite, p.CacheWrite1h, p.Reasoning,
+            p.LongContext.Select(t => new LongContextView(t.ThresholdTokens, t.Input, t.Output, t.CachedInput, t.CacheWrite, t.CacheWrite1h, t.Reasoning)).ToList());
+    }
+
+    public sealed record LongContextView(long AboveTokens, decimal Input, decimal Output, decimal? CachedInput, decimal? CacheWrite, decimal? CacheWrite1h, decimal? Reasoning);
 
     public sealed record ModelView(string Name, string Provider, string ProviderModel, bool Enabled, string[] Capabilities, int ContextWindow, int MaxOutputTokens, string? Tier, PricingView PricingPerMillionUsd);
 

@@ -1,7 +1,11 @@
-using System.Globalization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.LlmRouter.Configuration;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Admin;
 using Orleans.LlmRouter.Host.Auth;
 using Orleans.LlmRouter.Ledger;
@@ -12,30 +16,70 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <summary>
 /// Builds the gateway: loads and validates <c>config/</c>, starts a silo (embedded default: localhost clustering,
 /// in-memory storage) and maps the HTTP surface on it. Settings (appsettings, environment <c>LlmRouter__*</c>, or
-/// command line <c>--LlmRouter:ConfigPath=...</c>): <c>LlmRouter:ConfigPath</c>, <c>LlmRouter:MaxRequestBodyBytes</c>,
-/// <c>LlmRouter:SiloPort</c>, <c>LlmRouter:GatewayPort</c>, <c>LlmRouter:ClusterId</c>, <c>LlmRouter:ServiceId</c>.
+/// command line <c>--LlmRouter:ConfigPath=...</c>): <c>LlmRouter:ConfigPath</c>, <c>LlmRouter:Limits:*</c>
+/// (<see cref="RequestLimitsOptions"/>), <c>LlmRouter:ShutdownTimeoutSeconds</c> (<see cref="ShutdownOptions"/>),
+/// <c>LlmRouter:AllowDevKeys</c> and <c>LlmRouter:AllowSimulated</c> (<see cref="SecureDefaultsOptions"/>),
+/// <c>LlmRouter:SiloPort</c>, <c>LlmRouter:GatewayPort</c>, <c>LlmRouter:ClusterId</c>, <c>LlmRouter:ServiceId</c>;
+/// deploy/README.md lists them all.
 /// </summary>
 public static partial class GatewayHost
 {
     /// <summary>Where the gateway listens when no URL is configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    /// <summary>Runs the gateway until shutdown. Exit code 2 when the configuration is invalid.</summary>
+    /// <summary>
+    /// Runs the gateway until shutdown. Exit code 2 when the configuration is invalid (including shipped dev keys outside
+    /// the embedded mode), 3 when stopping overran its bound (<see cref="ShutdownOptions"/>).
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        WebApplication app;
+        WebApplication? app = null;
         try
         {
             app = Build(args);
+            await app.StartAsync();
         }
-        catch (ConfigurationException ex)
+        catch (Exception ex) when (ex is ConfigurationException or OptionsValidationException)
         {
-            await Console.Error.WriteLineAsync(ex.Message);
+            var message = ex is OptionsValidationException invalid
+                ? "The configuration has error(s):" + Environment.NewLine + string.Join(Environment.NewLine, invalid.Failures.Select(f => "  " + f))
+                : ex.Message;
+            await Console.Error.WriteLineAsync(message);
             await Console.Error.WriteLineAsync("The gateway did not start: fix the configuration above.");
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
             return 2;
         }
 
-        await app.RunAsync();
+        return await RunUntilStoppedAsync(app);
+    }
+
+    /// <summary>
+    /// Waits for a stop request, then stops within <see cref="ShutdownOptions"/>' bound: the host's own timeout cancels
+    /// what still drains, and if stopping has still not finished <see cref="ShutdownOptions.ExitMargin"/> later (work
+    /// that ignores cancellation), the process exits anyway with code 3 instead of hanging.
+    /// </summary>
+    private static async Task<int> RunUntilStoppedAsync(WebApplication app)
+    {
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (app.Lifetime.ApplicationStopping.Register(() => stopping.TrySetResult()))
+        {
+            await stopping.Task;
+        }
+
+        var bound = app.Services.GetRequiredService<ShutdownOptions>().Timeout + ShutdownOptions.ExitMargin;
+        var stop = app.StopAsync();
+        if (await Task.WhenAny(stop, Task.Delay(bound)) != stop)
+        {
+            LogShutdownOverrun(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter"), bound.TotalSeconds);
+            return 3;
+        }
+
+        await stop;
+        await app.DisposeAsync();
         return 0;
     }
 
@@ -54,19 +98,31 @@ public static partial class GatewayHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        var maxBody = long.TryParse(config["LlmRouter:MaxRequestBodyBytes"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var mb) ? mb : 8 * 1024 * 1024;
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxBody);
+        // Request limits (LlmRouter:Limits): the body size is enforced by Kestrel while the body is read, the rest by
+        // RequestLimits before routing. Validated at start-up.
+        builder.Services.AddOptions<RequestLimitsOptions>().Bind(config.GetSection(RequestLimitsOptions.SectionName)).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>());
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<RequestLimitsOptions>>((k, limits) => k.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes);
 
-        // Graceful shutdown: Kestrel stops taking requests and drains in-flight ones (including streams) first, then the
-        // silo deactivates grains (budget counters flush) and leaves membership, then the ledger drains its queue.
-        var drain = int.TryParse(config["LlmRouter:ShutdownTimeoutSeconds"], CultureInfo.InvariantCulture, out var st) ? st : 30;
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(drain));
+        // Graceful shutdown within one bound: Kestrel stops taking requests and drains in-flight ones (including
+        // streams), the silo deactivates grains (budget counters flush) and leaves membership, the ledger drains its queue.
+        var shutdown = ShutdownOptions.Read(config);
+        builder.Services.AddSingleton(shutdown);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdown.Timeout);
 
         var settings = SiloSettings.From(config);
+        var secure = SecureDefaults.Read(config);
+        var adminKeyHash = config["LlmRouter:AdminKeyHash"];
+        if (SecureDefaults.Check(settings, secure, adminKeyHash, loaded.Catalog) is { Count: > 0 } insecure)
+        {
+            throw new ConfigurationException(insecure);
+        }
+
+        var catalogToRun = SecureDefaults.ApplySimulated(settings, secure, loaded.Catalog);
         if (settings.Role == GatewayRole.FrontEnd)
         {
             builder.UseOrleansClient(client => settings.ApplyClient(client));
-            builder.Services.AddLlmRouterFrontEnd(loaded.Catalog);
+            builder.Services.AddLlmRouterFrontEnd(catalogToRun);
             AddRouterCalls(builder.Services, guard: true);
         }
         else
@@ -74,12 +130,13 @@ public static partial class GatewayHost
             builder.UseOrleans(silo =>
             {
                 settings.Apply(silo);
-                silo.Services.AddLlmRouterGrains(loaded.Catalog);
+                silo.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = shutdown.DeactivationTimeout);
+                silo.Services.AddLlmRouterGrains(catalogToRun);
             });
             AddRouterCalls(builder.Services, guard: false);
         }
 
-        builder.Services.AddSingleton(new AdminKey(config["LlmRouter:AdminKeyHash"]));
+        builder.Services.AddSingleton(new AdminKey(adminKeyHash));
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
@@ -113,6 +170,11 @@ public static partial class GatewayHost
         else
         {
             LogStorage(logger);
+        }
+
+        if (!SecureDefaults.IsEmbedded(settings) && secure.AllowDevKeys)
+        {
+            LogDevKeysAllowed(logger);
         }
 
         var files = string.Join(", ", loaded.Files);
@@ -203,6 +265,12 @@ public static partial class GatewayHost
 
         return TypedResults.Problem(message, statusCode: status).ExecuteAsync(http);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "INSECURE: LlmRouter:AllowDevKeys=true accepts the shipped development admin and tenant keys, which are public. Never use this setting in production.")]
+    private static partial void LogDevKeysAllowed(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown did not finish within {Seconds} s; exiting with work still in flight")]
+    private static partial void LogShutdownOverrun(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage: in-memory (embedded default). Budgets and usage are lost on restart; configure PostgreSQL for durability.")]
     private static partial void LogStorage(ILogger logger);

@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 
@@ -57,7 +59,7 @@ public static class ChatCompletionsEndpoints
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
-    private static async Task ChatCompletionsAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls)
+    private static async Task ChatCompletionsAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
     {
         var started = Stopwatch.GetTimestamp();
         if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
@@ -72,9 +74,20 @@ public static class ChatCompletionsEndpoints
         {
             using var doc = await ReadJsonAsync(http);
             parsed = OpenAiRequestParser.Parse(doc.RootElement);
+            RequestLimits.Validate(parsed.Request, limits.Value);
             context = RoutingHeaders.From(http, tenant, parsed.Model);
         }
+        catch (RequestTooLargeException ex)
+        {
+            await OpenAiErrors.WriteTooLargeAsync(http, ex.Message);
+            return;
+        }
         catch (OpenAiRequestException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
+            return;
+        }
+        catch (InvalidRoutingException ex)
         {
             await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
             return;
@@ -108,7 +121,7 @@ public static class ChatCompletionsEndpoints
         catch (Exception ex) when ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex))
         {
             // The silo running the call, or one holding a grain it needed, was lost: 503 with Retry-After.
-            await OpenAiErrors.WriteClusterUnavailableAsync(http);
+            await OpenAiErrors.WriteClusterUnavailableAsync(http, ex);
         }
         catch (InvalidRoutingException ex)
         {
@@ -227,12 +240,16 @@ public static class ChatCompletionsEndpoints
         h["X-LlmRouter-Overhead-Ms"] = overhead.ToString("0.###", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Reads the body as JSON, never more than Kestrel's <c>MaxRequestBodySize</c> (<see cref="RequestLimitsOptions.MaxBodyBytes"/>):
+    /// a larger body is refused while it is read (<see cref="RequestTooLargeException"/>, a 413), not buffered.
+    /// </summary>
     internal static async Task<JsonDocument> ReadJsonAsync(HttpContext http)
     {
-        // Refuse a declared oversize body before reading it, so a client sending 'Expect: 100-continue' gets the 400.
+        // Refuse a declared oversize body before reading it, so a client sending 'Expect: 100-continue' gets the 413 unsent.
         if (http.Request.ContentLength is { } length && http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } max && length > max)
         {
-            throw new OpenAiRequestException(null, $"The request body ({length} bytes) is larger than this gateway accepts ({max} bytes).");
+            throw new RequestTooLargeException($"The request body ({length} bytes) is larger than this gateway accepts ({max} bytes).");
         }
 
         try
@@ -245,7 +262,8 @@ public static class ChatCompletionsEndpoints
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new OpenAiRequestException(null, "The request body is larger than this gateway accepts.");
+            var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            throw new RequestTooLargeException($"The request body is larger than this gateway accepts ({limit} bytes).");
         }
     }
 

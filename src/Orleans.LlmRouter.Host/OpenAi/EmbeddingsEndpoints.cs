@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 
@@ -17,7 +19,7 @@ public static class EmbeddingsEndpoints
         return routes;
     }
 
-    private static async Task EmbedAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls)
+    private static async Task EmbedAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
     {
         if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
         {
@@ -32,7 +34,18 @@ public static class EmbeddingsEndpoints
         {
             using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);
             (request, var model, base64) = Parse(doc.RootElement);
+            RequestLimits.Validate(request, limits.Value);
             context = RoutingHeaders.From(http, tenant, model);
+        }
+        catch (RequestTooLargeException ex)
+        {
+            await OpenAiErrors.WriteTooLargeAsync(http, ex.Message);
+            return;
+        }
+        catch (InvalidRoutingException ex)
+        {
+            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
+            return;
         }
         catch (JsonException ex)
         {
@@ -100,7 +113,7 @@ public static class EmbeddingsEndpoints
         }
         catch (Exception ex) when ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex))
         {
-            await OpenAiErrors.WriteClusterUnavailableAsync(http);
+            await OpenAiErrors.WriteClusterUnavailableAsync(http, ex);
         }
         catch (InvalidRoutingException ex)
         {
@@ -136,9 +149,9 @@ public static class EmbeddingsEndpoints
         List<string> inputs = input.ValueKind switch
         {
             JsonValueKind.String => [input.GetString()!],
-            JsonValueKind.Array when input.GetArrayLength() is > 0 and <= 2048 && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
+            JsonValueKind.Array when input.GetArrayLength() > 0 && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
                 input.EnumerateArray().Select(e => e.GetString()!).ToList(),
-            _ => throw new OpenAiRequestException("input", "'input' must be a string or an array of 1 to 2048 strings."),
+            _ => throw new OpenAiRequestException("input", "'input' must be a string or a non-empty array of strings."),
         };
         if (inputs.Any(string.IsNullOrEmpty))
         {

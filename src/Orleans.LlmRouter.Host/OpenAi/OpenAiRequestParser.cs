@@ -27,6 +27,24 @@ public sealed class OpenAiRequestException : Exception
     public string? Param { get; }
 }
 
+/// <summary>The request body is larger than the gateway accepts; becomes a 413 <c>request_too_large</c>.</summary>
+public sealed class RequestTooLargeException : Exception
+{
+    public RequestTooLargeException()
+    {
+    }
+
+    public RequestTooLargeException(string message)
+        : base(message)
+    {
+    }
+
+    public RequestTooLargeException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
 /// <summary>The parts of an OpenAI chat request that are about the call rather than the conversation.</summary>
 public sealed record ParsedChatRequest(ChatRequest Request, string? Model, bool Stream, bool IncludeUsage);
 

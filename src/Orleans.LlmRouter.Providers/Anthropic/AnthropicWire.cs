@@ -82,7 +82,15 @@ public static class AnthropicWire
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Usage: prompt = input + cache creation + cache read; cached = cache read.</summary>
+    /// <summary>
+    /// Usage: prompt = <c>input_tokens</c> + <c>cache_creation_input_tokens</c> + <c>cache_read_input_tokens</c>;
+    /// cached = the cache reads; cache writes = the creation tokens (the sum of <c>cache_creation</c>'s
+    /// <c>ephemeral_5m_input_tokens</c> and <c>ephemeral_1h_input_tokens</c> when the total is absent), of which the
+    /// one-hour part is <c>ephemeral_1h_input_tokens</c>; completion = <c>output_tokens</c> (thinking included: Anthropic
+    /// reports no split). In a stream <paramref name="previous"/> is the usage so far: message_start gives the prompt
+    /// counts, message_delta the cumulative output and possibly the prompt counts again; every count a delta omits
+    /// (or sends as null) keeps its previous value.
+    /// </summary>
     public static TokenUsage Usage(JsonElement usage, TokenUsage? previous = null)
     {
         if (usage.ValueKind != JsonValueKind.Object)
@@ -90,13 +98,16 @@ public static class AnthropicWire
             return previous ?? TokenUsage.Zero;
         }
 
-        long Get(string name, long fallback) => usage.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : fallback;
         var prev = previous ?? TokenUsage.Zero;
-        var cacheRead = Get("cache_read_input_tokens", prev.CachedTokens);
-        var input = Get("input_tokens", -1);
-        var creation = Get("cache_creation_input_tokens", 0);
-        var prompt = input >= 0 ? input + creation + cacheRead : prev.PromptTokens;
-        return new TokenUsage(prompt, Get("output_tokens", prev.CompletionTokens), cacheRead);
+        var creation = usage.TryGetProperty("cache_creation", out var cc) && cc.ValueKind == JsonValueKind.Object ? cc : default;
+        var hasSplit = UsageCounts.Has(creation, "ephemeral_5m_input_tokens") || UsageCounts.Has(creation, "ephemeral_1h_input_tokens");
+        var split5m = UsageCounts.Read(creation, "ephemeral_5m_input_tokens");
+        var split1h = UsageCounts.Read(creation, "ephemeral_1h_input_tokens");
+        var cacheRead = UsageCounts.Read(usage, "cache_read_input_tokens", prev.CachedTokens);
+        var cacheWrite = UsageCounts.Read(usage, "cache_creation_input_tokens", hasSplit ? split5m + split1h : prev.CacheWriteTokens);
+        var cacheWrite1h = hasSplit ? split1h : prev.CacheWrite1hTokens;
+        var input = UsageCounts.Read(usage, "input_tokens", prev.PromptTokens - prev.CachedTokens - prev.CacheWriteTokens);
+        return UsageCounts.Consistent(input + cacheWrite + cacheRead, UsageCounts.Read(usage, "output_tokens", prev.CompletionTokens), cacheRead, 0, cacheWrite, cacheWrite1h);
     }
 
     public static string FinishReason(string? stopReason, bool hasToolCalls) => stopReason switch

@@ -115,7 +115,7 @@ internal static class GeminiWire
     /// <summary>
     /// Usage from <c>usageMetadata</c>. <c>promptTokenCount</c> already includes <c>cachedContentTokenCount</c>;
     /// thinking is billed as output, so completion is <c>candidatesTokenCount + thoughtsTokenCount</c> and the
-    /// thoughts are reported as the reasoning subset. Gemini omits zero counts.
+    /// thoughts are reported as the reasoning subset. Gemini omits zero counts; absent or null counts are zero.
     /// </summary>
     public static TokenUsage Usage(JsonElement usage)
     {
@@ -124,9 +124,12 @@ internal static class GeminiWire
             return TokenUsage.Zero;
         }
 
-        long Get(string name) => usage.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
-        var thoughts = Get("thoughtsTokenCount");
-        return new TokenUsage(Get("promptTokenCount"), Get("candidatesTokenCount") + thoughts, Get("cachedContentTokenCount"), thoughts);
+        var thoughts = UsageCounts.Read(usage, "thoughtsTokenCount");
+        return UsageCounts.Consistent(
+            UsageCounts.Read(usage, "promptTokenCount"),
+            UsageCounts.Read(usage, "candidatesTokenCount") + thoughts,
+            cached: UsageCounts.Read(usage, "cachedContentTokenCount"),
+            reasoning: thoughts);
     }
 
     /// <summary>stop, length, tool_calls or content_filter. Gemini has no tool-call reason: function call parts decide.</summary>

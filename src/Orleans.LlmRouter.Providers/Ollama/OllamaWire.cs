@@ -86,8 +86,11 @@ internal static class OllamaWire
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Usage from a final object: <c>prompt_eval_count</c> (absent when zero, e.g. a fully cached prompt) and <c>eval_count</c>.</summary>
-    public static TokenUsage Usage(JsonElement root) => new(Count(root, "prompt_eval_count"), Count(root, "eval_count"));
+    /// <summary>
+    /// Usage from a final object: <c>prompt_eval_count</c> is the prompt (absent when zero, e.g. a fully cached prompt)
+    /// and <c>eval_count</c> the completion; absent or null counts are zero. Ollama reports no cache or reasoning split.
+    /// </summary>
+    public static TokenUsage Usage(JsonElement root) => UsageCounts.Consistent(UsageCounts.Read(root, "prompt_eval_count"), UsageCounts.Read(root, "eval_count"));
 
     /// <summary><c>length</c> stays length; <c>stop</c> (and anything else) is stop, or tool_calls when the model called tools.</summary>
     public static string FinishReason(string? doneReason, bool hasToolCalls) => doneReason switch
@@ -182,9 +185,6 @@ internal static class OllamaWire
     }
 
     private static string NewToolCallId() => "call_" + Guid.NewGuid().ToString("N")[..16];
-
-    private static long Count(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
 
     private static void WriteMessage(Utf8JsonWriter w, ChatMessage m, Dictionary<string, string> toolNames, Func<string, Exception> invalid)
     {

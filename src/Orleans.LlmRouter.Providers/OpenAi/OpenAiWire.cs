@@ -98,7 +98,12 @@ public static class OpenAiWire
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Usage from an OpenAI-shaped <c>usage</c> object, including DeepSeek's cache-hit field.</summary>
+    /// <summary>
+    /// Usage from an OpenAI-shaped <c>usage</c> object: <c>prompt_tokens</c> (the whole prompt), of which
+    /// <c>prompt_tokens_details.cached_tokens</c> were read from the cache (DeepSeek: <c>prompt_cache_hit_tokens</c>,
+    /// with <c>prompt_cache_miss_tokens</c> the rest), and <c>completion_tokens</c>, of which
+    /// <c>completion_tokens_details.reasoning_tokens</c> were reasoning. Absent or null counts are zero.
+    /// </summary>
     public static TokenUsage Usage(JsonElement usage)
     {
         if (usage.ValueKind != JsonValueKind.Object)
@@ -106,15 +111,22 @@ public static class OpenAiWire
             return TokenUsage.Zero;
         }
 
-        long Get(JsonElement e, string name) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
-        var cached = usage.TryGetProperty("prompt_tokens_details", out var pd) ? Get(pd, "cached_tokens") : 0;
+        var details = usage.TryGetProperty("prompt_tokens_details", out var pd) ? pd : default;
+        var cached = UsageCounts.Read(details, "cached_tokens");
+        var hit = UsageCounts.Read(usage, "prompt_cache_hit_tokens"); // DeepSeek
         if (cached == 0)
         {
-            cached = Get(usage, "prompt_cache_hit_tokens"); // DeepSeek
+            cached = hit;
         }
 
-        var reasoning = usage.TryGetProperty("completion_tokens_details", out var cd) ? Get(cd, "reasoning_tokens") : 0;
-        return new TokenUsage(Get(usage, "prompt_tokens"), Get(usage, "completion_tokens"), cached, reasoning);
+        var prompt = UsageCounts.Read(usage, "prompt_tokens", -1);
+        if (prompt < 0)
+        {
+            prompt = hit + UsageCounts.Read(usage, "prompt_cache_miss_tokens");
+        }
+
+        var reasoning = UsageCounts.Read(usage.TryGetProperty("completion_tokens_details", out var cd) ? cd : default, "reasoning_tokens");
+        return UsageCounts.Consistent(prompt, UsageCounts.Read(usage, "completion_tokens"), cached, reasoning);
     }
 
     /// <summary>stop, length, tool_calls or content_filter (function_call is folded into tool_calls).</summary>

@@ -12,7 +12,9 @@ namespace Orleans.LlmRouter.Providers.Simulated;
 /// <c>failure_rate</c>, or on demand by a marker in the last user message: <c>[simulate:KIND]</c> or
 /// <c>[simulate:KIND@MODEL]</c> (MODEL is a logical or provider model name), where KIND is one of
 /// rate_limit, server, overloaded, timeout, connection, bad_request, auth, context_length, content_policy,
-/// invalid_json, or midstream (fails after two streamed chunks).
+/// invalid_json, midstream (fails after two streamed chunks), crash (the adapter fails with an unexpected exception, as
+/// a parser would on a malformed answer), nousage (the answer carries no usage: zero counts, or a stream whose last
+/// chunk has no usage) or hang (no answer until the caller gives up).
 /// </summary>
 public sealed partial class SimulatedChatProvider : IChatProvider
 {
@@ -35,11 +37,17 @@ public sealed partial class SimulatedChatProvider : IChatProvider
         ArgumentNullException.ThrowIfNull(call);
         var injected = Injected(call);
         await DelayAsync(_options.Latency, cancellationToken);
+        await HangIfInjectedAsync(injected, cancellationToken);
         ThrowIfInjected(injected, call.Model, streaming: false);
         var (message, finish, usage) = SimulatedReplies.Reply(call.Request, call.Model.ProviderModel);
         if (injected == "invalid_json")
         {
             message = ChatMessage.FromText("assistant", "this is {not json");
+        }
+
+        if (injected == "nousage")
+        {
+            usage = TokenUsage.Zero;
         }
 
         return new ProviderResponse(message, finish, usage, "sim-" + Guid.NewGuid().ToString("N"));
@@ -50,6 +58,7 @@ public sealed partial class SimulatedChatProvider : IChatProvider
         ArgumentNullException.ThrowIfNull(call);
         var injected = Injected(call);
         await DelayAsync(_options.TimeToFirstToken, cancellationToken);
+        await HangIfInjectedAsync(injected, cancellationToken);
         ThrowIfInjected(injected, call.Model, streaming: true);
         var (message, finish, usage) = SimulatedReplies.Reply(call.Request, call.Model.ProviderModel);
         if (message.ToolCalls is { Count: > 0 } calls)
@@ -78,7 +87,7 @@ public sealed partial class SimulatedChatProvider : IChatProvider
             yield return new ProviderStreamChunk(TextDelta: pieces[i]);
         }
 
-        yield return new ProviderStreamChunk(FinishReason: finish, Usage: usage);
+        yield return new ProviderStreamChunk(FinishReason: finish, Usage: injected == "nousage" ? null : usage);
     }
 
     public Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
@@ -167,7 +176,8 @@ public sealed partial class SimulatedChatProvider : IChatProvider
         _ = streaming;
         ProviderException? ex = kind switch
         {
-            null or "invalid_json" or "midstream" => null,
+            null or "invalid_json" or "midstream" or "nousage" or "hang" => null,
+            "crash" => throw new InvalidOperationException("simulated adapter crash: unexpected token in the provider's answer"),
             "rate_limit" => ProviderException.Create(ProviderErrorClass.RateLimited, _provider, model, 429, "simulated rate limit", _options.RetryAfter ?? TimeSpan.FromSeconds(1)),
             "overloaded" => ProviderException.Create(ProviderErrorClass.Overloaded, _provider, model, 529, "simulated overload", _options.RetryAfter),
             "timeout" => ProviderException.Create(ProviderErrorClass.Timeout, _provider, model, null, "simulated timeout"),
@@ -181,6 +191,14 @@ public sealed partial class SimulatedChatProvider : IChatProvider
         if (ex is not null)
         {
             throw ex;
+        }
+    }
+
+    private static async Task HangIfInjectedAsync(string? kind, CancellationToken cancellationToken)
+    {
+        if (kind == "hang")
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
         }
     }
 

@@ -66,6 +66,6 @@ public sealed class ShippedConfigTests
         }
 
         Assert.Equal(0m, models.Single(m => m.Name == "llama3.2").Pricing.Input);
-        Assert.Equal(200_000, models.Single(m => m.Name == "claude-sonnet-4-5").Pricing.LongContext!.ThresholdTokens);
+        Assert.Equal(200_000, models.Single(m => m.Name == "claude-sonnet-4-5").Pricing.LongContext[0].ThresholdTokens);
     }
 }

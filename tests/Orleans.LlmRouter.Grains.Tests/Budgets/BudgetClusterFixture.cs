@@ -15,7 +15,11 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
         providers:
           - { id: sim, type: simulated, retry: { max_attempts: 1 } }
           - { id: slow, type: simulated, options: { chunk_delay_ms: 100 } }
+          - { id: conc, type: simulated, retry: { max_attempts: 1 }, limits: { max_concurrency: 2 } }
         models:
+          - { name: guarded, provider: conc, provider_model: guarded-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 1 } }
+          - { name: json-a, provider: sim, provider_model: json-a-1, capabilities: [chat, structured_output], context_window: 100000, max_output_tokens: 100, pricing: { input: 3, output: 7 } }
+          - { name: json-b, provider: sim, provider_model: json-b-1, capabilities: [chat, structured_output], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 1 } }
           - { name: cheap, provider: sim, provider_model: cheap-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 1 } }
           - { name: pricey, provider: sim, provider_model: pricey-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 100, output: 100 } }
           - { name: slowm, provider: slow, provider_model: slow-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 1 } }
@@ -23,7 +27,21 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
           - name: chat
             strategies:
               default: [pricey, cheap]
+          - name: guardchain
+            strategies:
+              default: [guarded, cheap]
+          - name: jsonchain
+            requires: [structured_output]
+            strategies:
+              default: [json-a, json-b]
         tenants:
+          - { id: lease }
+          - { id: crash }
+          - { id: billv }
+          - { id: nousage }
+          - { id: tpmt, limits: { tpm: 1000 } }
+          - { id: tpmsmall, limits: { tpm: 200 } }
+          - { id: runusd, budgets: { run_usd: 0.02 } }
           - { id: b1, budgets: { tokens: { daily: 5000 } } }
           - { id: b4, budgets: { tokens: { daily: 300 } } }
           - { id: b5, budgets: { tokens: { lifetime: 130 } } }

@@ -26,6 +26,10 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
           - { id: idle, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
           - { id: durable, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 300 } }
           - { id: scoped, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+          - { id: probecancel, type: simulated, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+          - { id: probetpm, type: simulated, limits: { tpm: 1000 }, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+          - { id: slotlease, type: simulated, limits: { max_concurrency: 2 } }
+          - { id: tpmrefund, type: simulated, limits: { tpm: 1000 } }
         models:
           - { name: m-limited, provider: scoped, provider_model: l, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 }, limits: { rpm: 6 } }
           - { name: m-fragile, provider: scoped, provider_model: f, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 },

@@ -18,7 +18,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     {
         var c = await Router.CompleteAsync(Ask("price me"), Ctx(model: "b-small"));
         Assert.Equal(("b-small", "sb", "b-small-1"), (c.Model, c.Provider, c.ProviderModel));
-        Assert.Equal(CostCalculator.Cost(fx.Catalog.Models["b-small"].Pricing, c.Usage.PromptTokens, c.Usage.CompletionTokens), c.CostUsd);
+        Assert.Equal(((c.Usage.PromptTokens * 0.5m) + (c.Usage.CompletionTokens * 1m)) / 1_000_000m, c.CostUsd); // b-small: 0.5 / 1 USD per 1M
         Assert.True(c.CostUsd > 0);
         Assert.Single(c.Attempts);
     }
@@ -123,6 +123,15 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     }
 
     [Fact]
+    public async Task The_request_limits_hold_on_the_grain_api_too()
+    {
+        var many = new ChatRequest(Enumerable.Range(0, 2_049).Select(i => ChatMessage.FromText("user", $"m{i}")).ToList()) { MaxOutputTokens = 5 };
+        Assert.Equal("messages", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.CompleteAsync(many, Ctx(action: "work")))).Param);
+        var tooMany = new EmbeddingRequest(Enumerable.Range(0, 2_049).Select(i => $"text {i}").ToList());
+        Assert.Equal("input", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.EmbedAsync(tooMany, Ctx()))).Param);
+    }
+
+    [Fact]
     public async Task When_everything_fails_the_error_lists_every_attempt()
     {
         var ex = await Assert.ThrowsAsync<AllModelsFailedException>(() => Router.CompleteAsync(Ask("doomed [simulate:bad_request]"), Ctx(action: "work")));
@@ -181,7 +190,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
 
         var ok = await Router.CompleteAsync(Ask("over http"), Ctx(action: "upstream"));
         Assert.Equal(("m-up", "Mock reply to: over http"), (ok.Model, ok.Message.Text));
-        Assert.Equal(CostCalculator.Cost(fx.Catalog.Models["m-up"].Pricing, ok.Usage.PromptTokens, ok.Usage.CompletionTokens), ok.CostUsd);
+        Assert.Equal(((ok.Usage.PromptTokens * 2m) + (ok.Usage.CompletionTokens * 4m)) / 1_000_000m, ok.CostUsd); // m-up: 2 / 4 USD per 1M
     }
 
     [Fact]

@@ -49,6 +49,12 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
         Assert.Equal(2.50m, gpt4o.GetProperty("pricingPerMillionUsd").GetProperty("input").GetDecimal());
         Assert.False(gpt4o.GetProperty("enabled").GetBoolean());
         Assert.Contains("vision", gpt4o.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+
+        var models = await Json(response);
+        var sonnet = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "claude-sonnet-4-5").GetProperty("pricingPerMillionUsd");
+        Assert.Equal((3.75m, 6.00m), (sonnet.GetProperty("cacheWrite").GetDecimal(), sonnet.GetProperty("cacheWrite1h").GetDecimal()));
+        var tier = Assert.Single(sonnet.GetProperty("longContext").EnumerateArray());
+        Assert.Equal((200000L, 6.00m, 7.50m, 12.00m), (tier.GetProperty("aboveTokens").GetInt64(), tier.GetProperty("input").GetDecimal(), tier.GetProperty("cacheWrite").GetDecimal(), tier.GetProperty("cacheWrite1h").GetDecimal()));
     }
 
     [Fact]

@@ -169,18 +169,19 @@ public sealed class ChatCompletionsTests(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Unknown_fields_are_ignored_and_huge_bodies_are_400()
+    public async Task Unknown_fields_are_ignored_and_huge_bodies_are_413()
     {
         using var ok = await gateway.Client.PostAsync("/v1/chat/completions", Json("""{"model":"sim-small","messages":[{"role":"user","content":"hi","future_field":1}],"brand_new_option":{"x":true},"logit_bias":{}}"""), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
 
-        var huge = "{\"model\":\"sim-small\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', 9 * 1024 * 1024) + "\"}]}";
+        var huge = "{\"model\":\"sim-small\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', 17 * 1024 * 1024) + "\"}]}";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(huge) };
         request.Headers.ExpectContinue = true;
         using var tooBig = await gateway.Client.SendAsync(request, TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.BadRequest, tooBig.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
         using var doc = JsonDocument.Parse(await tooBig.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal("invalid_request_error", doc.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal("request_too_large", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
 
         using var health = await gateway.Client.GetAsync("/healthz", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);

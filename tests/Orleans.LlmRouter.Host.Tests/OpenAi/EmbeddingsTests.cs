@@ -53,10 +53,11 @@ public sealed class EmbeddingsTests(GatewayFixture gateway)
     [Fact]
     public async Task A_chat_model_cannot_embed()
     {
-        var (response, _) = await Post("""{"model":"sim-small","input":"x"}""");
+        var (response, body) = await Post("""{"model":"sim-small","input":"x"}""");
         using (response)
         {
-            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode); // the caller's error, not a failed route
+            Assert.Contains("lacks capability embedding", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         }
     }
 }

@@ -1,0 +1,812 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Pricing;
+using Orleans.LlmRouter.Core.Routing;
+using Orleans.LlmRouter.Core.Tokens;
+using Orleans.LlmRouter.Core.Validation;
+using Orleans.LlmRouter.Providers.Abstractions;
+
+namespace Orleans.LlmRouter.Grains.Routing;
+
+/// <summary>
+/// The router's work, silo-local and off any grain's scheduler: for each candidate of a request it owns one attempt
+/// loop's bookkeeping — reservation, permit, attempt record, outcome, release or settle, ledger row — for complete,
+/// stream and embed alike. Every piece held across a call (<see cref="Reservation"/>, <see cref="Attempt"/>) is an
+/// <see cref="IAsyncDisposable"/> whose disposal gives it back unless it was settled, so no exception type, cancellation
+/// or early exit can leak a reservation, a concurrency slot or a half-open probe. Any failure of an adapter that is not
+/// a <see cref="ProviderException"/> becomes <see cref="ProviderErrorClass.UpstreamInvalidResponse"/> and falls back.
+/// </summary>
+internal sealed partial class RouterEngine
+{
+    private readonly RouterServices services;
+    private readonly IGrainFactory grains;
+    private readonly ReservationKeeper keeper;
+    private readonly ILogger<RouterEngine> logger;
+    private readonly GrainCalls calls;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITenantBudgetGrain> _budgets = new(StringComparer.Ordinal);
+    private long _tenantRefreshedAt;
+
+    private readonly RequestLimitsOptions limits;
+
+    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, GrainCalls calls, Microsoft.Extensions.Options.IOptions<RequestLimitsOptions> limits, ILogger<RouterEngine> logger)
+    {
+        this.limits = limits.Value;
+        this.calls = calls;
+        this.services = services;
+        this.grains = grains;
+        this.keeper = keeper;
+        this.logger = logger;
+    }
+
+    public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
+        var ct = inFlight.Token;
+        var run = await StartAsync(request, context);
+        var queue = new List<RouteCandidate>(run.Plan.Eligible);
+        for (var i = 0; i < queue.Count; i++)
+        {
+            var candidate = queue[i];
+            await using var reservation = await run.ReserveAsync(candidate, i);
+            if (reservation is null)
+            {
+                continue;
+            }
+
+            var (model, provider, tokens) = (reservation.Model, reservation.Provider, reservation.Tokens);
+
+            var adapter = services.Providers.Get(provider.Id);
+            var call = new ProviderCall(request, model, provider);
+            (ProviderResponse Response, string? Invalid) answer;
+            try
+            {
+                answer = await services.RetryPipelineFor(provider).ExecuteAsync(
+                    async token =>
+                    {
+                        await using var attempt = await run.AdmitAsync(provider, model, tokens);
+                        ProviderResponse r;
+                        try
+                        {
+                            r = await adapter.CompleteAsync(call, token);
+                        }
+                        catch (Exception ex) when (attempt.Failed(ex, token) is { } typed)
+                        {
+                            throw typed;
+                        }
+
+                        r = r with { Usage = UsageOf(r, model, candidate) };
+                        var problem = StructuredOutputProblem(request, r);
+                        attempt.Answered(r.Usage, problem is null ? null : ProviderErrorClass.StructuredOutput, problem);
+                        return (r, problem);
+                    },
+                    ct);
+            }
+            catch (ProviderException ex)
+            {
+                // Permanent error, or transient retries spent: next candidate (a long-context one first after a
+                // context-length error). The reservation goes back when it is disposed.
+                if (ex.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
+                {
+                    PreferLongContext(queue, i);
+                }
+
+                continue;
+            }
+
+            var usage = answer.Response.Usage;
+            var cost = Cost(model, usage);
+            if (answer.Invalid is not null)
+            {
+                // The provider answered and charged for it: billed as a failed attempt, then the next candidate.
+                await reservation.SettleAsync(run.Record(model, provider, usage, cost, false, ErrorClassNames.Of(ProviderErrorClass.StructuredOutput), null) with
+                {
+                    RequestId = run.AttemptRowId(),
+                });
+                continue;
+            }
+
+            var latency = Ms(run.Started);
+
+            // The ledger row is durable before the response goes back (invariant B2, no lost spend).
+            await reservation.SettleAsync(run.Record(model, provider, usage, cost, true, null, null));
+            return new ChatCompletion(
+                "chatcmpl-" + context.RequestId,
+                model.Name,
+                provider.Id,
+                model.ProviderModel,
+                answer.Response.Message,
+                answer.Response.FinishReason,
+                usage,
+                cost,
+                run.Attempts,
+                latency,
+                services.Time.GetUtcNow());
+        }
+
+        throw await run.FailAsync();
+    }
+
+    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
+        var ct = inFlight.Token;
+        var run = await StartAsync(request, context);
+        var queue = new List<RouteCandidate>(run.Plan.Eligible);
+        for (var i = 0; i < queue.Count; i++)
+        {
+            var candidate = queue[i];
+            await using var reservation = await run.ReserveAsync(candidate, i);
+            if (reservation is null)
+            {
+                continue;
+            }
+
+            var (model, provider, tokens) = (reservation.Model, reservation.Provider, reservation.Tokens);
+
+            Attempt? admitted;
+            try
+            {
+                admitted = await run.AdmitAsync(provider, model, tokens);
+            }
+            catch (ProviderException)
+            {
+                continue;
+            }
+
+            await using var attempt = admitted;
+            await using var stream = new GuardedStream(services.Providers.Get(provider.Id).StreamAsync(new ProviderCall(request, model, provider), ct), attempt, ct);
+
+            // Before the first chunk reaches the caller, a failure falls back to the next candidate.
+            var first = await stream.NextAsync();
+            if (first is null)
+            {
+                var failure = stream.Failure ?? attempt.FailWith(ProviderErrorClass.UpstreamInvalidResponse, "the stream ended before any chunk");
+                if (failure.ErrorClass == ProviderErrorClass.ContextLengthExceeded)
+                {
+                    PreferLongContext(queue, i);
+                }
+
+                continue;
+            }
+
+            // From the first chunk on, this model owns the stream. Whatever ends it — completion, an upstream failure, a
+            // stall, or the caller walking away — what was generated is settled and recorded (invariant B3).
+            var ttft = Ms(run.Started);
+            var tally = new StreamTally();
+            TokenUsage? finalUsage = null;
+            var ended = false;
+            try
+            {
+                var chunk = first;
+                var includeRoute = true;
+                while (chunk is not null)
+                {
+                    tally.Add(chunk);
+                    finalUsage = chunk.Usage;
+                    if (chunk.FinishReason is not null && chunk.Usage is null)
+                    {
+                        // Hold the finish until we know whether usage follows or the provider reports none (then estimate).
+                        var next = await stream.NextAsync();
+                        if (next is null && stream.Failure is null)
+                        {
+                            finalUsage = tally.Estimate(services, model, candidate.EstimatedPromptTokens);
+                            ended = true;
+                            yield return ToItem(chunk with { Usage = finalUsage }, model, provider, includeRoute);
+                            break;
+                        }
+
+                        yield return ToItem(chunk, model, provider, includeRoute);
+                        includeRoute = false;
+                        chunk = next;
+                        continue;
+                    }
+
+                    yield return ToItem(chunk, model, provider, includeRoute);
+                    includeRoute = false;
+                    if (finalUsage is not null)
+                    {
+                        ended = true;
+                        break;
+                    }
+
+                    chunk = await stream.NextAsync();
+                }
+
+                if (!ended && stream.Failure is null)
+                {
+                    // The provider closed the stream normally without usage and without a finish: count what came.
+                    finalUsage = tally.Estimate(services, model, candidate.EstimatedPromptTokens);
+                    ended = true;
+                    yield return new ChatStreamItem { Usage = finalUsage, CostUsd = Cost(model, finalUsage) };
+                }
+
+                if (stream.Failure is { } failure)
+                {
+                    var partial = tally.Estimate(services, model, candidate.EstimatedPromptTokens);
+                    yield return new ChatStreamItem
+                    {
+                        FinishReason = "error",
+                        Usage = partial,
+                        CostUsd = Cost(model, partial),
+                        ErrorClass = failure.ErrorClassName,
+                        ErrorMessage = failure.ProviderMessage,
+                    };
+                }
+            }
+            finally
+            {
+                var failure = stream.Failure;
+                var ok = ended && failure is null;
+                var usage = ok && finalUsage is not null ? finalUsage : tally.Estimate(services, model, candidate.EstimatedPromptTokens);
+                var errorClass = failure?.ErrorClassName ?? (ok ? null : ProviderOutcome.Cancelled);
+                if (ok)
+                {
+                    attempt.Answered(usage, null, null);
+                }
+                else if (failure is null)
+                {
+                    attempt.Abandoned();
+                }
+
+                await reservation.SettleAsync(run.Record(model, provider, usage, Cost(model, usage), ok, errorClass, ttft));
+            }
+
+            yield break;
+        }
+
+        throw await run.FailAsync();
+    }
+
+    public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
+        var ct = inFlight.Token;
+        if (request.Inputs.Count == 0)
+        {
+            throw new InvalidRoutingException("input must contain at least one text.") { Param = "input" };
+        }
+
+        RequestLimits.Validate(request, limits);
+
+        var tenant = await TenantAsync(context);
+        var prompt = request.Inputs.Sum(TokenEstimator.EstimateText);
+        var query = new RouteQuery
+        {
+            Model = context.Model,
+            Action = context.Action ?? (context.Model is null or RouteQuery.Auto ? "embedding" : null),
+            Strategy = context.Strategy,
+            Needs = new HashSet<Capability> { Capability.Embedding },
+            EstimatedPromptTokens = prompt,
+            MaxOutputTokens = 0,
+            MaxCostUsd = context.MaxCostUsd,
+            Tenant = tenant,
+        };
+        var run = new RouteRun(this, context, Plan(query));
+        var candidates = run.Plan.Eligible.Where(c => c.Model.Has(Capability.Embedding)).ToList();
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var model = candidates[i].Model;
+            var provider = services.Catalog.ProviderOf(model);
+            await using var reservation = await run.ReserveAsync(model, provider, prompt, candidates[i].EstimatedCostUsd, i);
+            if (reservation is null)
+            {
+                continue;
+            }
+
+            EmbeddingResponse response;
+            try
+            {
+                response = await services.RetryPipelineFor(provider).ExecuteAsync(
+                    async token =>
+                    {
+                        await using var attempt = await run.AdmitAsync(provider, model, prompt);
+                        try
+                        {
+                            var r = await services.Providers.Get(provider.Id).EmbedAsync(new EmbeddingCall(request.Inputs, model, provider, request.Dimensions), token);
+                            attempt.Answered(new TokenUsage(r.PromptTokens, 0), null, null);
+                            return r;
+                        }
+                        catch (Exception ex) when (attempt.Failed(ex, token) is { } typed)
+                        {
+                            throw typed;
+                        }
+                    },
+                    ct);
+            }
+            catch (ProviderException)
+            {
+                continue;
+            }
+
+            var usage = new TokenUsage(response.PromptTokens, 0);
+            var cost = Cost(model, usage);
+            await reservation.SettleAsync(run.Record(model, provider, usage, cost, true, null, null));
+            return new EmbeddingResult(model.Name, provider.Id, response.Vectors, usage, cost, run.Attempts);
+        }
+
+        throw await run.FailAsync();
+    }
+
+    public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
+    {
+        var (plan, query) = await PlanForAsync(request, context, throwIfNone: false);
+        var eligible = plan.Eligible.ToList();
+        var chosen = eligible.FirstOrDefault();
+        return new RouteExplanation(
+            chosen?.Model.Name,
+            eligible.Skip(1).Select(c => c.Model.Name).ToList(),
+            chosen?.EstimatedPromptTokens ?? query.EstimatedPromptTokens,
+            chosen?.ReservedOutputTokens ?? 0,
+            chosen?.EstimatedCostUsd ?? 0m,
+            plan.Candidates.Select(Decision).ToList());
+    }
+
+    private async Task<RouteRun> StartAsync(ChatRequest request, RoutingContext context)
+    {
+        var (plan, _) = await PlanForAsync(request, context);
+        return new RouteRun(this, context, plan);
+    }
+
+    private async ValueTask<(RoutePlan Plan, RouteQuery Query)> PlanForAsync(ChatRequest request, RoutingContext context, bool throwIfNone = true)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.Messages.Count == 0)
+        {
+            throw new InvalidRoutingException("messages must contain at least one message.") { Param = "messages" };
+        }
+
+        RequestLimits.Validate(request, limits); // the same limits the HTTP surfaces enforce, for grain-API callers
+        var tenant = await TenantAsync(context);
+        var query = RequestAnalysis.ToQuery(request, context, tenant, services.PromptTokens);
+        var plan = Plan(query);
+        if (throwIfNone && !plan.Eligible.Any())
+        {
+            throw new AllModelsFailedException([], plan.Candidates.Select(Decision).ToList());
+        }
+
+        return (plan, query);
+    }
+
+    private RoutePlan Plan(RouteQuery query)
+    {
+        try
+        {
+            return services.Planner.Plan(query, services.Gate.Unavailable);
+        }
+        catch (RoutingException ex)
+        {
+            throw new InvalidRoutingException(ex.Message) { Param = ex.Param, NotFound = ex.NotFound };
+        }
+    }
+
+    /// <summary>The tenant of the call; an unknown tenant is refused, never served without budgets or restrictions.</summary>
+    private async ValueTask<TenantDefinition> TenantAsync(RoutingContext context)
+    {
+        if (await services.Tenants.GetAsync(context.TenantId) is { } tenant)
+        {
+            return tenant;
+        }
+
+        // Perhaps created a moment ago through another silo: look again, at most once a second for all misses.
+        var now = Stopwatch.GetTimestamp();
+        var last = Interlocked.Read(ref _tenantRefreshedAt);
+        if (Stopwatch.GetElapsedTime(last, now) > TimeSpan.FromSeconds(1) && Interlocked.CompareExchange(ref _tenantRefreshedAt, now, last) == last)
+        {
+            await calls.TryOnceAsync(services.Tenants.RefreshAsync);
+            if (await services.Tenants.GetAsync(context.TenantId) is { } fresh)
+            {
+                return fresh;
+            }
+        }
+
+        throw new TenantNotFoundException($"Tenant '{context.TenantId}' does not exist.") { TenantId = context.TenantId };
+    }
+
+    /// <summary>The provider's usage; when it reported none, what came counted with the model's tokenizer (flagged).</summary>
+    private TokenUsage UsageOf(ProviderResponse response, ModelDefinition model, RouteCandidate candidate)
+    {
+        var usage = response.Usage;
+        if (usage.PromptTokens > 0 || usage.CompletionTokens > 0)
+        {
+            return usage;
+        }
+
+        var tally = new StreamTally();
+        tally.Add(response.Message);
+        return tally.Estimate(services, model, candidate.EstimatedPromptTokens);
+    }
+
+    private static decimal Cost(ModelDefinition model, TokenUsage usage) =>
+        CostCalculator.Cost(model.Pricing, new BilledTokens(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens, usage.CacheWrite1hTokens, usage.ReasoningTokens));
+
+    private static string? StructuredOutputProblem(ChatRequest request, ProviderResponse response)
+    {
+        if (request.ResponseFormat is not { Kind: not ResponseFormatKind.Text } format || response.Message.ToolCalls is { Count: > 0 })
+        {
+            return null;
+        }
+
+        var schema = format.Kind == ResponseFormatKind.JsonSchema ? format.SchemaJson : null;
+        return JsonOutputValidator.Validate(response.Message.Text, schema);
+    }
+
+    /// <summary>After a context-length error, move the remaining long-context candidates to the front.</summary>
+    private static void PreferLongContext(List<RouteCandidate> queue, int current)
+    {
+        var rest = queue.Skip(current + 1).ToList();
+        var reordered = rest.Where(c => c.Model.Has(Capability.LongContext)).Concat(rest.Where(c => !c.Model.Has(Capability.LongContext))).ToList();
+        queue.RemoveRange(current + 1, rest.Count);
+        queue.AddRange(reordered);
+    }
+
+    private ITenantBudgetGrain Budget(string tenantId) =>
+        _budgets.GetOrAdd(tenantId, static (tenant, factory) => factory.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)), grains);
+
+    private static ChatStreamItem ToItem(ProviderStreamChunk chunk, ModelDefinition model, ProviderDefinition provider, bool includeRoute) => new()
+    {
+        TextDelta = chunk.TextDelta,
+        ToolCalls = chunk.ToolCalls,
+        FinishReason = chunk.FinishReason,
+        Usage = chunk.Usage,
+        CostUsd = chunk.Usage is { } u ? Cost(model, u) : null,
+        Model = includeRoute ? model.Name : null,
+        Provider = includeRoute ? provider.Id : null,
+    };
+
+    private static CandidateDecision Decision(RouteCandidate c) =>
+        new(c.Model.Name, c.Model.Provider, c.Eligible, c.Reason, c.EstimatedCostUsd);
+
+    private static double Ms(long since) => Stopwatch.GetElapsedTime(since).TotalMilliseconds;
+
+    /// <summary>Any failure of an adapter as the typed error it stands for; null for the caller's own cancellation.</summary>
+    private static ProviderException? Classify(Exception ex, ProviderDefinition provider, ModelDefinition model, CancellationToken token)
+    {
+        switch (ex)
+        {
+            case ProviderException typed:
+                return typed;
+            case OperationCanceledException when token.IsCancellationRequested:
+                return null;
+            case OperationCanceledException or TimeoutException:
+                return ProviderException.Create(ProviderErrorClass.Timeout, provider, model, null, "the provider did not answer in time", inner: ex);
+            case HttpRequestException or IOException:
+                return ProviderException.Create(ProviderErrorClass.Connection, provider, model, null, "the connection to the provider failed", inner: ex);
+            default:
+                // Nothing from the exception's message: it may quote the provider's body.
+                return ProviderException.Create(ProviderErrorClass.UpstreamInvalidResponse, provider, model, null, $"the provider's answer could not be read ({ex.GetType().Name})", inner: ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Attempt on model {Model} at provider {Provider} failed: {ErrorClass} (status {Status})")]
+    private static partial void LogAttemptFailed(ILogger logger, string model, string provider, string errorClass, int? status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing reservation {Reservation} of tenant {Tenant} failed ({Error}); it expires by itself")]
+    private static partial void LogReleaseFailed(ILogger logger, string reservation, string tenant, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reporting the outcome of a call to provider {Provider} failed ({Error})")]
+    private static partial void LogOutcomeFailed(ILogger logger, string provider, string error);
+
+    /// <summary>One request's walk through its candidates: the attempts so far and what was skipped.</summary>
+    private sealed class RouteRun(RouterEngine engine, RoutingContext context, RoutePlan plan)
+    {
+        private readonly List<CandidateDecision> _budgetSkips = [];
+        private BudgetExceededException? _lastBudget;
+        private bool _counted; // the first reservation of the request counts against the tenant's rpm
+        private int _billedAttempts;
+
+        public RoutePlan Plan { get; } = plan;
+
+        public List<AttemptRecord> Attempts { get; } = [];
+
+        public long Started { get; } = Stopwatch.GetTimestamp();
+
+        public DateTimeOffset StartedAt { get; } = engine.services.Time.GetUtcNow();
+
+        /// <summary>Reserves a chat candidate's estimated prompt and output; null (and recorded) when the tenant cannot afford it now.</summary>
+        public Task<Reservation?> ReserveAsync(RouteCandidate candidate, int index) =>
+            ReserveAsync(candidate.Model, engine.services.Catalog.ProviderOf(candidate.Model), candidate.EstimatedPromptTokens + candidate.ReservedOutputTokens, candidate.EstimatedCostUsd, index);
+
+        /// <summary>Reserves for one candidate; null (and recorded) when the tenant cannot afford this model now.</summary>
+        public async Task<Reservation?> ReserveAsync(ModelDefinition model, ProviderDefinition provider, long tokens, decimal cost, int index)
+        {
+            var id = $"{context.RequestId}:{index}";
+            var grain = engine.Budget(context.TenantId);
+            try
+            {
+                // Safe to repeat after a lost answer: an orphan reservation is a lease that expires.
+                await engine.calls.RetryAsync(() => grain.ReserveAsync(id, tokens, cost, context.RunId, countsRequest: !_counted), "reserve the budget");
+                _counted = true;
+            }
+            catch (BudgetExceededException ex)
+            {
+                // This model is more than the tenant can afford now: try the next (cheaper) one.
+                _lastBudget = ex;
+                _budgetSkips.Add(new CandidateDecision(model.Name, provider.Id, false, "budget: " + ex.Message, cost));
+                return null;
+            }
+
+            return new Reservation(engine, grain, context.TenantId, id) { Model = model, Provider = provider, Tokens = tokens };
+        }
+
+        /// <summary>Asks the silo-local gate for a permit; a refusal is recorded and thrown as a non-transient error.</summary>
+        public async Task<Attempt> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens)
+        {
+            Grains.Providers.CallPermit? permit;
+            string? denied;
+            try
+            {
+                (permit, denied) = await engine.services.Gate.AdmitAsync(provider, model, tokens);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                (permit, denied) = (null, $"provider '{provider.Id}' state could not be reached ({ex.GetType().Name})");
+            }
+
+            if (permit is null)
+            {
+                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Unavailable), denied, 0));
+                throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
+            }
+
+            return new Attempt(engine, this, provider, model, permit);
+        }
+
+        /// <summary>Request id of a billed failed attempt's ledger row (the request's own row keeps the plain id).</summary>
+        public string AttemptRowId() => $"{context.RequestId}/{++_billedAttempts}";
+
+        public UsageRecord Record(ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, bool success, string? errorClass, double? ttftMs) =>
+            new(context.RequestId, provider.Id, model.Name, usage, cost, success)
+            {
+                RunId = context.RunId,
+                Tags = context.Tags,
+                Action = context.Action,
+                Strategy = context.Strategy,
+                LatencyMs = Ms(Started),
+                TimeToFirstTokenMs = ttftMs,
+                ErrorClass = errorClass,
+                Attempts = Attempts.Count,
+                StartedAt = StartedAt,
+                CompletedAt = engine.services.Time.GetUtcNow(),
+            };
+
+        /// <summary>Every candidate failed or was skipped: the error to throw (a request that was tried is one ledger row).</summary>
+        public async Task<Exception> FailAsync()
+        {
+            if (Attempts.Count == 0 && _lastBudget is not null)
+            {
+                return _lastBudget;
+            }
+
+            if (Attempts.Count > 0)
+            {
+                var last = Attempts[^1];
+                var model = engine.services.Catalog.Models[last.Model];
+                var record = Record(model, engine.services.Catalog.ProviderOf(model), TokenUsage.Zero, 0m, false, last.ErrorClass, null);
+                await engine.calls.RetryAsync(() => engine.Budget(context.TenantId).SettleAsync(null, record), "record the call in the ledger");
+            }
+
+            var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_budgetSkips).ToList();
+            var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is "rate_limited" or "unavailable") ? 1.0 : (double?)null;
+            return new AllModelsFailedException(Attempts, skipped) { RetryAfterSeconds = retryAfter };
+        }
+    }
+
+    /// <summary>A budget reservation held across a call: settled once, or given back when disposed.</summary>
+    private sealed class Reservation : IAsyncDisposable
+    {
+        private readonly RouterEngine _engine;
+        private readonly ITenantBudgetGrain _grain;
+        private readonly string _tenantId;
+        private readonly string _id;
+        private bool _done;
+
+        public Reservation(RouterEngine engine, ITenantBudgetGrain grain, string tenantId, string id)
+        {
+            (_engine, _grain, _tenantId, _id) = (engine, grain, tenantId, id);
+            engine.keeper.Hold(grain, tenantId, id);
+        }
+
+        public required ModelDefinition Model { get; init; }
+
+        public required ProviderDefinition Provider { get; init; }
+
+        /// <summary>The tokens reserved (estimated prompt plus reserved output).</summary>
+        public long Tokens { get; init; }
+
+        /// <summary>Drops the reservation, appends the ledger row durably and adds the usage (once).</summary>
+        public async Task SettleAsync(UsageRecord record)
+        {
+            _done = true;
+            try
+            {
+                // Idempotent by request id: a settle whose answer was lost is repeated until it lands.
+                await _engine.calls.RetryAsync(() => _grain.SettleAsync(_id, record), "record the call in the ledger");
+            }
+            finally
+            {
+                _engine.keeper.Drop(_id);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            _done = true;
+            try
+            {
+                if (!await _engine.calls.TryOnceAsync(() => _grain.ReleaseAsync(_id)))
+                {
+                    LogReleaseFailed(_engine.logger, _id, _tenantId, "no answer");
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogReleaseFailed(_engine.logger, _id, _tenantId, ex.GetType().Name); // the lease expires by itself
+            }
+            finally
+            {
+                _engine.keeper.Drop(_id);
+            }
+        }
+    }
+
+    /// <summary>One upstream try under a permit: recorded once, its outcome reported once, its permit always handed back.</summary>
+    private sealed class Attempt(RouterEngine engine, RouteRun run, ProviderDefinition provider, ModelDefinition model, Grains.Providers.CallPermit permit) : IAsyncDisposable
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private ProviderOutcome? _outcome;
+
+        /// <summary>Records an adapter failure; returns it typed, or null for the caller's own cancellation.</summary>
+        public ProviderException? Failed(Exception ex, CancellationToken token)
+        {
+            var typed = Classify(ex, provider, model, token);
+            if (typed is null)
+            {
+                Abandoned();
+                return null;
+            }
+
+            Record(typed);
+            return typed;
+        }
+
+        public ProviderException FailWith(ProviderErrorClass errorClass, string message)
+        {
+            var ex = ProviderException.Create(errorClass, provider, model, null, message);
+            Record(ex);
+            return ex;
+        }
+
+        /// <summary>The provider answered (perhaps with output the request rejects: <paramref name="rejected"/>).</summary>
+        public void Answered(TokenUsage usage, ProviderErrorClass? rejected, string? problem)
+        {
+            if (_outcome is not null)
+            {
+                return;
+            }
+
+            var ms = Ms(_start);
+            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, rejected is null, rejected is { } r ? ErrorClassNames.Of(r) : null, problem, ms));
+            // An answer says the provider is healthy, whatever we think of its content; what it used replaces the estimate.
+            _outcome = new ProviderOutcome(true, null, false, ms, permit.IsProbe, usage.TotalTokens - permit.EstimatedTokens, null);
+        }
+
+        /// <summary>The caller went away before the provider finished: no verdict on the provider.</summary>
+        public void Abandoned() =>
+            _outcome ??= new ProviderOutcome(false, ProviderOutcome.Cancelled, false, Ms(_start), permit.IsProbe, 0, null);
+
+        private void Record(ProviderException ex)
+        {
+            if (_outcome is not null)
+            {
+                return;
+            }
+
+            var ms = Ms(_start);
+            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, ms));
+            LogAttemptFailed(engine.logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
+            _outcome = new ProviderOutcome(false, ex.ErrorClassName, ex.CountsAgainstProvider, ms, permit.IsProbe, 0,
+                ex.ErrorClass == ProviderErrorClass.RateLimited ? ex.RetryAfter : null);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Abandoned(); // a no-op once an outcome is known
+            try
+            {
+                await engine.services.Gate.Complete(permit, _outcome!);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogOutcomeFailed(engine.logger, provider.Id, ex.GetType().Name);
+            }
+        }
+    }
+
+    /// <summary>A provider stream whose failures (of any exception type) are recorded on the attempt and kept, never thrown.</summary>
+    private sealed class GuardedStream(IAsyncEnumerable<ProviderStreamChunk> source, Attempt attempt, CancellationToken token) : IAsyncDisposable
+    {
+        private IAsyncEnumerator<ProviderStreamChunk>? _enumerator;
+
+        /// <summary>The failure that ended the stream, if one did.</summary>
+        public ProviderException? Failure { get; private set; }
+
+        /// <summary>The next chunk; null when the stream ended (see <see cref="Failure"/>). Rethrows the caller's cancellation.</summary>
+        public async ValueTask<ProviderStreamChunk?> NextAsync()
+        {
+            if (Failure is not null)
+            {
+                return null;
+            }
+
+            try
+            {
+                _enumerator ??= source.GetAsyncEnumerator(token);
+                return await _enumerator.MoveNextAsync() ? _enumerator.Current : null;
+            }
+            catch (Exception ex) when (attempt.Failed(ex, token) is { } typed)
+            {
+                Failure = typed;
+                return null;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_enumerator is null)
+            {
+                return;
+            }
+
+            try
+            {
+                await _enumerator.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Disposing an aborted upstream stream may throw; nothing is owed to anyone.
+            }
+        }
+    }
+
+    /// <summary>What a stream (or an answer) delivered, for counting it when the provider reported no usage.</summary>
+    private sealed class StreamTally
+    {
+        private readonly StringBuilder _text = new();
+
+        public void Add(ProviderStreamChunk chunk)
+        {
+            _text.Append(chunk.TextDelta);
+            foreach (var call in chunk.ToolCalls ?? [])
+            {
+                _text.Append(call.Name).Append(call.ArgumentsJson);
+            }
+        }
+
+        public void Add(ChatMessage message)
+        {
+            _text.Append(message.Text);
+            foreach (var call in message.ToolCalls ?? [])
+            {
+                _text.Append(call.Name).Append(call.ArgumentsJson);
+            }
+        }
+
+        /// <summary>Completion tokens counted from what came with the model's tokenizer family; flagged as estimated.</summary>
+        public TokenUsage Estimate(RouterServices services, ModelDefinition model, long promptTokens) =>
+            new(promptTokens, services.CompletionTokens(model, _text.ToString())) { Estimated = true };
+    }
+}
