@@ -182,15 +182,20 @@ public sealed record SiloSettings(
             silo.UseLocalhostClustering(SiloPort, GatewayPort, serviceId: ServiceId, clusterId: ClusterId);
         }
 
-        var membership = Membership;
-        silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+        if (includeClustering)
         {
-            o.ProbeTimeout = membership.ProbeTimeout;
-            o.NumMissedProbesLimit = membership.NumMissedProbesLimit;
-            o.NumVotesForDeathDeclaration = membership.NumVotesForDeathDeclaration;
-            o.TableRefreshTimeout = membership.TableRefreshTimeout;
-            o.IAmAliveTablePublishTimeout = membership.IAmAliveTablePublishTimeout;
-        });
+            // Failure detection belongs to the clustering the caller may manage itself (a test cluster sets its own).
+            var membership = Membership;
+            silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = membership.ProbeTimeout;
+                o.NumMissedProbesLimit = membership.NumMissedProbesLimit;
+                o.NumVotesForDeathDeclaration = membership.NumVotesForDeathDeclaration;
+                o.TableRefreshTimeout = membership.TableRefreshTimeout;
+                o.IAmAliveTablePublishTimeout = membership.IAmAliveTablePublishTimeout;
+            });
+        }
+
         silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
 
         silo.UseSystemTextJsonGrainStorageSerializer();
