@@ -22,11 +22,31 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string LogDirectory { get; }
 
-    public IReadOnlyList<Node> Silos => _nodes.Where(n => n.Role == "silo").ToList();
+    public IReadOnlyList<Node> Silos => _nodes.Where(n => n.Role is "silo" or "all").ToList();
 
     public Node? FrontEnd => _nodes.FirstOrDefault(n => n.Role == "frontend");
 
     public string ClusterId => _clusterId;
+
+    /// <summary>The configuration directory every node loads (default: the shipped <c>config/</c>).</summary>
+    public string ConfigPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "shipped-config");
+
+    /// <summary>
+    /// Copies the shipped configuration to a new directory with <paramref name="edit"/> applied to each file's text, and
+    /// makes it the one nodes load (e.g. a slower simulated provider, so calls are in flight when a silo dies).
+    /// </summary>
+    public string UseEditedConfig(Func<string, string, string> edit)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        var dir = Directory.CreateDirectory(Path.Combine(LogDirectory, "config")).FullName;
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(AppContext.BaseDirectory, "shipped-config"), "*.yaml"))
+        {
+            File.WriteAllText(Path.Combine(dir, Path.GetFileName(file)), edit(Path.GetFileName(file), File.ReadAllText(file)));
+        }
+
+        ConfigPath = dir;
+        return dir;
+    }
 
     /// <summary>
     /// A free loopback port never handed out before in this test run: a restarted cluster must not find one of its old
@@ -54,9 +74,14 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Starts several nodes at once and waits until all are ready (silos of a restarted cluster need each other).</summary>
     public Task<Node[]> StartManyAsync(string role, params string[] names) => Task.WhenAll(names.Select(n => StartAsync(role, n)));
 
-    public async Task<Node> StartAsync(string role, string name)
+    /// <summary>
+    /// Starts one node: <paramref name="role"/> is <c>silo</c>, <c>frontend</c> or <c>all</c> (a silo with the HTTP
+    /// front end co-hosted); <paramref name="environment"/> adds or overrides settings.
+    /// </summary>
+    public async Task<Node> StartAsync(string role, string name, IReadOnlyDictionary<string, string>? environment = null)
     {
         var http = FreePort();
+        var siloPort = FreePort();
         var env = new Dictionary<string, string>
         {
             ["LlmRouter__Role"] = role,
@@ -64,9 +89,9 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["LlmRouter__Clustering"] = "postgres",
             ["LlmRouter__Postgres"] = _connectionString,
             ["LlmRouter__ClusterId"] = _clusterId,
-            ["LlmRouter__ConfigPath"] = Path.Combine(AppContext.BaseDirectory, "shipped-config"),
+            ["LlmRouter__ConfigPath"] = ConfigPath,
             ["LlmRouter__SpoolDirectory"] = Path.Combine(LogDirectory, "spool"),
-            ["LlmRouter__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["LlmRouter__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["LlmRouter__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["LlmRouter__ShutdownTimeoutSeconds"] = "10",
             ["LlmRouter__FastMembership"] = "true",
@@ -76,6 +101,11 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Orleans.LlmRouter"] = "Information",
         };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            env[k] = v;
+        }
+
         var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orleans.LlmRouter.Host.dll")])
         {
             RedirectStandardOutput = true,
@@ -94,7 +124,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log, Path.Combine(LogDirectory, name + ".log"));
+        var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log, Path.Combine(LogDirectory, name + ".log")) { SiloPort = siloPort };
         lock (_nodes)
         {
             _nodes.Add(node);
@@ -160,6 +190,9 @@ public sealed class ProcessCluster : IAsyncDisposable
         public Process Process { get; } = process;
 
         public Uri BaseAddress { get; } = baseAddress;
+
+        /// <summary>The silo-to-silo port (meaningless for a front end).</summary>
+        public int SiloPort { get; init; }
 
         public HttpClient Client(string? bearer = null)
         {

@@ -49,6 +49,9 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton<RouterServices>();
         services.AddSingleton<RouterEngine>();
         services.AddSingleton<ReservationKeeper>();
+
+        // Lets a front end running as an Orleans client ask whether the silo it reaches runs its request (silo loss).
+        services.AddKeyedTransient<IGrainExtension, RouterProbeExtension>(typeof(Contracts.IRouterProbeExtension));
         return services;
     }
 

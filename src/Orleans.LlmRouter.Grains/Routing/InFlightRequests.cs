@@ -38,6 +38,9 @@ public sealed class InFlightRequests(TimeProvider time)
         return new Registration(this, requestId, entry);
     }
 
+    /// <summary>True while the request is running on this silo (between <see cref="Begin"/> and the registration's disposal).</summary>
+    public bool IsRunning(string requestId) => _entries.ContainsKey(requestId);
+
     /// <summary>
     /// Cancels a request of <paramref name="tenantId"/>: at once when it is running on this silo (true), or when it
     /// begins if that is within <see cref="EarlyCancelLifetime"/> (false).

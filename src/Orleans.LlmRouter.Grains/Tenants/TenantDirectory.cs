@@ -16,6 +16,9 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
 {
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a refresh waits for the registry grain before the last known view is kept.</summary>
+    public static readonly TimeSpan RefreshTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ModelCatalog _catalog;
     private readonly IGrainFactory _grains;
     private readonly RouterClock _clock;
@@ -93,7 +96,9 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
             }
 
             _self ??= await Task.Run(() => _grains.CreateObjectReference<ITenantRegistryObserver>(this));
-            Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").SubscribeAsync(_self));
+            // Bounded: a registry on a silo that just died would otherwise hold every caller behind this lock for the
+            // whole response timeout; with a view at hand the last known tenants keep being served.
+            Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").SubscribeAsync(_self).WaitAsync(RefreshTimeout, _clock.Time));
             _loadedAt = _clock.UtcNow;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException && _view.Version >= 0)

@@ -129,6 +129,7 @@ public static partial class GatewayHost
         {
             builder.UseOrleansClient(client => settings.ApplyClient(client));
             builder.Services.AddLlmRouterFrontEnd(catalogToRun);
+            AddRouterCalls(builder.Services, guard: true);
         }
         else
         {
@@ -138,6 +139,7 @@ public static partial class GatewayHost
                 silo.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = shutdown.DeactivationTimeout);
                 silo.Services.AddLlmRouterGrains(catalogToRun);
             });
+            AddRouterCalls(builder.Services, guard: false);
         }
 
         builder.Services.AddSingleton(new AdminKey(adminKeyHash));
@@ -206,6 +208,19 @@ public static partial class GatewayHost
             }
         });
         return app;
+    }
+
+    /// <summary>
+    /// The front end's router calls (<see cref="RouterCalls"/>): guarded against a lost silo when the front end is a
+    /// separate Orleans client, which also hears of gateway connections dropping.
+    /// </summary>
+    private static void AddRouterCalls(IServiceCollection services, bool guard)
+    {
+        services.AddSingleton(sp => new RouterCalls(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<RouterClock>().Time, sp.GetRequiredService<ILogger<RouterCalls>>(), guard));
+        if (guard)
+        {
+            services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<RouterCalls>());
+        }
     }
 
     /// <summary>Ready when this silo is active in the cluster and the ledger's store answers.</summary>

@@ -26,6 +26,29 @@ public sealed record SiloSettings(
     string? AdvertisedHost,
     bool FastMembership)
 {
+    /// <summary>
+    /// Failure detection: how soon survivors declare a dead silo dead, which bounds how long a call that needed it waits
+    /// (see <see cref="MembershipSettings"/>). <c>LlmRouter:FastMembership=true</c> selects <see cref="MembershipSettings.Fast"/>.
+    /// </summary>
+    public MembershipSettings Membership { get; init; } = FastMembership ? MembershipSettings.Fast : MembershipSettings.Production;
+
+    /// <summary>
+    /// How often a separate front end re-reads the gateway list from the membership table (Orleans' default is a minute):
+    /// a silo declared dead stops receiving new calls, and a new silo starts receiving them, within this period.
+    /// Setting <c>LlmRouter:GatewayListRefreshPeriod</c>.
+    /// </summary>
+    public TimeSpan GatewayListRefreshPeriod { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The response timeout of grain calls without their own <c>[ResponseTimeout]</c> (silo and client): the backstop for
+    /// a call to a silo that stops answering without being declared dead. The router's call methods carry their own
+    /// (ten minutes: LLM calls are long), which is why a lost silo is detected by membership and by the front end's
+    /// probes (<see cref="OpenAi.RouterCalls"/>) rather than by this timeout. One value for silos and
+    /// clients: a stream's next-item call long-polls for half the silo's value, so the client's must be larger than that.
+    /// Setting <c>LlmRouter:ResponseTimeout</c>.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     public const string Invariant = "Npgsql";
 
     public static SiloSettings From(IConfiguration config)
@@ -65,7 +88,32 @@ public sealed record SiloSettings(
             Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
             config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"),
             config["LlmRouter:AdvertisedHost"],
-            string.Equals(config["LlmRouter:FastMembership"], "true", StringComparison.OrdinalIgnoreCase));
+            string.Equals(config["LlmRouter:FastMembership"], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            Membership = MembershipSettings.From(config.GetSection("LlmRouter:Membership"),
+                string.Equals(config["LlmRouter:FastMembership"], "true", StringComparison.OrdinalIgnoreCase) ? MembershipSettings.Fast : MembershipSettings.Production),
+            GatewayListRefreshPeriod = Duration(config, "LlmRouter:GatewayListRefreshPeriod") ?? TimeSpan.FromSeconds(5),
+            ResponseTimeout = Duration(config, "LlmRouter:ResponseTimeout") ?? TimeSpan.FromSeconds(30),
+        };
+    }
+
+    /// <summary>A duration setting: a TimeSpan (<c>00:00:05</c>) or a number of seconds (<c>5</c>, <c>0.5</c>).</summary>
+    internal static TimeSpan? Duration(IConfiguration config, string key)
+    {
+        var text = config[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
+            ? span
+            : throw new InvalidOperationException($"{key} must be a positive duration (seconds, or hh:mm:ss), not '{text}'.");
     }
 
     /// <summary>Configures an Orleans client (front-end role) to find the silos.</summary>
@@ -90,6 +138,9 @@ public sealed record SiloSettings(
         {
             client.UseLocalhostClustering(GatewayPort, ServiceId, ClusterId);
         }
+
+        client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = GatewayListRefreshPeriod);
+        client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
 
         if (Durable)
         {
@@ -131,18 +182,21 @@ public sealed record SiloSettings(
             silo.UseLocalhostClustering(SiloPort, GatewayPort, serviceId: ServiceId, clusterId: ClusterId);
         }
 
-        if (FastMembership)
+        if (includeClustering)
         {
-            // For local clusters and tests that kill silos: declare a dead silo within seconds, on one vote.
+            // Failure detection belongs to the clustering the caller may manage itself (a test cluster sets its own).
+            var membership = Membership;
             silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
             {
-                o.ProbeTimeout = TimeSpan.FromSeconds(1);
-                o.NumMissedProbesLimit = 2;
-                o.NumVotesForDeathDeclaration = 1;
-                o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
-                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+                o.ProbeTimeout = membership.ProbeTimeout;
+                o.NumMissedProbesLimit = membership.NumMissedProbesLimit;
+                o.NumVotesForDeathDeclaration = membership.NumVotesForDeathDeclaration;
+                o.TableRefreshTimeout = membership.TableRefreshTimeout;
+                o.IAmAliveTablePublishTimeout = membership.IAmAliveTablePublishTimeout;
             });
         }
+
+        silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
 
         silo.UseSystemTextJsonGrainStorageSerializer();
         if (Durable)
@@ -161,6 +215,53 @@ public sealed record SiloSettings(
             silo.AddMemoryGrainStorageAsDefault();
         }
     }
+}
+
+/// <summary>
+/// Orleans' failure detection (<c>ClusterMembershipOptions</c>), from <c>LlmRouter:Membership:*</c> over a preset. Each
+/// silo probes its peers every <see cref="ProbeTimeout"/>; after <see cref="NumMissedProbesLimit"/> missed probes it votes
+/// the peer dead, and <see cref="NumVotesForDeathDeclaration"/> votes (or all active silos, if fewer) declare it dead in
+/// the membership table; gossip tells the others at once, the table refresh (<see cref="TableRefreshTimeout"/>) at the
+/// latest. Declared dead, every call pending to it on every silo fails (<c>SiloUnavailableException</c>).
+/// </summary>
+public sealed record MembershipSettings(
+    TimeSpan ProbeTimeout,
+    int NumMissedProbesLimit,
+    int NumVotesForDeathDeclaration,
+    TimeSpan TableRefreshTimeout,
+    TimeSpan IAmAliveTablePublishTimeout)
+{
+    /// <summary>Orleans' own probe defaults (5 s × 3 misses, 2 votes), with the table re-read every 10 s instead of 60 s.</summary>
+    public static MembershipSettings Production { get; } = new(TimeSpan.FromSeconds(5), 3, 2, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
+
+    /// <summary>For local clusters and tests that kill silos (<c>LlmRouter:FastMembership=true</c>): 1 s × 2 misses, one vote.</summary>
+    public static MembershipSettings Fast { get; } = new(TimeSpan.FromSeconds(1), 2, 1, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// About how long after a silo dies the survivors have declared it dead: the missed probes plus a probe period for the
+    /// vote and its spread (the documented bound adds a few seconds to this; README, "A lost silo").
+    /// </summary>
+    public TimeSpan DetectionTime => ProbeTimeout * (NumMissedProbesLimit + 1);
+
+    /// <summary>Reads <c>ProbeTimeout</c>, <c>NumMissedProbesLimit</c>, <c>NumVotesForDeathDeclaration</c>, <c>TableRefreshTimeout</c> and <c>IAmAliveTablePublishTimeout</c> over <paramref name="preset"/>.</summary>
+    public static MembershipSettings From(IConfiguration section, MembershipSettings preset)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(preset);
+        return new MembershipSettings(
+            SiloSettings.Duration(section, nameof(ProbeTimeout)) ?? preset.ProbeTimeout,
+            Count(section, nameof(NumMissedProbesLimit)) ?? preset.NumMissedProbesLimit,
+            Count(section, nameof(NumVotesForDeathDeclaration)) ?? preset.NumVotesForDeathDeclaration,
+            SiloSettings.Duration(section, nameof(TableRefreshTimeout)) ?? preset.TableRefreshTimeout,
+            SiloSettings.Duration(section, nameof(IAmAliveTablePublishTimeout)) ?? preset.IAmAliveTablePublishTimeout);
+    }
+
+    private static int? Count(IConfiguration section, string key) => section[key] switch
+    {
+        null or "" => null,
+        var text when int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 => n,
+        var text => throw new InvalidOperationException($"LlmRouter:Membership:{key} must be a positive integer, not '{text}'."),
+    };
 }
 
 /// <summary>What a gateway process runs.</summary>

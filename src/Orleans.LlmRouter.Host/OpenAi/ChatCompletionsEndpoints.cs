@@ -59,7 +59,7 @@ public static class ChatCompletionsEndpoints
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
-    private static async Task ChatCompletionsAsync(HttpContext http, TenantDirectory tenants, IGrainFactory grains, IOptions<RequestLimitsOptions> limits)
+    private static async Task ChatCompletionsAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
     {
         var started = Stopwatch.GetTimestamp();
         if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
@@ -93,17 +93,17 @@ public static class ChatCompletionsEndpoints
             return;
         }
 
-        var router = RouterReference.For(grains);
-        using var cancelOnAbort = router.CancelWhen(context, http.RequestAborted);
+        // The call's token fires when the HTTP client goes away or when the silo running the call is lost (RouterCalls).
+        using var call = calls.Begin(context, http.RequestAborted);
         try
         {
             if (parsed.Stream)
             {
-                await StreamAsync(http, router, parsed, context, started);
+                await StreamAsync(http, call, parsed, context, started);
                 return;
             }
 
-            var completion = await router.CompleteAsync(parsed.Request, context, http.RequestAborted);
+            var completion = await call.Router.CompleteAsync(parsed.Request, context, call.Token);
             SetRouteHeaders(http, completion.Provider, completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
             var buffer = new ArrayBufferWriter<byte>(1024);
             using (var w = new Utf8JsonWriter(buffer))
@@ -117,6 +117,11 @@ public static class ChatCompletionsEndpoints
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away; the upstream call was cancelled with it.
+        }
+        catch (Exception ex) when ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex))
+        {
+            // The silo running the call, or one holding a grain it needed, was lost: 503 with Retry-After.
+            await OpenAiErrors.WriteClusterUnavailableAsync(http, ex);
         }
         catch (InvalidRoutingException ex)
         {
@@ -137,7 +142,7 @@ public static class ChatCompletionsEndpoints
         }
     }
 
-    private static async Task StreamAsync(HttpContext http, IRouterGrain router, ParsedChatRequest parsed, RoutingContext context, long started)
+    private static async Task StreamAsync(HttpContext http, RouterCall call, ParsedChatRequest parsed, RoutingContext context, long started)
     {
         var id = "chatcmpl-" + context.RequestId;
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -146,8 +151,28 @@ public static class ChatCompletionsEndpoints
         var first = true;
         string model = parsed.Model ?? "auto";
         TokenUsage? usage = null;
-        await foreach (var item in router.StreamAsync(parsed.Request, context, http.RequestAborted))
+        await using var items = call.Router.StreamAsync(parsed.Request, context, call.Token).GetAsyncEnumerator(call.Token);
+        while (true)
         {
+            try
+            {
+                if (!await items.MoveNextAsync())
+                {
+                    break;
+                }
+            }
+            catch (Exception ex) when (!first && ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex)))
+            {
+                // Lost mid-stream (after the status line went out): end the stream with an error event.
+                buffer.ResetWrittenCount();
+                writer.Reset(buffer);
+                OpenAiWriter.WriteError(writer, "A node of the cluster became unavailable during the stream.", "service_unavailable", null, "cluster_unavailable");
+                await writer.FlushAsync(http.RequestAborted);
+                await WriteEventAsync(http, buffer);
+                break;
+            }
+
+            var item = items.Current;
             if (first)
             {
                 model = item.Model ?? model;

@@ -19,7 +19,7 @@ public static class EmbeddingsEndpoints
         return routes;
     }
 
-    private static async Task EmbedAsync(HttpContext http, TenantDirectory tenants, IGrainFactory grains, IOptions<RequestLimitsOptions> limits)
+    private static async Task EmbedAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
     {
         if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
         {
@@ -58,11 +58,11 @@ public static class EmbeddingsEndpoints
             return;
         }
 
+        // The call's token fires when the HTTP client goes away or when the silo running the call is lost (RouterCalls).
+        using var call = calls.Begin(context, http.RequestAborted);
         try
         {
-            var router = RouterReference.For(grains);
-            using var cancelOnAbort = router.CancelWhen(context, http.RequestAborted);
-            var result = await router.EmbedAsync(request, context, http.RequestAborted);
+            var result = await call.Router.EmbedAsync(request, context, call.Token);
             http.Response.Headers["X-LlmRouter-Provider"] = result.Provider;
             http.Response.Headers["X-LlmRouter-Model"] = result.Model;
             http.Response.Headers["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(result.CostUsd);
@@ -110,6 +110,10 @@ public static class EmbeddingsEndpoints
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
+        }
+        catch (Exception ex) when ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex))
+        {
+            await OpenAiErrors.WriteClusterUnavailableAsync(http, ex);
         }
         catch (InvalidRoutingException ex)
         {

@@ -35,6 +35,36 @@ internal static class OpenAiErrors
     public static Task WriteTooLargeAsync(HttpContext http, string message) =>
         WriteAsync(http, StatusCodes.Status413PayloadTooLarge, message, "invalid_request_error", null, "request_too_large", shouldRetry: false);
 
+    /// <summary>Seconds a caller is asked to wait after a lost node (failover is under way; see README, "A lost silo").</summary>
+    public const string ClusterRetryAfterSeconds = "1";
+
+    /// <summary>
+    /// True when <paramref name="ex"/> says a node of the cluster was lost or unreachable during the call (the router
+    /// gave up on a grain whose silo is gone, the silo running the call died, a message was rejected, no gateway
+    /// answered, or the call's response timed out): transient, answered 503 with Retry-After, never 500.
+    /// </summary>
+    public static bool IsClusterFault(Exception ex) =>
+        ex is ClusterUnavailableException
+            or Orleans.Runtime.OrleansMessageRejectionException // includes SiloUnavailableException
+            or Orleans.Runtime.GatewayTooBusyException
+            or Orleans.Runtime.Messaging.ConnectionFailedException
+            or TimeoutException;
+
+    /// <summary>
+    /// 503 <c>service_unavailable</c> / <c>cluster_unavailable</c> with <c>Retry-After</c> (the router's own when it gave
+    /// up with <see cref="ClusterUnavailableException"/>): a node was lost mid-call.
+    /// </summary>
+    public static Task WriteClusterUnavailableAsync(HttpContext http, Exception? ex = null)
+    {
+        var router = ex as ClusterUnavailableException;
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Headers.RetryAfter = router is null ? ClusterRetryAfterSeconds : router.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return WriteAsync(http, StatusCodes.Status503ServiceUnavailable, router?.Message ?? "A node of the cluster became unavailable during the call; retry shortly.", "service_unavailable", null, "cluster_unavailable", shouldRetry: true);
+    }
+
     /// <summary>429 for a tenant's own rpm/tpm, with <c>Retry-After</c> (seconds to the next minute).</summary>
     public static Task WriteRateLimitedAsync(HttpContext http, TenantRateLimitedException ex)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Orleans.LlmRouter.MockUpstream;
 
 namespace Orleans.LlmRouter.Host.Tests.OpenAi;
 
@@ -40,5 +41,33 @@ public sealed class FrontEndModeTests(FrontEndFixture fx)
         Assert.Equal(HttpStatusCode.OK, siloReady.StatusCode);
         using var siloApi = await silo.PostAsync("/v1/chat/completions", new StringContent("{}", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.NotFound, siloApi.StatusCode);
+    }
+
+    [Fact]
+    public async Task Calls_that_outlast_several_router_probes_are_not_mistaken_for_lost_ones()
+    {
+        // The front end probes calls older than 2 s every second and gives up on one its router no longer runs after two
+        // misses; 6 s upstream is four probes: a wrong answer would turn these into 503s.
+        var cancel = TestContext.Current.CancellationToken;
+        fx.Mock.Timing = new MockTiming(TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(6), TimeSpan.Zero);
+        try
+        {
+            var complete = fx.Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"mock-gpt","messages":[{"role":"user","content":"long call"}]}""", Encoding.UTF8, "application/json"), cancel);
+            var stream = fx.Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"long stream"}]}""", Encoding.UTF8, "application/json"), cancel);
+
+            using var completed = await complete;
+            Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+            Assert.Contains("long call", await completed.Content.ReadAsStringAsync(cancel), StringComparison.Ordinal);
+
+            using var streamed = await stream;
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            var body = await streamed.Content.ReadAsStringAsync(cancel);
+            Assert.DoesNotContain("cluster_unavailable", body, StringComparison.Ordinal);
+            Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            fx.Mock.Timing = MockTiming.Instant;
+        }
     }
 }

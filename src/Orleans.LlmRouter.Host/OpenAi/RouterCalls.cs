@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using Orleans.LlmRouter.Contracts;
+
+namespace Orleans.LlmRouter.Host.OpenAi;
+
+/// <summary>
+/// The front end's calls to the router, with a bounded wait when the silo running a call is lost.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Co-hosted (a silo serving HTTP), the router runs on this silo: if it dies, the HTTP connection dies with it, and a
+/// grain it calls on a dead silo fails the call once membership declares that silo dead. Nothing to guard.
+/// </para>
+/// <para>
+/// As a separate front end (an Orleans client) it is different. A stateless-worker router is activated on the gateway
+/// silo the client sends through, and Orleans 10's client never breaks a call pending at a gateway whose connection
+/// drops: <c>OutsideRuntimeClient.BreakOutstandingMessagesToSilo</c> exists but nothing on the client calls it, so the
+/// call waits for its response timeout — ten minutes for <see cref="IRouterGrain.CompleteAsync"/>. What does end it at
+/// once is its cancellation token (<c>CallbackData.OnCancellation</c> completes the call without waiting for the callee
+/// while <c>WaitForCancellationAcknowledgement</c> is false, the default). So each call here gets a token that fires
+/// when its router is gone: every <see cref="ProbeInterval"/>, the calls older than <see cref="ProbeAfter"/> are
+/// probed through the same router reference (<see cref="IRouterProbeExtension"/>); a reference whose gateway died has
+/// moved to a live gateway, which does not run the request; missing there <see cref="MissesToLose"/> times in a row,
+/// the call is lost, its token fires and the caller answers 503 with Retry-After. A probe that fails or times out
+/// proves nothing and counts as no miss. A drop in the number of connected gateways triggers a probe at once.
+/// </para>
+/// <para>
+/// The front end also spreads its calls over <see cref="RouterKeys"/> router grain keys: the client sends every message
+/// for one grain id through one gateway, so with a single key one silo ran all the routing of a front end, and its loss
+/// took every call in flight. A stream's follow-up calls use the same reference, so they reach the same activation.
+/// </para>
+/// </remarks>
+public sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDisposable
+{
+    /// <summary>How often calls in flight are probed.</summary>
+    public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Calls younger than this are not probed (the router may not have begun them yet).</summary>
+    public static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>A probe that has not answered by then proves nothing.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Consecutive probes that must miss a call before it is declared lost.</summary>
+    public const int MissesToLose = 2;
+
+    /// <summary>Router grain keys a separate front end spreads its calls over.</summary>
+    public const int RouterKeys = 16;
+
+    private readonly Func<int, IRouterGrain> _routers;
+    private readonly Func<IRouterGrain, string[], CancellationToken, Task<string[]>> _probe;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _guard;
+    private readonly ConcurrentDictionary<RouterCall, byte> _calls = new();
+    private readonly ITimer? _timer;
+    private int _next;
+    private int _sweeping;
+
+    /// <summary>
+    /// Creates the call tracker. <paramref name="guard"/> is true for a separate front end (spread keys, probes) and
+    /// false when co-hosted with a silo (key 0, no probes).
+    /// </summary>
+    public RouterCalls(IGrainFactory grains, TimeProvider time, ILogger<RouterCalls> logger, bool guard)
+        : this(key => RouterReference.For(grains, key), ProbeAsync, time, logger, guard)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+    }
+
+    internal RouterCalls(Func<int, IRouterGrain> routers, Func<IRouterGrain, string[], CancellationToken, Task<string[]>> probe, TimeProvider time, ILogger logger, bool guard)
+    {
+        _routers = routers;
+        _probe = probe;
+        _time = time;
+        _logger = logger;
+        _guard = guard;
+        if (guard)
+        {
+            _timer = time.CreateTimer(static s => _ = ((RouterCalls)s!).SweepAsync(), this, ProbeInterval, ProbeInterval);
+        }
+    }
+
+    /// <summary>Calls being tracked (for tests).</summary>
+    internal int Count => _calls.Count;
+
+    /// <summary>
+    /// Begins a call: the router to call and a token that fires when <paramref name="aborted"/> does (the HTTP client
+    /// went away) or when the call's router is lost. Either way the router is asked to cancel the request too.
+    /// Dispose the result when the call ends.
+    /// </summary>
+    public RouterCall Begin(RoutingContext context, CancellationToken aborted)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var key = _guard ? (int)((uint)Interlocked.Increment(ref _next) % RouterKeys) : 0;
+        var call = new RouterCall(this, context, _routers(key), CancellationTokenSource.CreateLinkedTokenSource(aborted), _time.GetTimestamp());
+        if (_guard)
+        {
+            _calls[call] = 0;
+        }
+
+        return call;
+    }
+
+    /// <summary>Probes the calls in flight now (the timer and a gateway loss call it; tests call it directly).</summary>
+    internal async Task SweepAsync()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var due = _calls.Keys.Where(c => !c.Lost && _time.GetElapsedTime(c.Started) >= ProbeAfter).GroupBy(c => c.Router).ToList();
+            await Task.WhenAll(due.Select(g => ProbeAsync(g.Key, g.ToList())));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogProbeFailed(_logger, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    private async Task ProbeAsync(IRouterGrain router, List<RouterCall> calls)
+    {
+        HashSet<string> running;
+        try
+        {
+            using var timeout = new CancellationTokenSource(ProbeTimeout, _time);
+            var answer = await _probe(router, calls.Select(c => c.Context.RequestId).ToArray(), timeout.Token).WaitAsync(ProbeTimeout, _time, timeout.Token);
+            running = new HashSet<string>(answer, StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogProbeFailed(_logger, ex); // no answer is no evidence: nothing counts as missed
+            return;
+        }
+
+        foreach (var call in calls)
+        {
+            if (running.Contains(call.Context.RequestId))
+            {
+                call.Misses = 0;
+            }
+            else if (++call.Misses >= MissesToLose && _calls.ContainsKey(call))
+            {
+                LogLost(_logger, call.Context.RequestId, call.Context.TenantId, call.Misses);
+                call.MarkLost();
+            }
+        }
+    }
+
+    private static Task<string[]> ProbeAsync(IRouterGrain router, string[] requestIds, CancellationToken cancellationToken) =>
+        router.AsReference<IRouterProbeExtension>().RunningAsync(requestIds);
+
+    internal void End(RouterCall call) => _calls.TryRemove(call, out _);
+
+    void IClusterConnectionStatusObserver.NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
+    {
+        if (_guard && currentNumberOfGateways < previousNumberOfGateways)
+        {
+            _ = SweepAsync(); // a gateway connection dropped: find out now whether it carried calls
+        }
+    }
+
+    void IClusterConnectionStatusObserver.NotifyClusterConnectionLost()
+    {
+        if (_guard)
+        {
+            _ = SweepAsync();
+        }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of tenant {TenantId}: its router is gone (missing at {Misses} probes in a row); answering 503")]
+    private static partial void LogLost(ILogger logger, string requestId, string tenantId, int misses);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A probe of the routers running this front end's calls did not answer")]
+    private static partial void LogProbeFailed(ILogger logger, Exception ex);
+}
+
+/// <summary>One call to the router from the front end; see <see cref="RouterCalls.Begin"/>.</summary>
+public sealed class RouterCall : IDisposable
+{
+    private readonly RouterCalls _owner;
+    private readonly CancellationTokenSource _source;
+    private readonly CancellationTokenRegistration _cancelRouter;
+    private volatile bool _lost;
+
+    internal RouterCall(RouterCalls owner, RoutingContext context, IRouterGrain router, CancellationTokenSource source, long started)
+    {
+        _owner = owner;
+        Context = context;
+        Router = router;
+        _source = source;
+        Started = started;
+        _cancelRouter = router.CancelWhen(context, source.Token);
+    }
+
+    /// <summary>The router reference to call (and to enumerate a stream on).</summary>
+    public IRouterGrain Router { get; }
+
+    /// <summary>Pass this to the router call: it fires when the HTTP client goes away or the call's router is lost.</summary>
+    public CancellationToken Token => _source.Token;
+
+    /// <summary>True when the call was given up because the silo running it is gone (answer 503, Retry-After).</summary>
+    public bool Lost => _lost;
+
+    internal RoutingContext Context { get; }
+
+    internal long Started { get; }
+
+    internal int Misses { get; set; }
+
+    internal void MarkLost()
+    {
+        _lost = true;
+        try
+        {
+            _source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // it ended meanwhile
+        }
+    }
+
+    public void Dispose()
+    {
+        _owner.End(this);
+        _cancelRouter.Dispose();
+        _source.Dispose();
+    }
+}

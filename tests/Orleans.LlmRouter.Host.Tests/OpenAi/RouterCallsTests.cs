@@ -1,0 +1,187 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.OpenAi;
+
+namespace Orleans.LlmRouter.Host.Tests.OpenAi;
+
+/// <summary>
+/// The front end's guard against a lost router silo, on a fake clock with a scripted probe: a call the silo reached no
+/// longer runs is given up after two missed probes (its token fires, the router is asked to cancel); a running call, a
+/// young call and a call whose probe fails are left alone.
+/// </summary>
+public sealed class RouterCallsTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeRouter[] _routers = Enumerable.Range(0, RouterCalls.RouterKeys).Select(k => new FakeRouter(k)).ToArray();
+    private Func<string[], Task<string[]>> _answer = _ => Task.FromResult(Array.Empty<string>());
+    private int _probes;
+
+    [Fact]
+    public void A_call_missing_from_its_routers_silo_at_two_probes_in_a_row_is_lost_and_cancelled()
+    {
+        using var calls = Guarded();
+        using var call = calls.Begin(new RoutingContext("t1") { RequestId = "r-lost" }, CancellationToken.None);
+
+        _time.Advance(RouterCalls.ProbeInterval); // 1 s old: too young to probe
+        Assert.Equal(0, _probes);
+        _time.Advance(RouterCalls.ProbeInterval); // 2 s: first miss
+        Assert.Equal(1, _probes);
+        Assert.False(call.Lost);
+        Assert.False(call.Token.IsCancellationRequested);
+
+        _time.Advance(RouterCalls.ProbeInterval); // second miss
+        Assert.True(call.Lost);
+        Assert.True(call.Token.IsCancellationRequested);
+        Assert.Contains("r-lost", ((FakeRouter)call.Router).Cancelled); // and the router is told, in case it still runs
+    }
+
+    [Fact]
+    public void A_call_its_router_is_running_is_never_lost()
+    {
+        _answer = ids => Task.FromResult(ids);
+        using var calls = Guarded();
+        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+
+        for (var i = 0; i < 30; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        Assert.True(_probes >= 25);
+        Assert.False(call.Lost);
+        Assert.False(call.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void One_answer_that_finds_the_call_resets_its_misses()
+    {
+        var round = 0;
+        _answer = ids => Task.FromResult(++round % 2 == 0 ? ids : []); // missed, found, missed, found…
+        using var calls = Guarded();
+        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+
+        for (var i = 0; i < 12; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        Assert.True(round >= 8);
+        Assert.False(call.Lost);
+    }
+
+    [Fact]
+    public void A_probe_that_fails_or_never_answers_proves_nothing()
+    {
+        _answer = _ => Task.FromException<string[]>(new TimeoutException("no gateway"));
+        using var calls = Guarded();
+        using var failing = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        for (var i = 0; i < 10; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        Assert.False(failing.Lost);
+
+        _answer = _ => new TaskCompletionSource<string[]>().Task; // hangs: given up after ProbeTimeout
+        for (var i = 0; i < 10; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        Assert.False(failing.Lost);
+    }
+
+    [Fact]
+    public void A_dropped_gateway_connection_probes_at_once()
+    {
+        using var calls = Guarded();
+        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        _time.Advance(RouterCalls.ProbeInterval);
+        _time.Advance(RouterCalls.ProbeInterval); // first miss on the timer
+        Assert.Equal(1, _probes);
+        Assert.False(call.Lost);
+
+        ((IClusterConnectionStatusObserver)calls).NotifyGatewayCountChanged(2, 3, connectionRecovered: false);
+
+        Assert.True(call.Lost); // second miss without waiting for the timer
+    }
+
+    [Fact]
+    public void A_call_that_ended_is_forgotten_and_the_front_end_spreads_calls_over_every_router_key()
+    {
+        using var calls = Guarded();
+        var begun = Enumerable.Range(0, RouterCalls.RouterKeys).Select(_ => calls.Begin(new RoutingContext("t1"), CancellationToken.None)).ToList();
+        Assert.Equal(RouterCalls.RouterKeys, begun.Select(c => c.Router).Distinct().Count());
+        Assert.Equal(RouterCalls.RouterKeys, calls.Count);
+
+        foreach (var call in begun)
+        {
+            call.Dispose();
+        }
+
+        Assert.Equal(0, calls.Count);
+        _time.Advance(RouterCalls.ProbeAfter + RouterCalls.ProbeInterval);
+        Assert.Equal(0, _probes);
+    }
+
+    [Fact]
+    public void Co_hosted_calls_use_router_key_0_and_are_not_probed()
+    {
+        using var calls = new RouterCalls(k => _routers[k], Probe, _time, NullLogger.Instance, guard: false);
+        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        Assert.Same(_routers[0], call.Router);
+        Assert.Equal(0, calls.Count);
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, _probes);
+        Assert.False(call.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void The_caller_going_away_cancels_the_call_and_the_router_but_is_not_a_loss()
+    {
+        using var calls = Guarded();
+        using var aborted = new CancellationTokenSource();
+        using var call = calls.Begin(new RoutingContext("t1") { RequestId = "r-abort" }, aborted.Token);
+
+        aborted.Cancel();
+
+        Assert.True(call.Token.IsCancellationRequested);
+        Assert.False(call.Lost);
+        Assert.Contains("r-abort", ((FakeRouter)call.Router).Cancelled);
+    }
+
+    private RouterCalls Guarded() => new(k => _routers[k], Probe, _time, NullLogger.Instance, guard: true);
+
+    private Task<string[]> Probe(IRouterGrain router, string[] ids, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _probes);
+        return _answer(ids);
+    }
+
+    private sealed class FakeRouter(int key) : IRouterGrain
+    {
+        public int Key { get; } = key;
+
+        public List<string> Cancelled { get; } = [];
+
+        public Task<bool> CancelAsync(string requestId, string tenantId)
+        {
+            lock (Cancelled)
+            {
+                Cancelled.Add(requestId);
+            }
+
+            return Task.FromResult(true);
+        }
+
+        public Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    }
+}
