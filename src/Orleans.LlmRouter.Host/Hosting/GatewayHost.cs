@@ -254,7 +254,7 @@ public static partial class GatewayHost
     {
         // A silo lost mid-call (failover in progress) is transient: 503 with Retry-After, not a 500.
         var error = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-        var transient = error is Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.SiloUnavailableException or TimeoutException;
+        var transient = error is not null && OpenAiErrors.IsClusterFault(error);
         var status = transient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
         var message = transient
             ? "A node of the cluster became unavailable during the call; retry shortly."
