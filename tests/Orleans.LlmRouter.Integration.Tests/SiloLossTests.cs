@@ -191,6 +191,9 @@ public sealed class SiloLossTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < settled, $"counters ({lifetime.GetProperty("tokens").GetInt64()} tokens, {counters.GetProperty("reservationsInFlight").GetInt32()} reservations in flight) did not settle to the ledger ({ledgerTokens} tokens, none in flight) within 90 s.\n{report}");
             await Task.Delay(500, cancel);
         }
+
+        // The audit of every window (lifetime, day, month, runs) through the front end's reconcile endpoint.
+        await Reconcile.AssertReconciledAsync(adminClient, "loss");
     }
 
     private static StringContent Chat(string text) =>
