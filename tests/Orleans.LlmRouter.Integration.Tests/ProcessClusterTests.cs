@@ -93,6 +93,9 @@ public sealed class ProcessClusterTests : IAsyncLifetime
             var tokens = await _db.ScalarAsync<long>("SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint FROM llm_calls WHERE tenant_id = $1", tenant);
             Assert.Equal(tokens, Lifetime(usage).GetProperty("tokens").GetInt64());
             before[tenant] = Lifetime(usage);
+
+            // Every window audited (reservations of calls that ran on the killed silo may still be leased).
+            await Reconcile.AssertReconciledAsync(admin, tenant, requireIdle: false);
         }
 
         Assert.True(before["pc"].GetProperty("tokens").GetInt64() <= 4000, "the small budget was not overshot");
@@ -121,6 +124,7 @@ public sealed class ProcessClusterTests : IAsyncLifetime
             var after = Lifetime(await Usage(admin2, tenant));
             Assert.Equal(before[tenant].GetProperty("tokens").GetInt64(), after.GetProperty("tokens").GetInt64());
             Assert.Equal(before[tenant].GetProperty("costUsd").GetDecimal(), after.GetProperty("costUsd").GetDecimal());
+            await Reconcile.AssertReconciledAsync(admin2, tenant);
         }
 
         using var again = restarted.Client(keys["pa"]);
