@@ -26,6 +26,21 @@ public sealed class RoutingAndErrorTests(ClientClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_tenant_id_that_does_not_exist_is_refused_never_served_unbudgeted()
+    {
+        using var chat = fx.CreateRawClient(o => o.DefaultTenantId = "typo-in-the-tenant-id");
+
+        var ex = await Assert.ThrowsAsync<TenantNotFoundException>(() => chat.GetResponseAsync("Who pays for this?", new ChatOptions { ModelId = "small" }, Ct));
+        Assert.Equal("typo-in-the-tenant-id", ex.TenantId);
+        await Assert.ThrowsAsync<TenantNotFoundException>(async () =>
+        {
+            await foreach (var _ in chat.GetStreamingResponseAsync("Who pays for this stream?", new ChatOptions { ModelId = "small" }, Ct))
+            {
+            }
+        });
+    }
+
+    [Fact]
     public async Task The_default_route_from_the_client_options_applies_when_a_call_names_none()
     {
         using var chat = fx.CreateRawClient(o => o.DefaultModelId = "action:chat");
