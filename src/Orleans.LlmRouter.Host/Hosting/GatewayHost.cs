@@ -110,6 +110,15 @@ public static partial class GatewayHost
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>());
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<RequestLimitsOptions>>((k, limits) => k.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes);
 
+        // Budget leases and idle runs (LlmRouter:Budgets), the router's bounds on calls to the cluster's grains
+        // (LlmRouter:Router). Validated at start-up.
+        builder.Services.AddOptions<Grains.Budgets.BudgetOptions>().Bind(config.GetSection("LlmRouter:Budgets"))
+            .Validate(o => o.ReservationLease >= TimeSpan.FromSeconds(3) && o.RunIdleTimeout > TimeSpan.Zero, "LlmRouter:Budgets: ReservationLease must be at least 3 s and RunIdleTimeout positive.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<RouterOptions>().Bind(config.GetSection("LlmRouter:Router"))
+            .Validate(o => o.GrainCallTimeout > TimeSpan.Zero && o.GrainRetryDeadline >= o.GrainCallTimeout, "LlmRouter:Router: GrainCallTimeout must be positive and GrainRetryDeadline at least as long.")
+            .ValidateOnStart();
+
         // Graceful shutdown within one bound: Kestrel stops taking requests and drains in-flight ones (including
         // streams), the silo deactivates grains (budget counters flush) and leaves membership, the ledger drains its queue.
         var shutdown = ShutdownOptions.Read(config);
