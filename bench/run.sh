@@ -19,7 +19,7 @@ if [[ " $* " == *" --portkey "* && -z "${PORTKEY_GATEWAY:-}" ]]; then
   fi
   export PORTKEY_GATEWAY="$PWD/bench/.portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
 fi
-for p in src/Orleans.LlmRouter.Host src/Orleans.LlmRouter.MockUpstream bench/Orleans.LlmRouter.Bench.Proxy bench/Orleans.LlmRouter.Bench; do
+for p in src/Orleans.LlmRouter.Host testassets/Orleans.LlmRouter.MockUpstream bench/Orleans.LlmRouter.Bench.Proxy bench/Orleans.LlmRouter.Bench; do
   dotnet build -c Release --nologo -v quiet "$p" >/dev/null
 done
 exec dotnet bench/Orleans.LlmRouter.Bench/bin/Release/net10.0/Orleans.LlmRouter.Bench.dll "$@"

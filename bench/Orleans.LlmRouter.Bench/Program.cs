@@ -38,7 +38,7 @@ var cpu = new Dictionary<(string Target, string Scenario), (double Cores, double
 var memory = new Dictionary<string, (double Rss, double Peak)>();
 using var services = new DisposableList();
 var mockPort = Service.FreePort();
-var mock = services.Add(await Service.StartAsync("mock", Dll("Orleans.LlmRouter.MockUpstream"), ["--urls", $"http://127.0.0.1:{mockPort}"], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{mockPort}"), "/v1/models", work));
+var mock = services.Add(await Service.StartAsync("mock", Dll("Orleans.LlmRouter.MockUpstream", "testassets"), ["--urls", $"http://127.0.0.1:{mockPort}"], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{mockPort}"), "/v1/models", work));
 var targets = new List<Service>();
 if (Wanted("mock"))
 {
