@@ -203,4 +203,46 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
             await DurableClusterFixture.StopAsync(restarted);
         }
     }
+
+    [Fact]
+    public async Task A_weekly_budget_is_persisted_in_postgresql_and_enforced_by_a_new_cluster()
+    {
+        fx.Database.RequireOrSkip();
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        var served = 0;
+        while (served < 50)
+        {
+            try
+            {
+                await router.CompleteAsync(Ask($"fill the week {served}"), new RoutingContext("weekly") { Model = "m" });
+                served++;
+            }
+            catch (TokenBudgetExceededException ex)
+            {
+                Assert.Equal("weekly", ex.Window);
+                break;
+            }
+        }
+
+        Assert.InRange(served, 1, 49);
+        var budget = fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("weekly"));
+        var before = (await budget.GetUsageAsync()).Windows.Single(w => w.Window == "weekly");
+        // Deactivation writes the counters at the ledger's end: the new cluster reads the week from grain storage, not from rows.
+        await fx.Cluster.DeactivateAsync(budget);
+        await fx.Cluster.WaitForDeactivationAsync(budget);
+        var restarted = await fx.StartClusterAsync();
+        try
+        {
+            var after = await restarted.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("weekly")).GetUsageAsync();
+            Assert.Equal(before, after.Windows.Single(w => w.Window == "weekly"));
+            var ex = await Assert.ThrowsAsync<TokenBudgetExceededException>(() => restarted.Client.GetGrain<IRouterGrain>(0).CompleteAsync(Ask("still this week"), new RoutingContext("weekly") { Model = "m" }));
+            Assert.Equal("weekly", ex.Window);
+            var report = await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, restarted.Client, "weekly");
+            Assert.Contains(report.Windows, w => w.Window == "weekly" && w.LedgerTokens == before.Tokens && w.TokenDifference == 0);
+        }
+        finally
+        {
+            await DurableClusterFixture.StopAsync(restarted);
+        }
+    }
 }
