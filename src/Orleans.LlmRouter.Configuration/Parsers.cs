@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Core.Catalog;
 using YamlDotNet.RepresentationModel;
 
@@ -326,25 +327,39 @@ internal static partial class TenantParser
             var usd = r.Map(b, "usd", bw);
             var tw = $"token budgets of {what}";
             var uw = $"USD budgets of {what}";
+            var names = BudgetWindows.All.Select(w => w.Name).ToArray();
             if (tokens is not null)
             {
-                r.CheckKeys(tokens, tw, "lifetime", "daily", "monthly");
+                r.CheckKeys(tokens, tw, names);
             }
 
             if (usd is not null)
             {
-                r.CheckKeys(usd, uw, "lifetime", "daily", "monthly");
+                r.CheckKeys(usd, uw, names);
             }
 
-            budgets = new TenantBudgets(
-                tokens is null ? null : r.Long(tokens, "lifetime", tw, min: 0),
-                tokens is null ? null : r.Long(tokens, "daily", tw, min: 0),
-                tokens is null ? null : r.Long(tokens, "monthly", tw, min: 0),
-                usd is null ? null : r.Decimal(usd, "lifetime", uw),
-                usd is null ? null : r.Decimal(usd, "daily", uw),
-                usd is null ? null : r.Decimal(usd, "monthly", uw),
-                r.Long(b, "run_tokens", bw, min: 0),
-                r.Decimal(b, "run_usd", bw));
+            var entries = new List<KeyValuePair<(string Window, BudgetUnit Unit), decimal>>();
+            void Set(string window, BudgetUnit unit, decimal? limit)
+            {
+                if (limit is { } l)
+                {
+                    entries.Add(KeyValuePair.Create((window, unit), l));
+                }
+            }
+
+            foreach (var window in names)
+            {
+                Set(window, BudgetUnit.Tokens, tokens is null ? null : r.Long(tokens, window, tw, min: 0));
+            }
+
+            foreach (var window in names)
+            {
+                Set(window, BudgetUnit.Usd, usd is null ? null : r.Decimal(usd, window, uw));
+            }
+
+            Set(BudgetWindows.Run, BudgetUnit.Tokens, r.Long(b, "run_tokens", bw, min: 0));
+            Set(BudgetWindows.Run, BudgetUnit.Usd, r.Decimal(b, "run_usd", bw));
+            budgets = new TenantBudgets(entries);
         }
 
         var limits = ProviderParser.ParseLimits(r, r.Map(map, "limits", what), what);

@@ -22,6 +22,32 @@ public sealed record TenantBudgetLimits
 
     /// <summary>USD limit of one run (<see cref="RoutingContext.RunId"/>).</summary>
     [Id(7)] public decimal? RunUsd { get; init; }
+
+    /// <summary>Token limit of the ISO week (Monday 00:00 in the tenant's time zone).</summary>
+    [Id(8)] public long? WeeklyTokens { get; init; }
+
+    /// <summary>USD limit of the ISO week (Monday 00:00 in the tenant's time zone).</summary>
+    [Id(9)] public decimal? WeeklyUsd { get; init; }
+
+    /// <summary>
+    /// The limits that are set, as (window name, unit <c>tokens</c>|<c>usd</c>, limit): the one place that maps these
+    /// fields onto the budget windows (window names as in <c>BudgetWindows</c>, plus <c>run</c>).
+    /// </summary>
+    public IEnumerable<(string Window, string Unit, decimal Limit)> Entries()
+    {
+        (string Window, string Unit, decimal? Limit)[] all =
+        [
+            ("lifetime", "tokens", LifetimeTokens), ("daily", "tokens", DailyTokens), ("weekly", "tokens", WeeklyTokens), ("monthly", "tokens", MonthlyTokens), ("run", "tokens", RunTokens),
+            ("lifetime", "usd", LifetimeUsd), ("daily", "usd", DailyUsd), ("weekly", "usd", WeeklyUsd), ("monthly", "usd", MonthlyUsd), ("run", "usd", RunUsd),
+        ];
+        foreach (var (window, unit, limit) in all)
+        {
+            if (limit is { } l)
+            {
+                yield return (window, unit, l);
+            }
+        }
+    }
 }
 
 /// <summary>A tenant managed through the admin API (as opposed to a dev tenant from YAML).</summary>

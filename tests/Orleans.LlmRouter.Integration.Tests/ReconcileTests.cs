@@ -40,7 +40,7 @@ public sealed class ReconcileTests(DurableGatewayFixture fx)
         }
 
         var clean = await Reconcile.AssertReconciledAsync(tenant, "ta"); // the tenant's own key may audit itself
-        Assert.Equal(["lifetime", "daily", "monthly", "run"], clean.Windows.Select(w => w.Window));
+        Assert.Equal(["lifetime", "daily", "weekly", "monthly", "run"], clean.Windows.Select(w => w.Window));
         var lifetime = clean.Windows[0];
         Assert.Equal(6, lifetime.LedgerRows);
         Assert.True(lifetime.LedgerTokens > 0 && lifetime.LedgerUsd > 0);
@@ -53,7 +53,7 @@ public sealed class ReconcileTests(DurableGatewayFixture fx)
 
         var dirty = await Reconcile.ReportAsync(admin, "ta");
         Assert.False(dirty.Consistent);
-        foreach (var window in new[] { "lifetime", "daily", "monthly" })
+        foreach (var window in new[] { "lifetime", "daily", "weekly", "monthly" })
         {
             var w = dirty.Windows.Single(x => x.Window == window);
             Assert.False(w.Consistent);

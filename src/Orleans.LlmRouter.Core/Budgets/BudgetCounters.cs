@@ -2,27 +2,17 @@ using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Core.Budgets;
 
+/// <summary>Usage of one calendar window: the key of the window it counts (e.g. <c>2026-11-22</c>), tokens and USD.</summary>
+public readonly record struct WindowCount(string Key, long Tokens, decimal Usd);
+
 /// <summary>
-/// Cumulative usage of one tenant per window. Daily and monthly windows roll over by themselves when their key
-/// changes (no sweep job). Plain settable properties: it is persisted as grain state.
+/// Cumulative usage of one tenant per window of <see cref="BudgetWindows.All"/>. Windows roll over by themselves when
+/// their key changes (no sweep job). Plain settable properties: it is persisted as grain state.
 /// </summary>
 public sealed class BudgetCounters
 {
-    public long LifetimeTokens { get; set; }
-
-    public decimal LifetimeUsd { get; set; }
-
-    public string DayKey { get; set; } = string.Empty;
-
-    public long DayTokens { get; set; }
-
-    public decimal DayUsd { get; set; }
-
-    public string MonthKey { get; set; } = string.Empty;
-
-    public long MonthTokens { get; set; }
-
-    public decimal MonthUsd { get; set; }
+    /// <summary>Usage per window name; a window not present counts nothing yet.</summary>
+    public Dictionary<string, WindowCount> Windows { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Usage per run id: tokens, USD and when the run last settled a call (idle runs are dropped, see <see cref="DropIdleRuns"/>).</summary>
     public Dictionary<string, RunUsage> Runs { get; set; } = new(StringComparer.Ordinal);
@@ -30,41 +20,33 @@ public sealed class BudgetCounters
     /// <summary>Soft alerts already fired, by window key (e.g. <c>day:2026-11-22:usd</c>).</summary>
     public HashSet<string> AlertsFired { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Resets the daily/monthly counters when <paramref name="now"/> is in a new window.</summary>
+    /// <summary>The usage of <paramref name="window"/> (empty key and zero when it has counted nothing).</summary>
+    public WindowCount this[BudgetWindowKind window] =>
+        Windows.TryGetValue(window?.Name ?? throw new ArgumentNullException(nameof(window)), out var c) ? c : new WindowCount(string.Empty, 0, 0m);
+
+    /// <summary>Resets every window whose key at <paramref name="now"/> differs from the one it counts.</summary>
     public void Roll(DateTimeOffset now, TimeZoneInfo zone)
     {
-        var (day, month) = BudgetCalendar.KeysAt(now, zone);
-        if (DayKey != day)
+        foreach (var window in BudgetWindows.All)
         {
-            DayKey = day;
-            DayTokens = 0;
-            DayUsd = 0;
-        }
-
-        if (MonthKey != month)
-        {
-            MonthKey = month;
-            MonthTokens = 0;
-            MonthUsd = 0;
+            var key = window.KeyAt(now, zone);
+            if (this[window].Key != key)
+            {
+                Windows[window.Name] = new WindowCount(key, 0, 0m);
+            }
         }
     }
 
     /// <summary>Adds usage that happened at <paramref name="at"/> (only to the windows it falls in).</summary>
     public void Add(long tokens, decimal usd, string? runId, DateTimeOffset at, TimeZoneInfo zone)
     {
-        LifetimeTokens += tokens;
-        LifetimeUsd += usd;
-        var (day, month) = BudgetCalendar.KeysAt(at, zone);
-        if (day == DayKey)
+        foreach (var window in BudgetWindows.All)
         {
-            DayTokens += tokens;
-            DayUsd += usd;
-        }
-
-        if (month == MonthKey)
-        {
-            MonthTokens += tokens;
-            MonthUsd += usd;
+            var current = this[window];
+            if (window.KeyAt(at, zone) == current.Key)
+            {
+                Windows[window.Name] = current with { Tokens = current.Tokens + tokens, Usd = current.Usd + usd };
+            }
         }
 
         if (runId is not null)
@@ -99,14 +81,7 @@ public sealed class BudgetCounters
 
     public BudgetCounters Clone() => new()
     {
-        LifetimeTokens = LifetimeTokens,
-        LifetimeUsd = LifetimeUsd,
-        DayKey = DayKey,
-        DayTokens = DayTokens,
-        DayUsd = DayUsd,
-        MonthKey = MonthKey,
-        MonthTokens = MonthTokens,
-        MonthUsd = MonthUsd,
+        Windows = new Dictionary<string, WindowCount>(Windows, StringComparer.Ordinal),
         Runs = new Dictionary<string, RunUsage>(Runs, StringComparer.Ordinal),
         AlertsFired = new HashSet<string>(AlertsFired, StringComparer.Ordinal),
     };
@@ -119,64 +94,68 @@ public sealed class BudgetCounters
 /// </summary>
 public static class BudgetRules
 {
+    private static readonly BudgetUnit[] Units = [BudgetUnit.Tokens, BudgetUnit.Usd];
+
     public static BudgetViolation? Check(TenantBudgets limits, BudgetCounters used, InFlight inFlight, long tokens, decimal usd, string? runId)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(used);
         ArgumentNullException.ThrowIfNull(inFlight);
-        return Tokens(BudgetWindow.Lifetime, limits.LifetimeTokens, used.LifetimeTokens, inFlight.Tokens, tokens)
-            ?? Tokens(BudgetWindow.Daily, limits.DailyTokens, used.DayTokens, inFlight.Tokens, tokens)
-            ?? Tokens(BudgetWindow.Monthly, limits.MonthlyTokens, used.MonthTokens, inFlight.Tokens, tokens)
-            ?? (runId is null ? null : Tokens(BudgetWindow.Run, limits.RunTokens, used.Runs.GetValueOrDefault(runId).Tokens, inFlight.RunTokens(runId), tokens))
-            ?? Usd(BudgetWindow.Lifetime, limits.LifetimeUsd, used.LifetimeUsd, inFlight.Usd, usd)
-            ?? Usd(BudgetWindow.Daily, limits.DailyUsd, used.DayUsd, inFlight.Usd, usd)
-            ?? Usd(BudgetWindow.Monthly, limits.MonthlyUsd, used.MonthUsd, inFlight.Usd, usd)
-            ?? (runId is null ? null : Usd(BudgetWindow.Run, limits.RunUsd, used.Runs.GetValueOrDefault(runId).Usd, inFlight.RunUsd(runId), usd));
+        foreach (var unit in Units)
+        {
+            var reserved = unit == BudgetUnit.Tokens ? inFlight.Tokens : inFlight.Usd;
+            var requested = unit == BudgetUnit.Tokens ? tokens : usd;
+            foreach (var window in BudgetWindows.All)
+            {
+                var count = used[window];
+                if (Over(window.Name, unit, limits.Limit(window.Name, unit), unit == BudgetUnit.Tokens ? count.Tokens : count.Usd, reserved, requested) is { } v)
+                {
+                    return v;
+                }
+            }
+
+            if (runId is not null)
+            {
+                var run = used.Runs.GetValueOrDefault(runId);
+                var runReserved = unit == BudgetUnit.Tokens ? inFlight.RunTokens(runId) : inFlight.RunUsd(runId);
+                if (Over(BudgetWindows.Run, unit, limits.Limit(BudgetWindows.Run, unit), unit == BudgetUnit.Tokens ? run.Tokens : run.Usd, runReserved, requested) is { } v)
+                {
+                    return v;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Soft-alert keys newly crossed by the current usage (each fires once per window).</summary>
-    public static IEnumerable<(string Key, BudgetWindow Window, BudgetUnit Unit, decimal Used, decimal Limit)> CrossedAlerts(TenantBudgets limits, BudgetCounters used, decimal threshold)
+    public static IEnumerable<(string Key, BudgetWindowKind Window, BudgetUnit Unit, decimal Used, decimal Limit)> CrossedAlerts(TenantBudgets limits, BudgetCounters used, decimal threshold)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(used);
         // Runs on every settle: a window's key is only built once its threshold is crossed.
-        for (var i = 0; i < 6; i++)
+        foreach (var unit in Units)
         {
-            var unit = i < 3 ? BudgetUnit.Tokens : BudgetUnit.Usd;
-            var window = (i % 3) switch { 0 => BudgetWindow.Lifetime, 1 => BudgetWindow.Daily, _ => BudgetWindow.Monthly };
-            var (current, cap) = i switch
+            foreach (var window in BudgetWindows.All)
             {
-                0 => ((decimal)used.LifetimeTokens, (decimal?)limits.LifetimeTokens),
-                1 => (used.DayTokens, (decimal?)limits.DailyTokens),
-                2 => (used.MonthTokens, (decimal?)limits.MonthlyTokens),
-                3 => (used.LifetimeUsd, limits.LifetimeUsd),
-                4 => (used.DayUsd, limits.DailyUsd),
-                _ => (used.MonthUsd, limits.MonthlyUsd),
-            };
-            if (cap is not { } limit || limit <= 0 || current < limit * threshold)
-            {
-                continue;
-            }
+                var count = used[window];
+                var current = unit == BudgetUnit.Tokens ? count.Tokens : count.Usd;
+                if (limits.Limit(window.Name, unit) is not { } limit || limit <= 0 || current < limit * threshold)
+                {
+                    continue;
+                }
 
-            var suffix = unit == BudgetUnit.Tokens ? "tokens" : "usd";
-            var key = window switch
-            {
-                BudgetWindow.Lifetime => "lifetime:" + suffix,
-                BudgetWindow.Daily => $"day:{used.DayKey}:{suffix}",
-                _ => $"month:{used.MonthKey}:{suffix}",
-            };
-            if (!used.AlertsFired.Contains(key))
-            {
-                yield return (key, window, unit, current, limit);
+                var key = window.AlertKey(count.Key, unit);
+                if (!used.AlertsFired.Contains(key))
+                {
+                    yield return (key, window, unit, current, limit);
+                }
             }
         }
     }
 
-    private static BudgetViolation? Tokens(BudgetWindow window, long? limit, long used, long reserved, long requested) =>
-        limit is { } l && used + reserved + requested > l ? new BudgetViolation(window, BudgetUnit.Tokens, used, reserved, l, requested) : null;
-
-    private static BudgetViolation? Usd(BudgetWindow window, decimal? limit, decimal used, decimal reserved, decimal requested) =>
-        limit is { } l && used + reserved + requested > l ? new BudgetViolation(window, BudgetUnit.Usd, used, reserved, l, requested) : null;
+    private static BudgetViolation? Over(string window, BudgetUnit unit, decimal? limit, decimal used, decimal reserved, decimal requested) =>
+        limit is { } l && used + reserved + requested > l ? new BudgetViolation(window, unit, used, reserved, l, requested) : null;
 }
 
 /// <summary>

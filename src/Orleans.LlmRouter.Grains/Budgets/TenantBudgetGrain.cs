@@ -27,7 +27,11 @@ public sealed class TenantBudgetState
     [Id(2)] public long NextSeq { get; set; } = 1;
 }
 
-/// <summary>Serializable mirror of <see cref="BudgetCounters"/>.</summary>
+/// <summary>
+/// Serializable mirror of <see cref="BudgetCounters"/>. Stored rows outlive code: the per-window fields [Id(0..7)] are
+/// what rows written before windows were data hold, and they are still read (and still written for lifetime, daily and
+/// monthly, so an older silo reads a newer row); <see cref="Windows"/> holds every window by name.
+/// </summary>
 [GenerateSerializer, Alias("llmrouter.BudgetCountersState")]
 public sealed class BudgetCountersState
 {
@@ -54,13 +58,24 @@ public sealed class BudgetCountersState
 
     [Id(10)] public Dictionary<string, RunState> Runs { get; set; } = [];
 
-    public static BudgetCountersState From(BudgetCounters c) => new()
+    /// <summary>Usage per window name (<see cref="BudgetWindows.All"/>); empty in rows stored before it existed.</summary>
+    [Id(11)] public Dictionary<string, WindowState> Windows { get; set; } = [];
+
+    public static BudgetCountersState From(BudgetCounters c)
     {
-        LifetimeTokens = c.LifetimeTokens, LifetimeUsd = c.LifetimeUsd, DayKey = c.DayKey, DayTokens = c.DayTokens, DayUsd = c.DayUsd,
-        MonthKey = c.MonthKey, MonthTokens = c.MonthTokens, MonthUsd = c.MonthUsd,
-        Runs = c.Runs.ToDictionary(kv => kv.Key, kv => new RunState { Tokens = kv.Value.Tokens, Usd = kv.Value.Usd, LastAt = kv.Value.LastAt }, StringComparer.Ordinal),
-        AlertsFired = new(c.AlertsFired, StringComparer.Ordinal),
-    };
+        ArgumentNullException.ThrowIfNull(c);
+        var lifetime = c[BudgetWindows.Lifetime];
+        var day = c[BudgetWindows.Daily];
+        var month = c[BudgetWindows.Monthly];
+        return new()
+        {
+            LifetimeTokens = lifetime.Tokens, LifetimeUsd = lifetime.Usd, DayKey = day.Key, DayTokens = day.Tokens, DayUsd = day.Usd,
+            MonthKey = month.Key, MonthTokens = month.Tokens, MonthUsd = month.Usd,
+            Windows = c.Windows.ToDictionary(kv => kv.Key, kv => new WindowState { Key = kv.Value.Key, Tokens = kv.Value.Tokens, Usd = kv.Value.Usd }, StringComparer.Ordinal),
+            Runs = c.Runs.ToDictionary(kv => kv.Key, kv => new RunState { Tokens = kv.Value.Tokens, Usd = kv.Value.Usd, LastAt = kv.Value.LastAt }, StringComparer.Ordinal),
+            AlertsFired = new(c.AlertsFired, StringComparer.Ordinal),
+        };
+    }
 
     public BudgetCounters ToCounters(DateTimeOffset now)
     {
@@ -70,13 +85,29 @@ public sealed class BudgetCountersState
             runs.TryAdd(id, new RunUsage(tokens, 0m, now)); // stored before runs had USD: kept, idle from now
         }
 
+        var windows = Windows.ToDictionary(kv => kv.Key, kv => new WindowCount(kv.Value.Key ?? string.Empty, kv.Value.Tokens, kv.Value.Usd), StringComparer.Ordinal);
+        // Stored before windows were data: the fixed fields are the only record of these windows.
+        windows.TryAdd(BudgetWindows.Lifetime.Name, new WindowCount(string.Empty, LifetimeTokens, LifetimeUsd));
+        windows.TryAdd(BudgetWindows.Daily.Name, new WindowCount(DayKey ?? string.Empty, DayTokens, DayUsd));
+        windows.TryAdd(BudgetWindows.Monthly.Name, new WindowCount(MonthKey ?? string.Empty, MonthTokens, MonthUsd));
         return new()
         {
-            LifetimeTokens = LifetimeTokens, LifetimeUsd = LifetimeUsd, DayKey = DayKey, DayTokens = DayTokens, DayUsd = DayUsd,
-            MonthKey = MonthKey, MonthTokens = MonthTokens, MonthUsd = MonthUsd,
-            Runs = runs, AlertsFired = new(AlertsFired, StringComparer.Ordinal),
+            Windows = windows,
+            Runs = runs,
+            AlertsFired = new(AlertsFired, StringComparer.Ordinal),
         };
     }
+}
+
+/// <summary>Serializable usage of one budget window.</summary>
+[GenerateSerializer, Alias("llmrouter.WindowState")]
+public sealed class WindowState
+{
+    [Id(0)] public string Key { get; set; } = string.Empty;
+
+    [Id(1)] public long Tokens { get; set; }
+
+    [Id(2)] public decimal Usd { get; set; }
 }
 
 /// <summary>Serializable usage of one run.</summary>
@@ -307,11 +338,11 @@ internal sealed partial class TenantBudgetGrain(
         foreach (var alert in BudgetRules.CrossedAlerts(_limits, _live, _alertThreshold).ToList())
         {
             _live.AlertsFired.Add(alert.Key);
-            LogSoftAlert(logger, _tenantId, alert.Window.ToString(), alert.Unit.ToString(), alert.Used, alert.Limit);
+            LogSoftAlert(logger, _tenantId, alert.Window.Name, alert.Unit.ToString(), alert.Used, alert.Limit);
             if (_webhook is { } url)
             {
                 // Off the settle path: an alert must never slow down or fail a call.
-                var body = new SoftAlert(_tenantId, alert.Window.ToString().ToLowerInvariant(), alert.Unit.ToString().ToLowerInvariant(), alert.Used, alert.Limit, _alertThreshold, clock.UtcNow);
+                var body = new SoftAlert(_tenantId, alert.Window.Name, alert.Unit.ToString().ToLowerInvariant(), alert.Used, alert.Limit, _alertThreshold, clock.UtcNow);
                 _ = Task.Run(() => PostAlertAsync(url, body));
             }
         }
@@ -322,13 +353,12 @@ internal sealed partial class TenantBudgetGrain(
     public Task<TenantUsage> GetUsageAsync()
     {
         Roll();
-        var runs = _live.Runs.Select(kv => new WindowUsage("run", kv.Key, kv.Value.Tokens, kv.Value.Usd, _limits.RunTokens, _limits.RunUsd));
-        var windows = new List<WindowUsage>
+        var windows = BudgetWindows.All.Select(w =>
         {
-            new("lifetime", null, _live.LifetimeTokens, _live.LifetimeUsd, _limits.LifetimeTokens, _limits.LifetimeUsd),
-            new("daily", _live.DayKey, _live.DayTokens, _live.DayUsd, _limits.DailyTokens, _limits.DailyUsd),
-            new("monthly", _live.MonthKey, _live.MonthTokens, _live.MonthUsd, _limits.MonthlyTokens, _limits.MonthlyUsd),
-        };
+            var count = _live[w];
+            return new WindowUsage(w.Name, w.IsLifetime ? null : count.Key, count.Tokens, count.Usd, _limits.TokenLimit(w.Name), _limits.Limit(w.Name, BudgetUnit.Usd));
+        }).ToList();
+        var runs = _live.Runs.Select(kv => new WindowUsage(BudgetWindows.Run, kv.Key, kv.Value.Tokens, kv.Value.Usd, _limits.TokenLimit(BudgetWindows.Run), _limits.Limit(BudgetWindows.Run, BudgetUnit.Usd)));
         windows.AddRange(runs);
         return Task.FromResult(new TenantUsage(_tenantId, windows, _inFlight.Count, _inFlight.Tokens, _inFlight.Usd, state.State.Position));
     }
@@ -423,7 +453,7 @@ internal sealed partial class TenantBudgetGrain(
 
     private BudgetExceededException Rejection(BudgetViolation v)
     {
-        var window = v.Window.ToString().ToLowerInvariant();
+        var window = v.Window;
         var message = string.Create(CultureInfo.InvariantCulture, $"Budget exceeded for tenant '{_tenantId}': {window} {(v.Unit == BudgetUnit.Tokens ? "token" : "USD")} limit {v.Limit}, used {v.Used}, in flight {v.Reserved}, this call needs {v.Requested}.");
         return v.Unit == BudgetUnit.Tokens
             ? new TokenBudgetExceededException(message) { TenantId = _tenantId, Window = window, Used = (long)v.Used, InFlight = (long)v.Reserved, Limit = (long)v.Limit, Requested = (long)v.Requested }

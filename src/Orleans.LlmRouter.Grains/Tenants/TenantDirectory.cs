@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
 
@@ -139,7 +140,7 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
             var b = s.Budgets;
             var tenant = new TenantDefinition(
                 s.Id, s.Name, managed.Keys.Where(k => k.RevokedAt is null).Select(k => k.Hash).ToList(),
-                new TenantBudgets(b.LifetimeTokens, b.DailyTokens, b.MonthlyTokens, b.LifetimeUsd, b.DailyUsd, b.MonthlyUsd, b.RunTokens, b.RunUsd),
+                new TenantBudgets(b.Entries().Select(e => KeyValuePair.Create((e.Window, e.Unit == "usd" ? BudgetUnit.Usd : BudgetUnit.Tokens), e.Limit))),
                 new ProviderLimits(s.RequestsPerMinute, s.TokensPerMinute),
                 s.AllowedModels.ToHashSet(StringComparer.Ordinal), s.AllowedActions.ToHashSet(StringComparer.Ordinal),
                 s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0))

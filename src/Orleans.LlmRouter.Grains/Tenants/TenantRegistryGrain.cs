@@ -134,7 +134,7 @@ internal sealed partial class TenantRegistryGrain(
         }
 
         var b = s.Budgets;
-        if (b.LifetimeTokens < 0 || b.DailyTokens < 0 || b.MonthlyTokens < 0 || b.RunTokens < 0 || b.LifetimeUsd < 0 || b.DailyUsd < 0 || b.MonthlyUsd < 0 || b.RunUsd < 0)
+        if (b.Entries().Any(e => e.Limit < 0))
         {
             problems.Add("budgets must not be negative");
         }

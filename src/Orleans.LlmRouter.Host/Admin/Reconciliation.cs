@@ -1,4 +1,3 @@
-using System.Globalization;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Ledger;
@@ -6,8 +5,8 @@ using Orleans.LlmRouter.Ledger;
 namespace Orleans.LlmRouter.Host.Admin;
 
 /// <summary>
-/// The audit of one tenant: every budget window recomputed from the ledger (lifetime, the current day and month in
-/// the tenant's time zone, each run) and compared with the live counters of its budget grain; plus the reservations
+/// The audit of one tenant: every budget window recomputed from the ledger (lifetime, the current day, ISO week and
+/// month in the tenant's time zone, each run) and compared with the live counters of its budget grain; plus the reservations
 /// in flight. A difference is <c>counter − ledger</c>. The ledger side includes rows quarantined and rows still in
 /// this process's spool, because the grain counted them when they settled.
 /// </summary>
@@ -73,35 +72,26 @@ public static class Reconciliation
         return new ReconcileReport(tenantId, lines.All(l => l.Consistent), zone.Id, lines, inFlight, balance.QuarantinedRows, balance.SpooledRows, counters.LedgerPosition);
     }
 
-    /// <summary>The ledger windows matching the counters' current day and month keys (or today's, when a key is missing).</summary>
+    /// <summary>The ledger windows matching the counters' current window keys (or the current ones, when a key is missing).</summary>
     public static IReadOnlyList<BalanceWindow> Windows(TenantUsage counters, TimeZoneInfo zone, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(counters);
-        var (today, thisMonth) = BudgetCalendar.KeysAt(now, zone);
-        var dayKey = counters.Windows.FirstOrDefault(w => w.Window == "daily")?.Key is { Length: > 0 } d ? d : today;
-        var monthKey = counters.Windows.FirstOrDefault(w => w.Window == "monthly")?.Key is { Length: > 0 } m ? m : thisMonth;
-        var day = DateTime.ParseExact(dayKey, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var month = DateTime.ParseExact(monthKey, "yyyy-MM", CultureInfo.InvariantCulture);
-        return
-        [
-            new BalanceWindow("lifetime", null, null, null),
-            new BalanceWindow("daily", dayKey, StartOf(day, zone), StartOf(day.AddDays(1), zone)),
-            new BalanceWindow("monthly", monthKey, StartOf(month, zone), StartOf(month.AddMonths(1), zone)),
-        ];
-    }
-
-    /// <summary>The first instant of a local calendar day (a midnight skipped by a clock change starts at the first valid time).</summary>
-    public static DateTimeOffset StartOf(DateTime localMidnight, TimeZoneInfo zone)
-    {
         ArgumentNullException.ThrowIfNull(zone);
-        var t = DateTime.SpecifyKind(localMidnight, DateTimeKind.Unspecified);
-        for (var i = 0; i < 24 * 4 && zone.IsInvalidTime(t); i++)
+        var windows = new List<BalanceWindow>(BudgetWindows.All.Count);
+        foreach (var w in BudgetWindows.All)
         {
-            t = t.AddMinutes(15);
+            if (w.IsLifetime)
+            {
+                windows.Add(new BalanceWindow(w.Name, null, null, null));
+                continue;
+            }
+
+            var key = counters.Windows.FirstOrDefault(c => c.Window == w.Name)?.Key is { Length: > 0 } k ? k : w.KeyAt(now, zone);
+            var (from, to) = w.Span(key, zone)!.Value;
+            windows.Add(new BalanceWindow(w.Name, key, from, to));
         }
 
-        var offset = zone.IsAmbiguousTime(t) ? zone.GetAmbiguousTimeOffsets(t).Max() : zone.GetUtcOffset(t);
-        return new DateTimeOffset(t, offset);
+        return windows;
     }
 
     private static (long Position, long Tokens, decimal Usd) Settled(TenantUsage u)
@@ -122,8 +112,8 @@ public static class Reconciliation
 /// <summary>An audit of one tenant: each window's ledger value, counter value and difference, and the reservations in flight.</summary>
 /// <param name="TenantId">The tenant.</param>
 /// <param name="Consistent">True when every compared window has zero difference.</param>
-/// <param name="TimeZone">The tenant's time zone, which its daily and monthly windows follow.</param>
-/// <param name="Windows">lifetime, daily, monthly, then one line per run.</param>
+/// <param name="TimeZone">The tenant's time zone, which its daily, weekly and monthly windows follow.</param>
+/// <param name="Windows">lifetime, daily, weekly, monthly (BudgetWindows.All), then one line per run.</param>
 /// <param name="InFlight">Reservations held by calls in flight (zero once every call has ended).</param>
 /// <param name="QuarantinedRows">The tenant's ledger rows in quarantine (included in the ledger values).</param>
 /// <param name="SpooledRows">The tenant's rows still in this process's spool (included in the ledger values).</param>

@@ -1,3 +1,4 @@
+using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Configuration.Tests.Validation;
@@ -186,11 +187,26 @@ public sealed class CatalogValidationTests
     [InlineData("key_hashes: [\"plain-text-key\"]", "must be 'sha256:' and 64 hex digits")]
     [InlineData("time_zone: Mars/Base", "is not a known time zone")]
     [InlineData("budgets: { tokens: { daily: -5 } }", "'daily' of token budgets of tenant 't1' must be at least 0")]
+    [InlineData("budgets: { tokens: { weekly: -5 } }", "'weekly' of token budgets of tenant 't1' must be at least 0")]
+    [InlineData("budgets: { usd: { fortnightly: 1 } }", "unknown field 'fortnightly'")]
     [InlineData("allowed_models: [nope]", "allows unknown model 'nope'")]
     public void Tenant_errors_are_reported(string field, string message)
     {
         var error = Single(Base + "tenants:\n  - id: t1\n    " + field + "\n");
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Tenant_budgets_are_read_for_every_window_including_weekly()
+    {
+        var yaml = Base + "tenants:\n  - id: t1\n    budgets: { tokens: { lifetime: 1, daily: 2, weekly: 3, monthly: 4 }, usd: { weekly: 0.5 }, run_tokens: 5, run_usd: 0.25 }\n";
+        var budgets = Load(("c.yaml", yaml)).Catalog.Tenants["t1"].Budgets;
+        Assert.Equal(3m, budgets.Limit("weekly", BudgetUnit.Tokens));
+        Assert.Equal(0.5m, budgets.Limit("weekly", BudgetUnit.Usd));
+        Assert.Equal(
+            TenantBudgets.Of(("lifetime", BudgetUnit.Tokens, 1), ("daily", BudgetUnit.Tokens, 2), ("weekly", BudgetUnit.Tokens, 3), ("monthly", BudgetUnit.Tokens, 4), ("weekly", BudgetUnit.Usd, 0.5m), ("run", BudgetUnit.Tokens, 5), ("run", BudgetUnit.Usd, 0.25m)),
+            budgets);
+        Assert.Null(budgets.Limit("daily", BudgetUnit.Usd));
     }
 
     [Fact]

@@ -44,6 +44,7 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
           - { id: runusd, budgets: { run_usd: 0.02 } }
           - { id: b1, budgets: { tokens: { daily: 5000 } } }
           - { id: b4, budgets: { tokens: { daily: 300 } } }
+          - { id: wk, budgets: { tokens: { weekly: 300 } } }
           - { id: b5, budgets: { tokens: { lifetime: 130 } } }
           - { id: usd, budgets: { usd: { daily: 0.005 } } }
           - { id: run, budgets: { run_tokens: 150 } }

@@ -193,7 +193,7 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
         Assert.True(clean.GetProperty("consistent").GetBoolean(), clean.ToString());
         Assert.Equal(0, clean.GetProperty("inFlight").GetProperty("reservations").GetInt32());
         var windows = clean.GetProperty("windows").EnumerateArray().ToList();
-        Assert.Equal(["lifetime", "daily", "monthly"], windows.Take(3).Select(w => w.GetProperty("window").GetString()));
+        Assert.Equal(["lifetime", "daily", "weekly", "monthly"], windows.Take(4).Select(w => w.GetProperty("window").GetString()));
         Assert.All(windows, w => Assert.Equal(0, w.GetProperty("tokenDifference").GetInt64()));
 
         var ledger = Assert.IsType<Orleans.LlmRouter.Ledger.InMemoryLedger>(gateway.Services.GetService(typeof(Orleans.LlmRouter.Ledger.ILedger)));
@@ -207,6 +207,9 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
             var lifetime = dirty.GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "lifetime");
             Assert.Equal(-11, lifetime.GetProperty("tokenDifference").GetInt64());
             Assert.Equal(-0.25m, lifetime.GetProperty("usdDifference").GetDecimal());
+            var weekly = dirty.GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "weekly"); // the row is of this week
+            Assert.Equal((-11L, -0.25m), (weekly.GetProperty("tokenDifference").GetInt64(), weekly.GetProperty("usdDifference").GetDecimal()));
+            Assert.Matches(@"^\d{4}-W\d{2}$", weekly.GetProperty("key").GetString());
         }
         finally
         {

@@ -55,6 +55,29 @@ public sealed class TenantEndpointsTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_weekly_budget_set_through_the_api_is_enforced_and_shown()
+    {
+        using var admin = Client(AdminEndpointsTests.AdminKey);
+        var id = "weekly-" + Guid.NewGuid().ToString("N")[..8];
+        using var created = await admin.PostAsJsonAsync("/api/v1/tenants", new { settings = new { id, budgets = new { weeklyTokens = 130 } } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var key = (await Json(created)).GetProperty("key").GetProperty("key").GetString()!;
+
+        Assert.Equal(HttpStatusCode.OK, await Chat(key));
+        using (var client = Client(key))
+        using (var refused = await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"sim-small","max_tokens":100,"messages":[{"role":"user","content":"over the week"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
+            Assert.Equal("weekly", (await Json(refused)).GetProperty("error").GetProperty("window").GetString());
+        }
+
+        using var get = await admin.GetAsync($"/api/v1/tenants/{id}", TestContext.Current.CancellationToken);
+        Assert.Equal(130, (await Json(get)).GetProperty("settings").GetProperty("budgets").GetProperty("weeklyTokens").GetInt32());
+        using var negative = await admin.PutAsJsonAsync($"/api/v1/tenants/{id}", new { id, budgets = new { weeklyUsd = -1 } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+    }
+
+    [Fact]
     public async Task Keys_can_be_rotated_and_revoked_and_a_deleted_tenant_is_locked_out()
     {
         using var admin = Client(AdminEndpointsTests.AdminKey);
