@@ -152,12 +152,15 @@ public static partial class GatewayHost
         }
 
         builder.Services.AddSingleton(new AdminKey(adminKeyHash));
+        builder.Services.AddLlmRouterAuthentication();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.UseStatusCodePages(); // empty 4xx bodies (e.g. a JSON body that does not bind) become problem details
+        app.UseAuthentication();
+        app.UseAuthorization();
         if (settings.Role != GatewayRole.Silo)
         {
             app.MapOpenAiEndpoints();
@@ -261,24 +264,23 @@ public static partial class GatewayHost
     /// <summary>Last line of defence: an unexpected failure is a 500 in the surface's error shape, never a stack trace.</summary>
     private static Task UnhandledAsync(HttpContext http)
     {
-        // A silo lost mid-call (failover in progress) is transient: 503 with Retry-After, not a 500.
+        // What a surface maps (a silo lost mid-call is 503 with Retry-After, not a 500) is answered by its one mapping.
         var error = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-        var transient = error is not null && OpenAiErrors.IsClusterFault(error);
-        var status = transient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
-        var message = transient
-            ? "A node of the cluster became unavailable during the call; retry shortly."
-            : "The gateway failed to process the request. It has been logged; retry later.";
-        if (transient)
+        var openAi = http.Request.Path.StartsWithSegments("/v1");
+        if (error is not null && openAi && OpenAiErrors.Maps(error))
         {
-            http.Response.Headers.RetryAfter = "1";
+            return OpenAiErrors.WriteExceptionAsync(http, error);
         }
 
-        if (http.Request.Path.StartsWithSegments("/v1"))
+        if (error is not null && !openAi && AdminProblems.Maps(error))
         {
-            return OpenAiErrors.WriteAsync(http, status, message, transient ? "service_unavailable" : "server_error", null, transient ? "cluster_unavailable" : "internal_error", shouldRetry: transient);
+            return AdminProblems.For(http, error).ExecuteAsync(http);
         }
 
-        return TypedResults.Problem(message, statusCode: status).ExecuteAsync(http);
+        const string message = "The gateway failed to process the request. It has been logged; retry later.";
+        return openAi
+            ? OpenAiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, message, "server_error", null, "internal_error", shouldRetry: false)
+            : TypedResults.Problem(message, statusCode: StatusCodes.Status500InternalServerError).ExecuteAsync(http);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "INSECURE: LlmRouter:AllowDevKeys=true accepts the shipped development admin and tenant keys, which are public. Never use this setting in production.")]
