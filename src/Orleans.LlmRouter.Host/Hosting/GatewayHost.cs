@@ -16,10 +16,10 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <summary>
 /// Builds the gateway: loads and validates <c>config/</c>, starts a silo (embedded default: localhost clustering,
 /// in-memory storage) and maps the HTTP surface on it. Settings (appsettings, environment <c>LlmRouter__*</c>, or
-/// command line <c>--LlmRouter:ConfigPath=...</c>): <c>LlmRouter:ConfigPath</c>, <c>LlmRouter:Limits:*</c>
-/// (<see cref="RequestLimitsOptions"/>), <c>LlmRouter:ShutdownTimeoutSeconds</c> (<see cref="ShutdownOptions"/>),
-/// <c>LlmRouter:AllowDevKeys</c> and <c>LlmRouter:AllowSimulated</c> (<see cref="SecureDefaultsOptions"/>),
-/// <c>LlmRouter:SiloPort</c>, <c>LlmRouter:GatewayPort</c>, <c>LlmRouter:ClusterId</c>, <c>LlmRouter:ServiceId</c>;
+/// command line <c>--LlmRouter:ConfigPath=...</c>) are options classes bound from the <c>LlmRouter</c> section and
+/// validated at start-up: <see cref="LlmRouterOptions"/>, <see cref="LlmRouterStorageOptions"/>,
+/// <see cref="LlmRouterClusterOptions"/>, <see cref="SecureDefaultsOptions"/>, <see cref="ShutdownOptions"/>,
+/// <see cref="RequestLimitsOptions"/> (<c>Limits</c>), <c>BudgetOptions</c> (<c>Budgets</c>), <see cref="RouterOptions"/> (<c>Router</c>);
 /// deploy/README.md lists them all.
 /// </summary>
 public static partial class GatewayHost
@@ -96,7 +96,10 @@ public static partial class GatewayHost
         configure?.Invoke(builder);
         var config = builder.Configuration;
 
-        var configPath = ConfigLocator.Find(config["LlmRouter:ConfigPath"]);
+        // The gateway's settings as options (LlmRouter section), validated now: clustering and storage shape the builder.
+        builder.Services.AddLlmRouterSettings(config);
+        var gateway = SettingsBinder.Bind<LlmRouterOptions>(config, new LlmRouterOptionsValidator());
+        var configPath = ConfigLocator.Find(gateway.ConfigPath);
         var loaded = new CatalogLoader().LoadPath(configPath);
 
         if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(config["http_ports"]))
@@ -127,7 +130,7 @@ public static partial class GatewayHost
 
         var settings = SiloSettings.From(config);
         var secure = SecureDefaults.Read(config);
-        var adminKeyHash = config["LlmRouter:AdminKeyHash"];
+        var adminKeyHash = gateway.AdminKeyHash;
         if (SecureDefaults.Check(settings, secure, adminKeyHash, loaded.Catalog) is { Count: > 0 } insecure)
         {
             throw new ConfigurationException(insecure);
