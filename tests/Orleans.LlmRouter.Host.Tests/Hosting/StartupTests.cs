@@ -61,6 +61,8 @@ public sealed class StartupTests
     [InlineData("LlmRouter:Role", "worker")]
     [InlineData("LlmRouter:SiloPort", "abc")]
     [InlineData("LlmRouter:Membership:NumVotesForDeathDeclaration", "0")]
+    [InlineData("LlmRouter:ShutdownTimeoutSeconds", "0")]
+    [InlineData("LlmRouter:ShutdownTimeoutSeconds", "soon")]
     public async Task A_bad_setting_stops_startup_naming_its_key_with_exit_code_2(string key, string value)
     {
         var stderr = new StringWriter();
