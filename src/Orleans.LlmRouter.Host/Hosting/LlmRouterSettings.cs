@@ -14,7 +14,6 @@ public static class LlmRouterSettings
         services.AddOptions<LlmRouterOptions>().Bind(section).ValidateOnStart();
         services.AddOptions<LlmRouterStorageOptions>().Bind(section).ValidateOnStart();
         services.AddOptions<LlmRouterClusterOptions>().Bind(section).ValidateOnStart();
-        services.TryAddSingleton<LlmRouterOptionsValidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmRouterOptions>, LlmRouterOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmRouterStorageOptions>, LlmRouterOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmRouterClusterOptions>, LlmRouterOptionsValidator>());
