@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Tests;
 
 /// <summary>
 /// The shipped configuration plus a provider of type <c>openai</c> pointed at the wire-faithful mock upstream on
-/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>; action <c>mock_chain</c> = mock-gpt then sim-small; providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider), so gateway
+/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>; action <c>mock_chain</c> = mock-gpt then sim-small; providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test), so gateway
 /// tests cross the real HTTP adapter. Its key comes from an environment variable, as in production.
 /// </summary>
 public static class MockBackedConfig
@@ -50,6 +50,21 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5004
                 retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 20 }
+              # Two more for 429s, one per surface (chat, embeddings): the error-mapping test rate-limits each alone.
+              - id: mockrlchat
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5006
+                retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 20 }
+              - id: mockrlembed
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5007
+                retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 20 }
               - id: mockollama
                 type: ollama
                 base_url: {{mock.ToString().TrimEnd('/')}}
@@ -80,6 +95,10 @@ public static class MockBackedConfig
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-gpt, provider: mock, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0.15, output: 0.60 } }
+              - { name: mock-rl-chat, provider: mockrlchat, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
+              - { name: mock-rl-embed, provider: mockrlembed, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
+                  capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
               - { name: mock-embed, provider: mock, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
                   capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
             actions:

@@ -15,14 +15,16 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// <summary>
 /// The admin API under <c>/api/v1</c> (admin key; a tenant key may read its own usage): catalog, dry-run routing,
 /// provider health and run-time enablement, actions, pricing, tenant usage (JSON or CSV), the reconcile audit of a
-/// tenant's counters against the ledger, and the ledger's quarantine. Errors are RFC 7807.
+/// tenant's counters against the ledger, and the ledger's quarantine. Errors are RFC 7807, mapped in one place
+/// (<see cref="AdminProblems"/>); keys are checked by the <c>admin</c> and <c>tenant-or-admin</c> policies.
 /// </summary>
 public static class AdminEndpoints
 {
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/v1").WithTags("admin");
-        var admin = api.MapGroup(string.Empty).AddEndpointFilter(RequireAdminAsync);
+        // One error mapping for the surface (AdminProblems); keys through the LlmRouterKey scheme and named policies.
+        var api = routes.MapGroup("/api/v1").WithTags("admin").AddEndpointFilter(AdminProblems.FilterAsync);
+        var admin = api.MapGroup(string.Empty).RequireAuthorization(LlmRouterAuthentication.AdminPolicy).WithMetadata(AdminKeyFailures.AdminOnly);
         admin.MapGet("/models", Models);
         admin.MapPost("/route", RouteAsync);
         admin.MapGet("/health/providers", ProviderHealthAsync);
@@ -35,49 +37,23 @@ public static class AdminEndpoints
         admin.MapTenantEndpoints();
 
         // Usage and its audit: the admin key, or the tenant's own key.
-        api.MapGet("/tenants/{id}/usage", UsageAsync);
-        api.MapGet("/tenants/{id}/reconcile", ReconcileAsync);
+        api.MapGet("/tenants/{id}/usage", UsageAsync).RequireAuthorization(LlmRouterAuthentication.TenantOrAdminPolicy).WithMetadata(AdminKeyFailures.TenantOrAdmin);
+        api.MapGet("/tenants/{id}/reconcile", ReconcileAsync).RequireAuthorization(LlmRouterAuthentication.TenantOrAdminPolicy).WithMetadata(AdminKeyFailures.TenantOrAdmin);
         return routes;
-    }
-
-    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var admin = http.RequestServices.GetRequiredService<AdminKey>();
-        if (!admin.Matches(AdminKey.Bearer(http)))
-        {
-            return Unauthorized(http, admin.IsConfigured ? "A valid admin key is required: 'Authorization: Bearer <admin key>'." : "The admin API is closed: set LlmRouter:AdminKeyHash.");
-        }
-
-        return await next(context);
     }
 
     private static Ok<ModelView[]> Models(ModelCatalog catalog) =>
         TypedResults.Ok(catalog.Models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => View(m, catalog)).ToArray());
 
-    private static async Task<Results<Ok<RouteExplanation>, ProblemHttpResult>> RouteAsync(HttpContext http, IGrainFactory grains, TenantDirectory tenants)
+    private static async Task<Ok<RouteExplanation>> RouteAsync(HttpContext http, IGrainFactory grains, TenantDirectory tenants)
     {
-        try
-        {
-            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
-            var parsed = OpenAiRequestParser.Parse(doc.RootElement);
-            var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
-            var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
-            var context = RoutingHeaders.From(http, tenant, parsed.Model);
-            return TypedResults.Ok(await grains.GetGrain<IRouterGrain>(0).ExplainAsync(parsed.Request, context));
-        }
-        catch (JsonException ex)
-        {
-            return TypedResults.Problem("The request body is not valid JSON: " + ex.Message, statusCode: 400, title: "Invalid request");
-        }
-        catch (OpenAiRequestException ex)
-        {
-            return TypedResults.Problem(ex.Message, statusCode: 400, title: "Invalid request", extensions: new Dictionary<string, object?> { ["param"] = ex.Param });
-        }
-        catch (InvalidRoutingException ex)
-        {
-            return TypedResults.Problem(ex.Message, statusCode: ex.NotFound ? 404 : 400, title: "Cannot route");
-        }
+        // Bad JSON, a bad request or one that cannot be routed: problem details by AdminProblems.
+        using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+        var parsed = OpenAiRequestParser.Parse(doc.RootElement);
+        var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
+        var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
+        var context = RoutingHeaders.From(http, tenant, parsed.Model);
+        return TypedResults.Ok(await grains.GetGrain<IRouterGrain>(0).ExplainAsync(parsed.Request, context));
     }
 
     private static async Task<Ok<ProviderHealthView[]>> ProviderHealthAsync(IGrainFactory grains, ModelCatalog catalog)
@@ -169,32 +145,9 @@ public static class AdminEndpoints
             : TypedResults.Problem("No enabled model has these capabilities and fits the prompt.", statusCode: 404, title: "Not found");
     }
 
-    /// <summary>Null when the caller holds the admin key or the tenant's own key; else the problem to answer.</summary>
-    private static async Task<IResult?> AuthorizeTenantAsync(HttpContext http, string id, TenantDirectory tenants, AdminKey admin, string what)
-    {
-        var bearer = AdminKey.Bearer(http);
-        if (admin.Matches(bearer))
-        {
-            return null;
-        }
-
-        var tenant = await tenants.ResolveAsync(bearer);
-        if (tenant is null)
-        {
-            return Unauthorized(http, "A valid admin key or the tenant's own key is required.");
-        }
-
-        return tenant.Id != id ? TypedResults.Problem($"A tenant key may read only its own tenant's {what}.", statusCode: 403, title: "Forbidden") : null;
-    }
-
-    private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants, AdminKey admin,
+    private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains,
         DateTimeOffset? from, DateTimeOffset? to, string? model, string? provider, string? action, string? tag, string? format)
     {
-        if (await AuthorizeTenantAsync(http, id, tenants, admin, "usage") is { } denied)
-        {
-            return denied;
-        }
-
         var query = new UsageQuery(id) { From = from, To = to, Model = model, Provider = provider, Action = action, Tag = tag };
         var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
             || http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
@@ -209,27 +162,15 @@ public static class AdminEndpoints
         return TypedResults.Ok(new UsageView(id, report.Totals, report.Days.ToArray(), counters));
     }
 
-    private static async Task<IResult> ReconcileAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants, AdminKey admin)
+    private static async Task<IResult> ReconcileAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants)
     {
-        if (await AuthorizeTenantAsync(http, id, tenants, admin, "audit") is { } denied)
-        {
-            return denied;
-        }
-
         if (await tenants.GetAsync(id) is not { } tenant)
         {
             return TypedResults.Problem($"Tenant '{id}' does not exist.", statusCode: 404, title: "Not found");
         }
 
-        try
-        {
-            var time = http.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
-            return TypedResults.Ok(await Reconciliation.ReconcileAsync(id, tenant.TimeZone, ledger, grains, time, http.RequestAborted));
-        }
-        catch (LedgerUnavailableException ex)
-        {
-            return LedgerUnavailable(http, ex);
-        }
+        var time = http.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        return TypedResults.Ok(await Reconciliation.ReconcileAsync(id, tenant.TimeZone, ledger, grains, time, http.RequestAborted));
     }
 
     private static async Task<IResult> QuarantineAsync(HttpContext http, ILedger ledger, int? limit)
@@ -239,20 +180,7 @@ public static class AdminEndpoints
             return TypedResults.Problem("limit must be between 1 and 1000.", statusCode: 400, title: "Invalid request");
         }
 
-        try
-        {
-            return TypedResults.Ok(await ledger.QuarantineAsync(limit ?? 100, http.RequestAborted));
-        }
-        catch (LedgerUnavailableException ex)
-        {
-            return LedgerUnavailable(http, ex);
-        }
-    }
-
-    private static ProblemHttpResult LedgerUnavailable(HttpContext http, LedgerUnavailableException ex)
-    {
-        http.Response.Headers.RetryAfter = "5";
-        return TypedResults.Problem(ex.Message + " Retry shortly.", statusCode: 503, title: "Ledger unavailable");
+        return TypedResults.Ok(await ledger.QuarantineAsync(limit ?? 100, http.RequestAborted));
     }
 
     private static async Task WriteCsvAsync(HttpContext http, ILedger ledger, UsageQuery query)
@@ -289,12 +217,6 @@ public static class AdminEndpoints
         // Quote when needed, and defuse spreadsheet formulas.
         var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
         return safe.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
-    }
-
-    private static ProblemHttpResult Unauthorized(HttpContext http, string detail)
-    {
-        http.Response.Headers.WWWAuthenticate = "Bearer";
-        return TypedResults.Problem(detail, statusCode: 401, title: "Unauthorized");
     }
 
     private static ModelView View(ModelDefinition m, ModelCatalog catalog) => new(

@@ -93,24 +93,13 @@ public static class TenantEndpoints
         return TypedResults.Ok(View(updated));
     });
 
-    /// <summary>Maps registry errors to problem details.</summary>
-    private static async Task<IResult> Run(Func<Task<IResult>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (TenantRegistryException ex)
-        {
-            return Problem(ex.Kind switch { "not_found" => 404, "conflict" => 409, _ => 400 }, ex.Message);
-        }
-    }
+    /// <summary>Runs a handler; registry errors become problem details in the admin surface's mapping (<see cref="AdminProblems"/>).</summary>
+    private static async Task<IResult> Run(Func<Task<IResult>> action) => await action();
 
     private static async Task<IResult> Run<T>(Func<Task<T>> action)
         where T : IResult => await Run(async () => (IResult)await action());
 
-    private static ProblemHttpResult Problem(int status, string detail) =>
-        TypedResults.Problem(detail, statusCode: status, title: status switch { 404 => "Not found", 409 => "Conflict", _ => "Invalid request" });
+    private static IResult Problem(int status, string detail) => AdminProblems.Problem(status, detail);
 
     private static ITenantRegistryGrain Registry(IGrainFactory grains) => grains.GetGrain<ITenantRegistryGrain>("registry");
 

@@ -16,10 +16,10 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <summary>
 /// Builds the gateway: loads and validates <c>config/</c>, starts a silo (embedded default: localhost clustering,
 /// in-memory storage) and maps the HTTP surface on it. Settings (appsettings, environment <c>LlmRouter__*</c>, or
-/// command line <c>--LlmRouter:ConfigPath=...</c>): <c>LlmRouter:ConfigPath</c>, <c>LlmRouter:Limits:*</c>
-/// (<see cref="RequestLimitsOptions"/>), <c>LlmRouter:ShutdownTimeoutSeconds</c> (<see cref="ShutdownOptions"/>),
-/// <c>LlmRouter:AllowDevKeys</c> and <c>LlmRouter:AllowSimulated</c> (<see cref="SecureDefaultsOptions"/>),
-/// <c>LlmRouter:SiloPort</c>, <c>LlmRouter:GatewayPort</c>, <c>LlmRouter:ClusterId</c>, <c>LlmRouter:ServiceId</c>;
+/// command line <c>--LlmRouter:ConfigPath=...</c>) are options classes bound from the <c>LlmRouter</c> section and
+/// validated at start-up: <see cref="LlmRouterOptions"/>, <see cref="LlmRouterStorageOptions"/>,
+/// <see cref="LlmRouterClusterOptions"/>, <see cref="SecureDefaultsOptions"/>, <see cref="ShutdownOptions"/>,
+/// <see cref="RequestLimitsOptions"/> (<c>Limits</c>), <c>BudgetOptions</c> (<c>Budgets</c>), <see cref="RouterOptions"/> (<c>Router</c>);
 /// deploy/README.md lists them all.
 /// </summary>
 public static partial class GatewayHost
@@ -96,7 +96,10 @@ public static partial class GatewayHost
         configure?.Invoke(builder);
         var config = builder.Configuration;
 
-        var configPath = ConfigLocator.Find(config["LlmRouter:ConfigPath"]);
+        // The gateway's settings as options (LlmRouter section), validated now: clustering and storage shape the builder.
+        builder.Services.AddLlmRouterSettings(config);
+        var gateway = SettingsBinder.Bind<LlmRouterOptions>(config, new LlmRouterOptionsValidator());
+        var configPath = ConfigLocator.Find(gateway.ConfigPath);
         var loaded = new CatalogLoader().LoadPath(configPath);
 
         if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(config["http_ports"]))
@@ -127,7 +130,7 @@ public static partial class GatewayHost
 
         var settings = SiloSettings.From(config);
         var secure = SecureDefaults.Read(config);
-        var adminKeyHash = config["LlmRouter:AdminKeyHash"];
+        var adminKeyHash = gateway.AdminKeyHash;
         if (SecureDefaults.Check(settings, secure, adminKeyHash, loaded.Catalog) is { Count: > 0 } insecure)
         {
             throw new ConfigurationException(insecure);
@@ -152,12 +155,15 @@ public static partial class GatewayHost
         }
 
         builder.Services.AddSingleton(new AdminKey(adminKeyHash));
+        builder.Services.AddLlmRouterAuthentication();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.UseStatusCodePages(); // empty 4xx bodies (e.g. a JSON body that does not bind) become problem details
+        app.UseAuthentication();
+        app.UseAuthorization();
         if (settings.Role != GatewayRole.Silo)
         {
             app.MapOpenAiEndpoints();
@@ -261,24 +267,23 @@ public static partial class GatewayHost
     /// <summary>Last line of defence: an unexpected failure is a 500 in the surface's error shape, never a stack trace.</summary>
     private static Task UnhandledAsync(HttpContext http)
     {
-        // A silo lost mid-call (failover in progress) is transient: 503 with Retry-After, not a 500.
+        // What a surface maps (a silo lost mid-call is 503 with Retry-After, not a 500) is answered by its one mapping.
         var error = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-        var transient = error is not null && OpenAiErrors.IsClusterFault(error);
-        var status = transient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;
-        var message = transient
-            ? "A node of the cluster became unavailable during the call; retry shortly."
-            : "The gateway failed to process the request. It has been logged; retry later.";
-        if (transient)
+        var openAi = http.Request.Path.StartsWithSegments("/v1");
+        if (error is not null && openAi && OpenAiErrors.Maps(error))
         {
-            http.Response.Headers.RetryAfter = "1";
+            return OpenAiErrors.WriteExceptionAsync(http, error);
         }
 
-        if (http.Request.Path.StartsWithSegments("/v1"))
+        if (error is not null && !openAi && AdminProblems.Maps(error))
         {
-            return OpenAiErrors.WriteAsync(http, status, message, transient ? "service_unavailable" : "server_error", null, transient ? "cluster_unavailable" : "internal_error", shouldRetry: transient);
+            return AdminProblems.For(http, error).ExecuteAsync(http);
         }
 
-        return TypedResults.Problem(message, statusCode: status).ExecuteAsync(http);
+        const string message = "The gateway failed to process the request. It has been logged; retry later.";
+        return openAi
+            ? OpenAiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, message, "server_error", null, "internal_error", shouldRetry: false)
+            : TypedResults.Problem(message, statusCode: StatusCodes.Status500InternalServerError).ExecuteAsync(http);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "INSECURE: LlmRouter:AllowDevKeys=true accepts the shipped development admin and tenant keys, which are public. Never use this setting in production.")]

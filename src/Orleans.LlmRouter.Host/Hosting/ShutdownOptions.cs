@@ -1,6 +1,3 @@
-using Orleans.LlmRouter.Configuration;
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Host.Hosting;
 
 /// <summary>
@@ -24,19 +21,16 @@ public sealed class ShutdownOptions
     /// <summary>Grains get a third of the bound to deactivate (Orleans' default is longer than our whole bound).</summary>
     public TimeSpan DeactivationTimeout => TimeSpan.FromSeconds(Math.Max(1, ShutdownTimeoutSeconds / 3.0));
 
-    internal static ShutdownOptions Read(IConfiguration config)
+    /// <summary>Binds <c>LlmRouter:ShutdownTimeoutSeconds</c> and validates it (1 to 3600), eagerly: the host's own timeout needs it.</summary>
+    internal static ShutdownOptions Read(IConfiguration config) => SettingsBinder.Bind(config, Validator.Instance);
+
+    private sealed class Validator : Microsoft.Extensions.Options.IValidateOptions<ShutdownOptions>
     {
-        var options = new ShutdownOptions();
-        if (config["LlmRouter:ShutdownTimeoutSeconds"] is { Length: > 0 } text)
-        {
-            if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 3600)
-            {
-                throw new ConfigurationException([new ConfigError(new SourceLocation("LlmRouter:ShutdownTimeoutSeconds", 0, 0), $"must be a whole number of seconds from 1 to 3600, not '{text}'")]);
-            }
+        public static Validator Instance { get; } = new();
 
-            options.ShutdownTimeoutSeconds = seconds;
-        }
-
-        return options;
+        public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ShutdownOptions options) =>
+            options.ShutdownTimeoutSeconds is >= 1 and <= 3600
+                ? Microsoft.Extensions.Options.ValidateOptionsResult.Success
+                : Microsoft.Extensions.Options.ValidateOptionsResult.Fail($"LlmRouter:ShutdownTimeoutSeconds must be a whole number of seconds from 1 to 3600, not '{options.ShutdownTimeoutSeconds}'.");
     }
 }

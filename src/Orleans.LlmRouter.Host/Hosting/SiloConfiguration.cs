@@ -7,7 +7,7 @@ using Orleans.LlmRouter.Ledger;
 namespace Orleans.LlmRouter.Host.Hosting;
 
 /// <summary>
-/// Storage, ledger and clustering of a silo from settings. Embedded default: localhost clustering, in-memory grain
+/// Storage, ledger and clustering of a silo from settings (<see cref="LlmRouterStorageOptions"/>, <see cref="LlmRouterClusterOptions"/>). Embedded default: localhost clustering, in-memory grain
 /// storage and ledger. Durable: <c>LlmRouter:Storage=postgres</c> with <c>LlmRouter:Postgres</c> (an Npgsql connection
 /// string) puts grain state (ADO.NET, System.Text.Json) and the ledger on PostgreSQL; <c>LlmRouter:Clustering=postgres</c>
 /// also puts membership there so several silos form one cluster.
@@ -51,69 +51,46 @@ public sealed record SiloSettings(
 
     public const string Invariant = "Npgsql";
 
+    /// <summary>Binds and validates <see cref="LlmRouterOptions"/>, <see cref="LlmRouterStorageOptions"/> and <see cref="LlmRouterClusterOptions"/> from the <c>LlmRouter</c> section.</summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A value is invalid (the message names its key).</exception>
     public static SiloSettings From(IConfiguration config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var storage = config["LlmRouter:Storage"] ?? "memory";
-        var durable = storage.Equals("postgres", StringComparison.OrdinalIgnoreCase);
-        if (!durable && !storage.Equals("memory", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"LlmRouter:Storage must be 'memory' or 'postgres', not '{storage}'.");
-        }
-
-        var clustering = config["LlmRouter:Clustering"] ?? "localhost";
-        var pgClustering = clustering.Equals("postgres", StringComparison.OrdinalIgnoreCase);
-        var cs = config["LlmRouter:Postgres"];
-        if ((durable || pgClustering) && string.IsNullOrWhiteSpace(cs))
-        {
-            throw new InvalidOperationException("LlmRouter:Postgres (an Npgsql connection string) is required with LlmRouter:Storage=postgres or LlmRouter:Clustering=postgres.");
-        }
-
-        var mode = (config["LlmRouter:LedgerOutageMode"] ?? "spool").Replace("-", string.Empty, StringComparison.Ordinal);
-        var roleName = config["LlmRouter:Role"] ?? "all";
-        if (!Enum.TryParse<GatewayRole>(roleName.Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var role))
-        {
-            throw new InvalidOperationException($"LlmRouter:Role must be 'all' (silo and HTTP), 'silo' or 'frontend', not '{roleName}'.");
-        }
-
-        return new SiloSettings(
-            role,
-            durable,
-            cs,
-            pgClustering,
-            int.TryParse(config["LlmRouter:SiloPort"], CultureInfo.InvariantCulture, out var sp) ? sp : 11111,
-            int.TryParse(config["LlmRouter:GatewayPort"], CultureInfo.InvariantCulture, out var gp) ? gp : 30000,
-            config["LlmRouter:ClusterId"] ?? "llmrouter-dev",
-            config["LlmRouter:ServiceId"] ?? "llmrouter",
-            Enum.TryParse<LedgerOutageMode>(mode, ignoreCase: true, out var m) ? m : LedgerOutageMode.Spool,
-            config["LlmRouter:SpoolDirectory"] ?? Path.Combine(AppContext.BaseDirectory, "spool"),
-            config["LlmRouter:AdvertisedHost"],
-            string.Equals(config["LlmRouter:FastMembership"], "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Membership = MembershipSettings.From(config.GetSection("LlmRouter:Membership"),
-                string.Equals(config["LlmRouter:FastMembership"], "true", StringComparison.OrdinalIgnoreCase) ? MembershipSettings.Fast : MembershipSettings.Production),
-            GatewayListRefreshPeriod = Duration(config, "LlmRouter:GatewayListRefreshPeriod") ?? TimeSpan.FromSeconds(5),
-            ResponseTimeout = Duration(config, "LlmRouter:ResponseTimeout") ?? TimeSpan.FromSeconds(30),
-        };
+        var validator = new LlmRouterOptionsValidator();
+        return From(SettingsBinder.Bind<LlmRouterOptions>(config, validator), SettingsBinder.Bind<LlmRouterStorageOptions>(config, validator), SettingsBinder.Bind<LlmRouterClusterOptions>(config, validator));
     }
 
-    /// <summary>A duration setting: a TimeSpan (<c>00:00:05</c>) or a number of seconds (<c>5</c>, <c>0.5</c>).</summary>
-    internal static TimeSpan? Duration(IConfiguration config, string key)
+    /// <summary>The settings of validated options.</summary>
+    public static SiloSettings From(LlmRouterOptions gateway, LlmRouterStorageOptions storage, LlmRouterClusterOptions cluster)
     {
-        var text = config[key];
-        if (string.IsNullOrWhiteSpace(text))
+        ArgumentNullException.ThrowIfNull(gateway);
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(cluster);
+        if (cluster.PostgresClustering && string.IsNullOrWhiteSpace(storage.Postgres))
         {
-            return null;
+            throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(LlmRouterStorageOptions), typeof(LlmRouterStorageOptions),
+                ["LlmRouter:Postgres (an Npgsql connection string) is required with LlmRouter:Storage=postgres or LlmRouter:Clustering=postgres."]);
         }
 
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+        var preset = cluster.FastMembership ? MembershipSettings.Fast : MembershipSettings.Production;
+        return new SiloSettings(
+            gateway.ParsedRole,
+            storage.Durable,
+            storage.Postgres,
+            cluster.PostgresClustering,
+            cluster.SiloPort,
+            cluster.GatewayPort,
+            cluster.ClusterId,
+            cluster.ServiceId,
+            storage.ParsedOutageMode,
+            storage.SpoolDirectory ?? Path.Combine(AppContext.BaseDirectory, "spool"),
+            cluster.AdvertisedHost,
+            cluster.FastMembership)
         {
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
-            ? span
-            : throw new InvalidOperationException($"{key} must be a positive duration (seconds, or hh:mm:ss), not '{text}'.");
+            Membership = (cluster.Membership ?? new MembershipOptions()).Over(preset),
+            GatewayListRefreshPeriod = LlmRouterClusterOptions.Duration(cluster.GatewayListRefreshPeriod) ?? TimeSpan.FromSeconds(5),
+            ResponseTimeout = LlmRouterClusterOptions.Duration(cluster.ResponseTimeout) ?? TimeSpan.FromSeconds(30),
+        };
     }
 
     /// <summary>Configures an Orleans client (front-end role) to find the silos.</summary>
@@ -218,7 +195,7 @@ public sealed record SiloSettings(
 }
 
 /// <summary>
-/// Orleans' failure detection (<c>ClusterMembershipOptions</c>), from <c>LlmRouter:Membership:*</c> over a preset. Each
+/// Orleans' failure detection (<c>ClusterMembershipOptions</c>), from <c>LlmRouter:Membership:*</c> (<see cref="MembershipOptions"/>) over a preset. Each
 /// silo probes its peers every <see cref="ProbeTimeout"/>; after <see cref="NumMissedProbesLimit"/> missed probes it votes
 /// the peer dead, and <see cref="NumVotesForDeathDeclaration"/> votes (or all active silos, if fewer) declare it dead in
 /// the membership table; gossip tells the others at once, the table refresh (<see cref="TableRefreshTimeout"/>) at the
@@ -242,26 +219,6 @@ public sealed record MembershipSettings(
     /// vote and its spread (the documented bound adds a few seconds to this; README, "A lost silo").
     /// </summary>
     public TimeSpan DetectionTime => ProbeTimeout * (NumMissedProbesLimit + 1);
-
-    /// <summary>Reads <c>ProbeTimeout</c>, <c>NumMissedProbesLimit</c>, <c>NumVotesForDeathDeclaration</c>, <c>TableRefreshTimeout</c> and <c>IAmAliveTablePublishTimeout</c> over <paramref name="preset"/>.</summary>
-    public static MembershipSettings From(IConfiguration section, MembershipSettings preset)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        ArgumentNullException.ThrowIfNull(preset);
-        return new MembershipSettings(
-            SiloSettings.Duration(section, nameof(ProbeTimeout)) ?? preset.ProbeTimeout,
-            Count(section, nameof(NumMissedProbesLimit)) ?? preset.NumMissedProbesLimit,
-            Count(section, nameof(NumVotesForDeathDeclaration)) ?? preset.NumVotesForDeathDeclaration,
-            SiloSettings.Duration(section, nameof(TableRefreshTimeout)) ?? preset.TableRefreshTimeout,
-            SiloSettings.Duration(section, nameof(IAmAliveTablePublishTimeout)) ?? preset.IAmAliveTablePublishTimeout);
-    }
-
-    private static int? Count(IConfiguration section, string key) => section[key] switch
-    {
-        null or "" => null,
-        var text when int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 => n,
-        var text => throw new InvalidOperationException($"LlmRouter:Membership:{key} must be a positive integer, not '{text}'."),
-    };
 }
 
 /// <summary>What a gateway process runs.</summary>

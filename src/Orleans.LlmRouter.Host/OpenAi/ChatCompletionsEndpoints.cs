@@ -7,7 +7,6 @@ using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Routing;
-using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
@@ -21,19 +20,15 @@ public static class ChatCompletionsEndpoints
 
     public static IEndpointRouteBuilder MapOpenAiEndpoints(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1");
+        var group = routes.MapOpenAiGroup();
         group.MapPost("/chat/completions", ChatCompletionsAsync);
         group.MapGet("/models", ListModelsAsync);
         return routes;
     }
 
-    private static async Task ListModelsAsync(HttpContext http, TenantDirectory tenants, ModelCatalog catalog)
+    private static async Task ListModelsAsync(HttpContext http, ModelCatalog catalog)
     {
-        if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
-        {
-            await Unauthorized(http);
-            return;
-        }
+        var tenant = http.Tenant();
 
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var w = new Utf8JsonWriter(buffer))
@@ -59,14 +54,10 @@ public static class ChatCompletionsEndpoints
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
-    private static async Task ChatCompletionsAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
+    private static async Task ChatCompletionsAsync(HttpContext http, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
     {
         var started = Stopwatch.GetTimestamp();
-        if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
-        {
-            await Unauthorized(http);
-            return;
-        }
+        var tenant = http.Tenant();
 
         ParsedChatRequest parsed;
         RoutingContext context;
@@ -77,19 +68,9 @@ public static class ChatCompletionsEndpoints
             RequestLimits.Validate(parsed.Request, limits.Value);
             context = RoutingHeaders.From(http, tenant, parsed.Model);
         }
-        catch (RequestTooLargeException ex)
+        catch (Exception ex) when (OpenAiErrors.Maps(ex))
         {
-            await OpenAiErrors.WriteTooLargeAsync(http, ex.Message);
-            return;
-        }
-        catch (OpenAiRequestException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
-            return;
-        }
-        catch (InvalidRoutingException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
+            await OpenAiErrors.WriteExceptionAsync(http, ex);
             return;
         }
 
@@ -118,27 +99,10 @@ public static class ChatCompletionsEndpoints
         {
             // The client went away; the upstream call was cancelled with it.
         }
-        catch (Exception ex) when ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex))
+        catch (Exception ex) when (OpenAiErrors.Maps(ex, call.Lost))
         {
-            // The silo running the call, or one holding a grain it needed, was lost: 503 with Retry-After.
-            await OpenAiErrors.WriteClusterUnavailableAsync(http, ex);
-        }
-        catch (InvalidRoutingException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, ex.NotFound ? 404 : 400, ex.Message, "invalid_request_error", ex.Param ?? "model", ex.NotFound ? "model_not_found" : "invalid_request");
-        }
-        catch (BudgetExceededException ex)
-        {
-            await OpenAiErrors.WriteBudgetAsync(http, ex);
-        }
-        catch (TenantRateLimitedException ex)
-        {
-            await OpenAiErrors.WriteRateLimitedAsync(http, ex);
-        }
-        catch (AllModelsFailedException ex)
-        {
-            var allRateLimited = ex.Attempts.Count > 0 && ex.Attempts.All(a => a.ErrorClass == "rate_limited");
-            await OpenAiErrors.WriteAsync(http, allRateLimited ? 503 : 502, ex.Message, "all_models_failed", null, "all_models_failed");
+            // One mapping for the surface (OpenAiErrors): a lost silo is 503 with Retry-After, a budget 402, and so on.
+            await OpenAiErrors.WriteExceptionAsync(http, ex, call.Lost);
         }
     }
 
@@ -266,7 +230,4 @@ public static class ChatCompletionsEndpoints
             throw new RequestTooLargeException($"The request body is larger than this gateway accepts ({limit} bytes).");
         }
     }
-
-    private static Task Unauthorized(HttpContext http) =>
-        OpenAiErrors.WriteAsync(http, 401, "Missing or invalid API key. Send 'Authorization: Bearer <tenant key>'.", "invalid_request_error", null, "invalid_api_key");
 }

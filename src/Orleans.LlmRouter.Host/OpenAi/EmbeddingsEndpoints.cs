@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Routing;
-using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
@@ -15,17 +14,13 @@ public static class EmbeddingsEndpoints
 {
     public static IEndpointRouteBuilder MapEmbeddingsEndpoint(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v1/embeddings", EmbedAsync);
+        routes.MapOpenAiGroup().MapPost("/embeddings", EmbedAsync);
         return routes;
     }
 
-    private static async Task EmbedAsync(HttpContext http, TenantDirectory tenants, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
+    private static async Task EmbedAsync(HttpContext http, RouterCalls calls, IOptions<RequestLimitsOptions> limits)
     {
-        if (await tenants.ResolveAsync(AdminKey.Bearer(http)) is not { } tenant)
-        {
-            await OpenAiErrors.WriteAsync(http, 401, "Missing or invalid API key. Send 'Authorization: Bearer <tenant key>'.", "invalid_request_error", null, "invalid_api_key");
-            return;
-        }
+        var tenant = http.Tenant();
 
         EmbeddingRequest request;
         RoutingContext context;
@@ -37,24 +32,9 @@ public static class EmbeddingsEndpoints
             RequestLimits.Validate(request, limits.Value);
             context = RoutingHeaders.From(http, tenant, model);
         }
-        catch (RequestTooLargeException ex)
+        catch (Exception ex) when (OpenAiErrors.Maps(ex))
         {
-            await OpenAiErrors.WriteTooLargeAsync(http, ex.Message);
-            return;
-        }
-        catch (InvalidRoutingException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
-            return;
-        }
-        catch (JsonException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, 400, "The request body is not valid JSON: " + ex.Message, "invalid_request_error", null, "invalid_request");
-            return;
-        }
-        catch (OpenAiRequestException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, 400, ex.Message, "invalid_request_error", ex.Param, "invalid_request");
+            await OpenAiErrors.WriteExceptionAsync(http, ex);
             return;
         }
 
@@ -111,25 +91,10 @@ public static class EmbeddingsEndpoints
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
         }
-        catch (Exception ex) when ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex))
+        catch (Exception ex) when (OpenAiErrors.Maps(ex, call.Lost))
         {
-            await OpenAiErrors.WriteClusterUnavailableAsync(http, ex);
-        }
-        catch (InvalidRoutingException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, ex.NotFound ? 404 : 400, ex.Message, "invalid_request_error", ex.Param ?? "model", ex.NotFound ? "model_not_found" : "invalid_request");
-        }
-        catch (BudgetExceededException ex)
-        {
-            await OpenAiErrors.WriteBudgetAsync(http, ex);
-        }
-        catch (TenantRateLimitedException ex)
-        {
-            await OpenAiErrors.WriteRateLimitedAsync(http, ex);
-        }
-        catch (AllModelsFailedException ex)
-        {
-            await OpenAiErrors.WriteAsync(http, 502, ex.Message, "all_models_failed", null, "all_models_failed");
+            // The surface's one mapping (OpenAiErrors), the same as chat's.
+            await OpenAiErrors.WriteExceptionAsync(http, ex, call.Lost);
         }
     }
 

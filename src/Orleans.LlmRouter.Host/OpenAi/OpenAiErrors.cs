@@ -5,9 +5,69 @@ using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
-/// <summary>Writes errors in the OpenAI shape: <c>{"error":{"message","type","param","code"}}</c>.</summary>
+/// <summary>
+/// Writes errors in the OpenAI shape: <c>{"error":{"message","type","param","code"}}</c>. <see cref="Maps"/> and
+/// <see cref="WriteExceptionAsync"/> are the OpenAI surface's one mapping of exceptions to responses: chat, embeddings
+/// and models, the authentication handler's 401 (<see cref="WriteUnauthorizedAsync"/>) and the last-line exception
+/// handler all answer through them, so one failure gets one status wherever it happens.
+/// </summary>
 internal static class OpenAiErrors
 {
+    /// <summary>The 401 text of the OpenAI surface (missing, unknown or revoked key; a key whose tenant is gone).</summary>
+    public const string UnauthorizedMessage = "Missing or invalid API key. Send 'Authorization: Bearer <tenant key>'.";
+
+    /// <summary>
+    /// True when <see cref="WriteExceptionAsync"/> has an answer for <paramref name="ex"/>; anything else is a defect
+    /// left to the last-line handler (500). <paramref name="callLost"/>: the call's silo was lost, so its cancellation
+    /// is a cluster fault, not the client going away.
+    /// </summary>
+    public static bool Maps(Exception ex, bool callLost = false) =>
+        ex is RequestTooLargeException or OpenAiRequestException or JsonException or InvalidRoutingException or BudgetExceededException
+            or TenantRateLimitedException or AllModelsFailedException or TenantNotFoundException
+        || (callLost && ex is OperationCanceledException)
+        || IsClusterFault(ex);
+
+    /// <summary>
+    /// The mapping: 413 too large; 400 invalid request or JSON; 404/400 cannot route; 402 budget; 429 the tenant's own
+    /// rate limit; 401 a tenant that does not exist (any more); 503 with Retry-After a lost or unreachable node
+    /// (<see cref="IsClusterFault"/>); all models failed is 503 when every attempt was rate-limited (retry later
+    /// helps), else 502.
+    /// </summary>
+    public static Task WriteExceptionAsync(HttpContext http, Exception ex, bool callLost = false)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(ex);
+        if ((callLost && ex is OperationCanceledException) || IsClusterFault(ex))
+        {
+            return WriteClusterUnavailableAsync(http, ex);
+        }
+
+        return ex switch
+        {
+            RequestTooLargeException tooLarge => WriteTooLargeAsync(http, tooLarge.Message),
+            OpenAiRequestException bad => WriteAsync(http, StatusCodes.Status400BadRequest, bad.Message, "invalid_request_error", bad.Param, "invalid_request"),
+            JsonException json => WriteAsync(http, StatusCodes.Status400BadRequest, "The request body is not valid JSON: " + json.Message, "invalid_request_error", null, "invalid_request"),
+            InvalidRoutingException routing => WriteAsync(http, routing.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, routing.Message, "invalid_request_error", routing.Param ?? "model", routing.NotFound ? "model_not_found" : "invalid_request"),
+            BudgetExceededException budget => WriteBudgetAsync(http, budget),
+            TenantRateLimitedException limited => WriteRateLimitedAsync(http, limited),
+            TenantNotFoundException => WriteUnauthorizedAsync(http),
+            AllModelsFailedException failed => WriteAsync(http, failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == "rate_limited") ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway, failed.Message, "all_models_failed", null, "all_models_failed"),
+            _ => throw new ArgumentException($"No OpenAI mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
+        };
+    }
+
+    /// <summary>401 <c>invalid_api_key</c>.</summary>
+    public static Task WriteUnauthorizedAsync(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
+        return WriteAsync(http, StatusCodes.Status401Unauthorized, UnauthorizedMessage, "invalid_request_error", null, "invalid_api_key");
+    }
+
     public static async Task WriteAsync(HttpContext http, int status, string message, string type, string? param = null, string? code = null, bool? shouldRetry = null)
     {
         if (http.Response.HasStarted)

@@ -47,10 +47,17 @@ public sealed class SiloSettingsTests
     [InlineData("LlmRouter:Membership:ProbeTimeout", "-1")]
     [InlineData("LlmRouter:Membership:NumMissedProbesLimit", "0")]
     [InlineData("LlmRouter:ResponseTimeout", "never")]
+    [InlineData("LlmRouter:Storage", "sqlite")]
+    [InlineData("LlmRouter:Clustering", "consul")]
+    [InlineData("LlmRouter:Role", "worker")]
+    [InlineData("LlmRouter:LedgerOutageMode", "ignore")]
+    [InlineData("LlmRouter:SiloPort", "70000")]
+    [InlineData("LlmRouter:GatewayPort", "not-a-port")]
     public void A_bad_value_stops_start_up_naming_the_setting(string key, string value)
     {
-        var ex = Assert.Throws<InvalidOperationException>(() => SiloSettings.From(Config((key, value))));
-        Assert.Contains(key.Split(':').Last(), ex.Message, StringComparison.Ordinal);
+        // Bound to LlmRouterClusterOptions and validated (LlmRouterOptionsValidator): start-up fails with exit code 2.
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => SiloSettings.From(Config((key, value))));
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

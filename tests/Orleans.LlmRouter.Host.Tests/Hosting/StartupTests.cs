@@ -55,4 +55,30 @@ public sealed class StartupTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData("LlmRouter:Storage", "sqlite")]
+    [InlineData("LlmRouter:Role", "worker")]
+    [InlineData("LlmRouter:SiloPort", "abc")]
+    [InlineData("LlmRouter:Membership:NumVotesForDeathDeclaration", "0")]
+    [InlineData("LlmRouter:ShutdownTimeoutSeconds", "0")]
+    [InlineData("LlmRouter:ShutdownTimeoutSeconds", "soon")]
+    public async Task A_bad_setting_stops_startup_naming_its_key_with_exit_code_2(string key, string value)
+    {
+        var stderr = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(stderr);
+        int exit;
+        try
+        {
+            exit = await GatewayHost.RunAsync([$"--LlmRouter:ConfigPath={Path.Combine(AppContext.BaseDirectory, "shipped-config")}", $"--{key}={value}", "--urls", "http://127.0.0.1:0"]);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(2, exit);
+        Assert.Contains(key, stderr.ToString(), StringComparison.Ordinal);
+    }
 }
