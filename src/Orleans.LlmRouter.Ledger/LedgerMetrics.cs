@@ -26,6 +26,9 @@ internal sealed class LedgerMetrics : IDisposable
         _meter.CreateObservableGauge("llmrouter.ledger.quarantined", quarantined, "{row}", "Ledger rows this process quarantined since it started.");
     }
 
+    /// <summary>The meter (tests observe one ledger's instruments by it).</summary>
+    internal Meter Meter => _meter;
+
     public void Committed(long startedTimestamp, int rows, bool spooled)
     {
         if (_commitDuration.Enabled)

@@ -145,6 +145,9 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
+    /// <summary>This ledger's instruments (commit latency and batch size, spool depth, quarantined rows).</summary>
+    internal LedgerMetrics Metrics => _metrics;
+
     /// <summary>This instance's spool file (locked while it lives).</summary>
     public string SpoolFile => _spool.OwnPath;
 

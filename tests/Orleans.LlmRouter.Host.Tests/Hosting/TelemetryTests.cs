@@ -115,6 +115,11 @@ public sealed partial class TelemetryTests(GatewayFixture gateway)
 
         Assert.All(gateway.Logs.Lines, l => Assert.All(forbidden, f => Assert.DoesNotContain(f, l, StringComparison.Ordinal)));
         Assert.Contains(secret, body, StringComparison.Ordinal); // the simulated model echoes it: the check above means something
+
+        // Log lines carry the trace id: the router's (the failed attempts' warnings) and the HTTP pipeline's, which also
+        // carry the request id of X-Request-Id.
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("Attempt on model mock-gpt", StringComparison.Ordinal) && l.Contains($"TraceId={trace}", StringComparison.Ordinal));
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains($"RequestId={requestId}", StringComparison.Ordinal) && l.Contains($"TraceId={trace}", StringComparison.Ordinal));
     }
 
     [Fact]
