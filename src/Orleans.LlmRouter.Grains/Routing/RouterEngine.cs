@@ -273,7 +273,7 @@ internal sealed partial class RouterEngine
                 await reservation.SettleAsync(run.Record(model, provider, usage, Cost(model, usage), ok, errorClass, ttft));
                 if (ok)
                 {
-                    telemetry.Succeeded(routeSpan, "chat", context, model, provider, usage, Cost(model, usage), "stop", run.Attempts, Ms(run.Started));
+                    telemetry.Succeeded(routeSpan, "chat", context, model, provider, usage, Cost(model, usage), null, run.Attempts, Ms(run.Started));
                 }
                 else
                 {
@@ -384,9 +384,10 @@ internal sealed partial class RouterEngine
             var (plan, _) = await PlanForAsync(request, context);
             return new RouteRun(this, context, plan) { Span = span };
         }
-        catch (Exception ex) when (ex is LlmRouterException)
+        catch (LlmRouterException ex)
         {
-            throw telemetry.Failed(span, "chat", context, ex);
+            telemetry.Failed(span, "chat", context, ex);
+            throw;
         }
     }
 
