@@ -123,6 +123,52 @@ public sealed partial class TelemetryTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Prompt_and_completion_text_go_on_the_router_span_only_with_the_explicit_opt_in()
+    {
+        var spans = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource(LlmRouterTelemetry.Name).AddInMemoryExporter(spans).Build();
+        var config = MockBackedConfig.Create(gateway.Mock.BaseAddress);
+        var app = Orleans.LlmRouter.Host.Hosting.GatewayHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--LlmRouter:ConfigPath={config}",
+            $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}",
+            $"--LlmRouter:GatewayPort={GatewayFixture.FreePort()}",
+            $"--LlmRouter:ClusterId=content-{Guid.NewGuid():N}",
+            "--LlmRouter:Telemetry:RecordContent=true",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        try
+        {
+            await app.StartAsync(Cancel);
+            using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayFixture.DevKey);
+            var prompt = $"OPT-IN-PROMPT-{Guid.NewGuid():N}";
+            using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = "sim-small", messages = new[] { new { role = "user", content = prompt } } }), Cancel);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var requestId = response.Headers.GetValues("X-Request-Id").Single();
+            tracing.ForceFlush();
+            var route = Assert.Single(spans, s => s.OperationName == "llmrouter.route chat" && (string?)s.GetTagItem("llmrouter.request_id") == requestId);
+            Assert.Contains(prompt, (string)route.GetTagItem("gen_ai.input.messages")!, StringComparison.Ordinal);
+            Assert.Contains(prompt, (string)route.GetTagItem("gen_ai.output.messages")!, StringComparison.Ordinal); // sim echoes
+
+            // The shared gateway (no opt-in) records neither.
+            using var plain = await gateway.Client.PostAsync("/v1/chat/completions", Json(new { model = "sim-small", messages = new[] { new { role = "user", content = prompt } } }), Cancel);
+            var plainId = plain.Headers.GetValues("X-Request-Id").Single();
+            tracing.ForceFlush();
+            var other = Assert.Single(spans, s => s.OperationName == "llmrouter.route chat" && (string?)s.GetTagItem("llmrouter.request_id") == plainId);
+            Assert.Null(other.GetTagItem("gen_ai.input.messages"));
+            Assert.Null(other.GetTagItem("gen_ai.output.messages"));
+        }
+        finally
+        {
+            await app.StopAsync(Cancel);
+            await app.DisposeAsync();
+            Directory.Delete(config, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Token_and_cost_metrics_equal_the_ledger_after_a_known_set_of_calls()
     {
         var exported = new List<Metric>();
