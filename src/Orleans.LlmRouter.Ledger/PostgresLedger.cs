@@ -86,6 +86,7 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     private readonly Lock _quarantineFileLock = new();
     private readonly HashSet<string> _fileQuarantined = new(StringComparer.Ordinal);
     private long _quarantinedByThisProcess;
+    private readonly LedgerMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private readonly Task _replayer;
@@ -122,6 +123,7 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             _fileQuarantined.Add(q.RequestId);
         }
 
+        _metrics = new LedgerMetrics(() => SpooledCount, () => Interlocked.Read(ref _quarantinedByThisProcess));
         _writer = Task.Run(WriteLoopAsync);
         _replayer = Task.Run(ReplayLoopAsync);
     }
@@ -142,6 +144,9 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>This ledger's instruments (commit latency and batch size, spool depth, quarantined rows).</summary>
+    internal LedgerMetrics Metrics => _metrics;
 
     /// <summary>This instance's spool file (locked while it lives).</summary>
     public string SpoolFile => _spool.OwnPath;
@@ -404,6 +409,7 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
 
         _stop.Dispose();
+        _metrics.Dispose();
         _spoolLock.Dispose();
         await _source.DisposeAsync();
         await _isolation.DisposeAsync();
@@ -428,9 +434,11 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     {
         // Within one batch a request id can appear twice: the first wins, like in the table.
         var first = batch.GroupBy(p => p.Record.RequestId, StringComparer.Ordinal).Select(g => g.First()).ToList();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var stored = await StoreAsync(first.Select(p => p.Record).ToList(), CancellationToken.None);
+            _metrics.Committed(started, first.Count, spooled: false);
             foreach (var p in batch)
             {
                 p.Done.TrySetResult(stored.Remove(p.Record.RequestId));
@@ -457,6 +465,8 @@ public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 {
                     _spoolLock.Release();
                 }
+
+                _metrics.Committed(started, first.Count, spooled: true);
 
                 batch.ForEach(p => p.Done.TrySetResult(first.Contains(p)));
             }

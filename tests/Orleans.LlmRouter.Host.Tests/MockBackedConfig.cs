@@ -115,14 +115,20 @@ public static class MockBackedConfig
     }
 }
 
-/// <summary>Keeps every log line (message and exception) a gateway writes, for secret-leak checks.</summary>
-public sealed class CapturingLoggerProvider : ILoggerProvider
+/// <summary>
+/// Keeps every log line (message, structured values, exception and the scopes it was written in: the logger
+/// factory's trace and span ids, the request id) a gateway writes, for secret-leak and correlation checks.
+/// </summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private IExternalScopeProvider? _scopes;
 
     public IReadOnlyCollection<string> Lines => _lines;
 
     public ILogger CreateLogger(string categoryName) => new Capture(this, categoryName);
+
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
 
     public void Dispose()
     {
@@ -131,11 +137,8 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
     private sealed class Capture(CapturingLoggerProvider owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull
-        {
-            owner._lines.Enqueue($"{category} scope: {state}");
-            return null;
-        }
+            where TState : notnull =>
+            owner._scopes?.Push(state);
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
@@ -143,7 +146,24 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         {
             ArgumentNullException.ThrowIfNull(formatter);
             var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(';', pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
-            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{structured}] {exception}");
+            var scopes = new System.Text.StringBuilder();
+            owner._scopes?.ForEachScope(
+                static (scope, sb) =>
+                {
+                    if (scope is IEnumerable<KeyValuePair<string, object?>> values)
+                    {
+                        foreach (var v in values)
+                        {
+                            sb.Append(v.Key).Append('=').Append(v.Value).Append(';');
+                        }
+                    }
+                    else
+                    {
+                        sb.Append(scope).Append(';');
+                    }
+                },
+                scopes);
+            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{structured}] {{{scopes}}} {exception}");
         }
     }
 }

@@ -151,6 +151,71 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
     }
 
     [Fact]
+    public async Task Ledger_metrics_report_commit_batches_latency_and_the_spool_depth_during_an_outage()
+    {
+        db.RequireOrSkip();
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new LoopbackProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, Timeout = 3 }.ConnectionString;
+        await using var ledger = Ledger(viaProxy, LedgerOutageMode.Spool);
+        var batches = new System.Collections.Concurrent.ConcurrentQueue<(int Rows, bool Spooled)>();
+        var durations = new System.Collections.Concurrent.ConcurrentQueue<double>();
+        var gauges = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (i, l) =>
+        {
+            if (i.Meter == ledger.Metrics.Meter)
+            {
+                l.EnableMeasurementEvents(i);
+            }
+        };
+        bool? spooledTag = null;
+        listener.SetMeasurementEventCallback<double>((_, v, tags, _) =>
+        {
+            durations.Enqueue(v);
+            foreach (var t in tags)
+            {
+                spooledTag = t.Key == "llmrouter.ledger.spooled" ? (bool?)t.Value : spooledTag;
+            }
+        });
+        listener.SetMeasurementEventCallback<int>((i, v, _, _) =>
+        {
+            if (i.Name == "llmrouter.ledger.commit.batch_size")
+            {
+                batches.Enqueue((v, spooledTag ?? false));
+            }
+            else
+            {
+                lock (gauges)
+                {
+                    gauges[i.Name] = v;
+                }
+            }
+        });
+        listener.SetMeasurementEventCallback<long>((i, v, _, _) =>
+        {
+            lock (gauges)
+            {
+                gauges[i.Name] = v;
+            }
+        });
+        listener.Start();
+        var tenant = "met-" + Guid.NewGuid().ToString("N")[..8];
+
+        Assert.True(await ledger.AppendAsync(Row(tenant, 1)));
+        proxy.Cut();
+        Assert.All(await Task.WhenAll(Enumerable.Range(2, 7).Select(i => ledger.AppendAsync(Row(tenant, i)).AsTask())), Assert.True);
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(8, batches.Sum(b => b.Rows)); // every row went through a group commit
+        Assert.Equal(batches.Count, durations.Count);
+        Assert.All(durations, d => Assert.True(d >= 0));
+        Assert.Equal(7L, gauges["llmrouter.ledger.spool.depth"]);
+        Assert.Equal(0L, gauges["llmrouter.ledger.quarantined"]);
+        Assert.True(spooledTag);
+    }
+
+    [Fact]
     public async Task Fail_closed_mode_refuses_to_confirm_a_record_it_could_not_store()
     {
         db.RequireOrSkip();

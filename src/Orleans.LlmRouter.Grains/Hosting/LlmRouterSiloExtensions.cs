@@ -47,6 +47,11 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton(sp => new GrainCalls(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterOptions>>().Value, sp.GetRequiredService<RouterClock>().Time));
         services.AddRequestLimits();
         services.AddSingleton<RouterServices>();
+        services.AddOptions<Telemetry.TelemetryOptions>();
+        services.AddSingleton(sp => new Telemetry.RouterTelemetry(
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetService<Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions>>(),
+            sp.GetRequiredService<ProviderGate>()));
         services.AddSingleton<RouterEngine>();
         services.AddSingleton<ReservationKeeper>();
 

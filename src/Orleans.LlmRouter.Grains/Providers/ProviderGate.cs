@@ -382,6 +382,18 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// <summary>The local snapshot, as this silo sees the provider (for health and tests).</summary>
     public ProviderSnapshot? LocalSnapshot(string providerId) => _locals.TryGetValue(providerId, out var l) ? l.Snapshot : null;
 
+    /// <summary>
+    /// Read-only view of every scope this silo tracks (providers and models with their own limits), for gauges:
+    /// breaker state, calls in flight from this silo and the requests left in its local rate lease.
+    /// </summary>
+    internal IEnumerable<(string Scope, ProviderCircuitState State, int InFlight, int LeaseRequests)> LocalScopes()
+    {
+        foreach (var (scope, local) in _locals)
+        {
+            yield return (scope, local.Snapshot?.State ?? ProviderCircuitState.Closed, local.InFlight, local.LeaseRequests);
+        }
+    }
+
     Task IProviderObserver.OnSnapshot(ProviderSnapshot snapshot)
     {
         if (_locals.TryGetValue(snapshot.ProviderId, out var local))

@@ -8,6 +8,7 @@ using Orleans.LlmRouter.Core.Pricing;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Core.Validation;
+using Orleans.LlmRouter.Grains.Telemetry;
 using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Grains.Routing;
@@ -31,9 +32,11 @@ internal sealed partial class RouterEngine
     private long _tenantRefreshedAt;
 
     private readonly RequestLimitsOptions limits;
+    private readonly RouterTelemetry telemetry;
 
-    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, GrainCalls calls, Microsoft.Extensions.Options.IOptions<RequestLimitsOptions> limits, ILogger<RouterEngine> logger)
+    public RouterEngine(RouterServices services, IGrainFactory grains, ReservationKeeper keeper, GrainCalls calls, Microsoft.Extensions.Options.IOptions<RequestLimitsOptions> limits, RouterTelemetry telemetry, ILogger<RouterEngine> logger)
     {
+        this.telemetry = telemetry;
         this.limits = limits.Value;
         this.calls = calls;
         this.services = services;
@@ -47,7 +50,8 @@ internal sealed partial class RouterEngine
         ArgumentNullException.ThrowIfNull(context);
         using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
         var ct = inFlight.Token;
-        var run = await StartAsync(request, context);
+        using var routeSpan = RouterTelemetry.StartRequest("chat", context);
+        var run = await StartAsync(request, context, routeSpan);
         var queue = new List<RouteCandidate>(run.Plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -59,6 +63,7 @@ internal sealed partial class RouterEngine
             }
 
             var (model, provider, tokens) = (reservation.Model, reservation.Provider, reservation.Tokens);
+            var index = i;
 
             var adapter = services.Providers.Get(provider.Id);
             var call = new ProviderCall(request, model, provider);
@@ -68,7 +73,8 @@ internal sealed partial class RouterEngine
                 answer = await services.RetryPipelineFor(provider).ExecuteAsync(
                     async token =>
                     {
-                        await using var attempt = await run.AdmitAsync(provider, model, tokens);
+                        using var attemptSpan = run.StartAttempt(index, model, provider, request.MaxOutputTokens);
+                        await using var attempt = await run.AdmitAsync(provider, model, tokens, attemptSpan);
                         ProviderResponse r;
                         try
                         {
@@ -114,6 +120,13 @@ internal sealed partial class RouterEngine
 
             // The ledger row is durable before the response goes back (invariant B2, no lost spend).
             await reservation.SettleAsync(run.Record(model, provider, usage, cost, true, null, null));
+            telemetry.Succeeded(routeSpan, "chat", context, model, provider, usage, cost, answer.Response.FinishReason, run.Attempts, latency);
+            if (telemetry.RecordContent)
+            {
+                routeSpan?.SetTag("gen_ai.input.messages", request.Messages[^1].Text);
+                routeSpan?.SetTag("gen_ai.output.messages", answer.Response.Message.Text);
+            }
+
             return new ChatCompletion(
                 "chatcmpl-" + context.RequestId,
                 model.Name,
@@ -128,7 +141,7 @@ internal sealed partial class RouterEngine
                 services.Time.GetUtcNow());
         }
 
-        throw await run.FailAsync();
+        throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
     public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -136,7 +149,8 @@ internal sealed partial class RouterEngine
         ArgumentNullException.ThrowIfNull(context);
         using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
         var ct = inFlight.Token;
-        var run = await StartAsync(request, context);
+        using var routeSpan = RouterTelemetry.StartRequest("chat", context);
+        var run = await StartAsync(request, context, routeSpan);
         var queue = new List<RouteCandidate>(run.Plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -149,10 +163,11 @@ internal sealed partial class RouterEngine
 
             var (model, provider, tokens) = (reservation.Model, reservation.Provider, reservation.Tokens);
 
+            using var attemptSpan = run.StartAttempt(i, model, provider, request.MaxOutputTokens);
             Attempt? admitted;
             try
             {
-                admitted = await run.AdmitAsync(provider, model, tokens);
+                admitted = await run.AdmitAsync(provider, model, tokens, attemptSpan);
             }
             catch (ProviderException)
             {
@@ -178,6 +193,7 @@ internal sealed partial class RouterEngine
             // From the first chunk on, this model owns the stream. Whatever ends it — completion, an upstream failure, a
             // stall, or the caller walking away — what was generated is settled and recorded (invariant B3).
             var ttft = Ms(run.Started);
+            telemetry.FirstToken(attemptSpan, model, ttft);
             var tally = new StreamTally();
             TokenUsage? finalUsage = null;
             var ended = false;
@@ -255,12 +271,20 @@ internal sealed partial class RouterEngine
                 }
 
                 await reservation.SettleAsync(run.Record(model, provider, usage, Cost(model, usage), ok, errorClass, ttft));
+                if (ok)
+                {
+                    telemetry.Succeeded(routeSpan, "chat", context, model, provider, usage, Cost(model, usage), null, run.Attempts, Ms(run.Started));
+                }
+                else
+                {
+                    telemetry.Errored(routeSpan, "chat", context, errorClass ?? ProviderOutcome.Cancelled);
+                }
             }
 
             yield break;
         }
 
-        throw await run.FailAsync();
+        throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
     public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken)
@@ -289,12 +313,14 @@ internal sealed partial class RouterEngine
             MaxCostUsd = context.MaxCostUsd,
             Tenant = tenant,
         };
-        var run = new RouteRun(this, context, Plan(query));
+        using var routeSpan = RouterTelemetry.StartRequest("embeddings", context);
+        var run = new RouteRun(this, context, Plan(query), "embeddings") { Span = routeSpan };
         var candidates = run.Plan.Eligible.Where(c => c.Model.Has(Capability.Embedding)).ToList();
         for (var i = 0; i < candidates.Count; i++)
         {
             var model = candidates[i].Model;
             var provider = services.Catalog.ProviderOf(model);
+            var index = i;
             await using var reservation = await run.ReserveAsync(model, provider, prompt, candidates[i].EstimatedCostUsd, i);
             if (reservation is null)
             {
@@ -307,7 +333,8 @@ internal sealed partial class RouterEngine
                 response = await services.RetryPipelineFor(provider).ExecuteAsync(
                     async token =>
                     {
-                        await using var attempt = await run.AdmitAsync(provider, model, prompt);
+                        using var attemptSpan = run.StartAttempt(index, model, provider, null);
+                        await using var attempt = await run.AdmitAsync(provider, model, prompt, attemptSpan);
                         try
                         {
                             var r = await services.Providers.Get(provider.Id).EmbedAsync(new EmbeddingCall(request.Inputs, model, provider, request.Dimensions), token);
@@ -329,10 +356,11 @@ internal sealed partial class RouterEngine
             var usage = new TokenUsage(response.PromptTokens, 0);
             var cost = Cost(model, usage);
             await reservation.SettleAsync(run.Record(model, provider, usage, cost, true, null, null));
+            telemetry.Succeeded(routeSpan, "embeddings", context, model, provider, usage, cost, null, run.Attempts, Ms(run.Started));
             return new EmbeddingResult(model.Name, provider.Id, response.Vectors, usage, cost, run.Attempts);
         }
 
-        throw await run.FailAsync();
+        throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
     public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
@@ -349,10 +377,18 @@ internal sealed partial class RouterEngine
             plan.Candidates.Select(Decision).ToList());
     }
 
-    private async Task<RouteRun> StartAsync(ChatRequest request, RoutingContext context)
+    private async Task<RouteRun> StartAsync(ChatRequest request, RoutingContext context, Activity? span)
     {
-        var (plan, _) = await PlanForAsync(request, context);
-        return new RouteRun(this, context, plan);
+        try
+        {
+            var (plan, _) = await PlanForAsync(request, context);
+            return new RouteRun(this, context, plan) { Span = span };
+        }
+        catch (LlmRouterException ex)
+        {
+            telemetry.Failed(span, "chat", context, ex);
+            throw;
+        }
     }
 
     private async ValueTask<(RoutePlan Plan, RouteQuery Query)> PlanForAsync(ChatRequest request, RoutingContext context, bool throwIfNone = true)
@@ -496,14 +532,36 @@ internal sealed partial class RouterEngine
     private static partial void LogOutcomeFailed(ILogger logger, string provider, string error);
 
     /// <summary>One request's walk through its candidates: the attempts so far and what was skipped.</summary>
-    private sealed class RouteRun(RouterEngine engine, RoutingContext context, RoutePlan plan)
+    private sealed class RouteRun(RouterEngine engine, RoutingContext context, RoutePlan plan, string operation = "chat")
     {
         private readonly List<CandidateDecision> _budgetSkips = [];
+        private int _lastCandidate = -1;
         private BudgetExceededException? _lastBudget;
         private bool _counted; // the first reservation of the request counts against the tenant's rpm
         private int _billedAttempts;
 
         public RoutePlan Plan { get; } = plan;
+
+        /// <summary>The GenAI operation name (<c>chat</c>, <c>embeddings</c>).</summary>
+        public string Operation { get; } = operation;
+
+        /// <summary>The request's span, when something listens.</summary>
+        public Activity? Span { get; init; }
+
+        /// <summary>Starts the span of an attempt on candidate <paramref name="index"/>, counting it as a retry or a fallback.</summary>
+        public Activity? StartAttempt(int index, ModelDefinition model, ProviderDefinition provider, long? maxTokens)
+        {
+            var retry = index == _lastCandidate;
+            string? fallback = null;
+            if (!retry && (Attempts.Count > 0 || _budgetSkips.Count > 0))
+            {
+                fallback = Attempts.Count > 0 ? Attempts[^1].ErrorClass ?? "rejected" : "budget";
+            }
+
+            _lastCandidate = index;
+            engine.telemetry.AttemptStarting(model, provider, retry, fallback);
+            return RouterTelemetry.StartAttempt(Operation, model, provider, Attempts.Count + 1, maxTokens, fallback);
+        }
 
         public List<AttemptRecord> Attempts { get; } = [];
 
@@ -520,6 +578,7 @@ internal sealed partial class RouterEngine
         {
             var id = $"{context.RequestId}:{index}";
             var grain = engine.Budget(context.TenantId);
+            using var span = RouterTelemetry.StartChild("llmrouter.budget.reserve", Span);
             try
             {
                 // Safe to repeat after a lost answer: an orphan reservation is a lease that expires.
@@ -530,15 +589,17 @@ internal sealed partial class RouterEngine
             {
                 // This model is more than the tenant can afford now: try the next (cheaper) one.
                 _lastBudget = ex;
+                span?.SetTag("error.type", "budget_exceeded");
+                engine.telemetry.BudgetRejected(context.TenantId);
                 _budgetSkips.Add(new CandidateDecision(model.Name, provider.Id, false, "budget: " + ex.Message, cost));
                 return null;
             }
 
-            return new Reservation(engine, grain, context.TenantId, id) { Model = model, Provider = provider, Tokens = tokens };
+            return new Reservation(engine, grain, context.TenantId, id) { Model = model, Provider = provider, Tokens = tokens, Span = Span };
         }
 
         /// <summary>Asks the silo-local gate for a permit; a refusal is recorded and thrown as a non-transient error.</summary>
-        public async Task<Attempt> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens)
+        public async Task<Attempt> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens, Activity? span)
         {
             Grains.Providers.CallPermit? permit;
             string? denied;
@@ -554,10 +615,11 @@ internal sealed partial class RouterEngine
             if (permit is null)
             {
                 Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Unavailable), denied, 0));
+                engine.telemetry.GateDenied(span, provider, denied);
                 throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
             }
 
-            return new Attempt(engine, this, provider, model, permit);
+            return new Attempt(engine, this, provider, model, permit, span);
         }
 
         /// <summary>Request id of a billed failed attempt's ledger row (the request's own row keeps the plain id).</summary>
@@ -622,14 +684,19 @@ internal sealed partial class RouterEngine
         /// <summary>The tokens reserved (estimated prompt plus reserved output).</summary>
         public long Tokens { get; init; }
 
+        /// <summary>The request's span (parent of the settle span).</summary>
+        public Activity? Span { get; init; }
+
         /// <summary>Drops the reservation, appends the ledger row durably and adds the usage (once).</summary>
         public async Task SettleAsync(UsageRecord record)
         {
             _done = true;
+            using var span = RouterTelemetry.StartChild("llmrouter.budget.settle", Span);
             try
             {
                 // Idempotent by request id: a settle whose answer was lost is repeated until it lands.
                 await _engine.calls.RetryAsync(() => _grain.SettleAsync(_id, record), "record the call in the ledger");
+                _engine.telemetry.Billed(record, Provider, _tenantId);
             }
             finally
             {
@@ -664,7 +731,7 @@ internal sealed partial class RouterEngine
     }
 
     /// <summary>One upstream try under a permit: recorded once, its outcome reported once, its permit always handed back.</summary>
-    private sealed class Attempt(RouterEngine engine, RouteRun run, ProviderDefinition provider, ModelDefinition model, Grains.Providers.CallPermit permit) : IAsyncDisposable
+    private sealed class Attempt(RouterEngine engine, RouteRun run, ProviderDefinition provider, ModelDefinition model, Grains.Providers.CallPermit permit, Activity? span) : IAsyncDisposable
     {
         private readonly long _start = Stopwatch.GetTimestamp();
         private ProviderOutcome? _outcome;
@@ -700,6 +767,7 @@ internal sealed partial class RouterEngine
 
             var ms = Ms(_start);
             run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, rejected is null, rejected is { } r ? ErrorClassNames.Of(r) : null, problem, ms));
+            engine.telemetry.AttemptAnswered(span, run.Operation, model, provider, usage, run.Attempts[^1].ErrorClass, ms);
             // An answer says the provider is healthy, whatever we think of its content; what it used replaces the estimate.
             _outcome = new ProviderOutcome(true, null, false, ms, permit.IsProbe, usage.TotalTokens - permit.EstimatedTokens, null);
         }
@@ -718,6 +786,7 @@ internal sealed partial class RouterEngine
             var ms = Ms(_start);
             run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, ms));
             LogAttemptFailed(engine.logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
+            engine.telemetry.AttemptFailed(span, run.Operation, model, provider, ex.ErrorClassName, ex.StatusCode, ms);
             _outcome = new ProviderOutcome(false, ex.ErrorClassName, ex.CountsAgainstProvider, ms, permit.IsProbe, 0,
                 ex.ErrorClass == ProviderErrorClass.RateLimited ? ex.RetryAfter : null);
         }

@@ -139,7 +139,11 @@ public static partial class GatewayHost
         var catalogToRun = SecureDefaults.ApplySimulated(settings, secure, loaded.Catalog);
         if (settings.Role == GatewayRole.FrontEnd)
         {
-            builder.UseOrleansClient(client => settings.ApplyClient(client));
+            builder.UseOrleansClient(client =>
+            {
+                settings.ApplyClient(client);
+                client.AddActivityPropagation(); // one trace from the front end into the silos
+            });
             builder.Services.AddLlmRouterFrontEnd(catalogToRun);
             AddRouterCalls(builder.Services, guard: true);
         }
@@ -148,6 +152,7 @@ public static partial class GatewayHost
             builder.UseOrleans(silo =>
             {
                 settings.Apply(silo);
+                silo.AddActivityPropagation(); // one trace across silos
                 silo.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = shutdown.DeactivationTimeout);
                 silo.Services.AddLlmRouterGrains(catalogToRun);
             });
@@ -155,6 +160,7 @@ public static partial class GatewayHost
         }
 
         builder.Services.AddSingleton(new AdminKey(adminKeyHash));
+        GatewayTelemetry.Add(builder);
         builder.Services.AddLlmRouterAuthentication();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
@@ -162,6 +168,7 @@ public static partial class GatewayHost
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         app.UseExceptionHandler(errors => errors.Run(UnhandledAsync));
         app.UseStatusCodePages(); // empty 4xx bodies (e.g. a JSON body that does not bind) become problem details
+        GatewayTelemetry.Use(app); // X-Request-Id, trace ids in logs, /metrics
         app.UseAuthentication();
         app.UseAuthorization();
         if (settings.Role != GatewayRole.Silo)

@@ -42,7 +42,7 @@ public static class RoutingHeaders
             : [];
         return new RoutingContext(tenant.Id)
         {
-            RequestId = Guid.NewGuid().ToString("N"),
+            RequestId = Hosting.GatewayTelemetry.RequestId(http), // the X-Request-Id of the response
             Model = explicitModel,
             Action = action,
             Strategy = First(headers, "X-LlmRouter-Strategy"),

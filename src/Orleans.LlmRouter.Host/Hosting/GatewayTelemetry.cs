@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Orleans.LlmRouter.Configuration;
+using Orleans.LlmRouter.Grains.Telemetry;
+using Orleans.LlmRouter.Host.Auth;
+
+namespace Orleans.LlmRouter.Host.Hosting;
+
+/// <summary>
+/// OpenTelemetry for the gateway: traces of the router (<see cref="LlmRouterTelemetry.Name"/>), Orleans
+/// (<c>Microsoft.Orleans.*</c>, carried across silos by activity propagation), ASP.NET Core (an incoming W3C
+/// <c>traceparent</c> is honoured) and HttpClient (the upstream call carries the trace on); metrics of the router, the
+/// ledger, Orleans, ASP.NET Core and HttpClient. OTLP export only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set;
+/// Prometheus <c>/metrics</c> per <see cref="MetricsEndpointOptions"/>. Logs carry trace and span ids and the request
+/// id, which every response returns in <c>X-Request-Id</c>.
+/// </summary>
+public static class GatewayTelemetry
+{
+    /// <summary>The response header with the request id (the ledger row's, the logs' and the router span's).</summary>
+    public const string RequestIdHeader = "X-Request-Id";
+
+    private const string RequestIdItem = "llmrouter.request_id";
+
+    /// <summary>Adds OpenTelemetry (and the <c>LlmRouter:Telemetry</c>, <c>LlmRouter:Metrics</c> settings) to the builder.</summary>
+    public static void Add(WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var config = builder.Configuration;
+        builder.Services.AddOptions<TelemetryOptions>().Bind(config.GetSection(TelemetryOptions.SectionName));
+        var metrics = MetricsEndpointOptions.Read(config);
+        builder.Services.AddSingleton(metrics);
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+        var otlp = !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(config["OTEL_SERVICE_NAME"] ?? "orleans-llmrouter"))
+            .WithTracing(t =>
+            {
+                t.AddSource(LlmRouterTelemetry.Name, "Microsoft.Orleans.*")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments(metrics.Path))
+                    .AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    t.AddOtlpExporter();
+                }
+            })
+            .WithMetrics(m =>
+            {
+                m.AddMeter(LlmRouterTelemetry.Name, "Microsoft.Orleans")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation();
+                if (metrics.Enabled)
+                {
+                    m.AddPrometheusExporter();
+                }
+
+                if (otlp)
+                {
+                    m.AddOtlpExporter();
+                }
+            });
+    }
+
+    /// <summary>
+    /// Gives every request its id (<see cref="RequestIdHeader"/> on the response, a log scope <c>RequestId</c>, the
+    /// <c>llmrouter.request_id</c> attribute of the HTTP span) and maps <c>/metrics</c>.
+    /// </summary>
+    public static void Use(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter.Http");
+        app.Use(async (http, next) =>
+        {
+            var id = RequestId(http);
+            http.Response.Headers[RequestIdHeader] = id;
+            Activity.Current?.SetTag("llmrouter.request_id", id);
+            using (logger.BeginScope(new RequestScope(id)))
+            {
+                await next(http);
+            }
+        });
+
+        var metrics = app.Services.GetRequiredService<MetricsEndpointOptions>();
+        if (!metrics.Enabled)
+        {
+            return;
+        }
+
+        var endpoint = app.MapPrometheusScrapingEndpoint(metrics.Path);
+        if (metrics.Port is { } port)
+        {
+            endpoint.RequireHost($"*:{port}");
+        }
+
+        if (metrics.Access == MetricsAccess.Admin)
+        {
+            endpoint.AddEndpointFilter(async (context, next) =>
+            {
+                var admin = context.HttpContext.RequestServices.GetRequiredService<AdminKey>();
+                return admin.Matches(AdminKey.Bearer(context.HttpContext))
+                    ? await next(context)
+                    : TypedResults.Problem("A valid admin key is required for /metrics: 'Authorization: Bearer <admin key>' (or LlmRouter:Metrics:Access=network).", statusCode: StatusCodes.Status401Unauthorized);
+            });
+        }
+    }
+
+    /// <summary>The request id of <paramref name="http"/>: generated once per request (never taken from the caller: it is the ledger's idempotency key).</summary>
+    public static string RequestId(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (http.Items.TryGetValue(RequestIdItem, out var existing) && existing is string id)
+        {
+            return id;
+        }
+
+        id = Guid.NewGuid().ToString("N");
+        http.Items[RequestIdItem] = id;
+        return id;
+    }
+
+    /// <summary>A log scope of one key, <c>RequestId</c>.</summary>
+    private sealed class RequestScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public int Count => 1;
+
+        public KeyValuePair<string, object?> this[int index] => index == 0 ? new("RequestId", id) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => "RequestId:" + id;
+    }
+}
+
+/// <summary>Who may read <c>/metrics</c>.</summary>
+public enum MetricsAccess
+{
+    /// <summary>Callers with the admin key (<c>Authorization: Bearer</c>); the default.</summary>
+    Admin,
+
+    /// <summary>Anyone who can reach it: restrict it by network (a management port, see <see cref="MetricsEndpointOptions.Port"/>).</summary>
+    Network,
+}
+
+/// <summary>
+/// The Prometheus endpoint: <c>LlmRouter:Metrics:Enabled</c> (default true), <c>:Path</c> (default <c>/metrics</c>),
+/// <c>:Access</c> (<c>admin</c>, the default, or <c>network</c>), <c>:Port</c> (serve it only on this port, which the
+/// host must also listen on through <c>urls</c>).
+/// </summary>
+public sealed record MetricsEndpointOptions(bool Enabled, string Path, MetricsAccess Access, int? Port)
+{
+    /// <summary>Reads the settings.</summary>
+    public static MetricsEndpointOptions Read(IConfiguration config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var section = config.GetSection("LlmRouter:Metrics");
+        var enabled = !bool.TryParse(section["Enabled"], out var e) || e;
+        var path = section["Path"] is { Length: > 0 } p ? p : "/metrics";
+        var access = section["Access"] is { Length: > 0 } a
+            ? Enum.TryParse<MetricsAccess>(a, ignoreCase: true, out var parsed) ? parsed : throw new ConfigurationException($"LlmRouter:Metrics:Access must be 'admin' or 'network', not '{a}'.")
+            : MetricsAccess.Admin;
+        int? port = int.TryParse(section["Port"], out var n) ? n : null;
+        return new MetricsEndpointOptions(enabled, path, access, port);
+    }
+}
