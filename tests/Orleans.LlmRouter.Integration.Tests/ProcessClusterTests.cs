@@ -68,10 +68,10 @@ public sealed class ProcessClusterTests : IAsyncLifetime
             }
         }, CancellationToken.None))).ToList();
 
-        await WaitUntil(() => delivered.Count >= 90, TimeSpan.FromSeconds(60), "traffic before the kill");
+        await ClusterHttp.WaitUntil(() => delivered.Count >= 90, TimeSpan.FromSeconds(60), "traffic before the kill");
         ProcessCluster.Kill(cluster.Silos[1]);
         Volatile.Write(ref killed, true);
-        await WaitUntil(() => Volatile.Read(ref afterKill) >= 60, TimeSpan.FromSeconds(90), "traffic served after the kill");
+        await ClusterHttp.WaitUntil(() => Volatile.Read(ref afterKill) >= 60, TimeSpan.FromSeconds(90), "traffic served after the kill");
         await stop.CancelAsync();
         await Task.WhenAll(workers);
 
@@ -89,7 +89,7 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         {
             var ids = delivered.Where(d => d.Tenant == tenant).Select(d => d.RequestId).ToArray();
             Assert.Equal(ids.Length, await _db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1 AND request_id = ANY($2) AND success", tenant, ids));
-            var usage = await Usage(admin, tenant);
+            var usage = await ClusterHttp.Usage(admin, tenant);
             var tokens = await _db.ScalarAsync<long>("SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint FROM llm_calls WHERE tenant_id = $1", tenant);
             Assert.Equal(tokens, Lifetime(usage).GetProperty("tokens").GetInt64());
             before[tenant] = Lifetime(usage);
@@ -121,7 +121,7 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         using var admin2 = restarted.Client(AdminKey);
         foreach (var tenant in keys.Keys)
         {
-            var after = Lifetime(await Usage(admin2, tenant));
+            var after = Lifetime(await ClusterHttp.Usage(admin2, tenant));
             Assert.Equal(before[tenant].GetProperty("tokens").GetInt64(), after.GetProperty("tokens").GetInt64());
             Assert.Equal(before[tenant].GetProperty("costUsd").GetDecimal(), after.GetProperty("costUsd").GetDecimal());
             await Reconcile.AssertReconciledAsync(admin2, tenant);
@@ -136,28 +136,4 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         usage.GetProperty("counters").GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "lifetime");
 
     /// <summary>Reads usage; right after a failover the front end may answer 503 for a moment, so it retries briefly.</summary>
-    private static async Task<JsonElement> Usage(HttpClient admin, string tenant)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            using var response = await admin.GetAsync(new Uri($"/api/v1/tenants/{tenant}/usage", UriKind.Relative));
-            if (response.IsSuccessStatusCode || attempt == 20 || response.StatusCode != HttpStatusCode.ServiceUnavailable)
-            {
-                response.EnsureSuccessStatusCode();
-                return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            }
-
-            await Task.Delay(500);
-        }
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
-            await Task.Delay(100);
-        }
-    }
 }

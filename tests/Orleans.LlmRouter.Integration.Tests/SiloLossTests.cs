@@ -109,7 +109,7 @@ public sealed class SiloLossTests : IAsyncLifetime
             }
         }, CancellationToken.None)).ToList();
 
-        await WaitUntil(() => answered.Count == Clients, TimeSpan.FromSeconds(120), "every client answered once before the kill");
+        await ClusterHttp.WaitUntil(() => answered.Count == Clients, TimeSpan.FromSeconds(120), "every client answered once before the kill");
 
         // The placement this case is about, checked rather than assumed.
         await using (var inspector = await ClusterInspector.ConnectAsync(_db.ConnectionString, cluster.ClusterId))
@@ -180,7 +180,7 @@ public sealed class SiloLossTests : IAsyncLifetime
         var settled = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
-            counters = (await Usage(adminClient, "loss")).GetProperty("counters");
+            counters = (await ClusterHttp.Usage(adminClient, "loss")).GetProperty("counters");
             var ledgerTokens = await _db.ScalarAsync<long>("SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint FROM llm_calls WHERE tenant_id = 'loss'");
             var lifetime = counters.GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "lifetime");
             if (lifetime.GetProperty("tokens").GetInt64() == ledgerTokens && counters.GetProperty("reservationsInFlight").GetInt32() == 0)
@@ -212,30 +212,6 @@ public sealed class SiloLossTests : IAsyncLifetime
         return $"{calls.Count()} calls; in flight at the kill: {around.Count} — {byStatus}";
     }
 
-    private static async Task<JsonElement> Usage(HttpClient admin, string tenant)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            using var response = await admin.GetAsync(new Uri($"/api/v1/tenants/{tenant}/usage", UriKind.Relative));
-            if (response.IsSuccessStatusCode || attempt == 20 || response.StatusCode != HttpStatusCode.ServiceUnavailable)
-            {
-                response.EnsureSuccessStatusCode();
-                return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            }
-
-            await Task.Delay(500);
-        }
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
-            await Task.Delay(100);
-        }
-    }
 
     private sealed record Call(int Client, TimeSpan Started, TimeSpan Ended, int Status, bool RetryAfter, string Body)
     {
