@@ -22,6 +22,7 @@ public static class LlmRouterTelemetry
         "llmrouter.retries",
         "llmrouter.fallbacks",
         "llmrouter.budget.rejections",
+        "llmrouter.budget.remaining",
         "llmrouter.rate_limit.rejections",
         "llmrouter.gateway.overhead",
         "llmrouter.breaker.state",
