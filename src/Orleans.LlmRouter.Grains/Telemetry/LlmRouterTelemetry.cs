@@ -48,6 +48,13 @@ public sealed class TelemetryOptions
     public int MaxTenantLabels { get; set; } = 100;
 
     /// <summary>
+    /// OpenTelemetry in the gateway host (default true): metrics and <c>/metrics</c>, and traces when an OTLP endpoint is
+    /// set. False registers no OpenTelemetry at all (no <c>/metrics</c>); a co-hosting application may still subscribe
+    /// to <see cref="LlmRouterTelemetry.Name"/> itself.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
     /// Record prompt and completion text on spans (<c>gen_ai.input.messages</c>/<c>gen_ai.output.messages</c>).
     /// Off by default; prompts can hold personal data. Keys are never recorded whatever this says.
     /// </summary>

@@ -11,6 +11,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Telemetry;
+using Orleans.LlmRouter.Host.Hosting;
 using Orleans.LlmRouter.Ledger;
 
 namespace Orleans.LlmRouter.Host.Tests.Hosting;
@@ -256,6 +257,50 @@ public sealed partial class TelemetryTests(GatewayFixture gateway)
             .ToList();
         Assert.True(values.Count == 1, $"one llmrouter.budget.remaining point for {tenant}/{window}/{unit}, found {values.Count}");
         return values[0];
+    }
+
+    [Fact]
+    public async Task Telemetry_off_registers_no_opentelemetry_and_serves_no_metrics_endpoint()
+    {
+        var config = MockBackedConfig.Create(gateway.Mock.BaseAddress);
+        var app = GatewayHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--LlmRouter:ConfigPath={config}",
+            $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}",
+            $"--LlmRouter:GatewayPort={GatewayFixture.FreePort()}",
+            $"--LlmRouter:ClusterId=test-{Guid.NewGuid():N}",
+            "--LlmRouter:Telemetry:Enabled=false",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        try
+        {
+            await app.StartAsync(Cancel);
+            Assert.Null(app.Services.GetService<MeterProvider>());
+            Assert.Null(app.Services.GetService<TracerProvider>());
+            using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+            using var metrics = await client.GetAsync("/metrics", Cancel);
+            Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayFixture.DevKey);
+            using var call = await client.PostAsync("/v1/chat/completions", Json(new { model = "mock-gpt", messages = new[] { new { role = "user", content = "no telemetry" } } }), Cancel);
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+            Assert.True(call.Headers.Contains("X-Request-Id"));
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            Directory.Delete(config, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Without_an_otlp_endpoint_the_gateway_samples_no_spans()
+    {
+        Assert.Null(gateway.Services.GetService<TracerProvider>());
+        Assert.NotNull(gateway.Services.GetService<MeterProvider>());
     }
 
     [Fact]
