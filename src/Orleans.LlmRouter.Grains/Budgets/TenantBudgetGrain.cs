@@ -18,7 +18,7 @@ namespace Orleans.LlmRouter.Grains.Budgets;
 /// On activation the rows after it are read back from the ledger, so the counters always equal the ledger.
 /// </summary>
 [GenerateSerializer, Alias("llmrouter.TenantBudgetState")]
-public sealed class TenantBudgetState
+internal sealed class TenantBudgetState
 {
     [Id(0)] public BudgetCountersState Counters { get; set; } = new();
 
@@ -33,7 +33,7 @@ public sealed class TenantBudgetState
 /// monthly, so an older silo reads a newer row); <see cref="Windows"/> holds every window by name.
 /// </summary>
 [GenerateSerializer, Alias("llmrouter.BudgetCountersState")]
-public sealed class BudgetCountersState
+internal sealed class BudgetCountersState
 {
     [Id(0)] public long LifetimeTokens { get; set; }
 
@@ -101,7 +101,7 @@ public sealed class BudgetCountersState
 
 /// <summary>Serializable usage of one budget window.</summary>
 [GenerateSerializer, Alias("llmrouter.WindowState")]
-public sealed class WindowState
+internal sealed class WindowState
 {
     [Id(0)] public string Key { get; set; } = string.Empty;
 
@@ -112,7 +112,7 @@ public sealed class WindowState
 
 /// <summary>Serializable usage of one run.</summary>
 [GenerateSerializer, Alias("llmrouter.RunState")]
-public sealed class RunState
+internal sealed class RunState
 {
     [Id(0)] public long Tokens { get; set; }
 
@@ -519,7 +519,7 @@ internal sealed partial class TenantBudgetGrain(
 }
 
 /// <summary>The JSON body POSTed to a tenant's alert webhook.</summary>
-public sealed record SoftAlert(string Tenant, string Window, string Unit, decimal Used, decimal Limit, decimal Threshold, DateTimeOffset At);
+internal sealed record SoftAlert(string Tenant, string Window, string Unit, decimal Used, decimal Limit, decimal Threshold, DateTimeOffset At);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(SoftAlert))]

@@ -17,7 +17,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// Prometheus <c>/metrics</c> per <see cref="MetricsEndpointOptions"/>. Logs carry trace and span ids and the request
 /// id, which every response returns in <c>X-Request-Id</c>.
 /// </summary>
-public static class GatewayTelemetry
+internal static class GatewayTelemetry
 {
     /// <summary>The response header with the request id (the ledger row's, the logs' and the router span's).</summary>
     public const string RequestIdHeader = "X-Request-Id";
@@ -148,7 +148,7 @@ public static class GatewayTelemetry
 }
 
 /// <summary>Who may read <c>/metrics</c>.</summary>
-public enum MetricsAccess
+internal enum MetricsAccess
 {
     /// <summary>Callers with the admin key (<c>Authorization: Bearer</c>); the default.</summary>
     Admin,
@@ -162,7 +162,7 @@ public enum MetricsAccess
 /// <c>:Access</c> (<c>admin</c>, the default, or <c>network</c>), <c>:Port</c> (serve it only on this port, which the
 /// host must also listen on through <c>urls</c>).
 /// </summary>
-public sealed record MetricsEndpointOptions(bool Enabled, string Path, MetricsAccess Access, int? Port)
+internal sealed record MetricsEndpointOptions(bool Enabled, string Path, MetricsAccess Access, int? Port)
 {
     /// <summary>Reads the settings.</summary>
     public static MetricsEndpointOptions Read(IConfiguration config)

@@ -115,7 +115,7 @@ public class ProviderException : Exception
 }
 
 /// <summary>Names of error classes as they appear in the ledger and API (<c>rate_limited</c>).</summary>
-public static class ErrorClassNames
+internal static class ErrorClassNames
 {
     public static string Of(ProviderErrorClass c) => c switch
     {
@@ -139,40 +139,40 @@ public static class ErrorClassNames
 }
 
 #pragma warning disable CA1032 // These exceptions are always built with their provider fields.
-public sealed class ProviderAuthenticationException(string provider, string? model, int? status, string message)
+internal sealed class ProviderAuthenticationException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.Authentication, provider, model, status, message);
 
-public sealed class ProviderPermissionException(string provider, string? model, int? status, string message)
+internal sealed class ProviderPermissionException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.Permission, provider, model, status, message);
 
-public sealed class ProviderNotFoundException(string provider, string? model, int? status, string message)
+internal sealed class ProviderNotFoundException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.NotFound, provider, model, status, message);
 
-public sealed class ProviderBadRequestException(string provider, string? model, int? status, string message)
+internal sealed class ProviderBadRequestException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.BadRequest, provider, model, status, message);
 
-public sealed class ContextLengthExceededException(string provider, string? model, int? status, string message)
+internal sealed class ContextLengthExceededException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.ContextLengthExceeded, provider, model, status, message);
 
-public sealed class ContentPolicyException(string provider, string? model, int? status, string message)
+internal sealed class ContentPolicyException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.ContentPolicy, provider, model, status, message);
 
-public sealed class ProviderRateLimitedException(string provider, string? model, int? status, string message)
+internal sealed class ProviderRateLimitedException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.RateLimited, provider, model, status, message);
 
-public sealed class ProviderOverloadedException(string provider, string? model, int? status, string message)
+internal sealed class ProviderOverloadedException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.Overloaded, provider, model, status, message);
 
-public sealed class ProviderServerException(string provider, string? model, int? status, string message)
+internal sealed class ProviderServerException(string provider, string? model, int? status, string message)
     : ProviderException(ProviderErrorClass.Server, provider, model, status, message);
 
-public sealed class ProviderTimeoutException(string provider, string? model, string message, Exception? inner)
+internal sealed class ProviderTimeoutException(string provider, string? model, string message, Exception? inner)
     : ProviderException(ProviderErrorClass.Timeout, provider, model, null, message, inner);
 
-public sealed class ProviderConnectionException(string provider, string? model, string message, Exception? inner)
+internal sealed class ProviderConnectionException(string provider, string? model, string message, Exception? inner)
     : ProviderException(ProviderErrorClass.Connection, provider, model, null, message, inner);
 
 /// <summary>The model's output did not satisfy the requested JSON format or schema.</summary>
-public sealed class StructuredOutputException(string provider, string? model, string message)
+internal sealed class StructuredOutputException(string provider, string? model, string message)
     : ProviderException(ProviderErrorClass.StructuredOutput, provider, model, null, message);
 #pragma warning restore CA1032
