@@ -4,15 +4,18 @@ namespace Orleans.LlmRouter.Contracts;
 [GenerateSerializer, Alias("llmrouter.LlmRouterException")]
 public class LlmRouterException : Exception
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public LlmRouterException()
     {
     }
 
+    /// <summary>Creates the exception with a message.</summary>
     public LlmRouterException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public LlmRouterException(string message, Exception innerException)
         : base(message, innerException)
     {
@@ -23,15 +26,18 @@ public class LlmRouterException : Exception
 [GenerateSerializer, Alias("llmrouter.InvalidRoutingException")]
 public sealed class InvalidRoutingException : LlmRouterException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public InvalidRoutingException()
     {
     }
 
+    /// <summary>Creates the exception with a message.</summary>
     public InvalidRoutingException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public InvalidRoutingException(string message, Exception innerException)
         : base(message, innerException)
     {
@@ -48,20 +54,24 @@ public sealed class InvalidRoutingException : LlmRouterException
 [GenerateSerializer, Alias("llmrouter.AllModelsFailedException")]
 public sealed class AllModelsFailedException : LlmRouterException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public AllModelsFailedException()
     {
     }
 
+    /// <summary>Creates the exception with a message.</summary>
     public AllModelsFailedException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public AllModelsFailedException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
 
+    /// <summary>Creates the exception from the attempts made and the candidates skipped; its message lists each.</summary>
     public AllModelsFailedException(IReadOnlyList<AttemptRecord> attempts, IReadOnlyList<CandidateDecision> skipped)
         : base(Describe(attempts, skipped))
     {
@@ -69,8 +79,10 @@ public sealed class AllModelsFailedException : LlmRouterException
         Skipped = skipped;
     }
 
+    /// <summary>Every try of a candidate model, in order, with its error class and message.</summary>
     [Id(0)] public IReadOnlyList<AttemptRecord> Attempts { get; init; } = [];
 
+    /// <summary>The candidates that were not tried, each with the reason (over budget, unavailable, too small a context...).</summary>
     [Id(1)] public IReadOnlyList<CandidateDecision> Skipped { get; init; } = [];
 
     /// <summary>Retry-after hint (seconds) when every failure was a rate limit, else null.</summary>

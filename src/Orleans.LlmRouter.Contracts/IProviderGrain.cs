@@ -5,8 +5,11 @@ namespace Orleans.LlmRouter.Contracts;
 /// <summary>Circuit state of a provider as seen by the cluster.</summary>
 public enum ProviderCircuitState
 {
+    /// <summary>Calls flow; failures are counted against the breaker thresholds.</summary>
     Closed = 0,
+    /// <summary>Calls are refused until <see cref="ProviderSnapshot.OpenUntil"/>.</summary>
     Open = 1,
+    /// <summary>The break is over: one cluster-wide probe call decides whether the circuit closes or opens again.</summary>
     HalfOpen = 2,
 }
 
@@ -68,6 +71,7 @@ public sealed record ProviderHealth(
 [Alias("llmrouter.IProviderObserver")]
 public interface IProviderObserver : IGrainObserver
 {
+    /// <summary>Receives the provider's new state after a change (one-way: the grain does not wait for the silo).</summary>
     [Alias("snapshot"), OneWay]
     Task OnSnapshot(ProviderSnapshot snapshot);
 }
@@ -80,6 +84,7 @@ public interface IProviderObserver : IGrainObserver
 [Alias("llmrouter.IProviderGrain")]
 public interface IProviderGrain : IGrainWithStringKey
 {
+    /// <summary>Returns the current admission state (breaker, pause, enablement) without changing it.</summary>
     [Alias("get-snapshot")]
     Task<ProviderSnapshot> GetSnapshotAsync();
 
@@ -99,6 +104,7 @@ public interface IProviderGrain : IGrainWithStringKey
     [Alias("acquire-slots")]
     Task<int> AcquireSlotsAsync(string holder, int count);
 
+    /// <summary>Gives back <paramref name="count"/> concurrency slots that <paramref name="holder"/> no longer needs.</summary>
     [Alias("release-slots")]
     Task ReleaseSlotsAsync(string holder, int count);
 
@@ -110,6 +116,7 @@ public interface IProviderGrain : IGrainWithStringKey
     [Alias("try-probe")]
     Task<bool> TryBeginProbeAsync();
 
+    /// <summary>Returns the breaker state, success and failure counts, latency percentiles and this minute's limit usage.</summary>
     [Alias("health")]
     Task<ProviderHealth> GetHealthAsync();
 

@@ -87,26 +87,34 @@ public sealed record ResponseFormat(
 public sealed record ChatRequest(
     [property: Id(0)] IReadOnlyList<ChatMessage> Messages)
 {
+    /// <summary>Sampling temperature, passed to the provider; null for the provider's default.</summary>
     [Id(1)] public double? Temperature { get; init; }
 
+    /// <summary>Nucleus-sampling probability mass, passed to the provider; null for the provider's default.</summary>
     [Id(2)] public double? TopP { get; init; }
 
     /// <summary>Maximum output tokens; when null the model's default cap applies.</summary>
     [Id(3)] public int? MaxOutputTokens { get; init; }
 
+    /// <summary>Sequences that end the output when generated; null for none.</summary>
     [Id(4)] public IReadOnlyList<string>? Stop { get; init; }
 
+    /// <summary>The output format asked for; null for free text.</summary>
     [Id(5)] public ResponseFormat? ResponseFormat { get; init; }
 
+    /// <summary>Functions the model may call; null for none.</summary>
     [Id(6)] public IReadOnlyList<ToolDefinition>? Tools { get; init; }
 
     /// <summary>none, auto, required, or the name of a function to force.</summary>
     [Id(7)] public string? ToolChoice { get; init; }
 
+    /// <summary>Seed for reproducible sampling, sent to providers that take one; null for none.</summary>
     [Id(8)] public long? Seed { get; init; }
 
+    /// <summary>The end user's id, sent to providers that take one; null for none.</summary>
     [Id(9)] public string? User { get; init; }
 
+    /// <summary>Key-value pairs the caller attached to the request; null for none.</summary>
     [Id(10)] public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
     /// <summary>True when any message carries an image part.</summary>
@@ -121,6 +129,7 @@ public sealed record RoutingContext(
     /// <summary>Unique id of this request; also the ledger's idempotency key.</summary>
     [Id(1)] public string RequestId { get; init; } = Guid.NewGuid().ToString("N");
 
+    /// <summary>The caller's run (a group of requests, such as one agent task), for per-run budgets; null for none.</summary>
     [Id(2)] public string? RunId { get; init; }
 
     /// <summary>An action name from the catalog (routes through its strategy chains).</summary>
@@ -132,8 +141,10 @@ public sealed record RoutingContext(
     /// <summary>An explicit catalog model, or <c>auto</c> for dynamic routing.</summary>
     [Id(5)] public string? Model { get; init; }
 
+    /// <summary>The most this request may cost, in USD: candidates estimated above it are skipped; null for no cap.</summary>
     [Id(6)] public decimal? MaxCostUsd { get; init; }
 
+    /// <summary>Free-form tags, stored with the request's ledger row.</summary>
     [Id(7)] public IReadOnlyList<string> Tags { get; init; } = [];
 }
 
@@ -194,8 +205,10 @@ public sealed record ChatCompletion(
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatStreamItem")]
 public sealed record ChatStreamItem
 {
+    /// <summary>Text added by this item; null when it adds none.</summary>
     [Id(0)] public string? TextDelta { get; init; }
 
+    /// <summary>Tool-call deltas of this item; null when it carries none.</summary>
     [Id(1)] public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
 
     /// <summary>Set on the last item.</summary>
@@ -204,16 +217,19 @@ public sealed record ChatStreamItem
     /// <summary>Set on the last item (also after a mid-stream failure: the partial usage).</summary>
     [Id(3)] public TokenUsage? Usage { get; init; }
 
+    /// <summary>Cost in USD of <see cref="Usage"/>; set on the last item.</summary>
     [Id(4)] public decimal? CostUsd { get; init; }
 
     /// <summary>The logical model serving the stream (set on the first item).</summary>
     [Id(5)] public string? Model { get; init; }
 
+    /// <summary>The provider id serving the stream (set on the first item).</summary>
     [Id(6)] public string? Provider { get; init; }
 
     /// <summary>Error class when the stream ended by an upstream failure after the first chunk.</summary>
     [Id(7)] public string? ErrorClass { get; init; }
 
+    /// <summary>The provider's message when the stream ended by an upstream failure (see <see cref="ErrorClass"/>).</summary>
     [Id(8)] public string? ErrorMessage { get; init; }
 }
 

@@ -7,15 +7,18 @@ namespace Orleans.LlmRouter.Contracts;
 [GenerateSerializer, Alias("llmrouter.TenantNotFoundException")]
 public sealed class TenantNotFoundException : LlmRouterException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public TenantNotFoundException()
     {
     }
 
+    /// <summary>Creates the exception with a message.</summary>
     public TenantNotFoundException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public TenantNotFoundException(string message, Exception innerException)
         : base(message, innerException)
     {

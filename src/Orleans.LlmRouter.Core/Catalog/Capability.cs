@@ -3,12 +3,19 @@ namespace Orleans.LlmRouter.Core.Catalog;
 /// <summary>What a model can do. YAML names are snake_case (<c>structured_output</c>).</summary>
 public enum Capability
 {
+    /// <summary>Chat completions (<c>chat</c>).</summary>
     Chat,
+    /// <summary>Accepts image parts in messages (<c>vision</c>).</summary>
     Vision,
+    /// <summary>Honours a JSON or JSON-schema response format (<c>structured_output</c>).</summary>
     StructuredOutput,
+    /// <summary>Tool (function) calling (<c>tools</c>).</summary>
     Tools,
+    /// <summary>A context window for prompts above 128k estimated tokens, preferred after a context-length failure (<c>long_context</c>).</summary>
     LongContext,
+    /// <summary>Embeddings (<c>embedding</c>).</summary>
     Embedding,
+    /// <summary>Streamed answers (<c>streaming</c>).</summary>
     Streaming,
 }
 
@@ -29,7 +36,9 @@ public static class CapabilityNames
     /// <summary>All valid names, for error messages.</summary>
     public static IEnumerable<string> All => ByName.Keys;
 
+    /// <summary>Looks up a YAML name (exact, case-sensitive); false when the name is unknown.</summary>
     public static bool TryParse(string name, out Capability capability) => ByName.TryGetValue(name, out capability);
 
+    /// <summary>The YAML name of a capability (e.g. <c>structured_output</c>).</summary>
     public static string ToName(this Capability capability) => ByName.First(kv => kv.Value == capability).Key;
 }

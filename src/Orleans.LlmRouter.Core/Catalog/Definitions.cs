@@ -3,8 +3,10 @@ namespace Orleans.LlmRouter.Core.Catalog;
 /// <summary>Where a definition was written: file and 1-based line and column.</summary>
 public sealed record SourceLocation(string File, int Line, int Column)
 {
+    /// <summary>The location of a definition made in code rather than read from a file.</summary>
     public static SourceLocation None { get; } = new("<code>", 0, 0);
 
+    /// <summary>The location as <c>file:line:column</c>.</summary>
     public override string ToString() => $"{File}:{Line}:{Column}";
 }
 
@@ -21,6 +23,7 @@ internal static class ProviderTypes
 /// <summary>Per-provider (or per-model) limits; null means unlimited.</summary>
 public sealed record ProviderLimits(int? RequestsPerMinute = null, long? TokensPerMinute = null, int? MaxConcurrency = null)
 {
+    /// <summary>No limits.</summary>
     public static ProviderLimits Unlimited { get; } = new();
 }
 
@@ -31,20 +34,26 @@ public sealed record BreakerSettings(
     TimeSpan? SamplingWindow = null,
     TimeSpan? BreakDuration = null)
 {
+    /// <summary>The defaults: a failure ratio of 0.5 over at least 10 calls in 30 s opens the circuit for 30 s.</summary>
     public static BreakerSettings Default { get; } = new();
 
+    /// <summary><see cref="SamplingWindow"/>, or 30 s when it is not set.</summary>
     public TimeSpan Window => SamplingWindow ?? TimeSpan.FromSeconds(30);
 
+    /// <summary><see cref="BreakDuration"/>, or 30 s when it is not set.</summary>
     public TimeSpan Break => BreakDuration ?? TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Retry policy for transient errors (per model).</summary>
 public sealed record RetrySettings(int MaxAttempts = 3, TimeSpan? BaseDelay = null, TimeSpan? MaxDelay = null)
 {
+    /// <summary>The defaults: 3 attempts, backing off from 250 ms up to 20 s.</summary>
     public static RetrySettings Default { get; } = new();
 
+    /// <summary><see cref="BaseDelay"/>, or 250 ms when it is not set.</summary>
     public TimeSpan Base => BaseDelay ?? TimeSpan.FromMilliseconds(250);
 
+    /// <summary><see cref="MaxDelay"/>, or 20 s when it is not set.</summary>
     public TimeSpan Max => MaxDelay ?? TimeSpan.FromSeconds(20);
 }
 
@@ -131,6 +140,7 @@ public sealed record ModelDefinition(
     ProviderLimits? Limits = null,
     BreakerSettings? Breaker = null)
 {
+    /// <summary>True when the model has <paramref name="capability"/>.</summary>
     public bool Has(Capability capability) => Capabilities.Contains(capability);
 
     /// <summary>True when the model has its own rate limits or circuit breaker, on top of its provider's.</summary>

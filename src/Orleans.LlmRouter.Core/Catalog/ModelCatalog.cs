@@ -15,14 +15,17 @@ public sealed class ModelCatalog
         Tenants = tenants.ToDictionary(t => t.Id, StringComparer.Ordinal);
     }
 
+    /// <summary>Every provider, by id (disabled ones included).</summary>
     public IReadOnlyDictionary<string, ProviderDefinition> Providers { get; }
 
+    /// <summary>Every model, by logical name.</summary>
     public IReadOnlyDictionary<string, ModelDefinition> Models { get; }
 
     internal IReadOnlyDictionary<string, ActionDefinition> Actions { get; }
 
     internal IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
+    /// <summary>The provider that serves <paramref name="model"/> (a model of this catalog).</summary>
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
 
     /// <summary>A provider by id, or a model's own scope by <c>model@provider</c> (see <see cref="ModelScopes"/>).</summary>

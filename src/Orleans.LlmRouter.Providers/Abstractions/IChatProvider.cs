@@ -34,14 +34,24 @@ public sealed record ProviderHealthProbe(bool Healthy, string? Detail, TimeSpan 
 /// </summary>
 public interface IChatProvider
 {
+    /// <summary>Sends a chat request and returns the whole answer.</summary>
+    /// <exception cref="ProviderException">The upstream call failed.</exception>
     Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken);
 
+    /// <summary>Sends a chat request and streams the answer; the last chunk carries the finish reason and usage.</summary>
+    /// <exception cref="ProviderException">The upstream call failed, before the first chunk or mid-stream.</exception>
     IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, CancellationToken cancellationToken);
 
+    /// <summary>Returns the embedding vectors of the inputs, in input order.</summary>
+    /// <exception cref="ProviderException">The upstream call failed.</exception>
     Task<EmbeddingResponse> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken);
 
+    /// <summary>Lists the model names the provider serves.</summary>
+    /// <exception cref="ProviderException">The upstream call failed.</exception>
     Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken);
 
+    /// <summary>Makes a cheap call that shows whether the provider answers, and how fast.</summary>
+    /// <exception cref="ProviderException">The provider could not be reached or refused the call.</exception>
     Task<ProviderHealthProbe> CheckHealthAsync(CancellationToken cancellationToken);
 }
 
@@ -51,5 +61,6 @@ public interface IChatProviderFactory
     /// <summary>The YAML <c>type</c> this factory serves.</summary>
     string Type { get; }
 
+    /// <summary>Creates the adapter of one provider of this factory's <see cref="Type"/>.</summary>
     IChatProvider Create(ProviderDefinition provider);
 }

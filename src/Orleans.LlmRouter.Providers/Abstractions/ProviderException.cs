@@ -5,18 +5,31 @@ namespace Orleans.LlmRouter.Providers.Abstractions;
 /// <summary>Normalised classes of provider failure.</summary>
 public enum ProviderErrorClass
 {
+    /// <summary>The API key was refused (HTTP 401).</summary>
     Authentication,
+    /// <summary>The key may not use this model or endpoint (HTTP 403).</summary>
     Permission,
+    /// <summary>The model or endpoint does not exist (HTTP 404).</summary>
     NotFound,
+    /// <summary>The provider refused the request as invalid (e.g. HTTP 400 or 422); not retried on the same model.</summary>
     BadRequest,
+    /// <summary>The prompt does not fit the model's context; the router prefers a long-context model next.</summary>
     ContextLengthExceeded,
+    /// <summary>The provider refused the content under its safety policy.</summary>
     ContentPolicy,
+    /// <summary>The provider's rate limit was hit (HTTP 429); transient, honouring Retry-After.</summary>
     RateLimited,
+    /// <summary>The provider is overloaded (e.g. Anthropic's HTTP 529); transient.</summary>
     Overloaded,
+    /// <summary>A server error (HTTP 5xx); transient.</summary>
     Server,
+    /// <summary>No answer within the provider's timeout; transient.</summary>
     Timeout,
+    /// <summary>The connection failed or broke; transient.</summary>
     Connection,
+    /// <summary>The answer does not satisfy the requested JSON format or schema (checked by the gateway).</summary>
     StructuredOutput,
+    /// <summary>The call was cancelled before an answer.</summary>
     Cancelled,
 
     /// <summary>The gateway did not send the request: breaker open, paused, limits spent or disabled.</summary>
@@ -36,20 +49,24 @@ public enum ProviderErrorClass
 /// </summary>
 public class ProviderException : Exception
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public ProviderException()
     {
     }
 
+    /// <summary>Creates the exception with a message.</summary>
     public ProviderException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public ProviderException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
 
+    /// <summary>Creates the exception for a failed call; its message names the provider, model, class, HTTP status and the provider's message.</summary>
     public ProviderException(ProviderErrorClass errorClass, string provider, string? model, int? statusCode, string providerMessage, Exception? inner = null)
         : base($"{provider}/{model ?? "-"}: {errorClass}{(statusCode is { } s ? $" (HTTP {s})" : string.Empty)}: {providerMessage}", inner)
     {
@@ -60,14 +77,19 @@ public class ProviderException : Exception
         ProviderMessage = providerMessage;
     }
 
+    /// <summary>The normalised class of the failure.</summary>
     public ProviderErrorClass ErrorClass { get; }
 
+    /// <summary>The id of the provider called.</summary>
     public string Provider { get; } = string.Empty;
 
+    /// <summary>The provider's name of the model called; null when the failure concerns no model.</summary>
     public string? Model { get; }
 
+    /// <summary>The upstream HTTP status; null when no HTTP answer came (connection, timeout) or the failure came mid-stream.</summary>
     public int? StatusCode { get; }
 
+    /// <summary>The provider's own error message (never an API key).</summary>
     public string ProviderMessage { get; } = string.Empty;
 
     /// <summary>Delay the provider asked for (Retry-After, retry-after-ms), when given.</summary>
