@@ -57,7 +57,7 @@ public sealed class RouterServices
     public long CompletionTokens(ModelDefinition model, string text) => _counter.CountText(FamilyOf(model), text);
 
     private TokenizerFamily FamilyOf(ModelDefinition model) =>
-        _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Catalog.ProviderOf(state.model).Type, state.model.ProviderModel), (model, Catalog));
+        _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Providers.TokenizerFamilyOf(state.Catalog.ProviderOf(state.model).Type), state.model.ProviderModel), (model, Catalog, Providers));
 
     public ResiliencePipeline RetryPipelineFor(ProviderDefinition provider) =>
         _pipelines.GetOrAdd(provider.Id, static (_, state) => RetryPipelines.Create(state.provider.Retry, state.time), (provider, time: Time));

@@ -277,9 +277,12 @@ public sealed class GeminiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>gemini</c> provider type (the Google Gemini Developer API).</summary>
-public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
-    public string Type => ProviderTypes.Gemini;
+    /// <summary>The <c>gemini</c> type.</summary>
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Gemini);
+
+    public string Type => Descriptor.Name;
 
     public IChatProvider Create(ProviderDefinition provider)
     {
