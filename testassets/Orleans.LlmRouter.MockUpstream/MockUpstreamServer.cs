@@ -13,7 +13,7 @@ public sealed record MockTiming(TimeSpan Latency, TimeSpan TimeToFirstToken, Tim
 }
 
 /// <summary>A request the mock received (for tests to assert what an adapter sent).</summary>
-public sealed record MockRequest(string Path, IReadOnlyDictionary<string, string> Headers, string Body);
+public sealed record MockRequest(string Path, IReadOnlyDictionary<string, string> Headers, string Body, string Query = "");
 
 /// <summary>
 /// Speaks the OpenAI Chat Completions wire format on 127.0.0.1: <c>POST /v1/chat/completions</c> (JSON and SSE with
@@ -37,6 +37,15 @@ public sealed record MockRequest(string Path, IReadOnlyDictionary<string, string
 /// </summary>
 public sealed partial class MockUpstreamServer : IAsyncDisposable
 {
+    /// <summary>The AWS access key id the Bedrock surface accepts (SigV4).</summary>
+    public const string AwsAccessKeyId = "AKIAMOCKUPSTREAM0001";
+
+    /// <summary>The AWS secret key the Bedrock surface verifies signatures with: must never show in a log line.</summary>
+    public const string AwsSecretAccessKey = "mockSECRET/upstream+AWS/kq8Lr2Vb7XcN4tZ1";
+
+    /// <summary>The Entra ID bearer token the Azure OpenAI surface accepts instead of an api-key.</summary>
+    public const string AzureEntraToken = "mock-entra-access-token-2c91";
+
     private static readonly string[] ModelIds = ["mock-small", "mock-large", "mock-embed"];
 
     /// <summary>How long a stalled answer stays silent: longer than any client waits.</summary>
@@ -73,12 +82,14 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         server.MapAnthropic(app, record);
         server.MapGemini(app, record);
         server.MapOllama(app, record);
+        new AzureOpenAiMockApi(server).Map(app, record);
+        new BedrockMockApi(server).Map(app, record);
         await app.StartAsync();
         server.BaseAddress = new Uri(app.Urls.First());
         return server;
     }
 
-    private static Task OpenAiModelsAsync(HttpContext http) => WriteJson(http, 200, w =>
+    internal static Task OpenAiModelsAsync(HttpContext http) => WriteJson(http, 200, w =>
     {
         w.WriteString("object", "list");
         w.WriteStartArray("data");
@@ -110,7 +121,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private async Task ChatAsync(HttpContext http, bool record)
+    internal async Task ChatAsync(HttpContext http, bool record)
     {
         using var doc = await ReadAsync(http, record);
         var root = doc.RootElement;
@@ -243,7 +254,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
     }
 
-    private async Task EmbeddingsAsync(HttpContext http, bool record)
+    internal async Task EmbeddingsAsync(HttpContext http, bool record)
     {
         using var doc = await ReadAsync(http, record);
         var root = doc.RootElement;
@@ -295,7 +306,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         });
     }
 
-    private async Task<bool> ErrorAsync(HttpContext http, string? scenario)
+    internal async Task<bool> ErrorAsync(HttpContext http, string? scenario)
     {
         (int Status, string Type, string? Code, string Message)? error = scenario switch
         {
@@ -359,13 +370,13 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         return true;
     }
 
-    private async Task<JsonDocument> ReadAsync(HttpContext http, bool record)
+    internal async Task<JsonDocument> ReadAsync(HttpContext http, bool record)
     {
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(http.RequestAborted);
         if (record)
         {
-            _requests.Enqueue(new MockRequest(http.Request.Path, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal), body));
+            _requests.Enqueue(new MockRequest(http.Request.Path, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal), body, http.Request.QueryString.Value ?? string.Empty));
             while (_requests.Count > 1000 && _requests.TryDequeue(out _))
             {
             }
@@ -374,7 +385,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         return JsonDocument.Parse(body);
     }
 
-    private async Task DelayAsync(HttpContext http, TimeSpan delay)
+    internal async Task DelayAsync(HttpContext http, TimeSpan delay)
     {
         if (delay <= TimeSpan.Zero)
         {
@@ -396,7 +407,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
     /// Writes a 200 JSON answer, or the fault its scenario asks for: malformed_json (the first half of the body),
     /// stall (half the body, then silence until the client gives up), reset (half the body, then the connection aborted).
     /// </summary>
-    private async Task WriteAnswerAsync(HttpContext http, string? scenario, Action<Utf8JsonWriter> body, bool indented = false, string contentType = "application/json")
+    internal async Task WriteAnswerAsync(HttpContext http, string? scenario, Action<Utf8JsonWriter> body, bool indented = false, string contentType = "application/json")
     {
         http.Response.StatusCode = 200;
         http.Response.ContentType = contentType;
@@ -425,7 +436,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
     /// terminal event), stall, reset, or malformed_json (<paramref name="malformedEvent"/>, one event of the API's
     /// framing whose JSON is cut). True when the handler must stop there.
     /// </summary>
-    private async Task<bool> StreamFaultAsync(HttpContext http, string? scenario, string malformedEvent)
+    internal async Task<bool> StreamFaultAsync(HttpContext http, string? scenario, string malformedEvent)
     {
         switch (scenario)
         {
@@ -448,7 +459,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
     /// Kestrel drops output it has not sent yet when the connection is aborted, so the part already written gets a
     /// moment to leave first: the client sees the start of the body, then the reset.
     /// </summary>
-    private async Task EndFaultAsync(HttpContext http, string scenario)
+    internal async Task EndFaultAsync(HttpContext http, string scenario)
     {
         if (scenario == "reset")
         {
@@ -463,7 +474,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         }
     }
 
-    private static async Task WriteJson(HttpContext http, int status, Action<Utf8JsonWriter> body)
+    internal static async Task WriteJson(HttpContext http, int status, Action<Utf8JsonWriter> body)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
@@ -478,7 +489,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
     }
 
-    private static async Task Event(HttpContext http, Action<Utf8JsonWriter> body)
+    internal static async Task Event(HttpContext http, Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         buffer.Write("data: "u8);
@@ -579,14 +590,14 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         w.WriteEndObject();
     }
 
-    private static string ContentText(JsonElement content) => content.ValueKind switch
+    internal static string ContentText(JsonElement content) => content.ValueKind switch
     {
         JsonValueKind.String => content.GetString() ?? string.Empty,
         JsonValueKind.Array => string.Concat(content.EnumerateArray().Where(p => p.TryGetProperty("text", out _)).Select(p => p.GetProperty("text").GetString())),
         _ => string.Empty,
     };
 
-    private static string? Marker(string text)
+    internal static string? Marker(string text)
     {
         var i = text.IndexOf("[mock:", StringComparison.Ordinal);
         if (i < 0)
@@ -598,7 +609,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         return end > i ? text[(i + 6)..end] : null;
     }
 
-    private static List<string> Split(string text)
+    internal static List<string> Split(string text)
     {
         var parts = new List<string>();
         for (var i = 0; i < text.Length; i += 8)
@@ -609,5 +620,5 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         return parts;
     }
 
-    private static string Escape(string s) => JsonEncodedText.Encode(s).ToString();
+    internal static string Escape(string s) => JsonEncodedText.Encode(s).ToString();
 }
