@@ -11,7 +11,7 @@ namespace Orleans.LlmRouter.Providers.AzureOpenAi;
 /// Builds the <c>azure_openai</c> adapter: the OpenAI wire format (<see cref="OpenAiChatProvider"/>, so chat, streaming,
 /// tools, structured output, vision and embeddings are OpenAI's) over Azure's paths, authentication, content-filter
 /// errors (<see cref="AzureOpenAiErrors"/>) and headers: <c>x-ms-region</c> and <c>apim-request-id</c> are logged with
-/// each answer and written into each error's message; <c>retry-after</c>, <c>retry-after-ms</c> and
+/// each answer and written into each error's message (the key, or the Entra token, scrubbed from it); <c>retry-after</c>, <c>retry-after-ms</c> and
 /// <c>x-should-retry</c> are honoured as for OpenAI.
 /// </summary>
 internal static partial class AzureOpenAiAdapter
@@ -38,7 +38,7 @@ internal static partial class AzureOpenAiAdapter
                     headers.Add("api-key", apiKey);
                 }
             },
-            (response, body, model) => AzureOpenAiErrors.FromResponse(response, body, provider, model, time, apiKey),
+            (response, body, model) => AzureOpenAiErrors.FromResponse(response, body, provider, model, time, apiKey ?? tokens?.Current),
             time)
         {
             Prepare = tokens is null ? null : async (request, _, cancellationToken) =>

@@ -12,6 +12,9 @@ internal sealed class EntraTokenSource(TokenCredential credential, string scope,
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private AccessToken? _token;
 
+    /// <summary>The last token handed out (scrubbed from what the upstream sends back), or null.</summary>
+    public string? Current => _token?.Token;
+
     /// <summary>A token valid for at least the refresh margin (or as long as the credential allows).</summary>
     public async ValueTask<string> GetAsync(CancellationToken cancellationToken)
     {
