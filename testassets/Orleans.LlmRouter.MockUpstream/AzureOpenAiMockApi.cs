@@ -13,12 +13,12 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// <c>content_filter_prompt</c> (400 <c>content_filter</c> with <c>innererror.content_filter_result</c>) and
 /// <c>content_filter_completion</c> (a 200 whose choice finishes with <c>content_filter</c>, also streamed).
 /// </summary>
-internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
+internal sealed class AzureOpenAiMockApi(MockUpstreamServer server, OpenAiMockApi openAi) : MockApi(server)
 {
     /// <summary>The region every answer names.</summary>
     public const string Region = "swedencentral";
 
-    public void Map(WebApplication app, bool record)
+    public override void Map(WebApplication app, bool record)
     {
         app.MapPost("/openai/deployments/{deployment}/chat/completions", http => ChatAsync(http, record, deployments: true));
         app.MapPost("/openai/deployments/{deployment}/embeddings", http => EmbeddingsAsync(http, record, deployments: true));
@@ -38,7 +38,7 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
         var scenario = await ScenarioAsync(http);
         if (scenario == "content_filter_prompt")
         {
-            await MockUpstreamServer.WriteJson(http, 400, w =>
+            await WriteJson(http, 400, w =>
             {
                 w.WriteStartObject("error");
                 w.WriteString("message", "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry.");
@@ -70,14 +70,14 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
             return;
         }
 
-        await server.ChatAsync(http, record);
+        await openAi.ChatAsync(http, record);
     }
 
     private async Task EmbeddingsAsync(HttpContext http, bool record, bool deployments)
     {
         if (await AdmitAsync(http, deployments))
         {
-            await server.EmbeddingsAsync(http, record);
+            await openAi.EmbeddingsAsync(http, record);
         }
     }
 
@@ -85,7 +85,7 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
     {
         if (await AdmitAsync(http, deployments))
         {
-            await MockUpstreamServer.OpenAiModelsAsync(http);
+            await OpenAiMockApi.OpenAiModelsAsync(http);
         }
     }
 
@@ -116,7 +116,7 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
     /// <summary>The scenario of a chat request (header or marker), leaving the body readable for the OpenAI handler.</summary>
     private static async Task<string?> ScenarioAsync(HttpContext http)
     {
-        if (http.Request.Headers["x-mock-scenario"].FirstOrDefault() is { } header)
+        if (MockScenarios.FromHeader(http) is { } header)
         {
             return header;
         }
@@ -125,17 +125,17 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8, leaveOpen: true);
         var body = await reader.ReadToEndAsync(http.RequestAborted);
         http.Request.Body.Position = 0;
-        return MockUpstreamServer.Marker(body);
+        return MockScenarios.Marker(body);
     }
 
     private async Task FilteredCompletionAsync(HttpContext http, bool record)
     {
-        using var doc = await server.ReadAsync(http, record);
+        using var doc = await ReadAsync(http, record);
         var stream = doc.RootElement.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
         var id = "chatcmpl-azure-" + Guid.NewGuid().ToString("N")[..12];
         if (!stream)
         {
-            await MockUpstreamServer.WriteJson(http, 200, w =>
+            await WriteJson(http, 200, w =>
             {
                 w.WriteString("id", id);
                 w.WriteString("object", "chat.completion");
@@ -162,9 +162,9 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
         }
 
         http.Response.ContentType = "text/event-stream";
-        await MockUpstreamServer.Event(http, w => Chunk(w, id, "Once upon", finish: null));
-        await MockUpstreamServer.Event(http, w => Chunk(w, id, " a time", finish: null));
-        await MockUpstreamServer.Event(http, w => Chunk(w, id, null, finish: "content_filter"));
+        await Event(http, w => Chunk(w, id, "Once upon", finish: null));
+        await Event(http, w => Chunk(w, id, " a time", finish: null));
+        await Event(http, w => Chunk(w, id, null, finish: "content_filter"));
         await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
     }
 
@@ -216,7 +216,7 @@ internal sealed class AzureOpenAiMockApi(MockUpstreamServer server)
         w.WriteEndObject();
     }
 
-    private static Task AzureErrorAsync(HttpContext http, int status, string code, string message) => MockUpstreamServer.WriteJson(http, status, w =>
+    private static Task AzureErrorAsync(HttpContext http, int status, string code, string message) => WriteJson(http, status, w =>
     {
         w.WriteStartObject("error");
         w.WriteString("code", code);

@@ -24,9 +24,9 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// (a throttlingException event), bad_crc (a frame whose CRC is wrong), and the shared faults (malformed_json,
 /// missing_field, wrong_type, truncated without messageStop, stall, reset).
 /// </summary>
-internal sealed partial class BedrockMockApi(MockUpstreamServer server)
+internal sealed partial class BedrockMockApi(MockUpstreamServer server) : MockApi(server)
 {
-    public void Map(WebApplication app, bool record)
+    public override void Map(WebApplication app, bool record)
     {
         app.MapPost("/model/{modelId}/converse", http => ConverseAsync(http, record, stream: false));
         app.MapPost("/model/{modelId}/converse-stream", http => ConverseAsync(http, record, stream: true));
@@ -43,13 +43,13 @@ internal sealed partial class BedrockMockApi(MockUpstreamServer server)
             return;
         }
 
-        using var doc = await server.ReadAsync(http, record);
+        using var doc = await ReadAsync(http, record);
         var root = doc.RootElement;
         var model = http.Request.RouteValues["modelId"]?.ToString() ?? "mock";
         var messages = root.GetProperty("messages");
         var lastUser = messages.EnumerateArray().LastOrDefault(m => m.GetProperty("role").GetString() == "user");
         var text = lastUser.ValueKind == JsonValueKind.Object ? string.Concat(lastUser.GetProperty("content").EnumerateArray().Where(b => b.TryGetProperty("text", out _)).Select(b => b.GetProperty("text").GetString())) : string.Empty;
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? MockUpstreamServer.Marker(text);
+        var scenario = Scenario(http, text);
         if (ScenarioError(scenario) is { } error)
         {
             await ErrorAsync(http, error.Status, error.Type, error.Message);
@@ -67,8 +67,8 @@ internal sealed partial class BedrockMockApi(MockUpstreamServer server)
         var stop = toolCall ? "tool_use" : "end_turn";
         if (!stream)
         {
-            await server.DelayAsync(http, server.Timing.Latency);
-            await server.WriteAnswerAsync(http, scenario, w =>
+            await DelayAsync(http, Timing.Latency);
+            await WriteAnswerAsync(http, scenario, w =>
             {
                 if (scenario is "missing_field" or "wrong_type")
                 {
@@ -117,7 +117,7 @@ internal sealed partial class BedrockMockApi(MockUpstreamServer server)
         }
 
         http.Response.ContentType = "application/vnd.amazon.eventstream";
-        await server.DelayAsync(http, server.Timing.TimeToFirstToken);
+        await DelayAsync(http, Timing.TimeToFirstToken);
         await EventAsync(http, "messageStart", w => w.WriteString("role", "assistant"));
         if (toolCall)
         {
@@ -146,17 +146,17 @@ internal sealed partial class BedrockMockApi(MockUpstreamServer server)
         }
         else
         {
-            var pieces = MockUpstreamServer.Split(reply);
+            var pieces = Split(reply);
             for (var i = 0; i < pieces.Count; i++)
             {
                 if (i > 0)
                 {
-                    await server.DelayAsync(http, server.Timing.ChunkDelay);
+                    await DelayAsync(http, Timing.ChunkDelay);
                 }
 
                 if (i == 2)
                 {
-                    if (await server.StreamFaultAsync(http, scenario, string.Empty) && scenario != "malformed_json")
+                    if (await StreamFaultAsync(http, scenario, string.Empty) && scenario != "malformed_json")
                     {
                         return;
                     }
@@ -277,7 +277,7 @@ internal sealed partial class BedrockMockApi(MockUpstreamServer server)
     private static Task ErrorAsync(HttpContext http, int status, string type, string message)
     {
         http.Response.Headers["x-amzn-ErrorType"] = type + ":http://internal.amazon.com/coral/com.amazon.bedrock/";
-        return MockUpstreamServer.WriteJson(http, status, w => w.WriteString("message", message));
+        return WriteJson(http, status, w => w.WriteString("message", message));
     }
 
     private static Task EventAsync(HttpContext http, string name, Action<Utf8JsonWriter> body)
