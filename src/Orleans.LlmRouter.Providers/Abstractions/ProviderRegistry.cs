@@ -4,7 +4,7 @@ using Orleans.LlmRouter.Core.Tokens;
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
 /// <summary>Holds one adapter per configured provider, built by the factory of its type.</summary>
-public sealed class ProviderRegistry
+internal sealed class ProviderRegistry
 {
     private readonly Dictionary<string, IChatProvider> _providers;
     private readonly Dictionary<string, TokenizerFamily?> _families;

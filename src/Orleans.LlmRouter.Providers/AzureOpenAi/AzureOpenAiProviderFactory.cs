@@ -23,7 +23,7 @@ namespace Orleans.LlmRouter.Providers.AzureOpenAi;
 /// <param name="time">The clock of the stream idle timeout and Retry-After dates.</param>
 /// <param name="tokens">The Entra ID token source for <c>auth: entra_id</c> (a <see cref="DefaultAzureCredential"/> when null).</param>
 /// <param name="logs">Where the region and APIM request id of each answer are logged (Debug).</param>
-public sealed class AzureOpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null, TokenCredential? tokens = null, ILoggerFactory? logs = null)
+internal sealed class AzureOpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null, TokenCredential? tokens = null, ILoggerFactory? logs = null)
     : IDescribedChatProviderFactory
 {
     /// <summary>The <c>api-version</c> of the deployments path when the provider sets none (the GA version of late 2024).</summary>

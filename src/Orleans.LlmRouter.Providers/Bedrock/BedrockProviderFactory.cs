@@ -15,7 +15,7 @@ namespace Orleans.LlmRouter.Providers.Bedrock;
 /// <param name="clients">The HTTP clients (one pool per provider).</param>
 /// <param name="environment">Reads the AWS environment variables (the process environment when null).</param>
 /// <param name="time">The clock of signatures, the stream idle timeout and Retry-After dates.</param>
-public sealed class BedrockProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
+internal sealed class BedrockProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
     /// <summary>The <c>bedrock</c> type (tokenizer by model id: Claude ids count as Claude).</summary>
     public static ProviderTypeDescriptor Descriptor { get; } = new("bedrock");
