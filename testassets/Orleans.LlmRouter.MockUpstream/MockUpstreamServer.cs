@@ -65,6 +65,13 @@ public sealed class MockUpstreamServer : IAsyncDisposable
 
         await app.StartAsync();
         server.BaseAddress = new Uri(app.Urls.First());
+
+        // One request builds the routing table (six APIs' routes) before a test's first call, which may give the mock
+        // only a few hundred milliseconds (a caller that cancels, a short timeout). It is not recorded.
+        using (var warm = new HttpClient { BaseAddress = server.BaseAddress })
+        {
+            using var models = await warm.GetAsync(new Uri("v1/models", UriKind.Relative));
+        }
         return server;
     }
 

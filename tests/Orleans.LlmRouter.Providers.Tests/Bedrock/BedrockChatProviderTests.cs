@@ -182,7 +182,7 @@ public sealed partial class BedrockChatProviderTests(MockUpstreamFixture mock) :
     {
         var ex = await Assert.ThrowsAnyAsync<ProviderException>(() => Adapter().CompleteAsync(Call(Ask($"x [mock:{scenario}]")), Ct));
         Assert.Equal(expected, ex.ErrorClass);
-        Assert.Equal(expected == ProviderErrorClass.Timeout ? null : status, ex.StatusCode); // timeouts carry no status
+        Assert.Equal(status, ex.StatusCode);
         Assert.Contains("Exception: ", ex.ProviderMessage, StringComparison.Ordinal); // the type is named
         Assert.Equal(expected is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded or ProviderErrorClass.Server or ProviderErrorClass.Timeout, ex.IsTransient);
     }
