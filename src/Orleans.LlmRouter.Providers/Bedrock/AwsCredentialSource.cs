@@ -9,7 +9,10 @@ namespace Orleans.LlmRouter.Providers.Bedrock;
 /// environment variables <c>AWS_ACCESS_KEY_ID</c>, <c>AWS_SECRET_ACCESS_KEY</c> and <c>AWS_SESSION_TOKEN</c>, else the
 /// profile named by <c>AWS_PROFILE</c> (or <c>default</c>). Read per request, so rotated credentials are picked up.
 /// </summary>
-internal sealed class AwsCredentialSource(string? profile, Func<string, string?> environment)
+/// <param name="profile">The profile the provider names, or null.</param>
+/// <param name="environment">Reads the AWS environment variables.</param>
+/// <param name="profilesLocation">The shared credentials file (the SDK's default locations when null).</param>
+internal sealed class AwsCredentialSource(string? profile, Func<string, string?> environment, string? profilesLocation = null)
 {
     public const string AccessKeyVariable = "AWS_ACCESS_KEY_ID";
     public const string SecretKeyVariable = "AWS_SECRET_ACCESS_KEY";
@@ -25,7 +28,8 @@ internal sealed class AwsCredentialSource(string? profile, Func<string, string?>
         }
 
         var name = profile ?? environment("AWS_PROFILE") ?? "default";
-        if (new CredentialProfileStoreChain().TryGetAWSCredentials(name, out var credentials))
+        var chain = profilesLocation is null ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(profilesLocation);
+        if (chain.TryGetAWSCredentials(name, out var credentials))
         {
             return await credentials.GetCredentialsAsync();
         }

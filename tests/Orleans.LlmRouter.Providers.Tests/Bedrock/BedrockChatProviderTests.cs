@@ -96,6 +96,30 @@ public sealed partial class BedrockChatProviderTests(MockUpstreamFixture mock) :
     }
 
     [Fact]
+    public async Task A_profile_of_the_shared_credentials_file_signs_instead_of_the_environment()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("llmrouter-aws-").FullName, "credentials");
+        await File.WriteAllTextAsync(file, $"[default]\naws_access_key_id = AKIAUNKNOWN000000000\naws_secret_access_key = wrong\n\n[llmrouter]\naws_access_key_id = {MockUpstreamServer.AwsAccessKeyId}\naws_secret_access_key = {MockUpstreamServer.AwsSecretAccessKey}\n", Ct);
+        try
+        {
+            var provider = Provider(new() { ["region"] = "eu-west-1", ["profile"] = "llmrouter" });
+            var credentials = new AwsCredentialSource("llmrouter", Environment(accessKey: "AKIAUNKNOWN000000000"), file); // the profile wins over the variables
+            var adapter = new BedrockChatProvider(provider, new HttpClient(), new SigV4Signer("eu-west-1", "bedrock", TimeProvider.System), credentials);
+            var r = await adapter.CompleteAsync(new ProviderCall(Ask("from a profile"), Claude, provider), Ct);
+            Assert.Equal("Mock reply to: from a profile", r.Message.Text);
+
+            var missing = new BedrockChatProvider(provider, new HttpClient(), new SigV4Signer("eu-west-1", "bedrock", TimeProvider.System), new AwsCredentialSource("nope", _ => null, file));
+            var ex = await Assert.ThrowsAnyAsync<ProviderException>(() => missing.CompleteAsync(new ProviderCall(Ask("x"), Claude, provider), Ct));
+            Assert.Equal(ProviderErrorClass.Authentication, ex.ErrorClass);
+            Assert.Contains("profile 'nope'", ex.ProviderMessage, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Tools_and_images_are_sent_as_converse_blocks_and_tool_use_comes_back_as_tool_calls()
     {
         var weather = new ToolDefinition("get_weather", "Weather by city", """{"type":"object","properties":{"city":{"type":"string"}}}""");
