@@ -29,6 +29,9 @@ public sealed record UsageRecord(
     [Id(14)] public DateTimeOffset StartedAt { get; init; }
 
     [Id(15)] public DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>The deployment called, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(16)] public string? Deployment { get; init; }
 }
 
 /// <summary>Usage and remaining budget of one window.</summary>

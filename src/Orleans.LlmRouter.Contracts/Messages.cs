@@ -173,7 +173,11 @@ public sealed record AttemptRecord(
     [property: Id(2)] bool Success,
     [property: Id(3)] string? ErrorClass,
     [property: Id(4)] string? Message,
-    [property: Id(5)] double LatencyMs);
+    [property: Id(5)] double LatencyMs)
+{
+    /// <summary>The deployment tried, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(6)] public string? Deployment { get; init; }
+}
 
 /// <summary>The result of a routed chat completion.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatCompletion")]
@@ -188,7 +192,11 @@ public sealed record ChatCompletion(
     [property: Id(7)] decimal CostUsd,
     [property: Id(8)] IReadOnlyList<AttemptRecord> Attempts,
     [property: Id(9)] double LatencyMs,
-    [property: Id(10)] DateTimeOffset Created);
+    [property: Id(10)] DateTimeOffset Created)
+{
+    /// <summary>The deployment that answered, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(11)] public string? Deployment { get; init; }
+}
 
 /// <summary>One item of a routed stream: a text or tool-call delta, then a final item with usage.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatStreamItem")]
@@ -210,6 +218,9 @@ public sealed record ChatStreamItem
     [Id(5)] public string? Model { get; init; }
 
     [Id(6)] public string? Provider { get; init; }
+
+    /// <summary>The deployment serving the stream (set on the first item), for a model with <c>deployments</c>.</summary>
+    [Id(9)] public string? Deployment { get; init; }
 
     /// <summary>Error class when the stream ended by an upstream failure after the first chunk.</summary>
     [Id(7)] public string? ErrorClass { get; init; }
@@ -250,4 +261,8 @@ public sealed record EmbeddingResult(
     [property: Id(2)] IReadOnlyList<float[]> Vectors,
     [property: Id(3)] TokenUsage Usage,
     [property: Id(4)] decimal CostUsd,
-    [property: Id(5)] IReadOnlyList<AttemptRecord> Attempts);
+    [property: Id(5)] IReadOnlyList<AttemptRecord> Attempts)
+{
+    /// <summary>The deployment that answered, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(6)] public string? Deployment { get; init; }
+}

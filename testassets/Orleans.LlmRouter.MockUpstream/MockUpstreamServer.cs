@@ -24,7 +24,8 @@ public sealed record MockRequest(string Path, IReadOnlyDictionary<string, string
 /// not_found (404), bad_request (400), context_length (400 context_length_exceeded), content_policy,
 /// no_retry (500 with x-should-retry: false), midstream (an error payload after two chunks), deepseek_cache
 /// (DeepSeek cache usage fields), tool_call, slow (waits until the caller gives up), no_usage (a stream without its
-/// usage chunk, as many compatible servers send it).
+/// usage chunk, as many compatible servers send it). A scenario and extra latency can also be set per requested
+/// model (<see cref="ModelScenarios"/>, <see cref="ModelLatency"/>), so one mock plays several deployments.
 /// <para>
 /// Faults of a broken upstream, served by every API of the mock (OpenAI, Anthropic, Gemini, Ollama) in its own
 /// framing: malformed_json (a 200 whose JSON body is cut in half; in a stream, an event whose JSON is cut after two
@@ -119,7 +120,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
         var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
         var lastUser = root.GetProperty("messages").EnumerateArray().LastOrDefault(x => x.GetProperty("role").GetString() == "user");
         var text = lastUser.ValueKind == JsonValueKind.Object ? ContentText(lastUser.GetProperty("content")) : string.Empty;
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(text);
+        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? ModelScenario(model) ?? Marker(text);
         var promptTokens = root.GetProperty("messages").EnumerateArray().Sum(x => x.TryGetProperty("content", out var c) ? (ContentText(c).Length / 4) + 4 : 4) + 3;
 
         if (await ErrorAsync(http, scenario))
@@ -138,7 +139,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
 
         if (!stream)
         {
-            await DelayAsync(http, Timing.Latency);
+            await DelayAsync(http, Timing.Latency + ModelDelay(model));
             await WriteAnswerAsync(http, scenario, w =>
             {
                 w.WriteString("id", id);
@@ -186,7 +187,7 @@ public sealed partial class MockUpstreamServer : IAsyncDisposable
 
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
-        await DelayAsync(http, Timing.TimeToFirstToken);
+        await DelayAsync(http, Timing.TimeToFirstToken + ModelDelay(model));
         var pieces = toolCall ? [] : Split(reply);
         await Event(http, w => Chunk(w, id, model, role: true, content: string.Empty, toolCalls: default, finish: null));
         if (toolCall)

@@ -18,8 +18,9 @@ public sealed class RouterServices
     private readonly ConcurrentDictionary<string, TokenizerFamily> _families = new(StringComparer.Ordinal);
     private readonly PromptTokenCounter _counter;
 
-    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock, PromptTokenCounter counter)
+    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock, PromptTokenCounter counter, RouterRandom? random = null)
     {
+        Random = random ?? RouterRandom.System;
         _counter = counter;
         Tenants = tenants;
         Catalog = catalog;
@@ -46,6 +47,9 @@ public sealed class RouterServices
     public ProviderRegistry Providers { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Randomness of balancing decisions (seeded in tests).</summary>
+    public RouterRandom Random { get; }
 
     /// <summary>Prompt tokens as <paramref name="model"/>'s tokenizer family counts them (cached for exact families).</summary>
     public long PromptTokens(ModelDefinition model, IReadOnlyList<PromptPart> messages, string? extra)
