@@ -85,6 +85,14 @@ public sealed class DeploymentClusterFixture : IAsyncLifetime
             deployments:
               - { provider: da, provider_model: hr-a, limits: { rpm: 40 } }
               - { provider: db, provider_model: hr-b, limits: { rpm: 40 } }
+          - name: spent
+            capabilities: [chat]
+            context_window: 8000
+            max_output_tokens: 100
+            pricing: { input: 1, output: 2 }
+            deployments:
+              - { provider: da, provider_model: sp-a, limits: { rpm: 2 } }
+              - { provider: db, provider_model: sp-b }
           - { name: plain-b, provider: db, provider_model: plain-b, capabilities: [chat], context_window: 8000, max_output_tokens: 100, pricing: { input: 1, output: 2 } }
           - { name: backup, provider: dc, provider_model: backup-c, capabilities: [chat], context_window: 8000, max_output_tokens: 100, pricing: { input: 1, output: 2 } }
         actions:

@@ -238,4 +238,30 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
 
         Assert.Equal(8, counts.GetValueOrDefault("db"));
     }
+
+    [Fact]
+    public async Task A_deployment_whose_minute_is_spent_is_skipped_without_an_attempt()
+    {
+        // Spend sp-a's two requests of this minute from silo 0; both silos learn it from the deployment's grain.
+        var spa = fx.Catalog.DeploymentsOf(fx.Catalog.Models["spent"])[0];
+        fx.Clock.Advance(TimeSpan.FromSeconds(60 - (fx.Clock.GetUtcNow().ToUnixTimeSeconds() % 60))); // start of a minute
+        for (var i = 0; i < 2; i++)
+        {
+            var (permit, _) = await fx.Gates[0].AdmitAsync(fx.Catalog.Providers["da"], spa, 10);
+            Assert.NotNull(permit);
+            await fx.Gates[0].Complete(permit!, new ProviderOutcome(true, null, false, 1, false, 0, null));
+        }
+
+        foreach (var gate in fx.Gates)
+        {
+            await gate.RefreshAsync("spent@da");
+        }
+
+        for (var i = 0; i < 12; i++)
+        {
+            var c = await CallAsync(i, "spent", $"spent {i}");
+            Assert.Equal("db", c.Deployment);
+            Assert.Single(c.Attempts); // skipped when chosen, not tried and refused
+        }
+    }
 }
