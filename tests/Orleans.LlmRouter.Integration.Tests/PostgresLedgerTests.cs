@@ -375,4 +375,23 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         var totals = (await ledger.ReportAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken)).Totals;
         Assert.Equal((320L, 100L, 1L, 7L), (totals.CacheWriteTokens, totals.CacheWrite1hTokens, totals.EstimatedCalls, totals.ReasoningTokens));
     }
+
+    [Fact]
+    public async Task The_deployment_of_a_call_is_stored_and_read_back()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "dep-" + Guid.NewGuid().ToString("N")[..8];
+        await ledger.AppendAsync(Row(tenant, 1) with { Deployment = "eu-2" });
+        await ledger.AppendAsync(Row(tenant, 2));
+        Assert.Equal("eu-2", await db.ScalarAsync<string>("SELECT deployment FROM llm_calls WHERE tenant_id = $1 AND tenant_seq = 1", tenant));
+
+        var read = new List<LedgerRecord>();
+        await foreach (var r in ledger.QueryAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken))
+        {
+            read.Add(r);
+        }
+
+        Assert.Equal(["eu-2", null], read.OrderBy(r => r.TenantSeq).Select(r => r.Deployment));
+    }
 }

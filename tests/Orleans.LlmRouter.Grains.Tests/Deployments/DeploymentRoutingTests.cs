@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Grains.Tests.Deployments;
@@ -48,14 +49,30 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
     }
 
     [Fact]
-    public async Task A_call_names_its_deployment_in_the_result_and_its_attempts()
+    public async Task A_call_names_its_deployment_in_the_result_its_attempts_and_its_ledger_row()
     {
-        var c = await CallAsync(0, "weighted");
+        var context = To("weighted");
+        var c = await fx.Router(0).CompleteAsync(Ask("ledgered"), context);
 
         Assert.Equal(c.Provider, c.Deployment);
         var attempt = Assert.Single(c.Attempts);
         Assert.Equal(c.Deployment, attempt.Deployment);
         Assert.Equal("w-" + c.Provider[1..], c.ProviderModel);
+
+        var rows = new List<Ledger.LedgerRecord>();
+        foreach (var silo in fx.Cluster.Silos)
+        {
+            await foreach (var row in silo.ServiceProvider.GetRequiredService<Ledger.ILedger>().QueryAsync(new Ledger.UsageQuery("deploy"), TestContext.Current.CancellationToken))
+            {
+                if (row.RequestId == context.RequestId)
+                {
+                    rows.Add(row);
+                }
+            }
+        }
+
+        var billed = Assert.Single(rows);
+        Assert.Equal((c.Provider, c.Deployment, "weighted"), (billed.Provider, billed.Deployment, billed.Model));
     }
 
     [Fact]
