@@ -87,7 +87,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly RouterClock _clock;
     private readonly ILogger<ProviderGate> _logger;
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Provider, string Model), ProviderDefinition?> _scopes = new();
+    private readonly ConcurrentDictionary<(string Provider, string Model, string? Deployment), ProviderDefinition?> _scopes = new();
     private readonly ITimer _flushTimer;
     private IProviderObserver? _selfReference;
 
@@ -212,7 +212,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
     }
 
     private ProviderDefinition? ScopeOf(ProviderDefinition provider, ModelDefinition model) =>
-        model.HasOwnScope ? _scopes.GetOrAdd((provider.Id, ModelScopes.IdOf(provider, model)), static (_, s) => ModelScopes.For(s.provider, s.model), (provider, model)) : null;
+        model.HasOwnScope ? _scopes.GetOrAdd((provider.Id, model.Name, model.Deployment?.Id), static (_, s) => ModelScopes.For(s.provider, s.model), (provider, model)) : null;
 
     /// <summary>
     /// What this silo knows of a deployment's load, from local state only: calls in flight cluster-wide (this silo's

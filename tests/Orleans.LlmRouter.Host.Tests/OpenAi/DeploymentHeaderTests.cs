@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 
 namespace Orleans.LlmRouter.Host.Tests.OpenAi;
 
@@ -39,6 +41,42 @@ public sealed class DeploymentHeaderTests(GatewayFixture gateway)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("simulated; deployment=sim-", response.Headers.GetValues("X-LlmRouter-Provider").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Health_lists_each_deployment_and_one_can_be_switched_off_at_run_time()
+    {
+        using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Admin.AdminEndpointsTests.AdminKey);
+        using var health = await admin.GetAsync("/api/v1/health/providers", TestContext.Current.CancellationToken);
+        var ids = JsonDocument.Parse(await health.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement
+            .EnumerateArray().Select(p => p.GetProperty("id").GetString()).ToList();
+        Assert.Contains("sim-balanced@sim-east", ids);
+        Assert.Contains("sim-balanced@sim-west", ids);
+
+        using (var off = await admin.PostAsync("/api/v1/providers/sim-balanced@sim-east/disable", null, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+        }
+
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                using var response = await gateway.Client.PostAsync(
+                    "/v1/chat/completions",
+                    Json($$"""{"model":"sim-balanced","messages":[{"role":"user","content":"east is off {{i}}"}]}"""),
+                    TestContext.Current.CancellationToken);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("simulated; deployment=sim-west", response.Headers.GetValues("X-LlmRouter-Provider").Single());
+                Assert.Equal("1", response.Headers.GetValues("X-LlmRouter-Attempts").Single());
+            }
+        }
+        finally
+        {
+            using var on = await admin.PostAsync("/api/v1/providers/sim-balanced@sim-east/enable", null, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        }
     }
 
     [Theory]
