@@ -1,7 +1,7 @@
 namespace Orleans.LlmRouter.Core.Catalog;
 
 /// <summary>YAML names of <see cref="BalanceStrategy"/> (snake_case).</summary>
-public static class BalanceStrategyNames
+internal static class BalanceStrategyNames
 {
     private static readonly Dictionary<string, BalanceStrategy> ByName = new(StringComparer.Ordinal)
     {

@@ -3,7 +3,7 @@ namespace Orleans.LlmRouter.Core.Catalog;
 /// <summary>The validated, immutable catalog: providers, models, actions and dev tenants.</summary>
 public sealed class ModelCatalog
 {
-    public ModelCatalog(
+    internal ModelCatalog(
         IEnumerable<ProviderDefinition> providers,
         IEnumerable<ModelDefinition> models,
         IEnumerable<ActionDefinition> actions,
@@ -33,9 +33,9 @@ public sealed class ModelCatalog
 
     public IReadOnlyDictionary<string, ModelDefinition> Models { get; }
 
-    public IReadOnlyDictionary<string, ActionDefinition> Actions { get; }
+    internal IReadOnlyDictionary<string, ActionDefinition> Actions { get; }
 
-    public IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
+    internal IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
 

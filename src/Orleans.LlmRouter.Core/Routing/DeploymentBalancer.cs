@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Core.Routing;
 /// <see cref="BalanceStrategy.Weighted"/> is random by weight and the other strategies break ties by weight. Pure:
 /// the randomness comes from the caller.
 /// </summary>
-public static class DeploymentBalancer
+internal static class DeploymentBalancer
 {
     /// <summary>Share of <see cref="BalanceStrategy.LowestLatency"/> calls sent to a random other deployment first, so a recovered or unmeasured one is tried again.</summary>
     public const double ExplorationShare = 0.1;

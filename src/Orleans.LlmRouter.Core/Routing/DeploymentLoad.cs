@@ -8,4 +8,4 @@ namespace Orleans.LlmRouter.Core.Routing;
 /// <param name="LatencyMs">Recent median latency of successful calls; 0 when nothing was measured yet.</param>
 /// <param name="Headroom">Share of this minute's rpm/tpm left, 0 to 1 (1 without limits).</param>
 /// <param name="EstimatedCostUsd">Estimated cost of this call at the deployment's prices.</param>
-public readonly record struct DeploymentLoad(int Weight, int InFlight, double LatencyMs, double Headroom, decimal EstimatedCostUsd);
+internal readonly record struct DeploymentLoad(int Weight, int InFlight, double LatencyMs, double Headroom, decimal EstimatedCostUsd);

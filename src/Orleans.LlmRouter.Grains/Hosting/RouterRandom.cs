@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Grains.Hosting;
 /// it; the default is <see cref="Random.Shared"/>. A seeded instance is used under a lock (<see cref="Random"/> is not
 /// thread-safe).
 /// </summary>
-public sealed class RouterRandom
+internal sealed class RouterRandom
 {
     private readonly Random? _seeded;
 

@@ -7,7 +7,7 @@ using Orleans.LlmRouter.Grains.Hosting;
 namespace Orleans.LlmRouter.Grains.Providers;
 
 /// <summary>A granted permission to send one upstream request. Hand it back with <see cref="ProviderGate.Complete(ProviderPermit, Contracts.ProviderOutcome)"/>.</summary>
-public sealed class ProviderPermit
+internal sealed class ProviderPermit
 {
     internal ProviderPermit(ProviderDefinition provider, long estimatedTokens, bool probe, bool slot)
     {
@@ -37,7 +37,7 @@ public sealed class ProviderPermit
 /// Permission for one upstream call: the provider's permit and, for a model with its own limits or breaker
 /// (<see cref="ModelScopes"/>), the model scope's. Hand it back with <see cref="ProviderGate.Complete(CallPermit, ProviderOutcome)"/>.
 /// </summary>
-public sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false, bool isDeployment = false)
+internal sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false, bool isDeployment = false)
 {
     /// <summary>
     /// True when the second scope is a deployment's: a 429's Retry-After then pauses only the deployment, not its provider.
@@ -69,7 +69,7 @@ public sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, b
 /// rpm/tpm in a minute; tokens used above the estimate are charged afterwards, so a minute can exceed tpm by at most
 /// the under-estimate of the calls in flight.
 /// </summary>
-public sealed partial class ProviderGate : IProviderObserver, IDisposable
+internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 {
     public const int LeaseFraction = 20;
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(5);

@@ -12,7 +12,7 @@ using Polly;
 namespace Orleans.LlmRouter.Grains.Routing;
 
 /// <summary>Per-silo services the router grain uses: the catalog, the planner, adapters and retry pipelines.</summary>
-public sealed class RouterServices
+internal sealed class RouterServices
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _pipelines = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TokenizerFamily> _families = new(StringComparer.Ordinal);

@@ -13,7 +13,7 @@ namespace Orleans.LlmRouter.Grains.Tenants;
 /// change, re-fetched when older than <see cref="Staleness"/>). Resolves a bearer key to its tenant by hashing it and
 /// comparing hashes in constant time, with no remote call on a warm silo.
 /// </summary>
-public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposable
+internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposable
 {
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(30);
 

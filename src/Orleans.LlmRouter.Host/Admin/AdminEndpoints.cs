@@ -18,7 +18,7 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// tenant's counters against the ledger, and the ledger's quarantine. Errors are RFC 7807, mapped in one place
 /// (<see cref="AdminProblems"/>); keys are checked by the <c>admin</c> and <c>tenant-or-admin</c> policies.
 /// </summary>
-public static class AdminEndpoints
+internal static class AdminEndpoints
 {
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
     {

@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// Tenant management under <c>/api/v1/tenants</c> (admin key): create, read, update, delete; issue, rotate and revoke
 /// keys (a plain key is shown once, when issued); budgets and limits are part of the tenant's settings.
 /// </summary>
-public static class TenantEndpoints
+internal static class TenantEndpoints
 {
     public static RouteGroupBuilder MapTenantEndpoints(this RouteGroupBuilder admin)
     {

@@ -12,7 +12,7 @@ using Orleans.LlmRouter.Host.Auth;
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>The OpenAI-compatible surface: <c>POST /v1/chat/completions</c> (JSON and SSE) and <c>GET /v1/models</c>.</summary>
-public static class ChatCompletionsEndpoints
+internal static class ChatCompletionsEndpoints
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();

@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Providers.Resilience;
 /// backoff and jitter; a provider's Retry-After replaces the computed delay, capped at <see cref="RetrySettings.Max"/>.
 /// Permanent errors are never retried here (the router moves to the next model).
 /// </summary>
-public static class RetryPipelines
+internal static class RetryPipelines
 {
     public static ResiliencePipeline Create(RetrySettings settings, TimeProvider time)
     {

@@ -114,7 +114,7 @@ public sealed class DeploymentClusterFixture : IAsyncLifetime
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
-    public IReadOnlyList<ProviderGate> Gates { get; private set; } = [];
+    internal IReadOnlyList<ProviderGate> Gates { get; private set; } = [];
 
     /// <summary>The router grain as the silo <paramref name="silo"/> runs it (a stateless worker is local to its caller's silo).</summary>
     public IRouterGrain Router(int silo) =>
