@@ -698,7 +698,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
     private Task Bounded(Task call) => call.WaitAsync(_callTimeout, _clock.Time);
 
-    private IProviderGrain Grain(string providerId) => _grains.GetGrain<IProviderGrain>(providerId);
+    private IProviderGrain Grain(string providerId) => _grains.GetProviderScope(providerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {Provider}: could not reach its provider grain; using the last known state")]
     private static partial void LogRefreshFailed(ILogger logger, string provider, Exception ex);

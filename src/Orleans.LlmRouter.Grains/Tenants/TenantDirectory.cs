@@ -70,7 +70,7 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
     /// <summary>Re-reads the registry now (after a change made through this silo, so it applies here at once).</summary>
     public async Task RefreshAsync()
     {
-        Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").GetSnapshotAsync());
+        Apply(await _grains.GetTenantRegistry().GetSnapshotAsync());
     }
 
     public void Dispose() => _loadLock.Dispose();
@@ -99,7 +99,7 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
             _self ??= await Task.Run(() => _grains.CreateObjectReference<ITenantRegistryObserver>(this));
             // Bounded: a registry on a silo that just died would otherwise hold every caller behind this lock for the
             // whole response timeout; with a view at hand the last known tenants keep being served.
-            Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").SubscribeAsync(_self).WaitAsync(RefreshTimeout, _clock.Time));
+            Apply(await _grains.GetTenantRegistry().SubscribeAsync(_self).WaitAsync(RefreshTimeout, _clock.Time));
             _loadedAt = _clock.UtcNow;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException && _view.Version >= 0)

@@ -53,7 +53,7 @@ internal static class AdminEndpoints
         var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
         var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
         var context = RoutingHeaders.From(http, tenant, parsed.Model);
-        return TypedResults.Ok(await grains.GetGrain<IRouterGrain>(0).ExplainAsync(parsed.Request, context));
+        return TypedResults.Ok(await grains.GetRouter().ExplainAsync(parsed.Request, context));
     }
 
     private static async Task<Ok<ProviderHealthView[]>> ProviderHealthAsync(IGrainFactory grains, ModelCatalog catalog)
@@ -61,7 +61,7 @@ internal static class AdminEndpoints
         var views = new List<ProviderHealthView>();
         foreach (var p in catalog.Providers.Values.OrderBy(p => p.Id, StringComparer.Ordinal))
         {
-            ProviderHealth? health = p.Enabled ? await grains.GetGrain<IProviderGrain>(p.Id).GetHealthAsync() : null;
+            ProviderHealth? health = p.Enabled ? await grains.GetProviderScope(p.Id).GetHealthAsync() : null;
             views.Add(new ProviderHealthView(p.Id, p.Type, p.Enabled && health is { Disabled: false }, p.DisabledReason ?? (health is { Disabled: true } ? "disabled at run time" : null), health));
 
             // Models with their own limits or breaker have their own state, listed as model@provider; so has every
@@ -71,7 +71,7 @@ internal static class AdminEndpoints
             foreach (var m in scoped.OrderBy(m => ModelScopes.IdOf(p, m), StringComparer.Ordinal))
             {
                 var scope = ModelScopes.IdOf(p, m);
-                ProviderHealth? own = p.Enabled ? await grains.GetGrain<IProviderGrain>(scope).GetHealthAsync() : null;
+                ProviderHealth? own = p.Enabled ? await grains.GetProviderScope(scope).GetHealthAsync() : null;
                 views.Add(new ProviderHealthView(scope, p.Type, p.Enabled && own is { Disabled: false }, p.DisabledReason ?? (own is { Disabled: true } ? "disabled at run time" : null), own));
             }
         }
@@ -91,7 +91,7 @@ internal static class AdminEndpoints
             return TypedResults.Problem($"Provider '{id}' is disabled by configuration ({provider.DisabledReason}); it cannot be enabled at run time.", statusCode: 409, title: "Conflict");
         }
 
-        var snapshot = await grains.GetGrain<IProviderGrain>(id).SetEnabledAsync(enabled);
+        var snapshot = await grains.GetProviderScope(id).SetEnabledAsync(enabled);
 
         // The grain pushes the change to every silo (one-way); the silo that took the request applies it at once, so
         // its next call already sees it.
@@ -161,7 +161,7 @@ internal static class AdminEndpoints
         }
 
         var report = await ledger.ReportAsync(query, http.RequestAborted);
-        var counters = await grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(id)).GetUsageAsync();
+        var counters = await grains.GetTenantBudget(id).GetUsageAsync();
         return TypedResults.Ok(new UsageView(id, report.Totals, report.Days.ToArray(), counters));
     }
 

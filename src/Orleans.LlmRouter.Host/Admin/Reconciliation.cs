@@ -19,7 +19,7 @@ internal static class Reconciliation
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(time);
         var zone = BudgetCalendar.Zone(timeZone);
-        var budget = grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenantId));
+        var budget = grains.GetTenantBudget(tenantId);
         ReconcileReport report;
         var attempt = 0;
         while (true)

@@ -101,7 +101,7 @@ internal static class TenantEndpoints
 
     private static IResult Problem(int status, string detail) => AdminProblems.Problem(status, detail);
 
-    private static ITenantRegistryGrain Registry(IGrainFactory grains) => grains.GetGrain<ITenantRegistryGrain>("registry");
+    private static ITenantRegistryGrain Registry(IGrainFactory grains) => grains.GetTenantRegistry();
 
     private static TenantView View(ManagedTenant t) =>
         new(t.Settings.Id, "admin", t.Settings, t.Keys.Select(k => new KeyView(k.KeyId, k.Prefix + "…", k.CreatedAt, k.RevokedAt)).ToArray());

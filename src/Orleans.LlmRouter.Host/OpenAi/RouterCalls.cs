@@ -62,7 +62,7 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     /// false when co-hosted with a silo (key 0, no probes).
     /// </summary>
     public RouterCalls(IGrainFactory grains, TimeProvider time, ILogger<RouterCalls> logger, bool guard)
-        : this(key => RouterReference.For(grains, key), ProbeAsync, time, logger, guard)
+        : this(key => grains.GetRouter(key), ProbeAsync, time, logger, guard)
     {
         ArgumentNullException.ThrowIfNull(grains);
     }

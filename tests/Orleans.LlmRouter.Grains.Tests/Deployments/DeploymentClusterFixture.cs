@@ -118,7 +118,7 @@ public sealed class DeploymentClusterFixture : IAsyncLifetime
 
     /// <summary>The router grain as the silo <paramref name="silo"/> runs it (a stateless worker is local to its caller's silo).</summary>
     public IRouterGrain Router(int silo) =>
-        Cluster.Silos[silo % Cluster.Silos.Count].ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<IRouterGrain>(0);
+        Cluster.Silos[silo % Cluster.Silos.Count].ServiceProvider.GetRequiredService<IGrainFactory>().GetRouter();
 
     public async ValueTask InitializeAsync()
     {

@@ -184,8 +184,8 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
             Assert.Equal(reached, fx.Mock.ModelRequests.GetValueOrDefault("brk-b")); // open: not called at all
             Assert.Equal(60, after.GetValueOrDefault("da") + after.GetValueOrDefault("dc"));
             Assert.True(after.GetValueOrDefault("da") > 10 && after.GetValueOrDefault("dc") > 10);
-            Assert.Equal(ProviderCircuitState.Open, (await fx.Cluster.Client.GetGrain<IProviderGrain>("sturdy@db").GetHealthAsync()).State);
-            Assert.Equal(ProviderCircuitState.Closed, (await fx.Cluster.Client.GetGrain<IProviderGrain>("db").GetHealthAsync()).State); // the provider's own circuit stays closed
+            Assert.Equal(ProviderCircuitState.Open, (await fx.Cluster.Client.GetProviderScope("sturdy@db").GetHealthAsync()).State);
+            Assert.Equal(ProviderCircuitState.Closed, (await fx.Cluster.Client.GetProviderScope("db").GetHealthAsync()).State); // the provider's own circuit stays closed
         }
         finally
         {
