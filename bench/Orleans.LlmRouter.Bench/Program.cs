@@ -30,6 +30,8 @@ string Dll(string project, string dir = "src") => Path.Combine(root, dir, projec
 var small = """{"model":"mock-small","max_tokens":64,"messages":[{"role":"user","content":"Say hello to the benchmark."}]}""";
 var large = JsonSerializer.Serialize(new { model = "mock-small", max_tokens = 64, messages = new[] { new { role = "user", content = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 225)) } } });
 var streaming = """{"model":"mock-small","max_tokens":64,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream a short greeting to the benchmark please."}]}""";
+// The same call to a model served by five deployments (five providers on the mock, weighted): the routing cost of balancing.
+var pooled = small.Replace("\"mock-small\"", "\"mock-pool\"", StringComparison.Ordinal);
 var hot = new[] { "sk-bench-hot" };
 var many = Enumerable.Range(0, tenantCount).Select(i => $"sk-bench-t{i:000}").ToArray();
 
@@ -118,6 +120,7 @@ foreach (var t in targets)
 
         if (isGateway && !TelemetryVariant(t.Name))
         {
+            results.Add(await Measured(t, $"closed c={connections} small, 5 deployments, hot tenant", () => Wrk.RunAsync(t, pooled, hot, connections, duration, work)));
             results.Add(await Measured(t, $"closed c={connections} small, {tenantCount} tenants", () => Wrk.RunAsync(t, small, many, connections, duration, work)));
             if (hotConnections != connections)
             {
@@ -127,6 +130,11 @@ foreach (var t in targets)
     }
 
     results.Add((t.Name, $"open {rate}/s small", await OpenLoop.RunAsync(t, small, hot, rate, duration, stream: false)));
+    if (isGateway)
+    {
+        results.Add((t.Name, $"open {rate}/s small, 5 deployments", await OpenLoop.RunAsync(t, pooled, hot, rate, duration, stream: false)));
+    }
+
     if (t.Name != "portkey")
     {
         // Portkey 1.15.2 answers every streamed request with 500 on Node 20 (TypeError "immutable" when it appends a header
@@ -166,6 +174,20 @@ foreach (var g in targets.Where(t => t.Name.StartsWith("gateway", StringComparis
         if (portkeyFigures is not null && scenario.StartsWith("closed", StringComparison.Ordinal))
         {
             ratios[$"{g} / portkey req/s, {scenario}"] = gw.Rps / portkeyFigures.Rps;
+        }
+
+        if (scenario.Contains(", 5 deployments", StringComparison.Ordinal)
+            && results.FirstOrDefault(r => r.Target == g && r.Scenario == scenario.Replace(", 5 deployments", string.Empty, StringComparison.Ordinal)).F is { } single)
+        {
+            // Balancing five deployments against one provider, same gateway, same run.
+            if (scenario.StartsWith("closed", StringComparison.Ordinal))
+            {
+                ratios[$"{g} 5-deployment / single-provider req/s, {scenario}"] = gw.Rps / single.Rps;
+            }
+            else
+            {
+                ratios[$"{g} 5-deployment minus single-provider p50 ms, {scenario}"] = gw.P50 - single.P50;
+            }
         }
 
         if (floor is not null && scenario.StartsWith("open", StringComparison.Ordinal))
@@ -261,9 +283,25 @@ async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<s
     var yaml = new StringBuilder($$"""
         providers:
           - { id: bench, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
+          - { id: bench-d1, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
+          - { id: bench-d2, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
+          - { id: bench-d3, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
+          - { id: bench-d4, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
+          - { id: bench-d5, type: openai, base_url: "{{mock.Address.ToString().TrimEnd('/')}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, priority: 5 }
         models:
           - { name: mock-small, provider: bench, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
               capabilities: [chat, streaming, tools, structured_output], pricing: { input: 0.15, output: 0.60 } }
+          - name: mock-pool
+            context_window: 128000
+            max_output_tokens: 4096
+            capabilities: [chat, streaming, tools, structured_output]
+            pricing: { input: 0.15, output: 0.60 }
+            deployments:
+              - { provider: bench-d1, provider_model: mock-small, weight: 2 }
+              - { provider: bench-d2, provider_model: mock-small }
+              - { provider: bench-d3, provider_model: mock-small }
+              - { provider: bench-d4, provider_model: mock-small }
+              - { provider: bench-d5, provider_model: mock-small }
         tenants:
 
         """);

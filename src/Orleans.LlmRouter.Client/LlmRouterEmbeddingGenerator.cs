@@ -43,6 +43,11 @@ public sealed class LlmRouterEmbeddingGenerator : IEmbeddingGenerator<string, Em
                 [LlmRouterPropertyNames.Attempts] = result.Attempts.Count,
             },
         };
+        if (result.Deployment is { } deployment)
+        {
+            embeddings.AdditionalProperties[LlmRouterPropertyNames.Deployment] = deployment;
+        }
+
         return embeddings;
     }
 

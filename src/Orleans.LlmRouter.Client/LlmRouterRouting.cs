@@ -50,6 +50,9 @@ public static class LlmRouterPropertyNames
     /// <summary>Response: the provider that served the call (string).</summary>
     public const string Provider = "provider";
 
+    /// <summary>Response: the deployment that served the call, for a model with several deployments (string; absent otherwise).</summary>
+    public const string Deployment = "deployment";
+
     /// <summary>Response: the provider's own model name (string).</summary>
     public const string ProviderModel = "provider_model";
 

@@ -226,7 +226,14 @@ public sealed partial class CatalogLoader
         var providerIds = providers.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var (_, model) in parsed.Models)
         {
-            if (!providerIds.Contains(model.Provider))
+            if (model.Deployments.Count > 0)
+            {
+                foreach (var deployment in model.Deployments.Where(d => !providerIds.Contains(d.Provider)))
+                {
+                    errors.Add(new(deployment.Location, $"deployment '{deployment.Id}' of model '{model.Name}' names unknown provider '{deployment.Provider}'"));
+                }
+            }
+            else if (!providerIds.Contains(model.Provider))
             {
                 errors.Add(new(model.Location, $"model '{model.Name}' names unknown provider '{model.Provider}'"));
             }

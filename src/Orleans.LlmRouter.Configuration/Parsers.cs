@@ -102,11 +102,29 @@ internal static class ModelParser
 {
     public static ModelDefinition? Parse(YamlNodeReader r, YamlMappingNode map)
     {
-        r.CheckKeys(map, "a model", "name", "provider", "provider_model", "capabilities", "context_window", "max_output_tokens", "pricing", "tier", "description", "limits", "circuit_breaker");
+        r.CheckKeys(map, "a model", "name", "provider", "provider_model", "capabilities", "context_window", "max_output_tokens", "pricing", "tier", "description", "limits", "circuit_breaker", "deployments", "balance");
         var name = r.String(map, "name", "a model", required: true);
         var what = name is null ? "a model" : $"model '{name}'";
-        var provider = r.String(map, "provider", what, required: true);
-        var providerModel = r.String(map, "provider_model", what, required: true);
+        var deploymentsNode = r.Get(map, "deployments");
+        var deployments = deploymentsNode is null ? [] : DeploymentParser.Parse(r, deploymentsNode, what);
+        var balance = DeploymentParser.Balance(r, map, what);
+        if (deploymentsNode is not null)
+        {
+            foreach (var key in new[] { "provider", "provider_model", "limits", "circuit_breaker" })
+            {
+                if (r.Get(map, key) is { } single)
+                {
+                    r.Error(single, $"{what} has 'deployments': '{key}' belongs in each deployment");
+                }
+            }
+        }
+        else if (r.Get(map, "balance") is { } balanceNode)
+        {
+            r.Error(balanceNode, $"'balance' of {what} needs 'deployments' to balance");
+        }
+
+        var provider = deploymentsNode is null ? r.String(map, "provider", what, required: true) : deployments.Count > 0 ? deployments[0].Provider : null;
+        var providerModel = deploymentsNode is null ? r.String(map, "provider_model", what, required: true) : deployments.Count > 0 ? deployments[0].ProviderModel : null;
         var capabilities = Capabilities(r, r.StringList(map, "capabilities", what, required: true), what);
         if (capabilities.Count == 0 && r.Get(map, "capabilities") is { } capsNode)
         {
@@ -140,12 +158,16 @@ internal static class ModelParser
         }
 
         var tier = r.String(map, "tier", what);
-        var limitsNode = r.Map(map, "limits", what);
+        var limitsNode = deploymentsNode is null ? r.Map(map, "limits", what) : null;
         var limits = limitsNode is null ? null : ProviderParser.ParseLimits(r, limitsNode, what);
-        var breaker = ProviderParser.ParseBreaker(r, r.Map(map, "circuit_breaker", what), what);
+        var breaker = deploymentsNode is null ? ProviderParser.ParseBreaker(r, r.Map(map, "circuit_breaker", what), what) : null;
         return name is null || provider is null || providerModel is null || context is null || maxOutput is null || pricing is null
             ? null
-            : new ModelDefinition(name, provider, providerModel, capabilities, context.Value, maxOutput.Value, pricing, tier, r.At(map), limits, breaker);
+            : new ModelDefinition(name, provider, providerModel, capabilities, context.Value, maxOutput.Value, pricing, tier, r.At(map), limits, breaker)
+            {
+                Deployments = deployments,
+                Balance = balance,
+            };
     }
 
     private static readonly string[] PriceKeys = ["input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning"];
@@ -154,7 +176,7 @@ internal static class ModelParser
     /// <c>pricing: {input, output, cached_input, cache_write, cache_write_1h, reasoning, long_context}</c>, where
     /// <c>long_context</c> is one tier (a mapping) or a list of tiers, each <c>{above_tokens, input, output, …}</c>.
     /// </summary>
-    private static ModelPricing? ParsePricing(YamlNodeReader r, YamlMappingNode map, string what)
+    internal static ModelPricing? ParsePricing(YamlNodeReader r, YamlMappingNode map, string what)
     {
         var pw = $"pricing of {what}";
         r.CheckKeys(map, pw, [.. PriceKeys, "long_context"]);

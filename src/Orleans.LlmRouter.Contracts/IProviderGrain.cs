@@ -13,7 +13,10 @@ public enum ProviderCircuitState
     HalfOpen = 2,
 }
 
-/// <summary>What a silo needs to admit calls locally: breaker state, pause, enablement. Versioned.</summary>
+/// <summary>
+/// What a silo needs to admit calls locally: breaker state, pause, enablement (versioned: a change bumps
+/// <see cref="Version"/>), and the load figures deployments are balanced by (as of the snapshot, no version bump).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ProviderSnapshot")]
 public sealed record ProviderSnapshot(
     [property: Id(0)] string ProviderId,
@@ -21,7 +24,23 @@ public sealed record ProviderSnapshot(
     [property: Id(2)] DateTimeOffset? OpenUntil,
     [property: Id(3)] DateTimeOffset? PausedUntil,
     [property: Id(4)] bool Disabled,
-    [property: Id(5)] long Version);
+    [property: Id(5)] long Version)
+{
+    /// <summary>Calls in flight cluster-wide, as the silos last reported them.</summary>
+    [Id(6)] public int InFlight { get; init; }
+
+    /// <summary>Median latency of the recent successful calls; 0 when none was measured.</summary>
+    [Id(7)] public double LatencyP50Ms { get; init; }
+
+    /// <summary>Requests granted (leased) in the current minute.</summary>
+    [Id(8)] public long RequestsThisMinute { get; init; }
+
+    /// <summary>Tokens granted or charged in the current minute.</summary>
+    [Id(9)] public long TokensThisMinute { get; init; }
+
+    /// <summary>End of the minute the two counts above belong to.</summary>
+    [Id(10)] public DateTimeOffset MinuteEnds { get; init; }
+}
 
 /// <summary>The result of one upstream request, reported by the silo that made it.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ProviderOutcome")]
@@ -103,6 +122,13 @@ public interface IProviderGrain : IGrainWithStringKey
     /// </summary>
     [Alias("acquire-slots")]
     Task<int> AcquireSlotsAsync(string holder, int count);
+
+    /// <summary>
+    /// Tells how many calls <paramref name="holder"/> (one id per silo gate) has in flight now; returns the state with
+    /// the cluster-wide sum. A holder's count expires unless it is reported again, so a dead silo's calls stop counting.
+    /// </summary>
+    [Alias("report-in-flight")]
+    Task<ProviderSnapshot> ReportInFlightAsync(string holder, int inFlight);
 
     /// <summary>Gives back <paramref name="count"/> concurrency slots that <paramref name="holder"/> no longer needs.</summary>
     [Alias("release-slots")]

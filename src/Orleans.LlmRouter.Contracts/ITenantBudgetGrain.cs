@@ -39,6 +39,9 @@ public sealed record UsageRecord(
 
     /// <summary>When the request ended; this instant places the row in the budget windows.</summary>
     [Id(15)] public DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>The deployment called, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(16)] public string? Deployment { get; init; }
 }
 
 /// <summary>Usage and remaining budget of one window.</summary>

@@ -184,7 +184,11 @@ public sealed record AttemptRecord(
     [property: Id(2)] bool Success,
     [property: Id(3)] string? ErrorClass,
     [property: Id(4)] string? Message,
-    [property: Id(5)] double LatencyMs);
+    [property: Id(5)] double LatencyMs)
+{
+    /// <summary>The deployment tried, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(6)] public string? Deployment { get; init; }
+}
 
 /// <summary>The result of a routed chat completion.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatCompletion")]
@@ -199,7 +203,11 @@ public sealed record ChatCompletion(
     [property: Id(7)] decimal CostUsd,
     [property: Id(8)] IReadOnlyList<AttemptRecord> Attempts,
     [property: Id(9)] double LatencyMs,
-    [property: Id(10)] DateTimeOffset Created);
+    [property: Id(10)] DateTimeOffset Created)
+{
+    /// <summary>The deployment that answered, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(11)] public string? Deployment { get; init; }
+}
 
 /// <summary>One item of a routed stream: a text or tool-call delta, then a final item with usage.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatStreamItem")]
@@ -225,6 +233,9 @@ public sealed record ChatStreamItem
 
     /// <summary>The provider id serving the stream (set on the first item).</summary>
     [Id(6)] public string? Provider { get; init; }
+
+    /// <summary>The deployment serving the stream (set on the first item), for a model with <c>deployments</c>.</summary>
+    [Id(9)] public string? Deployment { get; init; }
 
     /// <summary>Error class when the stream ended by an upstream failure after the first chunk.</summary>
     [Id(7)] public string? ErrorClass { get; init; }
@@ -266,4 +277,8 @@ public sealed record EmbeddingResult(
     [property: Id(2)] IReadOnlyList<float[]> Vectors,
     [property: Id(3)] TokenUsage Usage,
     [property: Id(4)] decimal CostUsd,
-    [property: Id(5)] IReadOnlyList<AttemptRecord> Attempts);
+    [property: Id(5)] IReadOnlyList<AttemptRecord> Attempts)
+{
+    /// <summary>The deployment that answered, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(6)] public string? Deployment { get; init; }
+}

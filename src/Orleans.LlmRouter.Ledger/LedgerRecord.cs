@@ -25,6 +25,9 @@ internal sealed record LedgerRecord
 
     public required string Model { get; init; }
 
+    /// <summary>The deployment called, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    public string? Deployment { get; init; }
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }

@@ -14,7 +14,7 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// are the one table <see cref="MockScenarios"/>; this class holds the host, the recorded requests, the timing and the
 /// framing helpers the APIs share (faults of a broken upstream written in each API's own framing).
 /// </summary>
-public sealed class MockUpstreamServer : IAsyncDisposable
+public sealed partial class MockUpstreamServer : IAsyncDisposable
 {
     /// <summary>The AWS access key id the Bedrock surface accepts (SigV4).</summary>
     public const string AwsAccessKeyId = "AKIAMOCKUPSTREAM0001";

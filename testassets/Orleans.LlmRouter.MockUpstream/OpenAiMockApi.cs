@@ -12,7 +12,9 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// not_found (404), bad_request (400), context_length (400 context_length_exceeded), content_policy,
 /// no_retry (500 with x-should-retry: false), midstream (an error payload after two chunks), deepseek_cache
 /// (DeepSeek cache usage fields), tool_call, slow (waits until the caller gives up), no_usage (a stream without its
-/// usage chunk, as many compatible servers send it).
+/// usage chunk, as many compatible servers send it). A scenario and extra latency can also be set per requested
+/// model (<see cref="MockUpstreamServer.ModelScenarios"/>, <see cref="MockUpstreamServer.ModelLatency"/>), so one mock
+/// plays several deployments.
 /// <para>
 /// Faults of a broken upstream, served by every API of the mock (OpenAI, Anthropic, Gemini, Ollama) in its own
 /// framing: malformed_json (a 200 whose JSON body is cut in half; in a stream, an event whose JSON is cut after two
@@ -58,7 +60,9 @@ internal sealed class OpenAiMockApi(MockUpstreamServer server) : MockApi(server)
         var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
         var lastUser = root.GetProperty("messages").EnumerateArray().LastOrDefault(x => x.GetProperty("role").GetString() == "user");
         var text = lastUser.ValueKind == JsonValueKind.Object ? ContentText(lastUser.GetProperty("content")) : string.Empty;
-        var scenario = Scenario(http, text);
+        // A scenario set for the requested model (one mock playing several deployments) unless the request names its own.
+        var perModel = Server.ModelScenario(model);
+        var scenario = http.Request.Headers.ContainsKey("x-mock-scenario") ? Scenario(http, text) : perModel ?? Scenario(http, text);
         var promptTokens = root.GetProperty("messages").EnumerateArray().Sum(x => x.TryGetProperty("content", out var c) ? (ContentText(c).Length / 4) + 4 : 4) + 3;
 
         if (await ErrorAsync(http, scenario))
@@ -77,7 +81,7 @@ internal sealed class OpenAiMockApi(MockUpstreamServer server) : MockApi(server)
 
         if (!stream)
         {
-            await DelayAsync(http, Timing.Latency);
+            await DelayAsync(http, Timing.Latency + Server.ModelDelay(model));
             await WriteAnswerAsync(http, scenario, w =>
             {
                 w.WriteString("id", id);
@@ -125,7 +129,7 @@ internal sealed class OpenAiMockApi(MockUpstreamServer server) : MockApi(server)
 
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
-        await DelayAsync(http, Timing.TimeToFirstToken);
+        await DelayAsync(http, Timing.TimeToFirstToken + Server.ModelDelay(model));
         var pieces = toolCall ? [] : Split(reply);
         await Event(http, w => Chunk(w, id, model, role: true, content: string.Empty, toolCalls: default, finish: null));
         if (toolCall)

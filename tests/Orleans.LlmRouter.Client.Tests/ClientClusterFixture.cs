@@ -23,6 +23,8 @@ public sealed class ClientClusterFixture : IAsyncLifetime
         models:
           - { name: small, provider: sim, provider_model: small-1, capabilities: [chat, structured_output, tools, streaming], context_window: 100000, max_output_tokens: 500, pricing: { input: 1, output: 2 } }
           - { name: large, provider: sim, provider_model: large-1, capabilities: [chat, vision, structured_output, tools, streaming], context_window: 100000, max_output_tokens: 500, pricing: { input: 10, output: 20 } }
+          - { name: pooled, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 500, pricing: { input: 1, output: 2 },
+              deployments: [ { id: pool-a, provider: sim, provider_model: pool-1 } ] }
           - { name: embed, provider: sim, provider_model: embed-1, capabilities: [embedding], context_window: 8000, max_output_tokens: 1, pricing: { input: 0.5, output: 0 } }
         actions:
           - name: chat

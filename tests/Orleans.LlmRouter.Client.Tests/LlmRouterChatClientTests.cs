@@ -32,6 +32,26 @@ public sealed class LlmRouterChatClientTests(ClientClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_model_with_deployments_names_the_deployment_that_answered()
+    {
+        var response = await fx.Chat.GetResponseAsync("Hello, pool", new ChatOptions { ModelId = "pooled" }, Ct);
+
+        Assert.Equal("pool-a", response.AdditionalProperties![LlmRouterPropertyNames.Deployment]);
+        Assert.Equal("pool-1", response.AdditionalProperties[LlmRouterPropertyNames.ProviderModel]);
+        Assert.False((await fx.Chat.GetResponseAsync("Hello", new ChatOptions { ModelId = "small" }, Ct)).AdditionalProperties!.ContainsKey(LlmRouterPropertyNames.Deployment));
+
+        var first = true;
+        await foreach (var update in fx.Chat.GetStreamingResponseAsync("Stream, pool", new ChatOptions { ModelId = "pooled" }, Ct))
+        {
+            if (first)
+            {
+                Assert.Equal("pool-a", update.AdditionalProperties![LlmRouterPropertyNames.Deployment]);
+                first = false;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Streaming_updates_concatenate_to_the_text_and_end_with_usage_and_cost()
     {
         var options = new ChatOptions { ModelId = "small" };

@@ -354,12 +354,12 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
     }
 
     [Fact]
-    public async Task Cache_write_tokens_and_estimated_usage_are_stored_read_back_and_totalled()
+    public async Task Cache_write_tokens_estimated_usage_and_the_deployment_are_stored_read_back_and_totalled()
     {
         db.RequireOrSkip();
         await using var ledger = Ledger();
         var tenant = "cw-" + Guid.NewGuid().ToString("N")[..8];
-        await ledger.AppendAsync(Row(tenant, 1) with { CacheWriteTokens = 300, CacheWrite1hTokens = 100, ReasoningTokens = 7 });
+        await ledger.AppendAsync(Row(tenant, 1) with { CacheWriteTokens = 300, CacheWrite1hTokens = 100, ReasoningTokens = 7, Deployment = "eu-2" });
         await ledger.AppendAsync(Row(tenant, 2) with { UsageEstimated = true, CacheWriteTokens = 20 });
         Assert.Equal(320L, await db.ScalarAsync<long>("SELECT sum(cache_write_tokens)::bigint FROM llm_calls WHERE tenant_id = $1", tenant));
         Assert.Equal(100L, await db.ScalarAsync<long>("SELECT sum(cache_write_1h_tokens)::bigint FROM llm_calls WHERE tenant_id = $1", tenant));
@@ -372,6 +372,7 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         }
 
         Assert.Equal([(300L, 100L, false), (20L, 0L, true)], read.OrderBy(r => r.TenantSeq).Select(r => (r.CacheWriteTokens, r.CacheWrite1hTokens, r.UsageEstimated)));
+        Assert.Equal(["eu-2", null], read.OrderBy(r => r.TenantSeq).Select(r => r.Deployment)); // the deployment column (011)
         var totals = (await ledger.ReportAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken)).Totals;
         Assert.Equal((320L, 100L, 1L, 7L), (totals.CacheWriteTokens, totals.CacheWrite1hTokens, totals.EstimatedCalls, totals.ReasoningTokens));
     }

@@ -54,7 +54,7 @@ internal static class ChatMapping
         var message = ToMessage(completion.Message);
         message.MessageId = completion.Id;
         message.CreatedAt = completion.Created;
-        return new ChatResponse(message)
+        var response = new ChatResponse(message)
         {
             ResponseId = completion.Id,
             ModelId = completion.Model,
@@ -71,6 +71,12 @@ internal static class ChatMapping
                 [LlmRouterPropertyNames.LatencyMs] = completion.LatencyMs,
             },
         };
+        if (completion.Deployment is { } deployment)
+        {
+            response.AdditionalProperties[LlmRouterPropertyNames.Deployment] = deployment;
+        }
+
+        return response;
     }
 
     public static ChatResponseUpdate ToUpdate(ChatStreamItem item, string responseId, string? model, DateTimeOffset created)
@@ -111,6 +117,11 @@ internal static class ChatMapping
             if (item.Provider is { } provider)
             {
                 update.AdditionalProperties[LlmRouterPropertyNames.Provider] = provider;
+            }
+
+            if (item.Deployment is { } deployment)
+            {
+                update.AdditionalProperties[LlmRouterPropertyNames.Deployment] = deployment;
             }
 
             if (item.CostUsd is { } cost)

@@ -143,8 +143,43 @@ public sealed record ModelDefinition(
     /// <summary>True when the model has <paramref name="capability"/>.</summary>
     public bool Has(Capability capability) => Capabilities.Contains(capability);
 
-    /// <summary>True when the model has its own rate limits or circuit breaker, on top of its provider's.</summary>
-    public bool HasOwnScope => Limits is not null || Breaker is not null;
+    /// <summary>
+    /// True when the model has its own rate limits or circuit breaker, on top of its provider's; a deployment view
+    /// (<see cref="Deployment"/> set) always has its own scope.
+    /// </summary>
+    public bool HasOwnScope => Limits is not null || Breaker is not null || Deployment is not null;
+
+    /// <summary>
+    /// The model's deployments when it lists several (<c>deployments:</c>); empty for the single-provider form, where
+    /// <see cref="Provider"/> and <see cref="ProviderModel"/> are the one implicit deployment. When set,
+    /// <see cref="Provider"/> and <see cref="ProviderModel"/> are those of the first deployment.
+    /// </summary>
+    public IReadOnlyList<DeploymentDefinition> Deployments { get; init; } = [];
+
+    /// <summary>How the deployments are balanced (<c>balance:</c>, default weighted).</summary>
+    public BalanceStrategy Balance { get; init; } = BalanceStrategy.Weighted;
+
+    /// <summary>Set on the view of one deployment (<see cref="ViewOf"/>): the deployment this definition calls.</summary>
+    public DeploymentDefinition? Deployment { get; init; }
+
+    /// <summary>
+    /// This model as one of its deployments serves it: the deployment's provider, provider model, limits, breaker and
+    /// prices (the model's when the deployment sets none); same name and capabilities.
+    /// </summary>
+    public ModelDefinition ViewOf(DeploymentDefinition deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return this with
+        {
+            Provider = deployment.Provider,
+            ProviderModel = deployment.ProviderModel,
+            Pricing = deployment.Pricing ?? Pricing,
+            Limits = deployment.Limits,
+            Breaker = deployment.Breaker,
+            Deployment = deployment,
+            Deployments = [],
+        };
+    }
 }
 
 /// <summary>
@@ -157,21 +192,29 @@ internal static class ModelScopes
     /// <summary>A breaker that never opens (a model scope with limits only).</summary>
     public static BreakerSettings NeverOpens { get; } = new(1.0, int.MaxValue);
 
+    /// <summary><c>model@provider</c>, or <c>model@deployment</c> for a deployment view.</summary>
     public static string IdOf(ProviderDefinition provider, ModelDefinition model)
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(model);
-        return model.Name + "@" + provider.Id;
+        return model.Name + "@" + (model.Deployment?.Id ?? provider.Id);
     }
 
-    /// <summary>The model's own scope, or null when it has none.</summary>
+    /// <summary>
+    /// The model's own scope, or null when it has none. A deployment's scope has the deployment's limits and its own
+    /// breaker (the deployment's settings, else its provider's), so one deployment's failures open only its circuit.
+    /// </summary>
     public static ProviderDefinition? For(ProviderDefinition provider, ModelDefinition model)
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(model);
-        return model.HasOwnScope
-            ? provider with { Id = IdOf(provider, model), Limits = model.Limits ?? ProviderLimits.Unlimited, Breaker = model.Breaker ?? NeverOpens, HealthCheckInterval = null }
-            : null;
+        if (!model.HasOwnScope)
+        {
+            return null;
+        }
+
+        var breaker = model.Breaker ?? (model.Deployment is not null ? provider.Breaker : NeverOpens);
+        return provider with { Id = IdOf(provider, model), Limits = model.Limits ?? ProviderLimits.Unlimited, Breaker = breaker, HealthCheckInterval = null };
     }
 }
 

@@ -13,6 +13,20 @@ public sealed class ModelCatalog
         Models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
         Actions = actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
         Tenants = tenants.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        _views = Models.Values.Where(m => m.Deployments.Count > 0)
+            .ToDictionary(m => m.Name, m => (IReadOnlyList<ModelDefinition>)m.Deployments.Select(m.ViewOf).ToArray(), StringComparer.Ordinal);
+    }
+
+    private readonly Dictionary<string, IReadOnlyList<ModelDefinition>> _views;
+
+    /// <summary>
+    /// The views of a model's deployments (<see cref="ModelDefinition.ViewOf"/>), in configuration order, built once;
+    /// empty for a single-provider model.
+    /// </summary>
+    public IReadOnlyList<ModelDefinition> DeploymentsOf(ModelDefinition model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Deployments.Count > 0 && _views.TryGetValue(model.Name, out var views) ? views : [];
     }
 
     /// <summary>Every provider, by id (disabled ones included).</summary>
@@ -28,7 +42,10 @@ public sealed class ModelCatalog
     /// <summary>The provider that serves <paramref name="model"/> (a model of this catalog).</summary>
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
 
-    /// <summary>A provider by id, or a model's own scope by <c>model@provider</c> (see <see cref="ModelScopes"/>).</summary>
+    /// <summary>
+    /// A provider by id, or a model's own scope by <c>model@provider</c>, or a deployment's by <c>model@deployment</c>
+    /// (see <see cref="ModelScopes"/>).
+    /// </summary>
     public ProviderDefinition? ResolveScope(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
@@ -38,7 +55,20 @@ public sealed class ModelCatalog
         }
 
         var at = id.LastIndexOf('@');
-        return at > 0 && Models.TryGetValue(id[..at], out var model) && Providers.TryGetValue(id[(at + 1)..], out var owner) && model.Provider == owner.Id
+        if (at <= 0 || !Models.TryGetValue(id[..at], out var model))
+        {
+            return null;
+        }
+
+        var scope = id[(at + 1)..];
+        if (model.Deployments.Count > 0)
+        {
+            return model.Deployments.FirstOrDefault(d => d.Id == scope) is { } deployment && Providers.TryGetValue(deployment.Provider, out var host)
+                ? ModelScopes.For(host, DeploymentsOf(model).First(v => v.Deployment == deployment))
+                : null;
+        }
+
+        return Providers.TryGetValue(scope, out var owner) && model.Provider == owner.Id
             ? ModelScopes.For(owner, model)
             : null;
     }

@@ -145,9 +145,9 @@ internal sealed class RoutePlanner
     private string? Check(ModelDefinition model, RouteQuery query, long prompt, HashSet<Capability> required, long output, decimal cost, Func<ProviderDefinition, ModelDefinition, string?>? isProviderAvailable)
     {
         var provider = _catalog.ProviderOf(model);
-        if (!provider.Enabled)
+        if (model.Deployments.Count == 0 && !provider.Enabled)
         {
-            return $"provider '{provider.Id}' is disabled" + (provider.DisabledReason is { } why ? $": {why}" : string.Empty);
+            return Disabled(provider);
         }
 
         if (query.Tenant is { } tenant && !tenant.MayUseModel(model.Name))
@@ -175,6 +175,29 @@ internal sealed class RoutePlanner
             return $"estimated cost {cost:0.######} USD over max cost {max:0.######} USD";
         }
 
-        return isProviderAvailable?.Invoke(provider, model);
+        return model.Deployments.Count == 0 ? isProviderAvailable?.Invoke(provider, model) : Deployments(model, isProviderAvailable);
     }
+
+    /// <summary>A model with deployments is available while one of them is; otherwise the reason of each.</summary>
+    private string? Deployments(ModelDefinition model, Func<ProviderDefinition, ModelDefinition, string?>? isProviderAvailable)
+    {
+        var reasons = new List<string>(model.Deployments.Count);
+        foreach (var view in _catalog.DeploymentsOf(model))
+        {
+            var deployment = view.Deployment!;
+            var host = _catalog.Providers[deployment.Provider];
+            var reason = host.Enabled ? isProviderAvailable?.Invoke(host, view) : Disabled(host);
+            if (reason is null)
+            {
+                return null;
+            }
+
+            reasons.Add($"deployment '{deployment.Id}': {reason}");
+        }
+
+        return "no deployment is available (" + string.Join("; ", reasons) + ")";
+    }
+
+    private static string Disabled(ProviderDefinition provider) =>
+        $"provider '{provider.Id}' is disabled" + (provider.DisabledReason is { } why ? $": {why}" : string.Empty);
 }

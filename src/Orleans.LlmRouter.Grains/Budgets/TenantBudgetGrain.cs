@@ -293,6 +293,7 @@ internal sealed partial class TenantBudgetGrain(
             Strategy = record.Strategy,
             Provider = record.Provider,
             Model = record.Model,
+            Deployment = record.Deployment,
             PromptTokens = record.Usage.PromptTokens,
             CompletionTokens = record.Usage.CompletionTokens,
             CachedTokens = record.Usage.CachedTokens,

@@ -29,6 +29,7 @@ public static class LlmRouterSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(RouterClock.System);
+        services.TryAddSingleton(RouterRandom.System);
         services.AddStorageExceptionSerialization();
 
         // Providers whose type has no registered adapter are disabled, with the reason, rather than failing at call time.

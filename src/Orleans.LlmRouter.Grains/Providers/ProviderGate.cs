@@ -26,6 +26,9 @@ internal sealed class ProviderPermit
 
     internal bool HoldsSlot { get; }
 
+    /// <summary>True for a granted permit: it counts as a call in flight until it is completed or handed back.</summary>
+    internal bool Counted { get; init; }
+
     /// <summary>End of the rate lease the call's tokens were taken from (unused tokens go back to it while it lasts).</summary>
     internal DateTimeOffset LeaseExpires { get; init; }
 }
@@ -34,8 +37,13 @@ internal sealed class ProviderPermit
 /// Permission for one upstream call: the provider's permit and, for a model with its own limits or breaker
 /// (<see cref="ModelScopes"/>), the model scope's. Hand it back with <see cref="ProviderGate.Complete(CallPermit, ProviderOutcome)"/>.
 /// </summary>
-internal sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false)
+internal sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false, bool isDeployment = false)
 {
+    /// <summary>
+    /// True when the second scope is a deployment's: a 429's Retry-After then pauses only the deployment, not its provider.
+    /// </summary>
+    public bool IsDeployment { get; } = isDeployment;
+
     /// <summary>
     /// True when the model scope has its own breaker: the model's failures then count there, and at the provider only
     /// when they say the provider itself is unreachable (connection, timeout).
@@ -68,6 +76,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private static readonly TimeSpan Resubscribe = TimeSpan.FromSeconds(30); // well inside the grain's observer TTL (2 min)
     private static readonly TimeSpan SuccessFlush = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan SlotRenewal = TimeSpan.FromSeconds(10); // well inside ProviderGrain.SlotLease
+    private static readonly TimeSpan LoadReport = TimeSpan.FromSeconds(4); // well inside ProviderGrain.InFlightLease
 
     /// <summary>This gate's identity as a holder of concurrency slots (one per silo process).</summary>
     private readonly string _holder = Guid.NewGuid().ToString("N");
@@ -78,7 +87,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly RouterClock _clock;
     private readonly ILogger<ProviderGate> _logger;
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Provider, string Model), ProviderDefinition?> _scopes = new();
+    private readonly ConcurrentDictionary<(string Provider, string Model, string? Deployment), ProviderDefinition?> _scopes = new();
     private readonly ITimer _flushTimer;
     private IProviderObserver? _selfReference;
 
@@ -150,14 +159,16 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
             return (new CallPermit(first, null), null);
         }
 
+        var deployment = model.Deployment;
         var (second, deniedByModel) = await AdmitAsync(scope, estimatedTokens);
         if (second is null)
         {
             await ReturnUnusedAsync(first);
-            return (null, deniedByModel?.Replace($"provider '{scope.Id}'", $"model '{model.Name}' on provider '{provider.Id}'", StringComparison.Ordinal));
+            var who = deployment is null ? $"model '{model.Name}' on provider '{provider.Id}'" : $"deployment '{deployment.Id}' of model '{model.Name}'";
+            return (null, deniedByModel?.Replace($"provider '{scope.Id}'", who, StringComparison.Ordinal));
         }
 
-        return (new CallPermit(first, second, model.Breaker is not null), null);
+        return (new CallPermit(first, second, model.Breaker is not null || deployment is not null, deployment is not null), null);
     }
 
     /// <summary>Records how a call admitted by <see cref="AdmitAsync(ProviderDefinition, ModelDefinition, long)"/> ended, in every scope.</summary>
@@ -168,6 +179,10 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         var toProvider = permit.ModelHasBreaker && outcome.CountsAsFailure && outcome.ErrorClass is not ("connection" or "timeout")
             ? outcome with { CountsAsFailure = false }
             : outcome;
+        if (permit.IsDeployment && toProvider.RetryAfter is not null)
+        {
+            toProvider = toProvider with { RetryAfter = null }; // the deployment's quota, not the provider's
+        }
         await Complete(permit.Provider, toProvider with { WasProbe = permit.Provider.IsProbe });
         if (permit.Model is { } model)
         {
@@ -179,6 +194,11 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private async ValueTask ReturnUnusedAsync(ProviderPermit permit)
     {
         var local = LocalFor(permit.Provider);
+        if (permit.Counted)
+        {
+            Interlocked.Decrement(ref local.Active);
+        }
+
         if (permit.HoldsSlot)
         {
             ReleaseSlot(permit.Provider, local);
@@ -192,7 +212,111 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     }
 
     private ProviderDefinition? ScopeOf(ProviderDefinition provider, ModelDefinition model) =>
-        model.HasOwnScope ? _scopes.GetOrAdd((provider.Id, model.Name), static (_, s) => ModelScopes.For(s.provider, s.model), (provider, model)) : null;
+        model.HasOwnScope ? _scopes.GetOrAdd((provider.Id, model.Name, model.Deployment?.Id), static (_, s) => ModelScopes.For(s.provider, s.model), (provider, model)) : null;
+
+    /// <summary>
+    /// What this silo knows of a deployment's load, from local state only: calls in flight cluster-wide (this silo's
+    /// exactly, the others' as of the last snapshot), the recent median latency, and the share of this minute's
+    /// rpm/tpm left (the scope's own limits). No remote call; the snapshot is at most <see cref="Staleness"/> old
+    /// once the deployment is in use (in-flight counts are reported every second or two).
+    /// </summary>
+    public Core.Routing.DeploymentLoad Load(ProviderDefinition provider, ModelDefinition deployment, decimal estimatedCostUsd)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        var weight = deployment.Deployment?.Weight ?? 1;
+        if (ScopeOf(provider, deployment) is not { } scope)
+        {
+            return new(weight, 0, 0, 1, estimatedCostUsd);
+        }
+
+        var local = LocalFor(scope);
+        local.TracksLoad = true;
+        var s = local.Snapshot;
+        var mine = Volatile.Read(ref local.Active);
+        if (s is null)
+        {
+            return new(weight, mine, 0, 1, estimatedCostUsd);
+        }
+
+        var others = Math.Max(0, s.InFlight - local.ReportedActive);
+        return new(weight, mine + others, s.LatencyP50Ms, Headroom(scope.Limits, s), estimatedCostUsd);
+    }
+
+    /// <summary>True when the deployment's own rpm/tpm are spent for this minute, as far as this silo can tell (its lease is empty and the cluster's minute is used up).</summary>
+    public bool LimitsSpent(ProviderDefinition provider, ModelDefinition deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        if (ScopeOf(provider, deployment) is not { } scope || scope.Limits is { RequestsPerMinute: null, TokensPerMinute: null } || !_locals.TryGetValue(scope.Id, out var local))
+        {
+            return false;
+        }
+
+        var now = _clock.UtcNow;
+        lock (local)
+        {
+            if (now < local.LeaseExpires && local.LeaseRequests > 0)
+            {
+                return false;
+            }
+        }
+
+        return local.Snapshot is { } s && now < s.MinuteEnds && Headroom(scope.Limits, s) <= 0;
+    }
+
+    private double Headroom(ProviderLimits limits, ProviderSnapshot s)
+    {
+        if (_clock.UtcNow >= s.MinuteEnds)
+        {
+            return 1; // a new minute began since the snapshot
+        }
+
+        var left = 1.0;
+        if (limits.RequestsPerMinute is { } rpm)
+        {
+            left = Math.Min(left, 1 - ((double)s.RequestsThisMinute / rpm));
+        }
+
+        if (limits.TokensPerMinute is { } tpm)
+        {
+            left = Math.Min(left, 1 - ((double)s.TokensThisMinute / tpm));
+        }
+
+        return Math.Max(0, left);
+    }
+
+    /// <summary>
+    /// Reports this silo's calls in flight for every deployment it balances, when the count changed or its report is
+    /// about to expire at the grain (also runs on the timer). The answers refresh the load figures of the snapshots.
+    /// </summary>
+    public async Task ReportLoadAsync()
+    {
+        var now = _clock.UtcNow;
+        foreach (var (id, local) in _locals)
+        {
+            if (!local.TracksLoad)
+            {
+                continue;
+            }
+
+            var active = Volatile.Read(ref local.Active);
+            if (active == local.ReportedActive && (active == 0 || now - local.LoadReportedAt < LoadReport))
+            {
+                continue;
+            }
+
+            try
+            {
+                var snapshot = await Bounded(Grain(id).ReportInFlightAsync(_holder, active));
+                local.ReportedActive = active;
+                local.LoadReportedAt = now;
+                Apply(local, snapshot);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogRefreshFailed(_logger, id, ex);
+            }
+        }
+    }
 
     /// <summary>Admits one upstream request, or returns the reason it may not be sent.</summary>
     public async ValueTask<(ProviderPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, long estimatedTokens)
@@ -246,7 +370,8 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
             throw;
         }
 
-        return (new ProviderPermit(provider, estimatedTokens, probe, slot) { LeaseExpires = local.LeaseExpires }, null);
+        Interlocked.Increment(ref local.Active);
+        return (new ProviderPermit(provider, estimatedTokens, probe, slot) { LeaseExpires = local.LeaseExpires, Counted = true }, null);
     }
 
     /// <summary>Records how the permitted request ended. Failures, probes and pauses are reported at once.</summary>
@@ -255,6 +380,11 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         ArgumentNullException.ThrowIfNull(permit);
         ArgumentNullException.ThrowIfNull(outcome);
         var local = LocalFor(permit.Provider);
+        if (permit.Counted)
+        {
+            Interlocked.Decrement(ref local.Active);
+        }
+
         if (permit.HoldsSlot)
         {
             ReleaseSlot(permit.Provider, local);
@@ -329,6 +459,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private async Task TickAsync()
     {
         await FlushAllAsync();
+        await ReportLoadAsync();
         if (_clock.UtcNow - _slotsRenewedAt >= SlotRenewal)
         {
             _slotsRenewedAt = _clock.UtcNow;
@@ -589,6 +720,17 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         public int SlotsHeld { get; set; }
 
         public int InFlight { get; set; }
+
+        /// <summary>Calls admitted through this scope from this silo and not yet completed (every call, not only slot holders).</summary>
+        public int Active;
+
+        /// <summary>The <see cref="Active"/> count the grain last heard from this silo (part of the snapshot's cluster-wide sum).</summary>
+        public int ReportedActive { get; set; }
+
+        public DateTimeOffset LoadReportedAt { get; set; }
+
+        /// <summary>True for a deployment's scope: its in-flight count is reported for balancing.</summary>
+        public bool TracksLoad { get; set; }
 
         public ConcurrentQueue<ProviderOutcome> Pending { get; } = new();
     }

@@ -38,7 +38,12 @@ internal sealed partial class ProviderGrain(
     /// <summary>How long a holder's concurrency slots stay leased without a renewal (holders renew every few seconds).</summary>
     public static readonly TimeSpan SlotLease = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a holder's reported in-flight count stands without a new report (gates report every second or two).</summary>
+    public static readonly TimeSpan InFlightLease = TimeSpan.FromSeconds(10);
+
     private readonly Dictionary<string, (int Count, DateTimeOffset ExpiresAt)> _slots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Count, DateTimeOffset ExpiresAt)> _inFlight = new(StringComparer.Ordinal);
+    private double _latencyP50;
     private readonly Dictionary<IProviderObserver, DateTimeOffset> _observers = [];
     private ProviderDefinition _provider = null!;
     private CircuitBreaker _breaker = null!;
@@ -140,6 +145,11 @@ internal sealed partial class ProviderGrain(
             }
         }
 
+        if (outcomes.Any(o => o.Success))
+        {
+            _latencyP50 = _latency.Percentile(50);
+        }
+
         if (before != (_breaker.State, control.State.PausedUntil))
         {
             if (before.State != _breaker.State)
@@ -174,6 +184,47 @@ internal sealed partial class ProviderGrain(
         }
 
         return Task.FromResult(granted);
+    }
+
+    public Task<ProviderSnapshot> ReportInFlightAsync(string holder, int inFlight)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        var now = clock.UtcNow;
+        if (inFlight > 0)
+        {
+            _inFlight[holder] = (inFlight, now + InFlightLease);
+        }
+        else
+        {
+            _inFlight.Remove(holder);
+        }
+
+        return Task.FromResult(Snapshot());
+    }
+
+    /// <summary>Calls in flight cluster-wide: the unexpired counts the holders reported.</summary>
+    private int InFlightNow(DateTimeOffset now)
+    {
+        var sum = 0;
+        List<string>? expired = null;
+        foreach (var (holder, count) in _inFlight)
+        {
+            if (count.ExpiresAt <= now)
+            {
+                (expired ??= []).Add(holder);
+            }
+            else
+            {
+                sum += count.Count;
+            }
+        }
+
+        foreach (var holder in expired ?? [])
+        {
+            _inFlight.Remove(holder);
+        }
+
+        return sum;
     }
 
     public Task ReleaseSlotsAsync(string holder, int count)
@@ -281,7 +332,14 @@ internal sealed partial class ProviderGrain(
     {
         var now = clock.UtcNow;
         var paused = control.State.PausedUntil is { } p && p > now ? p : (DateTimeOffset?)null;
-        return new ProviderSnapshot(_provider.Id, (ProviderCircuitState)_breaker.State, _breaker.OpenUntil, paused, control.State.Disabled, _version);
+        return new ProviderSnapshot(_provider.Id, (ProviderCircuitState)_breaker.State, _breaker.OpenUntil, paused, control.State.Disabled, _version)
+        {
+            InFlight = InFlightNow(now),
+            LatencyP50Ms = _latencyP50,
+            RequestsThisMinute = _window.RequestsUsedAt(now),
+            TokensThisMinute = _window.TokensUsedAt(now),
+            MinuteEnds = RateWindow.WindowEnd(now),
+        };
     }
 
     private async Task ChangedAsync()

@@ -54,6 +54,11 @@ internal sealed partial class RouterEngine
         var queue = new List<RouteCandidate>(run.Plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
+            if (!run.Expand(queue, i))
+            {
+                break;
+            }
+
             var candidate = queue[i];
             await using var reservation = await run.ReserveAsync(candidate, i);
             if (reservation is null)
@@ -137,7 +142,10 @@ internal sealed partial class RouterEngine
                 cost,
                 run.Attempts,
                 latency,
-                services.Time.GetUtcNow());
+                services.Time.GetUtcNow())
+            {
+                Deployment = model.Deployment?.Id,
+            };
         }
 
         throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
@@ -153,6 +161,11 @@ internal sealed partial class RouterEngine
         var queue = new List<RouteCandidate>(run.Plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
+            if (!run.Expand(queue, i))
+            {
+                break;
+            }
+
             var candidate = queue[i];
             await using var reservation = await run.ReserveAsync(candidate, i);
             if (reservation is null)
@@ -317,6 +330,11 @@ internal sealed partial class RouterEngine
         var candidates = run.Plan.Eligible.Where(c => c.Model.Has(Capability.Embedding)).ToList();
         for (var i = 0; i < candidates.Count; i++)
         {
+            if (!run.Expand(candidates, i))
+            {
+                break;
+            }
+
             var model = candidates[i].Model;
             var provider = services.Catalog.ProviderOf(model);
             var index = i;
@@ -356,7 +374,7 @@ internal sealed partial class RouterEngine
             var cost = Cost(model, usage);
             await reservation.SettleAsync(run.Record(model, provider, usage, cost, true, null, null));
             telemetry.Succeeded(routeSpan, "embeddings", context, model, provider, usage, cost, null, run.Attempts, Ms(run.Started));
-            return new EmbeddingResult(model.Name, provider.Id, response.Vectors, usage, cost, run.Attempts);
+            return new EmbeddingResult(model.Name, provider.Id, response.Vectors, usage, cost, run.Attempts) { Deployment = model.Deployment?.Id };
         }
 
         throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
@@ -494,6 +512,7 @@ internal sealed partial class RouterEngine
         CostUsd = chunk.Usage is { } u ? Cost(model, u) : null,
         Model = includeRoute ? model.Name : null,
         Provider = includeRoute ? provider.Id : null,
+        Deployment = includeRoute ? model.Deployment?.Id : null,
     };
 
     private static CandidateDecision Decision(RouteCandidate c) =>
@@ -533,6 +552,7 @@ internal sealed partial class RouterEngine
     private sealed class RouteRun(RouterEngine engine, RoutingContext context, RoutePlan plan, string operation = "chat")
     {
         private readonly List<CandidateDecision> _budgetSkips = [];
+        private readonly List<CandidateDecision> _deploymentSkips = [];
         private int _lastCandidate = -1;
         private BudgetExceededException? _lastBudget;
         private bool _counted; // the first reservation of the request counts against the tenant's rpm
@@ -566,6 +586,49 @@ internal sealed partial class RouterEngine
         public long Started { get; } = Stopwatch.GetTimestamp();
 
         public DateTimeOffset StartedAt { get; } = engine.services.Time.GetUtcNow();
+
+        /// <summary>
+        /// Makes <paramref name="queue"/>[<paramref name="index"/>] callable: a model with deployments is replaced, where
+        /// it stands in the chain, by its deployments that can take a call now (breaker closed, not paused by a 429,
+        /// limits not spent — silo-local state only) in the order its balance strategy picks, so a failed deployment
+        /// falls over to the next one before the chain moves to the next model. Skipped deployments are recorded.
+        /// False when nothing is left at <paramref name="index"/>.
+        /// </summary>
+        public bool Expand(List<RouteCandidate> queue, int index)
+        {
+            while (index < queue.Count && queue[index].Model.Deployments.Count > 0)
+            {
+                var candidate = queue[index];
+                var services = engine.services;
+                var views = services.Catalog.DeploymentsOf(candidate.Model);
+                var available = new List<RouteCandidate>(views.Count);
+                var loads = new List<DeploymentLoad>(views.Count);
+                foreach (var view in views)
+                {
+                    var host = services.Catalog.ProviderOf(view);
+                    var cost = ReferenceEquals(view.Pricing, candidate.Model.Pricing)
+                        ? candidate.EstimatedCostUsd
+                        : CostCalculator.Estimate(view.Pricing, candidate.EstimatedPromptTokens, candidate.ReservedOutputTokens);
+                    var reason = !host.Enabled
+                        ? $"provider '{host.Id}' is disabled"
+                        : services.Gate.Unavailable(host, view) ?? (services.Gate.LimitsSpent(host, view) ? "its rate limit (rpm/tpm) is spent for this minute" : null);
+                    if (reason is not null)
+                    {
+                        _deploymentSkips.Add(new CandidateDecision(view.Name, host.Id, false, $"deployment '{view.Deployment!.Id}': {reason}", cost));
+                        continue;
+                    }
+
+                    available.Add(candidate with { Model = view, EstimatedCostUsd = cost });
+                    loads.Add(services.Gate.Load(host, view, cost));
+                }
+
+                var order = DeploymentBalancer.Order(candidate.Model.Balance, loads, services.Random.NextDouble);
+                queue.RemoveAt(index);
+                queue.InsertRange(index, order.Select(o => available[o]));
+            }
+
+            return index < queue.Count;
+        }
 
         /// <summary>Reserves a chat candidate's estimated prompt and output; null (and recorded) when the tenant cannot afford it now.</summary>
         public Task<Reservation?> ReserveAsync(RouteCandidate candidate, int index) =>
@@ -612,7 +675,7 @@ internal sealed partial class RouterEngine
 
             if (permit is null)
             {
-                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Unavailable), denied, 0));
+                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Unavailable), denied, 0) { Deployment = model.Deployment?.Id });
                 engine.telemetry.GateDenied(span, provider, denied);
                 throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
             }
@@ -636,6 +699,7 @@ internal sealed partial class RouterEngine
                 Attempts = Attempts.Count,
                 StartedAt = StartedAt,
                 CompletedAt = engine.services.Time.GetUtcNow(),
+                Deployment = model.Deployment?.Id,
             };
 
         /// <summary>Every candidate failed or was skipped: the error to throw (a request that was tried is one ledger row).</summary>
@@ -650,11 +714,16 @@ internal sealed partial class RouterEngine
             {
                 var last = Attempts[^1];
                 var model = engine.services.Catalog.Models[last.Model];
+                if (last.Deployment is { } tried)
+                {
+                    model = engine.services.Catalog.DeploymentsOf(model).First(v => v.Deployment!.Id == tried);
+                }
+
                 var record = Record(model, engine.services.Catalog.ProviderOf(model), TokenUsage.Zero, 0m, false, last.ErrorClass, null);
                 await engine.calls.RetryAsync(() => engine.Budget(context.TenantId).SettleAsync(null, record), "record the call in the ledger");
             }
 
-            var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_budgetSkips).ToList();
+            var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_deploymentSkips).Concat(_budgetSkips).ToList();
             var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is "rate_limited" or "unavailable") ? 1.0 : (double?)null;
             return new AllModelsFailedException(Attempts, skipped) { RetryAfterSeconds = retryAfter };
         }
@@ -764,7 +833,7 @@ internal sealed partial class RouterEngine
             }
 
             var ms = Ms(_start);
-            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, rejected is null, rejected is { } r ? ErrorClassNames.Of(r) : null, problem, ms));
+            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, rejected is null, rejected is { } r ? ErrorClassNames.Of(r) : null, problem, ms) { Deployment = model.Deployment?.Id });
             engine.telemetry.AttemptAnswered(span, run.Operation, model, provider, usage, run.Attempts[^1].ErrorClass, ms);
             // An answer says the provider is healthy, whatever we think of its content; what it used replaces the estimate.
             _outcome = new ProviderOutcome(true, null, false, ms, permit.IsProbe, usage.TotalTokens - permit.EstimatedTokens, null);
@@ -782,7 +851,7 @@ internal sealed partial class RouterEngine
             }
 
             var ms = Ms(_start);
-            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, ms));
+            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, ms) { Deployment = model.Deployment?.Id });
             LogAttemptFailed(engine.logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
             engine.telemetry.AttemptFailed(span, run.Operation, model, provider, ex.ErrorClassName, ex.StatusCode, ms);
             _outcome = new ProviderOutcome(false, ex.ErrorClassName, ex.CountsAgainstProvider, ms, permit.IsProbe, 0,

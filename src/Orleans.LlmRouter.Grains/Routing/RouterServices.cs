@@ -19,8 +19,9 @@ internal sealed class RouterServices : IDisposable
     private readonly ConcurrentDictionary<string, TokenizerFamily> _families = new(StringComparer.Ordinal);
     private readonly PromptTokenCounter _counter;
 
-    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock, PromptTokenCounter counter)
+    public RouterServices(ModelCatalog catalog, ProviderRegistry providers, ProviderGate gate, TenantDirectory tenants, RouterClock clock, PromptTokenCounter counter, RouterRandom? random = null)
     {
+        Random = random ?? RouterRandom.System;
         _counter = counter;
         Tenants = tenants;
         Catalog = catalog;
@@ -48,6 +49,9 @@ internal sealed class RouterServices : IDisposable
     public ProviderRegistry Providers { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Randomness of balancing decisions (seeded in tests).</summary>
+    public RouterRandom Random { get; }
 
     /// <summary>Prompt tokens as <paramref name="model"/>'s tokenizer family counts them (cached for exact families).</summary>
     public long PromptTokens(ModelDefinition model, IReadOnlyList<PromptPart> messages, string? extra)

@@ -64,12 +64,15 @@ internal static class AdminEndpoints
             ProviderHealth? health = p.Enabled ? await grains.GetProviderScope(p.Id).GetHealthAsync() : null;
             views.Add(new ProviderHealthView(p.Id, p.Type, p.Enabled && health is { Disabled: false }, p.DisabledReason ?? (health is { Disabled: true } ? "disabled at run time" : null), health));
 
-            // Models with their own limits or breaker have their own state, listed as model@provider.
-            foreach (var m in catalog.Models.Values.Where(m => m.Provider == p.Id && m.HasOwnScope).OrderBy(m => m.Name, StringComparer.Ordinal))
+            // Models with their own limits or breaker have their own state, listed as model@provider; so has every
+            // deployment of a model with deployments, listed as model@deployment.
+            var scoped = catalog.Models.Values.Where(m => m.Deployments.Count == 0 && m.Provider == p.Id && m.HasOwnScope)
+                .Concat(catalog.Models.Values.SelectMany(catalog.DeploymentsOf).Where(v => v.Provider == p.Id));
+            foreach (var m in scoped.OrderBy(m => ModelScopes.IdOf(p, m), StringComparer.Ordinal))
             {
                 var scope = ModelScopes.IdOf(p, m);
-                ProviderHealth? scoped = p.Enabled ? await grains.GetProviderScope(scope).GetHealthAsync() : null;
-                views.Add(new ProviderHealthView(scope, p.Type, p.Enabled && scoped is { Disabled: false }, p.DisabledReason ?? (scoped is { Disabled: true } ? "disabled at run time" : null), scoped));
+                ProviderHealth? own = p.Enabled ? await grains.GetProviderScope(scope).GetHealthAsync() : null;
+                views.Add(new ProviderHealthView(scope, p.Type, p.Enabled && own is { Disabled: false }, p.DisabledReason ?? (own is { Disabled: true } ? "disabled at run time" : null), own));
             }
         }
 

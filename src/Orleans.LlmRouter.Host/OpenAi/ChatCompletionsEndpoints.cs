@@ -85,7 +85,7 @@ internal static class ChatCompletionsEndpoints
             }
 
             var completion = await call.Router.CompleteAsync(parsed.Request, context, call.Token);
-            SetRouteHeaders(http, completion.Provider, completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            SetRouteHeaders(http, ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
             var buffer = new ArrayBufferWriter<byte>(1024);
             using (var w = new Utf8JsonWriter(buffer))
             {
@@ -140,7 +140,7 @@ internal static class ChatCompletionsEndpoints
             if (first)
             {
                 model = item.Model ?? model;
-                SetRouteHeaders(http, item.Provider ?? string.Empty, model, null, 1, started, 0);
+                SetRouteHeaders(http, ProviderHeader.Value(item.Provider ?? string.Empty, item.Deployment), model, null, 1, started, 0);
                 http.Response.ContentType = "text/event-stream";
                 http.Response.Headers.CacheControl = "no-cache";
                 http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();

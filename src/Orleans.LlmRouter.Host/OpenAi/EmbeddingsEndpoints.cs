@@ -43,7 +43,7 @@ internal static class EmbeddingsEndpoints
         try
         {
             var result = await call.Router.EmbedAsync(request, context, call.Token);
-            http.Response.Headers["X-LlmRouter-Provider"] = result.Provider;
+            http.Response.Headers["X-LlmRouter-Provider"] = ProviderHeader.Value(result.Provider, result.Deployment);
             http.Response.Headers["X-LlmRouter-Model"] = result.Model;
             http.Response.Headers["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(result.CostUsd);
             http.Response.Headers["X-LlmRouter-Attempts"] = result.Attempts.Count.ToString(CultureInfo.InvariantCulture);
