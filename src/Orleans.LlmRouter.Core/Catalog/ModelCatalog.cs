@@ -13,6 +13,16 @@ public sealed class ModelCatalog
         Models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
         Actions = actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
         Tenants = tenants.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        var aliases = new Dictionary<string, ModelDefinition>(StringComparer.Ordinal);
+        foreach (var model in Models.Values)
+        {
+            foreach (var alias in model.Aliases)
+            {
+                aliases.TryAdd(alias, model);
+            }
+        }
+
+        Aliases = aliases;
     }
 
     public IReadOnlyDictionary<string, ProviderDefinition> Providers { get; }
@@ -23,7 +33,17 @@ public sealed class ModelCatalog
 
     public IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
+    /// <summary>Model aliases (YAML <c>aliases</c>) to the model they name.</summary>
+    public IReadOnlyDictionary<string, ModelDefinition> Aliases { get; }
+
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
+
+    /// <summary>A model by its name or one of its aliases: wherever a caller names a model, an alias works too.</summary>
+    public bool TryGetModel(string nameOrAlias, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ModelDefinition? model)
+    {
+        ArgumentNullException.ThrowIfNull(nameOrAlias);
+        return Models.TryGetValue(nameOrAlias, out model) || Aliases.TryGetValue(nameOrAlias, out model);
+    }
 
     /// <summary>A provider by id, or a model's own scope by <c>model@provider</c> (see <see cref="ModelScopes"/>).</summary>
     public ProviderDefinition? ResolveScope(string id)
