@@ -189,20 +189,8 @@ public static class ChatCompletionsEndpoints
         await body.FlushAsync(http.RequestAborted);
     }
 
-    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs)
-    {
-        var h = http.Response.Headers;
-        h["X-LlmRouter-Provider"] = provider;
-        h["X-LlmRouter-Model"] = model;
-        if (cost is { } c)
-        {
-            h["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(c);
-        }
-
-        h["X-LlmRouter-Attempts"] = attempts.ToString(CultureInfo.InvariantCulture);
-        var overhead = Math.Max(0, Stopwatch.GetElapsedTime(started).TotalMilliseconds - upstreamMs);
-        h["X-LlmRouter-Overhead-Ms"] = overhead.ToString("0.###", CultureInfo.InvariantCulture);
-    }
+    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs) =>
+        Surfaces.RouteResponseHeaders.Set(http, provider, model, cost, attempts, started, upstreamMs);
 
     /// <summary>
     /// Reads the body as JSON, never more than Kestrel's <c>MaxRequestBodySize</c> (<see cref="RequestLimitsOptions.MaxBodyBytes"/>):
