@@ -11,6 +11,7 @@ using Orleans.LlmRouter.Host.Anthropic;
 using Orleans.LlmRouter.Host.Auth;
 using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Host.OpenAi;
+using Orleans.LlmRouter.Host.Responses;
 
 namespace Orleans.LlmRouter.Host.Hosting;
 
@@ -119,6 +120,10 @@ public static partial class GatewayHost
         builder.Services.AddOptions<Grains.Budgets.BudgetOptions>().Bind(config.GetSection("LlmRouter:Budgets"))
             .Validate(o => o.ReservationLease >= TimeSpan.FromSeconds(3) && o.RunIdleTimeout > TimeSpan.Zero, "LlmRouter:Budgets: ReservationLease must be at least 3 s and RunIdleTimeout positive.")
             .ValidateOnStart();
+        // Stored responses of the Responses API (LlmRouter:Responses). Validated at start-up.
+        builder.Services.AddOptions<Responses.ResponseStoreOptions>().Bind(config.GetSection(Responses.ResponseStoreOptions.SectionName))
+            .Validate(o => o.Retention > TimeSpan.Zero, "LlmRouter:Responses: Retention must be positive.")
+            .ValidateOnStart();
         builder.Services.AddOptions<RouterOptions>().Bind(config.GetSection("LlmRouter:Router"))
             .Validate(o => o.GrainCallTimeout > TimeSpan.Zero && o.GrainRetryDeadline >= o.GrainCallTimeout, "LlmRouter:Router: GrainCallTimeout must be positive and GrainRetryDeadline at least as long.")
             .ValidateOnStart();
@@ -178,6 +183,7 @@ public static partial class GatewayHost
             app.MapOpenAiEndpoints();
             app.MapEmbeddingsEndpoint();
             app.MapAnthropicEndpoints();
+            app.MapResponsesEndpoints();
             app.MapAdminEndpoints();
             app.MapOpenApi();
         }
