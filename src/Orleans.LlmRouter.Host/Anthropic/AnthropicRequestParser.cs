@@ -66,6 +66,7 @@ internal static class AnthropicRequestParser
 
         var request = new ChatRequest(messages)
         {
+            ResponseFormat = ParseOutputFormat(root, warnings),
             Temperature = OptionalNumber(root, "temperature", 0, 1),
             TopP = OptionalNumber(root, "top_p", 0, 1),
             MaxOutputTokens = maxTokens,
@@ -81,6 +82,40 @@ internal static class AnthropicRequestParser
         }
 
         return new ParsedAnthropicRequest(request, model, OptionalBool(root, "stream", "stream") ?? false, warnings);
+    }
+
+    /// <summary>Structured output: <c>output_config.format</c> (or the older <c>output_format</c>) <c>{"type":"json_schema","schema":{…}}</c>.</summary>
+    private static ResponseFormat? ParseOutputFormat(JsonElement root, List<string> warnings)
+    {
+        JsonElement format = default;
+        var path = "output_config.format";
+        if (root.TryGetProperty("output_config", out var config) && config.ValueKind == JsonValueKind.Object)
+        {
+            if (OptionalString(config, "effort", "output_config.effort") is not null)
+            {
+                warnings.Add("output_config.effort is not passed to the target model by this gateway and was ignored");
+            }
+
+            config.TryGetProperty("format", out format);
+        }
+
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null && root.TryGetProperty("output_format", out format))
+        {
+            path = "output_format";
+        }
+
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object || OptionalString(format, "type", $"{path}.type") != "json_schema"
+            || !format.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException(path, $"{path}: must be {{\"type\":\"json_schema\",\"schema\":{{…}}}}");
+        }
+
+        return new ResponseFormat(ResponseFormatKind.JsonSchema, "output", schema.GetRawText(), Strict: true);
     }
 
     private static void ParseSystem(JsonElement root, List<ChatMessage> messages, List<string> warnings)
@@ -132,9 +167,9 @@ internal static class AnthropicRequestParser
         }
 
         var role = OptionalString(m, "role", $"{path}.role");
-        if (role is not ("user" or "assistant"))
+        if (role is not ("user" or "assistant" or "system"))
         {
-            throw new OpenAiRequestException($"{path}.role", $"{path}.role: Input should be 'user' or 'assistant'");
+            throw new OpenAiRequestException($"{path}.role", $"{path}.role: Input should be 'user', 'assistant' or 'system'");
         }
 
         if (!m.TryGetProperty("content", out var content))
@@ -151,6 +186,15 @@ internal static class AnthropicRequestParser
         if (content.ValueKind != JsonValueKind.Array)
         {
             throw new OpenAiRequestException($"{path}.content", $"{path}.content: must be a string or an array of content blocks");
+        }
+
+        if (role == "system")
+        {
+            var texts = content.EnumerateArray().Select((b, i) => b.ValueKind == JsonValueKind.Object && OptionalString(b, "type", $"{path}.content.{i}.type") == "text"
+                ? OptionalString(b, "text", $"{path}.content.{i}.text") ?? string.Empty
+                : throw new OpenAiRequestException($"{path}.content.{i}", $"{path}.content.{i}: system messages hold text blocks only"));
+            messages.Add(ChatMessage.FromText("system", string.Join("\n\n", texts)));
+            return;
         }
 
         var parts = new List<ContentPart>();
