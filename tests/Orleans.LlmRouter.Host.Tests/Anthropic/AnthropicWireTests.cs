@@ -212,4 +212,20 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
         AssertError(HttpStatusCode.TooManyRequests, "rate_limit_error", tooMany, await ReadJsonAsync(tooMany));
         Assert.True(tooMany.Headers.RetryAfter is not null);
     }
+
+    [Fact]
+    public async Task An_upstream_failure_mid_stream_ends_the_stream_with_an_error_event()
+    {
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json("""{"model":"mock-gpt","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"[mock:midstream] go"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = ParseSse(await response.Content.ReadAsStringAsync(Cancel));
+        Assert.Equal("message_start", events[0].Event);
+        Assert.Contains(events, e => e.Event == "content_block_delta");
+        var (name, data) = events[^1];
+        Assert.Equal("error", name);
+        Assert.Equal("error", data.GetProperty("type").GetString());
+        Assert.Equal("api_error", data.GetProperty("error").GetProperty("type").GetString());
+        Assert.DoesNotContain(events, e => e.Event == "message_stop");
+    }
 }

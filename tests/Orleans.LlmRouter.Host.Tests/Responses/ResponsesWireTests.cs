@@ -221,4 +221,19 @@ public sealed class ResponsesWireTests(GatewayFixture gateway)
         var lifetime = usage.GetProperty("counters").GetProperty("windows").EnumerateArray().Single(w => w.GetProperty("window").GetString() == "lifetime");
         Assert.Equal(totals.GetProperty("promptTokens").GetInt64() + totals.GetProperty("completionTokens").GetInt64(), lifetime.GetProperty("tokens").GetInt64());
     }
+
+    [Fact]
+    public async Task An_upstream_failure_mid_stream_ends_the_stream_with_response_failed()
+    {
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/responses", Json("""{"model":"mock-gpt","stream":true,"input":"[mock:midstream] go"}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = ParseSse(await response.Content.ReadAsStringAsync(Cancel));
+        Assert.Contains(events, e => e.Event == "response.output_text.delta");
+        var (name, data) = events[^1];
+        Assert.Equal("response.failed", name);
+        Assert.Equal("failed", data.GetProperty("response").GetProperty("status").GetString());
+        Assert.False(string.IsNullOrEmpty(data.GetProperty("response").GetProperty("error").GetProperty("message").GetString()));
+        Assert.DoesNotContain(events, e => e.Event == "response.completed");
+    }
 }
