@@ -109,6 +109,18 @@ public sealed record ChatRequest(
 
     [Id(10)] public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
+    /// <summary>
+    /// Reasoning effort asked for (<c>minimal</c>, <c>low</c>, <c>medium</c>, <c>high</c>; OpenAI <c>reasoning_effort</c>);
+    /// passed only to models with the <c>reasoning</c> capability.
+    /// </summary>
+    [Id(11)] public string? ReasoningEffort { get; init; }
+
+    /// <summary>Thinking budget in tokens asked for (Anthropic <c>thinking.budget_tokens</c>); passed only to models with the <c>reasoning</c> capability.</summary>
+    [Id(12)] public int? ThinkingBudgetTokens { get; init; }
+
+    /// <summary>True when the request asks for reasoning (an effort or a thinking budget).</summary>
+    public bool WantsReasoning => ReasoningEffort is not (null or "none") || ThinkingBudgetTokens is > 0;
+
     /// <summary>True when any message carries an image part.</summary>
     public bool HasImages => Messages.Any(m => m.Content.Any(p => p.Kind == ContentPartKind.Image));
 }

@@ -11,8 +11,8 @@ namespace Orleans.LlmRouter.Host.Anthropic;
 /// (<c>text</c>, <c>image</c> from base64 or a URL, a plain-text <c>document</c>), <c>tool_use</c> blocks an assistant's
 /// tool calls and <c>tool_result</c> blocks tool messages; <c>thinking</c> blocks passed back are accepted and dropped.
 /// Every shape error names the field and is a 400 <c>invalid_request_error</c>. Unknown fields are ignored; parameters
-/// the gateway accepts but does not pass on (<c>top_k</c>, <c>thinking</c>, <c>cache_control</c>, server tools) are
-/// listed as warnings.
+/// the gateway accepts but does not pass on (<c>top_k</c>, <c>cache_control</c>, server tools) are listed as
+/// warnings; <c>thinking</c> and <c>output_config.effort</c> reach models with the <c>reasoning</c> capability.
 /// </summary>
 internal static class AnthropicRequestParser
 {
@@ -59,20 +59,31 @@ internal static class AnthropicRequestParser
             warnings.Add("top_k is not supported by the gateway and was ignored");
         }
 
-        if (root.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object && OptionalString(thinking, "type", "thinking.type") is not (null or "disabled"))
+        int? thinkingBudget = null;
+        if (root.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object)
         {
-            warnings.Add("thinking is not passed to the target model by this gateway and was ignored");
+            switch (OptionalString(thinking, "type", "thinking.type"))
+            {
+                case "enabled":
+                    thinkingBudget = OptionalInt(thinking, "budget_tokens", 1024) ?? throw new OpenAiRequestException("thinking.budget_tokens", "thinking.budget_tokens: Field required (at least 1024)");
+                    break;
+                case "adaptive":
+                    thinkingBudget = 4096;
+                    break;
+            }
         }
 
         var request = new ChatRequest(messages)
         {
-            ResponseFormat = ParseOutputFormat(root, warnings),
+            ResponseFormat = ParseOutputFormat(root, out var effort),
+            ThinkingBudgetTokens = thinkingBudget,
             Temperature = OptionalNumber(root, "temperature", 0, 1),
             TopP = OptionalNumber(root, "top_p", 0, 1),
             MaxOutputTokens = maxTokens,
             Stop = ParseStop(root),
             Tools = ParseTools(root, warnings),
             ToolChoice = ParseToolChoice(root),
+            ReasoningEffort = effort,
             User = root.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object ? OptionalString(md, "user_id", "metadata.user_id") : null,
         };
 
@@ -85,17 +96,20 @@ internal static class AnthropicRequestParser
     }
 
     /// <summary>Structured output: <c>output_config.format</c> (or the older <c>output_format</c>) <c>{"type":"json_schema","schema":{…}}</c>.</summary>
-    private static ResponseFormat? ParseOutputFormat(JsonElement root, List<string> warnings)
+    private static ResponseFormat? ParseOutputFormat(JsonElement root, out string? effort)
     {
         JsonElement format = default;
         var path = "output_config.format";
+        effort = null;
         if (root.TryGetProperty("output_config", out var config) && config.ValueKind == JsonValueKind.Object)
         {
-            if (OptionalString(config, "effort", "output_config.effort") is not null)
+            effort = OptionalString(config, "effort", "output_config.effort") switch
             {
-                warnings.Add("output_config.effort is not passed to the target model by this gateway and was ignored");
-            }
-
+                null => null,
+                var e when e is "low" or "medium" or "high" => e,
+                "max" => "high",
+                var other => throw new OpenAiRequestException("output_config.effort", $"output_config.effort: Input should be 'low', 'medium', 'high' or 'max', not '{other}'"),
+            };
             config.TryGetProperty("format", out format);
         }
 

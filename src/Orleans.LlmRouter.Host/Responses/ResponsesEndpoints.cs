@@ -70,7 +70,6 @@ public static class ResponsesEndpoints
             return;
         }
 
-        RouteResponseHeaders.SetWarnings(http, parsed.Warnings);
         var id = "resp_" + context.RequestId;
         var createdAt = clock.UtcNow;
         Func<string, ChatMessage, Task> keep = (json, output) => parsed.Store
@@ -84,6 +83,7 @@ public static class ResponsesEndpoints
                 await using var stream = await RoutedStream.OpenAsync(call, request, context);
                 var model = stream.First?.Model ?? parsed.Model;
                 RouteResponseHeaders.Set(http, stream.First?.Provider ?? string.Empty, model, null, 1, started, 0);
+                RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, model);
                 var snapshot = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), "in_progress", model, parsed);
                 await TypedResults.ServerSentEvents(Events(stream, snapshot, context.RequestId, keep, http.RequestAborted)).ExecuteAsync(http);
                 return;
@@ -100,6 +100,7 @@ public static class ResponsesEndpoints
             var json = SurfaceJson.Text(done, ResponsesWriter.WriteResponse);
             await keep(json, completion.Message);
             RouteResponseHeaders.Set(http, completion.Provider, completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, completion.Model);
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync(json, http.RequestAborted);
         }

@@ -11,7 +11,8 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// <c>function_call_output</c>; <c>reasoning</c> items passed back are dropped), <c>instructions</c>, function
 /// <c>tools</c>, <c>tool_choice</c>, <c>text.format</c>, <c>max_output_tokens</c>, <c>temperature</c>, <c>top_p</c>,
 /// <c>metadata</c>, <c>user</c>, <c>store</c>, <c>previous_response_id</c>, <c>stream</c>. Shape errors name the field
-/// and are 400s in the OpenAI shape; built-in tools and <c>reasoning.effort</c> are accepted and listed as warnings.
+/// and are 400s in the OpenAI shape; built-in tools are accepted and listed as warnings;
+/// <c>reasoning.effort</c> reaches models with the <c>reasoning</c> capability.
 /// </summary>
 internal static class ResponsesRequestParser
 {
@@ -39,11 +40,6 @@ internal static class ResponsesRequestParser
             {
                 throw new OpenAiRequestException("reasoning.effort", $"Invalid value '{effort}' for 'reasoning.effort': expected minimal, low, medium or high.");
             }
-
-            if (effort is not null)
-            {
-                warnings.Add("reasoning.effort is not passed to the target model by this gateway and was ignored");
-            }
         }
 
         var template = new ChatRequest(messages)
@@ -56,6 +52,7 @@ internal static class ResponsesRequestParser
             ToolChoice = ParseToolChoice(root, warnings),
             User = OptionalString(root, "user", "user") ?? OptionalString(root, "safety_identifier", "safety_identifier"),
             Metadata = Surfaces.SurfaceJson.Metadata(root),
+            ReasoningEffort = effort,
         };
 
         return new ParsedResponsesRequest(template, model, OptionalBool(root, "stream", "stream") ?? false, warnings)

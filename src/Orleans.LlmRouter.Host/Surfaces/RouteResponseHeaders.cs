@@ -29,12 +29,24 @@ internal static class RouteResponseHeaders
         h["X-LlmRouter-Overhead-Ms"] = overhead.ToString("0.###", CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Adds one <see cref="Warning"/> value per warning.</summary>
-    public static void SetWarnings(HttpContext http, IReadOnlyList<string> warnings)
+    /// <summary>
+    /// Sets one <see cref="Warning"/> value per warning of the request, plus one when it asked for reasoning
+    /// (<c>thinking</c>, <c>reasoning.effort</c>) and the model that served it (<paramref name="servedModel"/>, once
+    /// known) lacks the <c>reasoning</c> capability, so its adapter did not pass it on.
+    /// </summary>
+    public static void SetWarnings(HttpContext http, IReadOnlyList<string> warnings, Contracts.ChatRequest? request = null, string? servedModel = null)
     {
-        if (warnings.Count > 0 && !http.Response.HasStarted)
+        var all = new List<string>(warnings);
+        if (request is { WantsReasoning: true } && servedModel is not null
+            && http.RequestServices.GetService<Core.Catalog.ModelCatalog>() is { } catalog
+            && catalog.TryGetModel(servedModel, out var model) && !model.Has(Core.Catalog.Capability.Reasoning))
         {
-            http.Response.Headers[Warning] = warnings.ToArray();
+            all.Add($"reasoning (thinking / reasoning.effort) was ignored: model '{model.Name}' does not take it");
+        }
+
+        if (all.Count > 0 && !http.Response.HasStarted)
+        {
+            http.Response.Headers[Warning] = all.ToArray();
         }
     }
 }

@@ -31,7 +31,22 @@ public static class AnthropicWire
         {
             w.WriteStartObject();
             w.WriteString("model", model.ProviderModel);
-            w.WriteNumber("max_tokens", request.MaxOutputTokens is { } max ? Math.Min(max, model.MaxOutputTokens) : model.MaxOutputTokens);
+            var maxTokens = request.MaxOutputTokens is { } max ? Math.Min(max, model.MaxOutputTokens) : model.MaxOutputTokens;
+            w.WriteNumber("max_tokens", maxTokens);
+
+            // Extended thinking for models with the reasoning capability: at least 1,024 tokens and below max_tokens;
+            // Anthropic refuses temperature and top_p beside it.
+            var thinking = model.Has(Capability.Reasoning) && Common.ReasoningMapping.BudgetOf(request) is { } budget && maxTokens > 1024
+                ? Math.Clamp(budget, 1024, maxTokens - 1)
+                : (int?)null;
+            if (thinking is { } budgetTokens)
+            {
+                w.WriteStartObject("thinking");
+                w.WriteString("type", "enabled");
+                w.WriteNumber("budget_tokens", budgetTokens);
+                w.WriteEndObject();
+            }
+
             if (WireHelpers.SystemText(request) is { } system)
             {
                 w.WriteString("system", system);
@@ -40,12 +55,12 @@ public static class AnthropicWire
             w.WriteStartArray("messages");
             WriteTurns(w, request.Messages.Where(m => m.Role is not ("system" or "developer")).ToList());
             w.WriteEndArray();
-            if (request.Temperature is { } t)
+            if (request.Temperature is { } t && thinking is null)
             {
                 w.WriteNumber("temperature", t);
             }
 
-            if (request.TopP is { } p)
+            if (request.TopP is { } p && thinking is null)
             {
                 w.WriteNumber("top_p", p);
             }

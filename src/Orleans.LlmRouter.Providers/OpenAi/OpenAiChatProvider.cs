@@ -62,7 +62,7 @@ public sealed class OpenAiChatProvider : IChatProvider
     /// <summary>A chat.completion body: <c>choices[0].message</c> is required, the rest is read tolerantly.</summary>
     private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
     {
-        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens);
+        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens, ReasoningEffort(call));
         using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         using var doc = JsonDocument.Parse(json);
@@ -105,7 +105,7 @@ public sealed class OpenAiChatProvider : IChatProvider
     /// </summary>
     private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens);
+        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens, ReasoningEffort(call));
         using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var tools = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Args)>();
         string? finish = null;
@@ -237,6 +237,10 @@ public sealed class OpenAiChatProvider : IChatProvider
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
         _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
+
+    // reasoning_effort only to models that take it (the reasoning capability): others would refuse the field.
+    private static string? ReasoningEffort(ProviderCall call) =>
+        call.Model.Has(Capability.Reasoning) ? ReasoningMapping.EffortOf(call.Request) : null;
 }
 
 /// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>

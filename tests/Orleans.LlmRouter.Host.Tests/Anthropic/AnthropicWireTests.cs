@@ -124,7 +124,7 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
         using var response = await http.SendAsync(request, Cancel);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var warnings = response.Headers.GetValues("X-LlmRouter-Warning").ToList();
-        Assert.Contains(warnings, w => w.StartsWith("thinking", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("model 'sim-small' does not take it", StringComparison.Ordinal)); // sim-small has no reasoning capability
         Assert.Contains(warnings, w => w.StartsWith("top_k", StringComparison.Ordinal));
     }
 
@@ -227,5 +227,35 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
         Assert.Equal("error", data.GetProperty("type").GetString());
         Assert.Equal("api_error", data.GetProperty("error").GetProperty("type").GetString());
         Assert.DoesNotContain(events, e => e.Event == "message_stop");
+    }
+
+    [Fact]
+    public async Task Thinking_reaches_a_reasoning_model_as_its_own_parameter_and_no_other()
+    {
+        using var http = Http();
+        var tag = Guid.NewGuid().ToString("N");
+        using var claude = await http.PostAsync("/v1/messages", Json($$"""{"model":"mock-claude","max_tokens":4000,"temperature":0.5,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"think {{tag}}"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, claude.StatusCode);
+        Assert.False(claude.Headers.Contains("X-LlmRouter-Warning"));
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("think " + tag, StringComparison.Ordinal)).Body))
+        {
+            Assert.Equal(("enabled", 2048), (sent.RootElement.GetProperty("thinking").GetProperty("type").GetString(), sent.RootElement.GetProperty("thinking").GetProperty("budget_tokens").GetInt32()));
+            Assert.False(sent.RootElement.TryGetProperty("temperature", out _)); // Anthropic refuses it beside thinking
+        }
+
+        using var reasoner = await http.PostAsync("/v1/messages", Json($$"""{"model":"mock-reasoner","max_tokens":4000,"thinking":{"type":"enabled","budget_tokens":20000},"messages":[{"role":"user","content":"reason {{tag}}"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, reasoner.StatusCode);
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("reason " + tag, StringComparison.Ordinal)).Body))
+        {
+            Assert.Equal("high", sent.RootElement.GetProperty("reasoning_effort").GetString());
+        }
+
+        using var plain = await http.PostAsync("/v1/messages", Json($$"""{"model":"mock-gpt","max_tokens":4000,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"plain {{tag}}"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Contains(plain.Headers.GetValues("X-LlmRouter-Warning"), w => w.Contains("'mock-gpt' does not take it", StringComparison.Ordinal));
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("plain " + tag, StringComparison.Ordinal)).Body))
+        {
+            Assert.False(sent.RootElement.TryGetProperty("reasoning_effort", out _));
+        }
     }
 }

@@ -50,7 +50,7 @@ public sealed class ResponsesWireTests(GatewayFixture gateway)
         Assert.True(usage.GetProperty("input_tokens").GetInt64() > 0 && usage.GetProperty("output_tokens").GetInt64() > 0);
         Assert.Equal(0, usage.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt64());
         Assert.Equal(0, usage.GetProperty("output_tokens_details").GetProperty("reasoning_tokens").GetInt64());
-        Assert.Contains(response.Headers.GetValues("X-LlmRouter-Warning"), w => w.StartsWith("reasoning.effort", StringComparison.Ordinal));
+        Assert.Contains(response.Headers.GetValues("X-LlmRouter-Warning"), w => w.Contains("'sim-small' does not take it", StringComparison.Ordinal));
 
         var requestId = response.Headers.GetValues("X-Request-Id").Single();
         var ledger = Assert.IsType<InMemoryLedger>(gateway.Services.GetService(typeof(ILedger)));
@@ -235,5 +235,26 @@ public sealed class ResponsesWireTests(GatewayFixture gateway)
         Assert.Equal("failed", data.GetProperty("response").GetProperty("status").GetString());
         Assert.False(string.IsNullOrEmpty(data.GetProperty("response").GetProperty("error").GetProperty("message").GetString()));
         Assert.DoesNotContain(events, e => e.Event == "response.completed");
+    }
+
+    [Fact]
+    public async Task Reasoning_effort_reaches_reasoning_models_in_their_own_terms()
+    {
+        using var http = Http();
+        var tag = Guid.NewGuid().ToString("N");
+        using var openai = await http.PostAsync("/v1/responses", Json($$"""{"model":"mock-reasoner","reasoning":{"effort":"medium"},"input":"effort {{tag}}"}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, openai.StatusCode);
+        Assert.False(openai.Headers.Contains("X-LlmRouter-Warning"));
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("effort " + tag, StringComparison.Ordinal)).Body))
+        {
+            Assert.Equal("medium", sent.RootElement.GetProperty("reasoning_effort").GetString());
+        }
+
+        using var claude = await http.PostAsync("/v1/responses", Json($$"""{"model":"mock-claude","max_output_tokens":8000,"reasoning":{"effort":"low"},"input":"budget {{tag}}"}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, claude.StatusCode);
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("budget " + tag, StringComparison.Ordinal)).Body))
+        {
+            Assert.Equal(1024, sent.RootElement.GetProperty("thinking").GetProperty("budget_tokens").GetInt32());
+        }
     }
 }
