@@ -19,7 +19,7 @@ namespace Orleans.LlmRouter.Host.Anthropic;
 /// need nothing. The body becomes the one request model and goes through the same router call as chat completions,
 /// so routing, fallback, budgets, limits and the ledger are the same; any catalog model can serve it.
 /// </summary>
-public static class AnthropicEndpoints
+internal static class AnthropicEndpoints
 {
     public static IEndpointRouteBuilder MapAnthropicEndpoints(this IEndpointRouteBuilder routes)
     {

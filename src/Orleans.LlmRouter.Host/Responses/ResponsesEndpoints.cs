@@ -21,7 +21,7 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// <see cref="ResponseStoreOptions.Retention"/>, so <c>previous_response_id</c> continues a conversation.
 /// Errors are in the OpenAI shape (<see cref="OpenAiErrors"/>).
 /// </summary>
-public static class ResponsesEndpoints
+internal static class ResponsesEndpoints
 {
     public static IEndpointRouteBuilder MapResponsesEndpoints(this IEndpointRouteBuilder routes)
     {

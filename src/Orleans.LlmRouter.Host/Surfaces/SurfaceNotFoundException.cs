@@ -1,7 +1,7 @@
 namespace Orleans.LlmRouter.Host.Surfaces;
 
 /// <summary>A stored object a request names does not exist for its tenant (a response id): a 404 on every surface.</summary>
-public sealed class SurfaceNotFoundException : Exception
+internal sealed class SurfaceNotFoundException : Exception
 {
     public SurfaceNotFoundException()
     {
