@@ -18,6 +18,12 @@ public sealed record ContentPart(
     [property: Id(2)] string? ImageUrl = null,
     [property: Id(3)] string? ImageDetail = null)
 {
+    /// <summary>
+    /// A prompt-cache breakpoint on this part, as the caller sent it (Anthropic's <c>cache_control</c> object, e.g.
+    /// <c>{"type":"ephemeral","ttl":"1h"}</c>): passed on by adapters whose API takes it, ignored by the others.
+    /// </summary>
+    [Id(4)] public string? CacheControlJson { get; init; }
+
     /// <summary>Creates a text part.</summary>
     public static ContentPart FromText(string text) => new(ContentPartKind.Text, Text: text);
 
@@ -38,7 +44,11 @@ public sealed record ToolDefinition(
     [property: Id(0)] string Name,
     [property: Id(1)] string? Description,
     [property: Id(2)] string? ParametersJson,
-    [property: Id(3)] bool Strict = false);
+    [property: Id(3)] bool Strict = false)
+{
+    /// <summary>A prompt-cache breakpoint after this tool definition (see <see cref="ContentPart.CacheControlJson"/>).</summary>
+    [Id(4)] public string? CacheControlJson { get; init; }
+}
 
 /// <summary>One chat message. Roles: system, developer, user, assistant, tool.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatMessage")]

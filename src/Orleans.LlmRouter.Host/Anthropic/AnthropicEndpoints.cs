@@ -58,14 +58,14 @@ internal static class AnthropicEndpoints
                 await using var stream = await RoutedStream.OpenAsync(call, parsed.Request, context);
                 var model = stream.First?.Model ?? parsed.Model;
                 RouteResponseHeaders.Set(http, stream.First?.Provider ?? string.Empty, model, null, 1, started, 0);
-                RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, model);
+                RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, model, parsed.CacheControl);
                 await TypedResults.ServerSentEvents(Events(stream, id, model, http.RequestAborted)).ExecuteAsync(http);
                 return;
             }
 
             var completion = await call.Router.CompleteAsync(parsed.Request, context, call.Token);
             RouteResponseHeaders.Set(http, completion.Provider, completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
-            RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, completion.Model);
+            RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, completion.Model, parsed.CacheControl);
             await SurfaceJson.WriteAsync(http, StatusCodes.Status200OK, (id, completion), static (w, s) => AnthropicWriter.WriteMessage(w, s.id, s.completion));
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)

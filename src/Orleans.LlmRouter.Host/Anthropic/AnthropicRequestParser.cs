@@ -11,8 +11,8 @@ namespace Orleans.LlmRouter.Host.Anthropic;
 /// (<c>text</c>, <c>image</c> from base64 or a URL, a plain-text <c>document</c>), <c>tool_use</c> blocks an assistant's
 /// tool calls and <c>tool_result</c> blocks tool messages; <c>thinking</c> blocks passed back are accepted and dropped.
 /// Every shape error names the field and is a 400 <c>invalid_request_error</c>. Unknown fields are ignored; parameters
-/// the gateway accepts but does not pass on (<c>top_k</c>, <c>cache_control</c>, server tools) are listed as
-/// warnings; <c>thinking</c> and <c>output_config.effort</c> reach models with the <c>reasoning</c> capability.
+/// the gateway accepts but does not pass on (<c>top_k</c>, server tools) are listed as warnings; <c>cache_control</c>
+/// breakpoints ride on the parts and tools and reach Anthropic models; <c>thinking</c> and <c>output_config.effort</c> reach models with the <c>reasoning</c> capability.
 /// </summary>
 internal static class AnthropicRequestParser
 {
@@ -87,12 +87,7 @@ internal static class AnthropicRequestParser
             User = root.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object ? OptionalString(md, "user_id", "metadata.user_id") : null,
         };
 
-        if (HasCacheControl(root))
-        {
-            warnings.Add("cache_control is not passed to the target model by this gateway; provider-side caching still applies and is reported in usage");
-        }
-
-        return new ParsedAnthropicRequest(request, model, OptionalBool(root, "stream", "stream") ?? false, warnings);
+        return new ParsedAnthropicRequest(request, model, OptionalBool(root, "stream", "stream") ?? false, warnings) { CacheControl = HasCacheControl(root) };
     }
 
     /// <summary>Structured output: <c>output_config.format</c> (or the older <c>output_format</c>) <c>{"type":"json_schema","schema":{…}}</c>.</summary>
@@ -159,10 +154,15 @@ internal static class AnthropicRequestParser
                         throw new OpenAiRequestException(path, $"{path}: system blocks must be text blocks");
                     }
 
-                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{path}.text") ?? throw new OpenAiRequestException($"{path}.text", $"{path}.text: Field required")));
+                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{path}.text") ?? throw new OpenAiRequestException($"{path}.text", $"{path}.text: Field required")) with { CacheControlJson = CacheControl(block) });
                 }
 
-                if (parts.Count > 0)
+                // Blocks with a cache breakpoint stay apart (the Anthropic adapter sends them as blocks); otherwise one text.
+                if (parts.Any(p => p.CacheControlJson is not null))
+                {
+                    messages.Add(new ChatMessage("system", parts));
+                }
+                else if (parts.Count > 0)
                 {
                     messages.Add(new ChatMessage("system", [ContentPart.FromText(string.Join("\n\n", parts.Select(p => p.Text)))]));
                 }
@@ -225,15 +225,15 @@ internal static class AnthropicRequestParser
             switch (OptionalString(block, "type", $"{bp}.type"))
             {
                 case "text":
-                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{bp}.text") ?? throw new OpenAiRequestException($"{bp}.text", $"{bp}.text: Field required")));
+                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{bp}.text") ?? throw new OpenAiRequestException($"{bp}.text", $"{bp}.text: Field required")) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "image" when role == "user":
-                    parts.Add(ParseImage(block, bp));
+                    parts.Add(ParseImage(block, bp) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "image":
                     throw new OpenAiRequestException(bp, $"{bp}: image blocks are only allowed in user messages");
                 case "document":
-                    parts.Add(ParseDocument(block, bp));
+                    parts.Add(ParseDocument(block, bp) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "tool_use" when role == "assistant":
                     var id = OptionalString(block, "id", $"{bp}.id") ?? throw new OpenAiRequestException($"{bp}.id", $"{bp}.id: Field required");
@@ -322,7 +322,7 @@ internal static class AnthropicRequestParser
             text = "Error: " + text;
         }
 
-        return new ChatMessage("tool", [ContentPart.FromText(text.Length > 0 ? text : "(empty)")], ToolCallId: id);
+        return new ChatMessage("tool", [ContentPart.FromText(text.Length > 0 ? text : "(empty)") with { CacheControlJson = CacheControl(block) }], ToolCallId: id);
     }
 
     private static ContentPart ParseImage(JsonElement block, string path)
@@ -427,7 +427,7 @@ internal static class AnthropicRequestParser
                 throw new OpenAiRequestException($"{path}.input_schema", $"{path}.input_schema: Field required (a JSON schema object)");
             }
 
-            list.Add(new ToolDefinition(name, OptionalString(t, "description", $"{path}.description"), schema.GetRawText(), OptionalBool(t, "strict", $"{path}.strict") ?? false));
+            list.Add(new ToolDefinition(name, OptionalString(t, "description", $"{path}.description"), schema.GetRawText(), OptionalBool(t, "strict", $"{path}.strict") ?? false) { CacheControlJson = CacheControl(t) });
         }
 
         return list.Count == 0 ? null : list;
@@ -454,6 +454,10 @@ internal static class AnthropicRequestParser
             var other => throw new OpenAiRequestException("tool_choice.type", $"tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none', not '{other}'"),
         };
     }
+
+    /// <summary>A block's <c>cache_control</c> object as sent, or null.</summary>
+    private static string? CacheControl(JsonElement block) =>
+        block.TryGetProperty("cache_control", out var cc) && cc.ValueKind == JsonValueKind.Object ? cc.GetRawText() : null;
 
     private static bool HasCacheControl(JsonElement element)
     {

@@ -32,16 +32,23 @@ internal static class RouteResponseHeaders
     /// <summary>
     /// Sets one <see cref="Warning"/> value per warning of the request, plus one when it asked for reasoning
     /// (<c>thinking</c>, <c>reasoning.effort</c>) and the model that served it (<paramref name="servedModel"/>, once
-    /// known) lacks the <c>reasoning</c> capability, so its adapter did not pass it on.
+    /// known) lacks the <c>reasoning</c> capability, so its adapter did not pass it on, and one when it carried
+    /// <c>cache_control</c> breakpoints (<paramref name="cacheControl"/>) and that model is not an Anthropic one.
     /// </summary>
-    public static void SetWarnings(HttpContext http, IReadOnlyList<string> warnings, Contracts.ChatRequest? request = null, string? servedModel = null)
+    public static void SetWarnings(HttpContext http, IReadOnlyList<string> warnings, Contracts.ChatRequest? request = null, string? servedModel = null, bool cacheControl = false)
     {
         var all = new List<string>(warnings);
-        if (request is { WantsReasoning: true } && servedModel is not null
-            && http.RequestServices.GetService<Core.Catalog.ModelCatalog>() is { } catalog
-            && catalog.TryGetModel(servedModel, out var model) && !model.Has(Core.Catalog.Capability.Reasoning))
+        if (servedModel is not null && http.RequestServices.GetService<Core.Catalog.ModelCatalog>() is { } catalog && catalog.TryGetModel(servedModel, out var model))
         {
-            all.Add($"reasoning (thinking / reasoning.effort) was ignored: model '{model.Name}' does not take it");
+            if (request is { WantsReasoning: true } && !model.Has(Core.Catalog.Capability.Reasoning))
+            {
+                all.Add($"reasoning (thinking / reasoning.effort) was ignored: model '{model.Name}' does not take it");
+            }
+
+            if (cacheControl && catalog.ProviderOf(model).Type != Core.Catalog.ProviderTypes.Anthropic)
+            {
+                all.Add($"cache_control was ignored: model '{model.Name}' is not an Anthropic model (its provider's own caching applies and is reported in usage)");
+            }
         }
 
         if (all.Count > 0 && !http.Response.HasStarted)

@@ -47,10 +47,7 @@ public static class AnthropicWire
                 w.WriteEndObject();
             }
 
-            if (WireHelpers.SystemText(request) is { } system)
-            {
-                w.WriteString("system", system);
-            }
+            WriteSystem(w, request);
 
             w.WriteStartArray("messages");
             WriteTurns(w, request.Messages.Where(m => m.Role is not ("system" or "developer")).ToList());
@@ -185,6 +182,7 @@ public static class AnthropicWire
             w.WriteString("type", "tool_result");
             w.WriteString("tool_use_id", m.ToolCallId ?? string.Empty);
             w.WriteString("content", m.Text);
+            WriteCacheControl(w, m.Content.LastOrDefault(p => p.CacheControlJson is not null)?.CacheControlJson);
             w.WriteEndObject();
             return;
         }
@@ -198,6 +196,7 @@ public static class AnthropicWire
                     w.WriteStartObject();
                     w.WriteString("type", "text");
                     w.WriteString("text", part.Text);
+                    WriteCacheControl(w, part.CacheControlJson);
                     w.WriteEndObject();
                 }
 
@@ -220,6 +219,7 @@ public static class AnthropicWire
             }
 
             w.WriteEndObject();
+            WriteCacheControl(w, part.CacheControlJson);
             w.WriteEndObject();
         }
 
@@ -232,6 +232,45 @@ public static class AnthropicWire
             w.WritePropertyName("input");
             WireHelpers.WriteRawOr(w, OpenAiWire.NormalizeArguments(call.ArgumentsJson), "{}");
             w.WriteEndObject();
+        }
+    }
+
+    /// <summary>
+    /// <c>system</c> as one string, or, when a system part carries a prompt-cache breakpoint, as text blocks with
+    /// their <c>cache_control</c> (Anthropic caches the prefix up to each breakpoint).
+    /// </summary>
+    private static void WriteSystem(Utf8JsonWriter w, ChatRequest request)
+    {
+        var system = request.Messages.Where(m => m.Role is "system" or "developer").ToList();
+        if (!system.Any(m => m.Content.Any(p => p.CacheControlJson is not null)))
+        {
+            if (WireHelpers.SystemText(request) is { } text)
+            {
+                w.WriteString("system", text);
+            }
+
+            return;
+        }
+
+        w.WriteStartArray("system");
+        foreach (var part in system.SelectMany(m => m.Content).Where(p => p.Kind == ContentPartKind.Text && !string.IsNullOrEmpty(p.Text)))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "text");
+            w.WriteString("text", part.Text);
+            WriteCacheControl(w, part.CacheControlJson);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteCacheControl(Utf8JsonWriter w, string? cacheControlJson)
+    {
+        if (cacheControlJson is not null)
+        {
+            w.WritePropertyName("cache_control");
+            WireHelpers.WriteRawOr(w, cacheControlJson, """{"type":"ephemeral"}""");
         }
     }
 
@@ -254,6 +293,7 @@ public static class AnthropicWire
 
             w.WritePropertyName("input_schema");
             WireHelpers.WriteRawOr(w, tool.ParametersJson, """{"type":"object","properties":{}}""");
+            WriteCacheControl(w, tool.CacheControlJson);
             w.WriteEndObject();
         }
 

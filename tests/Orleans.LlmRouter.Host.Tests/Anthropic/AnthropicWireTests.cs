@@ -258,4 +258,38 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
             Assert.False(sent.RootElement.TryGetProperty("reasoning_effort", out _));
         }
     }
+
+    [Fact]
+    public async Task Cache_control_breakpoints_reach_an_anthropic_model_and_its_cache_usage_comes_back()
+    {
+        using var http = Http();
+        var tag = Guid.NewGuid().ToString("N");
+        using var response = await http.PostAsync("/v1/messages", Json($$$"""
+            {"model":"mock-claude","max_tokens":256,
+             "system":[{"type":"text","text":"long instructions"},{"type":"text","text":"more {{{tag}}}","cache_control":{"type":"ephemeral","ttl":"1h"}}],
+             "tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{}},"cache_control":{"type":"ephemeral"}}],
+             "messages":[{"role":"user","content":"weather?"},
+                         {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}]},
+                         {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"sunny","cache_control":{"type":"ephemeral"}},
+                                                   {"type":"text","text":"[mock:cache] and now?","cache_control":{"type":"ephemeral"}}]}]}
+            """), Cancel);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-LlmRouter-Warning"));
+        var usage = (await ReadJsonAsync(response)).GetProperty("usage");
+        Assert.Equal((20L, 100L), (usage.GetProperty("cache_creation_input_tokens").GetInt64(), usage.GetProperty("cache_read_input_tokens").GetInt64()));
+
+        using var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("more " + tag, StringComparison.Ordinal)).Body);
+        var root = sent.RootElement;
+        Assert.False(root.GetProperty("system")[0].TryGetProperty("cache_control", out _));
+        Assert.Equal("1h", root.GetProperty("system")[1].GetProperty("cache_control").GetProperty("ttl").GetString());
+        Assert.Equal("ephemeral", root.GetProperty("tools")[0].GetProperty("cache_control").GetProperty("type").GetString());
+        var lastTurn = root.GetProperty("messages")[2].GetProperty("content");
+        Assert.Equal("tool_result", lastTurn[0].GetProperty("type").GetString());
+        Assert.True(lastTurn[0].TryGetProperty("cache_control", out _));
+        Assert.True(lastTurn[1].TryGetProperty("cache_control", out _));
+
+        // The same breakpoints to an OpenAI-type model are ignored, and the answer says so.
+        using var other = await http.PostAsync("/v1/messages", Json("""{"model":"mock-gpt","max_tokens":64,"system":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}"""), Cancel);
+        Assert.Contains(other.Headers.GetValues("X-LlmRouter-Warning"), w => w.StartsWith("cache_control was ignored: model 'mock-gpt'", StringComparison.Ordinal));
+    }
 }
