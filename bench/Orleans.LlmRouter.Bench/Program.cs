@@ -16,7 +16,7 @@ var tenantCount = Int("--tenants", 200);
 // The durable hot-tenant figure at a higher concurrency: group commit batches more records per round-trip.
 var hotConnections = Int("--hot-connections", 96);
 var postgres = Environment.GetEnvironmentVariable("LLMROUTER_POSTGRES");
-// --targets mock,yarp,portkey,gateway,gateway-pg measures only those (the mock always runs: it is the upstream).
+// --targets mock,yarp,portkey,gateway,gateway-otel-off,gateway-scraped,gateway-pg measures only those (the mock always runs: it is the upstream).
 var only = args.SkipWhile(a => a != "--targets").Skip(1).FirstOrDefault()?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 bool Wanted(string target) => only is null || only.Contains(target);
 var root = FindRoot();
@@ -65,10 +65,29 @@ if (Wanted("gateway"))
     targets.Add(services.Add(await StartGatewayAsync("gateway", storage: null)));
 }
 
+// Telemetry overhead: "gateway" is the default (OpenTelemetry metrics on, no exporter attached, nobody scraping);
+// "gateway-otel-off" registers no OpenTelemetry at all; "gateway-scraped" is the default with Prometheus scraping
+// /metrics every 5 s, as the compose observability profile does.
+if (Wanted("gateway-otel-off"))
+{
+    targets.Add(services.Add(await StartGatewayAsync("gateway-otel-off", storage: null, new Dictionary<string, string> { ["LlmRouter__Telemetry__Enabled"] = "false" })));
+}
+
+using var scraping = new CancellationTokenSource();
+if (Wanted("gateway-scraped"))
+{
+    var scraped = services.Add(await StartGatewayAsync("gateway-scraped", storage: null));
+    targets.Add(scraped);
+    _ = Task.Run(() => ScrapeAsync(scraped.Address, scraping.Token));
+}
+
 if (Wanted("gateway-pg") && !string.IsNullOrEmpty(postgres))
 {
     targets.Add(services.Add(await StartGatewayAsync("gateway-pg", storage: postgres)));
 }
+
+// The telemetry variants run the scenarios that show overhead (throughput at saturation, latency, TTFT) only.
+static bool TelemetryVariant(string name) => name is "gateway-otel-off" or "gateway-scraped";
 
 Console.WriteLine($"Orleans.LlmRouter bench — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {(quick ? "quick" : "full")} run; wrk {(Wrk.Available ? "found" : "NOT found: closed-loop runs skipped")}");
 foreach (var t in targets)
@@ -92,8 +111,12 @@ foreach (var t in targets)
     if (Wrk.Available)
     {
         results.Add(await Measured(t, $"closed c={connections} small, hot tenant", () => Wrk.RunAsync(t, small, hot, connections, duration, work)));
-        results.Add(await Measured(t, $"closed c={connections} 10KB, hot tenant", () => Wrk.RunAsync(t, large, hot, connections, duration, work)));
-        if (isGateway)
+        if (!TelemetryVariant(t.Name))
+        {
+            results.Add(await Measured(t, $"closed c={connections} 10KB, hot tenant", () => Wrk.RunAsync(t, large, hot, connections, duration, work)));
+        }
+
+        if (isGateway && !TelemetryVariant(t.Name))
         {
             results.Add(await Measured(t, $"closed c={connections} small, {tenantCount} tenants", () => Wrk.RunAsync(t, small, many, connections, duration, work)));
             if (hotConnections != connections)
@@ -157,6 +180,33 @@ foreach (var g in targets.Where(t => t.Name.StartsWith("gateway", StringComparis
     }
 }
 
+foreach (var variant in new[] { "gateway-otel-off", "gateway-scraped" })
+{
+    foreach (var scenario in results.Where(r => r.Target == variant).Select(r => r.Scenario).Distinct())
+    {
+        var on = results.FirstOrDefault(r => r.Target == "gateway" && r.Scenario == scenario).F;
+        var other = results.First(r => r.Target == variant && r.Scenario == scenario).F;
+        if (on is null)
+        {
+            continue;
+        }
+
+        if (scenario.StartsWith("closed", StringComparison.Ordinal))
+        {
+            ratios[$"gateway (telemetry on) / {variant} req/s, {scenario}"] = on.Rps / other.Rps;
+            if (cpu.TryGetValue(("gateway", scenario), out var a) && cpu.TryGetValue((variant, scenario), out var b))
+            {
+                ratios[$"gateway (telemetry on) minus {variant} CPU µs/call, {scenario}"] = a.MicrosPerCall - b.MicrosPerCall;
+            }
+        }
+        else
+        {
+            ratios[$"gateway (telemetry on) minus {variant} p50 ms, {scenario}"] = on.P50 - other.P50;
+        }
+    }
+}
+
+scraping.Cancel();
 table.AppendLine();
 table.AppendLine("| derived | value |");
 table.AppendLine("|---|---:|");
@@ -199,7 +249,7 @@ async Task<(string Target, string Scenario, Figures F)> Measured(Service target,
     return (target.Name, scenario, figures);
 }
 
-async Task<Service> StartGatewayAsync(string name, string? storage)
+async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<string, string>? extra = null)
 {
     var config = Path.Combine(work, name + "-config");
     Directory.CreateDirectory(config);
@@ -235,6 +285,11 @@ async Task<Service> StartGatewayAsync(string name, string? storage)
         ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
         ["Logging__LogLevel__Default"] = "Warning",
     };
+    foreach (var (k, v) in extra ?? [])
+    {
+        env[k] = v;
+    }
+
     if (storage is not null)
     {
         env["LlmRouter__Storage"] = "postgres";
@@ -245,6 +300,25 @@ async Task<Service> StartGatewayAsync(string name, string? storage)
     }
 
     return await Service.StartAsync(name, Dll("Orleans.LlmRouter.Host"), [], env, new Uri($"http://127.0.0.1:{port}"), "/readyz", work);
+}
+
+// Prometheus' part: GET /metrics every 5 s with the admin key while the bench runs.
+static async Task ScrapeAsync(Uri gateway, CancellationToken cancel)
+{
+    using var http = new HttpClient { BaseAddress = gateway };
+    http.DefaultRequestHeaders.Authorization = new("Bearer", "sk-llmrouter-admin-dev");
+    using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
+    try
+    {
+        while (await timer.WaitForNextTickAsync(cancel))
+        {
+            using var response = await http.GetAsync("/metrics", cancel);
+            _ = await response.Content.ReadAsByteArrayAsync(cancel);
+        }
+    }
+    catch (OperationCanceledException)
+    {
+    }
 }
 
 int Int(string name, int fallback) =>

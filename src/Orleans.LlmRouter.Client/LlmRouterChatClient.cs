@@ -41,7 +41,7 @@ public sealed class LlmRouterChatClient : IChatClient
         _metadata = new ChatClientMetadata(ProviderName, defaultModelId: _options.DefaultModelId ?? "auto");
     }
 
-    private IRouterGrain Router => _grains.GetGrain<IRouterGrain>(_options.RouterGrainKey);
+    private IRouterGrain Router => _grains.GetRouter(_options.RouterGrainKey);
 
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<AiChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

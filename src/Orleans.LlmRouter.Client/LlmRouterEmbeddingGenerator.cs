@@ -29,7 +29,7 @@ public sealed class LlmRouterEmbeddingGenerator : IEmbeddingGenerator<string, Em
         ArgumentNullException.ThrowIfNull(values);
         var request = new EmbeddingRequest(values.ToArray(), options?.Dimensions);
         var context = RouteMapping.ForEmbedding(options, _options);
-        var router = _grains.GetGrain<IRouterGrain>(_options.RouterGrainKey);
+        var router = _grains.GetRouter(_options.RouterGrainKey);
         using var cancelWhen = router.CancelWhen(context, cancellationToken);
         var result = await router.EmbedAsync(request, context, cancellationToken);
         var created = DateTimeOffset.UtcNow;

@@ -1,16 +1,14 @@
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>
-/// One stored response of one tenant, keyed <c>{tenantId}/{responseId}</c> (<see cref="KeyOf"/>), in the silo's grain
+/// One stored response of one tenant, keyed <c>{tenantId}/{responseId}</c>
+/// (<see cref="LlmRouterGrainFactoryExtensions.GetStoredResponse"/>), in the silo's grain
 /// storage (memory when embedded, PostgreSQL when durable). The tenant is part of the key, so a tenant can never
 /// reach another tenant's response. An expired response reads as absent.
 /// </summary>
 [Alias("llmrouter.IResponseStoreGrain")]
 public interface IResponseStoreGrain : IGrainWithStringKey
 {
-    /// <summary>The grain key of <paramref name="responseId"/> of <paramref name="tenantId"/>.</summary>
-    static string KeyOf(string tenantId, string responseId) => tenantId + "/" + responseId;
-
     /// <summary>Stores (or replaces) the response.</summary>
     [Alias("put")]
     Task PutAsync(StoredResponse response);

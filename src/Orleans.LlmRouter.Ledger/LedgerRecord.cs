@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Ledger;
 /// <see cref="TenantSeq"/> is assigned by the tenant's budget grain, increasing per tenant, and is what the grain's
 /// persisted counters are positioned by.
 /// </summary>
-public sealed record LedgerRecord
+internal sealed record LedgerRecord
 {
     public required string RequestId { get; init; }
 
@@ -62,7 +62,7 @@ public sealed record LedgerRecord
 }
 
 /// <summary>Filters of a usage query. All optional but the tenant; the range is [From, To).</summary>
-public sealed record UsageQuery(string TenantId)
+internal sealed record UsageQuery(string TenantId)
 {
     public DateTimeOffset? From { get; init; }
 
@@ -78,7 +78,7 @@ public sealed record UsageQuery(string TenantId)
 }
 
 /// <summary>Totals of a set of ledger rows.</summary>
-public sealed record UsageTotals(long Calls, long FailedCalls, long PromptTokens, long CompletionTokens, long CachedTokens, decimal CostUsd)
+internal sealed record UsageTotals(long Calls, long FailedCalls, long PromptTokens, long CompletionTokens, long CachedTokens, decimal CostUsd)
 {
     public static UsageTotals Empty { get; } = new(0, 0, 0, 0, 0, 0m);
 
@@ -112,16 +112,16 @@ public sealed record UsageTotals(long Calls, long FailedCalls, long PromptTokens
 }
 
 /// <summary>Usage totals per UTC day.</summary>
-public sealed record UsageDay(DateOnly Day, UsageTotals Totals);
+internal sealed record UsageDay(DateOnly Day, UsageTotals Totals);
 
 /// <summary>Totals and a per-day breakdown for a query.</summary>
-public sealed record UsageReport(UsageQuery Query, UsageTotals Totals, IReadOnlyList<UsageDay> Days);
+internal sealed record UsageReport(UsageQuery Query, UsageTotals Totals, IReadOnlyList<UsageDay> Days);
 
 /// <summary>
 /// The append-only ledger. Appends are group-committed (many calls, one round-trip) and durable when the returned
 /// task completes. Reads serve catch-up and usage queries, never the request path.
 /// </summary>
-public interface ILedger
+internal interface ILedger
 {
     /// <summary>
     /// Durably appends a record. Returns false when its request id was already recorded (billed once). A record the
@@ -154,13 +154,13 @@ public interface ILedger
 }
 
 /// <summary>A time window of an audit: completed in [<see cref="From"/>, <see cref="To"/>), either bound open.</summary>
-public sealed record BalanceWindow(string Window, string? Key, DateTimeOffset? From, DateTimeOffset? To);
+internal sealed record BalanceWindow(string Window, string? Key, DateTimeOffset? From, DateTimeOffset? To);
 
 /// <summary>Rows, tokens (prompt + completion) and cost in one window or run.</summary>
-public sealed record WindowBalance(string Window, string? Key, long Rows, long Tokens, decimal CostUsd);
+internal sealed record WindowBalance(string Window, string? Key, long Rows, long Tokens, decimal CostUsd);
 
 /// <summary>A tenant's ledger per window, per run, and how many of its rows are quarantined or still spooled.</summary>
-public sealed record LedgerBalance(string TenantId, IReadOnlyList<WindowBalance> Windows, IReadOnlyList<WindowBalance> Runs, long QuarantinedRows, long SpooledRows);
+internal sealed record LedgerBalance(string TenantId, IReadOnlyList<WindowBalance> Windows, IReadOnlyList<WindowBalance> Runs, long QuarantinedRows, long SpooledRows);
 
 /// <summary>One ledger row the store refused for its data, kept aside with the reason.</summary>
 /// <param name="RequestId">The row's request id (NUL characters shown as U+FFFD).</param>
@@ -170,7 +170,7 @@ public sealed record LedgerBalance(string TenantId, IReadOnlyList<WindowBalance>
 /// <param name="Error">The store's error message (never the row's values).</param>
 /// <param name="QuarantinedAt">When the row was set aside.</param>
 /// <param name="Location"><c>postgres</c> (table <c>llm_calls_quarantine</c>) or <c>file</c> (a local quarantine file, when the table was unavailable too).</param>
-public sealed record QuarantinedRecord(string RequestId, string TenantId, LedgerRecord? Record, string? SqlState, string Error, DateTimeOffset QuarantinedAt, string Location);
+internal sealed record QuarantinedRecord(string RequestId, string TenantId, LedgerRecord? Record, string? SqlState, string Error, DateTimeOffset QuarantinedAt, string Location);
 
 /// <summary>Quarantined rows: how many in all, how many this process set aside since it started, and the newest ones.</summary>
-public sealed record QuarantineReport(long Count, long QuarantinedByThisProcess, IReadOnlyList<QuarantinedRecord> Rows);
+internal sealed record QuarantineReport(long Count, long QuarantinedByThisProcess, IReadOnlyList<QuarantinedRecord> Rows);

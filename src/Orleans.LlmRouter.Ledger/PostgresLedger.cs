@@ -10,7 +10,7 @@ using NpgsqlTypes;
 namespace Orleans.LlmRouter.Ledger;
 
 /// <summary>What the ledger does when PostgreSQL cannot take a write.</summary>
-public enum LedgerOutageMode
+internal enum LedgerOutageMode
 {
     /// <summary>Write the records to a local append-only spool file (flushed to disk) and replay them later. Calls go on.</summary>
     Spool,
@@ -20,7 +20,7 @@ public enum LedgerOutageMode
 }
 
 /// <summary>Settings of <see cref="PostgresLedger"/>.</summary>
-public sealed record PostgresLedgerOptions(string ConnectionString)
+internal sealed record PostgresLedgerOptions(string ConnectionString)
 {
     public LedgerOutageMode OutageMode { get; init; } = LedgerOutageMode.Spool;
 
@@ -44,7 +44,7 @@ public sealed record PostgresLedgerOptions(string ConnectionString)
 }
 
 /// <summary>The ledger could not make a record durable (fail-closed mode, or the spool failed too).</summary>
-public sealed class LedgerUnavailableException : Exception
+internal sealed class LedgerUnavailableException : Exception
 {
     public LedgerUnavailableException()
     {
@@ -72,7 +72,7 @@ public sealed class LedgerUnavailableException : Exception
 /// isolated by splitting its batch, quarantined in <c>llm_calls_quarantine</c> (or a local quarantine file when that
 /// fails too), logged and counted, and the rest of the batch or spool goes on.
 /// </summary>
-public sealed partial class PostgresLedger : ILedger, IAsyncDisposable
+internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 {
     private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens";
 

@@ -38,7 +38,7 @@ public sealed class ClientClusterFixture : IAsyncLifetime
           - { id: tiny, budgets: { tokens: { lifetime: 20 } } }
         """;
 
-    public InMemoryLedger Ledger { get; } = new();
+    internal InMemoryLedger Ledger { get; } = new();
 
     public ModelCatalog Catalog { get; } = new CatalogLoader(environment: _ => null).Load([("client.yaml", Yaml)]).Catalog;
 

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Integration.Tests;
 /// The audit every test that runs calls should end with: <c>GET /api/v1/tenants/{id}/reconcile</c> must report the
 /// counters equal to the ledger in every window and (unless told otherwise) no reservation left in flight.
 /// </summary>
-public static class Reconcile
+internal static class Reconcile
 {
     /// <summary>Reads a tenant's reconcile report (the client must hold the admin key or the tenant's key).</summary>
     public static async Task<ReconcileReport> ReportAsync(HttpClient client, string tenant)

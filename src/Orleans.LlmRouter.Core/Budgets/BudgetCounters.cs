@@ -3,13 +3,13 @@ using Orleans.LlmRouter.Core.Catalog;
 namespace Orleans.LlmRouter.Core.Budgets;
 
 /// <summary>Usage of one calendar window: the key of the window it counts (e.g. <c>2026-11-22</c>), tokens and USD.</summary>
-public readonly record struct WindowCount(string Key, long Tokens, decimal Usd);
+internal readonly record struct WindowCount(string Key, long Tokens, decimal Usd);
 
 /// <summary>
 /// Cumulative usage of one tenant per window of <see cref="BudgetWindows.All"/>. Windows roll over by themselves when
 /// their key changes (no sweep job). Plain settable properties: it is persisted as grain state.
 /// </summary>
-public sealed class BudgetCounters
+internal sealed class BudgetCounters
 {
     /// <summary>Usage per window name; a window not present counts nothing yet.</summary>
     public Dictionary<string, WindowCount> Windows { get; set; } = new(StringComparer.Ordinal);
@@ -92,7 +92,7 @@ public sealed class BudgetCounters
 /// settled usage + reservations in flight + this reservation stays within the limit. That single check, done in one
 /// serialized place per tenant, is what makes concurrency unable to overshoot.
 /// </summary>
-public static class BudgetRules
+internal static class BudgetRules
 {
     private static readonly BudgetUnit[] Units = [BudgetUnit.Tokens, BudgetUnit.Usd];
 
@@ -163,7 +163,7 @@ public static class BudgetRules
 /// holder (the silo running the call) renews it, so a holder that dies gives its reservations back within one lease
 /// term instead of shrinking the tenant's budget until deactivation.
 /// </summary>
-public sealed class InFlight
+internal sealed class InFlight
 {
     private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Tokens, decimal Usd)> _runs = new(StringComparer.Ordinal);

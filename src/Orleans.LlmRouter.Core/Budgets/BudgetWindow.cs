@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Orleans.LlmRouter.Core.Budgets;
 
 /// <summary>What a limit counts.</summary>
-public enum BudgetUnit
+internal enum BudgetUnit
 {
     Tokens,
     Usd,
@@ -15,7 +15,7 @@ public enum BudgetUnit
 /// tenant's time zone, and where a window starts and ends (for recomputing it from the ledger). Counters, admission
 /// rules, soft alerts, persistence, reports and reconcile all iterate <see cref="BudgetWindows.All"/>.
 /// </summary>
-public sealed class BudgetWindowKind
+internal sealed class BudgetWindowKind
 {
     private readonly Func<DateTime, string>? _keyOf;
     private readonly Func<string, DateTime>? _startOf;
@@ -80,7 +80,7 @@ public sealed class BudgetWindowKind
 }
 
 /// <summary>The budget windows. Adding one is one descriptor here (plus its admin API fields in <c>TenantBudgetLimits</c>).</summary>
-public static class BudgetWindows
+internal static class BudgetWindows
 {
     /// <summary>The name of per-run limits (<c>run_tokens</c>, <c>run_usd</c>); runs are counted per run id, not by calendar.</summary>
     public const string Run = "run";
@@ -114,7 +114,7 @@ public static class BudgetWindows
 }
 
 /// <summary>Time-zone helpers of the budget windows (UTC by default).</summary>
-public static class BudgetCalendar
+internal static class BudgetCalendar
 {
     public static TimeZoneInfo Zone(string? id) =>
         string.IsNullOrEmpty(id) || id == "UTC" ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(id);
@@ -135,7 +135,7 @@ public static class BudgetCalendar
 }
 
 /// <summary>A limit that a reservation would break; <see cref="Window"/> is a window name or <c>run</c>.</summary>
-public sealed record BudgetViolation(string Window, BudgetUnit Unit, decimal Used, decimal Reserved, decimal Limit, decimal Requested)
+internal sealed record BudgetViolation(string Window, BudgetUnit Unit, decimal Used, decimal Reserved, decimal Limit, decimal Requested)
 {
     public override string ToString() =>
         $"{Window} {Unit} budget exceeded: used {Used}, in flight {Reserved}, limit {Limit}, this call needs {Requested}";

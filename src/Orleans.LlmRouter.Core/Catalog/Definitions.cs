@@ -9,7 +9,7 @@ public sealed record SourceLocation(string File, int Line, int Column)
 }
 
 /// <summary>Provider types the router knows how to call.</summary>
-public static class ProviderTypes
+internal static class ProviderTypes
 {
     public const string OpenAi = "openai";
     public const string Anthropic = "anthropic";
@@ -148,7 +148,7 @@ public sealed record ModelDefinition(
 /// <c>model@provider</c>, admitted and reported next to its provider's scope. Same provider type, URL and retry; its own
 /// limits (none when unset) and breaker (one that never opens when unset, so only the provider's breaker trips).
 /// </summary>
-public static class ModelScopes
+internal static class ModelScopes
 {
     /// <summary>A breaker that never opens (a model scope with limits only).</summary>
     public static BreakerSettings NeverOpens { get; } = new(1.0, int.MaxValue);
@@ -172,7 +172,7 @@ public static class ModelScopes
 }
 
 /// <summary>A kind of work with required capabilities and named strategy chains (<c>default</c> mandatory).</summary>
-public sealed record ActionDefinition(
+internal sealed record ActionDefinition(
     string Name,
     string? Description,
     IReadOnlySet<Capability> Requires,
@@ -186,7 +186,7 @@ public sealed record ActionDefinition(
 /// Budget limits of a tenant: a map (window name, unit) → limit, the window a name of
 /// <see cref="Budgets.BudgetWindows.All"/> or <see cref="Budgets.BudgetWindows.Run"/>. A missing entry means no limit.
 /// </summary>
-public sealed record TenantBudgets
+internal sealed record TenantBudgets
 {
     private readonly Dictionary<(string Window, Budgets.BudgetUnit Unit), decimal> _limits;
 
@@ -218,7 +218,7 @@ public sealed record TenantBudgets
 }
 
 /// <summary>A tenant: hashed API keys, budgets, limits and what it may use.</summary>
-public sealed record TenantDefinition(
+internal sealed record TenantDefinition(
     string Id,
     string? DisplayName,
     IReadOnlyList<string> KeyHashes,

@@ -3,7 +3,7 @@ namespace Orleans.LlmRouter.Core.Catalog;
 /// <summary>The validated, immutable catalog: providers, models, actions and dev tenants.</summary>
 public sealed class ModelCatalog
 {
-    public ModelCatalog(
+    internal ModelCatalog(
         IEnumerable<ProviderDefinition> providers,
         IEnumerable<ModelDefinition> models,
         IEnumerable<ActionDefinition> actions,
@@ -29,9 +29,9 @@ public sealed class ModelCatalog
 
     public IReadOnlyDictionary<string, ModelDefinition> Models { get; }
 
-    public IReadOnlyDictionary<string, ActionDefinition> Actions { get; }
+    internal IReadOnlyDictionary<string, ActionDefinition> Actions { get; }
 
-    public IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
+    internal IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
     /// <summary>Model aliases (YAML <c>aliases</c>) to the model they name.</summary>
     public IReadOnlyDictionary<string, ModelDefinition> Aliases { get; }

@@ -6,4 +6,4 @@ namespace Orleans.LlmRouter.Core.Pricing;
 /// <see cref="CacheWrite1h"/> with a one-hour TTL) are subsets of it. <see cref="Reasoning"/> is a subset of
 /// <see cref="Completion"/>.
 /// </summary>
-public readonly record struct BilledTokens(long Prompt, long Completion, long Cached = 0, long CacheWrite = 0, long CacheWrite1h = 0, long Reasoning = 0);
+internal readonly record struct BilledTokens(long Prompt, long Completion, long Cached = 0, long CacheWrite = 0, long CacheWrite1h = 0, long Reasoning = 0);

@@ -13,7 +13,7 @@ namespace Orleans.LlmRouter.Core.Pricing;
 /// <c>output</c>.
 /// </para>
 /// </summary>
-public static class CostCalculator
+internal static class CostCalculator
 {
     private const decimal PerMillion = 1_000_000m;
 

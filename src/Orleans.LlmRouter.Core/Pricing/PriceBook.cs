@@ -3,10 +3,10 @@ using Orleans.LlmRouter.Core.Catalog;
 namespace Orleans.LlmRouter.Core.Pricing;
 
 /// <summary>A model's cost for a given token count.</summary>
-public sealed record ModelQuote(string Model, string Provider, bool Enabled, decimal CostUsd, ModelPricing Pricing);
+internal sealed record ModelQuote(string Model, string Provider, bool Enabled, decimal CostUsd, ModelPricing Pricing);
 
 /// <summary>Cost comparisons over the catalog: what a call of a given size costs on each model, and the cheapest.</summary>
-public static class PriceBook
+internal static class PriceBook
 {
     /// <summary>Quotes for the named models (all when empty), cheapest first. Unknown names are reported in <paramref name="unknown"/>.</summary>
     public static IReadOnlyList<ModelQuote> Compare(ModelCatalog catalog, IEnumerable<string> models, long inputTokens, long outputTokens, long cachedTokens, out IReadOnlyList<string> unknown)

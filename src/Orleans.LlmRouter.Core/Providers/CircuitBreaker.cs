@@ -3,7 +3,7 @@ using Orleans.LlmRouter.Core.Catalog;
 namespace Orleans.LlmRouter.Core.Providers;
 
 /// <summary>States of a circuit breaker.</summary>
-public enum BreakerState
+internal enum BreakerState
 {
     Closed = 0,
     Open = 1,
@@ -18,7 +18,7 @@ public enum BreakerState
 /// about the provider are recorded here (the caller filters out cancellations and permanent request errors).
 /// Not thread-safe: owned by one grain.
 /// </summary>
-public sealed class CircuitBreaker
+internal sealed class CircuitBreaker
 {
     private readonly BreakerSettings _settings;
     private readonly LinkedList<Bucket> _buckets = new();

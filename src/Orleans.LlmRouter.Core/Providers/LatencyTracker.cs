@@ -1,7 +1,7 @@
 namespace Orleans.LlmRouter.Core.Providers;
 
 /// <summary>Keeps the last N latencies and answers percentiles. Not thread-safe: owned by one grain.</summary>
-public sealed class LatencyTracker(int capacity = 512)
+internal sealed class LatencyTracker(int capacity = 512)
 {
     private readonly double[] _samples = new double[capacity];
     private int _count;

@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Core.Providers;
 /// estimates; usage above the estimate is charged with <see cref="Charge"/> and reduces what can still be granted.
 /// Not thread-safe: owned by one grain.
 /// </summary>
-public sealed class RateWindow
+internal sealed class RateWindow
 {
     private readonly ProviderLimits _limits;
     private long _windowStart = long.MinValue;

@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Core.Routing;
 /// <c>default</c> chain (each model once); or <c>auto</c>: every capable model by provider priority, then estimated cost.
 /// Each candidate is checked for provider availability, capabilities, context window, max cost and tenant permissions.
 /// </summary>
-public sealed class RoutePlanner
+internal sealed class RoutePlanner
 {
     private readonly ModelCatalog _catalog;
 

@@ -3,7 +3,7 @@ using Orleans.LlmRouter.Core.Catalog;
 namespace Orleans.LlmRouter.Core.Routing;
 
 /// <summary>What a request needs, reduced to what routing decides on.</summary>
-public sealed record RouteQuery
+internal sealed record RouteQuery
 {
     /// <summary>Explicit catalog model, <c>auto</c>, or null when an action routes.</summary>
     public string? Model { get; init; }
@@ -40,16 +40,16 @@ public sealed record RouteQuery
 }
 
 /// <summary>One candidate model in route order, with whether it may be tried and why.</summary>
-public sealed record RouteCandidate(ModelDefinition Model, bool Eligible, string Reason, long ReservedOutputTokens, decimal EstimatedCostUsd, long EstimatedPromptTokens = 0);
+internal sealed record RouteCandidate(ModelDefinition Model, bool Eligible, string Reason, long ReservedOutputTokens, decimal EstimatedCostUsd, long EstimatedPromptTokens = 0);
 
 /// <summary>A routing decision: candidates in the order they will be tried (ineligible ones kept, with reasons).</summary>
-public sealed record RoutePlan(IReadOnlyList<RouteCandidate> Candidates, IReadOnlySet<Capability> Required)
+internal sealed record RoutePlan(IReadOnlyList<RouteCandidate> Candidates, IReadOnlySet<Capability> Required)
 {
     public IEnumerable<RouteCandidate> Eligible => Candidates.Where(c => c.Eligible);
 }
 
 /// <summary>The routing hints cannot be honoured (unknown model/action/strategy, nothing allowed).</summary>
-public sealed class RoutingException : Exception
+internal sealed class RoutingException : Exception
 {
     public RoutingException()
     {

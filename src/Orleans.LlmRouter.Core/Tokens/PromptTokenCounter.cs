@@ -22,7 +22,7 @@ public enum TokenizerFamily
 }
 
 /// <summary>One prompt message reduced to what counting needs.</summary>
-public readonly record struct PromptPart(string? Text, int Images);
+internal readonly record struct PromptPart(string? Text, int Images);
 
 /// <summary>
 /// Counts prompt tokens before a call, per tokenizer family: exactly with <c>Microsoft.ML.Tokenizers</c> for OpenAI-family
@@ -38,7 +38,7 @@ public readonly record struct PromptPart(string? Text, int Images);
 /// longer runs. A prompt of more than <see cref="ExactCountMaxChars"/> characters is estimated with the heuristic
 /// (<see cref="TokenEstimator"/>) instead: it errs high, and reservations are settled with the provider's real counts.
 /// </remarks>
-public sealed class PromptTokenCounter : IDisposable
+internal sealed class PromptTokenCounter : IDisposable
 {
     /// <summary>Longest piece of text handed to the BPE tokenizer at once.</summary>
     public const int MaxPieceChars = 256;

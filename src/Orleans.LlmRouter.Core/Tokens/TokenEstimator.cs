@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Core.Tokens;
 /// About four characters of text per token, rounded up, plus a per-message framing overhead and a fixed
 /// charge per image. Deliberately errs high: reservations are settled with the provider's real counts.
 /// </summary>
-public static class TokenEstimator
+internal static class TokenEstimator
 {
     /// <summary>Tokens charged per message for role and framing.</summary>
     public const int PerMessageOverhead = 4;

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Core.Validation;
 /// requested schema's structural keywords — type, properties, required, items, enum, const, additionalProperties:false,
 /// anyOf/oneOf. Returns null when valid, otherwise the first violation with its JSON path.
 /// </summary>
-public static class JsonOutputValidator
+internal static class JsonOutputValidator
 {
     public static string? Validate(string text, string? schemaJson)
     {

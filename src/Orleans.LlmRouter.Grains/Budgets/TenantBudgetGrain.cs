@@ -18,7 +18,7 @@ namespace Orleans.LlmRouter.Grains.Budgets;
 /// On activation the rows after it are read back from the ledger, so the counters always equal the ledger.
 /// </summary>
 [GenerateSerializer, Alias("llmrouter.TenantBudgetState")]
-public sealed class TenantBudgetState
+internal sealed class TenantBudgetState
 {
     [Id(0)] public BudgetCountersState Counters { get; set; } = new();
 
@@ -33,7 +33,7 @@ public sealed class TenantBudgetState
 /// monthly, so an older silo reads a newer row); <see cref="Windows"/> holds every window by name.
 /// </summary>
 [GenerateSerializer, Alias("llmrouter.BudgetCountersState")]
-public sealed class BudgetCountersState
+internal sealed class BudgetCountersState
 {
     [Id(0)] public long LifetimeTokens { get; set; }
 
@@ -101,7 +101,7 @@ public sealed class BudgetCountersState
 
 /// <summary>Serializable usage of one budget window.</summary>
 [GenerateSerializer, Alias("llmrouter.WindowState")]
-public sealed class WindowState
+internal sealed class WindowState
 {
     [Id(0)] public string Key { get; set; } = string.Empty;
 
@@ -112,7 +112,7 @@ public sealed class WindowState
 
 /// <summary>Serializable usage of one run.</summary>
 [GenerateSerializer, Alias("llmrouter.RunState")]
-public sealed class RunState
+internal sealed class RunState
 {
     [Id(0)] public long Tokens { get; set; }
 
@@ -134,6 +134,7 @@ internal sealed partial class TenantBudgetGrain(
     TenantDirectory tenants,
     RouterClock clock,
     IHttpClientFactory http,
+    Telemetry.RouterTelemetry telemetry,
     Microsoft.Extensions.Options.IOptions<BudgetOptions> options,
     ILogger<TenantBudgetGrain> logger) : Grain, ITenantBudgetGrain
 {
@@ -178,12 +179,14 @@ internal sealed partial class TenantBudgetGrain(
             _dirty = true;
         }
 
+        PublishRemaining();
         this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(FlushInterval, FlushInterval) { Interleave = true });
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _deactivating = true;
+        telemetry.RemoveBudgetRemaining(_tenantId);
         await FlushAsync(cancellationToken);
     }
 
@@ -335,6 +338,7 @@ internal sealed partial class TenantBudgetGrain(
         _rate?.Charge(clock.UtcNow, row.TotalTokens);
         _live.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
         Done(seq, (row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt));
+        PublishRemaining();
         foreach (var alert in BudgetRules.CrossedAlerts(_limits, _live, _alertThreshold).ToList())
         {
             _live.AlertsFired.Add(alert.Key);
@@ -400,6 +404,36 @@ internal sealed partial class TenantBudgetGrain(
         }
     }
 
+    /// <summary>Budget left per limited window and unit, for the <c>llmrouter.budget.remaining</c> gauge.</summary>
+    private void PublishRemaining()
+    {
+        if (!_known || !telemetry.BudgetRemainingEnabled)
+        {
+            return;
+        }
+
+        var now = clock.UtcNow;
+        var remaining = new List<(string, string, double)>();
+        foreach (var window in BudgetWindows.All)
+        {
+            var count = _live[window];
+            var current = window.IsLifetime || count.Key == window.KeyAt(now, _zone); // read only: the next call rolls it
+            var usedTokens = current ? count.Tokens : 0;
+            var usedUsd = current ? count.Usd : 0;
+            if (_limits.TokenLimit(window.Name) is { } tokens)
+            {
+                remaining.Add((window.Name, "tokens", Math.Max(0, tokens - usedTokens)));
+            }
+
+            if (_limits.Limit(window.Name, BudgetUnit.Usd) is { } usd)
+            {
+                remaining.Add((window.Name, "usd", (double)Math.Max(0, usd - usedUsd)));
+            }
+        }
+
+        telemetry.PublishBudgetRemaining(_tenantId, remaining);
+    }
+
     /// <summary>Marks a sequence number finished and advances the persisted prefix over every contiguous finished one.</summary>
     private void Done(long seq, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)? applied)
     {
@@ -419,6 +453,11 @@ internal sealed partial class TenantBudgetGrain(
 
     private Task FlushAsync(CancellationToken cancellationToken)
     {
+        if (!_deactivating)
+        {
+            PublishRemaining(); // a window that rolled over shows its full budget again
+        }
+
         if (!_dirty || !_writing.IsCompleted)
         {
             return _writing;
@@ -480,7 +519,7 @@ internal sealed partial class TenantBudgetGrain(
 }
 
 /// <summary>The JSON body POSTed to a tenant's alert webhook.</summary>
-public sealed record SoftAlert(string Tenant, string Window, string Unit, decimal Used, decimal Limit, decimal Threshold, DateTimeOffset At);
+internal sealed record SoftAlert(string Tenant, string Window, string Unit, decimal Used, decimal Limit, decimal Threshold, DateTimeOffset At);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(SoftAlert))]

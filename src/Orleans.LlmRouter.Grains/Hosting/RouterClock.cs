@@ -4,7 +4,7 @@ namespace Orleans.LlmRouter.Grains.Hosting;
 /// The clock of the router's own logic (breakers, windows, leases, retries, budgets). Kept apart from the
 /// <see cref="TimeProvider"/> Orleans itself uses, so tests can drive it with a fake clock without touching the runtime.
 /// </summary>
-public sealed class RouterClock(TimeProvider time)
+internal sealed class RouterClock(TimeProvider time)
 {
     public static RouterClock System { get; } = new(TimeProvider.System);
 

@@ -7,7 +7,7 @@ using Orleans.LlmRouter.Grains.Hosting;
 namespace Orleans.LlmRouter.Grains.Providers;
 
 /// <summary>A granted permission to send one upstream request. Hand it back with <see cref="ProviderGate.Complete(ProviderPermit, Contracts.ProviderOutcome)"/>.</summary>
-public sealed class ProviderPermit
+internal sealed class ProviderPermit
 {
     internal ProviderPermit(ProviderDefinition provider, long estimatedTokens, bool probe, bool slot)
     {
@@ -34,7 +34,7 @@ public sealed class ProviderPermit
 /// Permission for one upstream call: the provider's permit and, for a model with its own limits or breaker
 /// (<see cref="ModelScopes"/>), the model scope's. Hand it back with <see cref="ProviderGate.Complete(CallPermit, ProviderOutcome)"/>.
 /// </summary>
-public sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false)
+internal sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false)
 {
     /// <summary>
     /// True when the model scope has its own breaker: the model's failures then count there, and at the provider only
@@ -61,7 +61,7 @@ public sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, b
 /// rpm/tpm in a minute; tokens used above the estimate are charged afterwards, so a minute can exceed tpm by at most
 /// the under-estimate of the calls in flight.
 /// </summary>
-public sealed partial class ProviderGate : IProviderObserver, IDisposable
+internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 {
     public const int LeaseFraction = 20;
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(5);
@@ -567,7 +567,7 @@ public sealed partial class ProviderGate : IProviderObserver, IDisposable
 
     private Task Bounded(Task call) => call.WaitAsync(_callTimeout, _clock.Time);
 
-    private IProviderGrain Grain(string providerId) => _grains.GetGrain<IProviderGrain>(providerId);
+    private IProviderGrain Grain(string providerId) => _grains.GetProviderScope(providerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {Provider}: could not reach its provider grain; using the last known state")]
     private static partial void LogRefreshFailed(ILogger logger, string provider, Exception ex);

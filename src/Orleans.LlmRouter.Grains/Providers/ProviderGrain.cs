@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Grains.Providers;
 
 /// <summary>Persisted control-plane state of a provider: what must survive deactivation.</summary>
 [GenerateSerializer, Alias("llmrouter.ProviderControlState")]
-public sealed class ProviderControlState
+internal sealed class ProviderControlState
 {
     [Id(0)] public ProviderCircuitState State { get; set; }
 

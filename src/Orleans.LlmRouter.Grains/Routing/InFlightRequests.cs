@@ -13,7 +13,7 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// one that finds no running request is remembered for <see cref="EarlyCancelLifetime"/> and applied when that request
 /// begins, so a caller who went away at once still stops its request before anything is sent upstream.
 /// </remarks>
-public sealed class InFlightRequests(TimeProvider time)
+internal sealed class InFlightRequests(TimeProvider time)
 {
     /// <summary>How long a cancellation that arrived before its request is kept.</summary>
     public static readonly TimeSpan EarlyCancelLifetime = TimeSpan.FromMinutes(1);

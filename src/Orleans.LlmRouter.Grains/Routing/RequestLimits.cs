@@ -9,7 +9,7 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// throws <see cref="InvalidRoutingException"/> with <see cref="InvalidRoutingException.Param"/> naming the field.
 /// Linear in the request's size; allocates nothing on the success path.
 /// </summary>
-public static class RequestLimits
+internal static class RequestLimits
 {
     /// <summary>Checks messages, characters per message, tools and images of a chat request.</summary>
     public static void Validate(ChatRequest request, RequestLimitsOptions limits)

@@ -32,7 +32,7 @@ public sealed class RequestLimitsOptions
 }
 
 /// <summary>Refuses limits that cannot work (a start-up error naming the setting).</summary>
-public sealed class RequestLimitsOptionsValidator : IValidateOptions<RequestLimitsOptions>
+internal sealed class RequestLimitsOptionsValidator : IValidateOptions<RequestLimitsOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, RequestLimitsOptions options)

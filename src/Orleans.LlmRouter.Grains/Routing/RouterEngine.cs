@@ -28,7 +28,6 @@ internal sealed partial class RouterEngine
     private readonly ReservationKeeper keeper;
     private readonly ILogger<RouterEngine> logger;
     private readonly GrainCalls calls;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITenantBudgetGrain> _budgets = new(StringComparer.Ordinal);
     private long _tenantRefreshedAt;
 
     private readonly RequestLimitsOptions limits;
@@ -484,8 +483,7 @@ internal sealed partial class RouterEngine
         queue.AddRange(reordered);
     }
 
-    private ITenantBudgetGrain Budget(string tenantId) =>
-        _budgets.GetOrAdd(tenantId, static (tenant, factory) => factory.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant)), grains);
+    private ITenantBudgetGrain Budget(string tenantId) => grains.GetTenantBudget(tenantId);
 
     private static ChatStreamItem ToItem(ProviderStreamChunk chunk, ModelDefinition model, ProviderDefinition provider, bool includeRoute) => new()
     {

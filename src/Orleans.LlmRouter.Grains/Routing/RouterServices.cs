@@ -8,13 +8,14 @@ using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Resilience;
 using Polly;
+using Polly.Registry;
 
 namespace Orleans.LlmRouter.Grains.Routing;
 
 /// <summary>Per-silo services the router grain uses: the catalog, the planner, adapters and retry pipelines.</summary>
-public sealed class RouterServices
+internal sealed class RouterServices : IDisposable
 {
-    private readonly ConcurrentDictionary<string, ResiliencePipeline> _pipelines = new(StringComparer.Ordinal);
+    private readonly ResiliencePipelineRegistry<string> _pipelines;
     private readonly ConcurrentDictionary<string, TokenizerFamily> _families = new(StringComparer.Ordinal);
     private readonly PromptTokenCounter _counter;
 
@@ -28,6 +29,7 @@ public sealed class RouterServices
         Time = clock.Time;
         Planner = new RoutePlanner(catalog);
         InFlight = new InFlightRequests(Time);
+        _pipelines = new ResiliencePipelineRegistry<string>(new ResiliencePipelineRegistryOptions<string> { BuilderComparer = StringComparer.Ordinal, PipelineComparer = StringComparer.Ordinal });
     }
 
     /// <summary>Requests running on this silo, for cancellation by request id.</summary>
@@ -59,6 +61,17 @@ public sealed class RouterServices
     private TokenizerFamily FamilyOf(ModelDefinition model) =>
         _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Catalog.ProviderOf(state.model).Type, state.model.ProviderModel), (model, Catalog));
 
-    public ResiliencePipeline RetryPipelineFor(ProviderDefinition provider) =>
-        _pipelines.GetOrAdd(provider.Id, static (_, state) => RetryPipelines.Create(state.provider.Retry, state.time), (provider, time: Time));
+    /// <summary>The provider's retry pipeline, built once per provider id by Polly's registry.</summary>
+    public ResiliencePipeline RetryPipelineFor(ProviderDefinition provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        return _pipelines.GetOrAddPipeline(provider.Id, (builder, _) =>
+        {
+            builder.TimeProvider = Time;
+            RetryPipelines.AddRetry(builder, provider.Retry);
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _pipelines.Dispose();
 }

@@ -22,6 +22,7 @@ public static class LlmRouterTelemetry
         "llmrouter.retries",
         "llmrouter.fallbacks",
         "llmrouter.budget.rejections",
+        "llmrouter.budget.remaining",
         "llmrouter.rate_limit.rejections",
         "llmrouter.gateway.overhead",
         "llmrouter.breaker.state",
@@ -45,6 +46,13 @@ public sealed class TelemetryOptions
     /// platform with many tenants does not explode metric cardinality (spans always carry the real tenant). Default 100.
     /// </summary>
     public int MaxTenantLabels { get; set; } = 100;
+
+    /// <summary>
+    /// OpenTelemetry in the gateway host (default true): metrics and <c>/metrics</c>, and traces when an OTLP endpoint is
+    /// set. False registers no OpenTelemetry at all (no <c>/metrics</c>); a co-hosting application may still subscribe
+    /// to <see cref="LlmRouterTelemetry.Name"/> itself.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
 
     /// <summary>
     /// Record prompt and completion text on spans (<c>gen_ai.input.messages</c>/<c>gen_ai.output.messages</c>).

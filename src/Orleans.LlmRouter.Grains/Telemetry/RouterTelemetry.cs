@@ -32,7 +32,9 @@ internal sealed class RouterTelemetry : IDisposable
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _budgetRejections;
     private readonly Counter<long> _rateLimitRejections;
+    private readonly ObservableGauge<double> _budgetRemaining;
     private readonly ConcurrentDictionary<string, byte> _tenants = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Measurement<double>[]> _headroom = new(StringComparer.Ordinal);
     private readonly int _maxTenants;
 
     public RouterTelemetry(IMeterFactory? meters, IOptions<TelemetryOptions>? options, ProviderGate gate)
@@ -56,7 +58,36 @@ internal sealed class RouterTelemetry : IDisposable
         _meter.CreateObservableGauge("llmrouter.breaker.state", () => Scopes(gate, s => (int)s.State), null, "Circuit breaker per provider scope: 0 closed, 1 open, 2 half-open.");
         _meter.CreateObservableGauge("llmrouter.provider.in_flight", () => Scopes(gate, s => s.InFlight), "{request}", "Calls in flight from this silo per provider scope.");
         _meter.CreateObservableGauge("llmrouter.provider.lease_headroom", () => Scopes(gate, s => s.LeaseRequests), "{request}", "Requests left in this silo's local rate lease per provider scope.");
+        _budgetRemaining = _meter.CreateObservableGauge("llmrouter.budget.remaining", () => _headroom.Values.SelectMany(m => m), null,
+            "Budget left per tenant, window and unit (limit minus settled usage), from the budget grains active on this silo.");
     }
+
+    /// <summary>
+    /// Publishes a tenant's budget left per window and unit for <c>llmrouter.budget.remaining</c>; the tenant's budget
+    /// grain calls it when its counters change. Does nothing when no listener reads the gauge, or for tenants past the
+    /// label cap (a sum of several tenants' headroom would mean nothing).
+    /// </summary>
+    public void PublishBudgetRemaining(string tenantId, IEnumerable<(string Window, string Unit, double Remaining)> remaining)
+    {
+        ArgumentNullException.ThrowIfNull(remaining);
+        if (!_budgetRemaining.Enabled || TenantLabel(tenantId) == Other)
+        {
+            return;
+        }
+
+        _headroom[tenantId] = remaining.Select(r => new Measurement<double>(r.Remaining, new TagList
+        {
+            { "llmrouter.tenant", tenantId },
+            { "llmrouter.budget.window", r.Window },
+            { "llmrouter.budget.unit", r.Unit },
+        })).ToArray();
+    }
+
+    /// <summary>Whether a listener reads <c>llmrouter.budget.remaining</c> (the budget grains skip publishing otherwise).</summary>
+    public bool BudgetRemainingEnabled => _budgetRemaining.Enabled;
+
+    /// <summary>Stops reporting a tenant's budget left (its budget grain left this silo).</summary>
+    public void RemoveBudgetRemaining(string tenantId) => _headroom.TryRemove(tenantId, out _);
 
     /// <summary>Whether prompt and completion text may go on spans.</summary>
     public bool RecordContent { get; }

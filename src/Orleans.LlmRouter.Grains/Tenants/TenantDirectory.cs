@@ -13,7 +13,7 @@ namespace Orleans.LlmRouter.Grains.Tenants;
 /// change, re-fetched when older than <see cref="Staleness"/>). Resolves a bearer key to its tenant by hashing it and
 /// comparing hashes in constant time, with no remote call on a warm silo.
 /// </summary>
-public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposable
+internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposable
 {
     public static readonly TimeSpan Staleness = TimeSpan.FromSeconds(30);
 
@@ -70,7 +70,7 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
     /// <summary>Re-reads the registry now (after a change made through this silo, so it applies here at once).</summary>
     public async Task RefreshAsync()
     {
-        Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").GetSnapshotAsync());
+        Apply(await _grains.GetTenantRegistry().GetSnapshotAsync());
     }
 
     public void Dispose() => _loadLock.Dispose();
@@ -99,7 +99,7 @@ public sealed partial class TenantDirectory : ITenantRegistryObserver, IDisposab
             _self ??= await Task.Run(() => _grains.CreateObjectReference<ITenantRegistryObserver>(this));
             // Bounded: a registry on a silo that just died would otherwise hold every caller behind this lock for the
             // whole response timeout; with a view at hand the last known tenants keep being served.
-            Apply(await _grains.GetGrain<ITenantRegistryGrain>("registry").SubscribeAsync(_self).WaitAsync(RefreshTimeout, _clock.Time));
+            Apply(await _grains.GetTenantRegistry().SubscribeAsync(_self).WaitAsync(RefreshTimeout, _clock.Time));
             _loadedAt = _clock.UtcNow;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException && _view.Version >= 0)

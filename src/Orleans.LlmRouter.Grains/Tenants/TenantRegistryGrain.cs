@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Grains.Tenants;
 
 /// <summary>Persisted registry of managed tenants.</summary>
 [GenerateSerializer, Alias("llmrouter.TenantRegistryState")]
-public sealed class TenantRegistryState
+internal sealed class TenantRegistryState
 {
     [Id(0)] public Dictionary<string, ManagedTenant> Tenants { get; set; } = new(StringComparer.Ordinal);
 

@@ -18,7 +18,7 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// tenant's counters against the ledger, and the ledger's quarantine. Errors are RFC 7807, mapped in one place
 /// (<see cref="AdminProblems"/>); keys are checked by the <c>admin</c> and <c>tenant-or-admin</c> policies.
 /// </summary>
-public static class AdminEndpoints
+internal static class AdminEndpoints
 {
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -53,7 +53,7 @@ public static class AdminEndpoints
         var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
         var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
         var context = RoutingHeaders.From(http, tenant, parsed.Model);
-        return TypedResults.Ok(await grains.GetGrain<IRouterGrain>(0).ExplainAsync(parsed.Request, context));
+        return TypedResults.Ok(await grains.GetRouter().ExplainAsync(parsed.Request, context));
     }
 
     private static async Task<Ok<ProviderHealthView[]>> ProviderHealthAsync(IGrainFactory grains, ModelCatalog catalog)
@@ -61,14 +61,14 @@ public static class AdminEndpoints
         var views = new List<ProviderHealthView>();
         foreach (var p in catalog.Providers.Values.OrderBy(p => p.Id, StringComparer.Ordinal))
         {
-            ProviderHealth? health = p.Enabled ? await grains.GetGrain<IProviderGrain>(p.Id).GetHealthAsync() : null;
+            ProviderHealth? health = p.Enabled ? await grains.GetProviderScope(p.Id).GetHealthAsync() : null;
             views.Add(new ProviderHealthView(p.Id, p.Type, p.Enabled && health is { Disabled: false }, p.DisabledReason ?? (health is { Disabled: true } ? "disabled at run time" : null), health));
 
             // Models with their own limits or breaker have their own state, listed as model@provider.
             foreach (var m in catalog.Models.Values.Where(m => m.Provider == p.Id && m.HasOwnScope).OrderBy(m => m.Name, StringComparer.Ordinal))
             {
                 var scope = ModelScopes.IdOf(p, m);
-                ProviderHealth? scoped = p.Enabled ? await grains.GetGrain<IProviderGrain>(scope).GetHealthAsync() : null;
+                ProviderHealth? scoped = p.Enabled ? await grains.GetProviderScope(scope).GetHealthAsync() : null;
                 views.Add(new ProviderHealthView(scope, p.Type, p.Enabled && scoped is { Disabled: false }, p.DisabledReason ?? (scoped is { Disabled: true } ? "disabled at run time" : null), scoped));
             }
         }
@@ -88,7 +88,7 @@ public static class AdminEndpoints
             return TypedResults.Problem($"Provider '{id}' is disabled by configuration ({provider.DisabledReason}); it cannot be enabled at run time.", statusCode: 409, title: "Conflict");
         }
 
-        var snapshot = await grains.GetGrain<IProviderGrain>(id).SetEnabledAsync(enabled);
+        var snapshot = await grains.GetProviderScope(id).SetEnabledAsync(enabled);
 
         // The grain pushes the change to every silo (one-way); the silo that took the request applies it at once, so
         // its next call already sees it.
@@ -158,7 +158,7 @@ public static class AdminEndpoints
         }
 
         var report = await ledger.ReportAsync(query, http.RequestAborted);
-        var counters = await grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(id)).GetUsageAsync();
+        var counters = await grains.GetTenantBudget(id).GetUsageAsync();
         return TypedResults.Ok(new UsageView(id, report.Totals, report.Days.ToArray(), counters));
     }
 

@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// in flight. A difference is <c>counter − ledger</c>. The ledger side includes rows quarantined and rows still in
 /// this process's spool, because the grain counted them when they settled.
 /// </summary>
-public static class Reconciliation
+internal static class Reconciliation
 {
     /// <summary>Recomputes and compares. Counters are read before and after the ledger and the pair retried while a settle moves them.</summary>
     public static async Task<ReconcileReport> ReconcileAsync(string tenantId, string? timeZone, ILedger ledger, IGrainFactory grains, TimeProvider time, CancellationToken cancellationToken = default)
@@ -19,7 +19,7 @@ public static class Reconciliation
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(time);
         var zone = BudgetCalendar.Zone(timeZone);
-        var budget = grains.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenantId));
+        var budget = grains.GetTenantBudget(tenantId);
         ReconcileReport report;
         var attempt = 0;
         while (true)
@@ -118,10 +118,10 @@ public static class Reconciliation
 /// <param name="QuarantinedRows">The tenant's ledger rows in quarantine (included in the ledger values).</param>
 /// <param name="SpooledRows">The tenant's rows still in this process's spool (included in the ledger values).</param>
 /// <param name="LedgerPosition">The counters' persisted ledger position.</param>
-public sealed record ReconcileReport(string TenantId, bool Consistent, string TimeZone, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight, long QuarantinedRows, long SpooledRows, long LedgerPosition);
+internal sealed record ReconcileReport(string TenantId, bool Consistent, string TimeZone, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight, long QuarantinedRows, long SpooledRows, long LedgerPosition);
 
 /// <summary>One window of an audit; differences are <c>counter − ledger</c>, null where a side is not compared.</summary>
-public sealed record ReconcileWindow(string Window, string? Key, long LedgerRows, long LedgerTokens, long? CounterTokens, long? TokenDifference, decimal LedgerUsd, decimal? CounterUsd, decimal? UsdDifference, bool Consistent, string? Note);
+internal sealed record ReconcileWindow(string Window, string? Key, long LedgerRows, long LedgerTokens, long? CounterTokens, long? TokenDifference, decimal LedgerUsd, decimal? CounterUsd, decimal? UsdDifference, bool Consistent, string? Note);
 
 /// <summary>Reservations in flight: how many, and the tokens and USD they hold.</summary>
-public sealed record ReconcileInFlight(int Reservations, long Tokens, decimal Usd);
+internal sealed record ReconcileInFlight(int Reservations, long Tokens, decimal Usd);

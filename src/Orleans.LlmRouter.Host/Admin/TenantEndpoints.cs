@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// Tenant management under <c>/api/v1/tenants</c> (admin key): create, read, update, delete; issue, rotate and revoke
 /// keys (a plain key is shown once, when issued); budgets and limits are part of the tenant's settings.
 /// </summary>
-public static class TenantEndpoints
+internal static class TenantEndpoints
 {
     public static RouteGroupBuilder MapTenantEndpoints(this RouteGroupBuilder admin)
     {
@@ -101,7 +101,7 @@ public static class TenantEndpoints
 
     private static IResult Problem(int status, string detail) => AdminProblems.Problem(status, detail);
 
-    private static ITenantRegistryGrain Registry(IGrainFactory grains) => grains.GetGrain<ITenantRegistryGrain>("registry");
+    private static ITenantRegistryGrain Registry(IGrainFactory grains) => grains.GetTenantRegistry();
 
     private static TenantView View(ManagedTenant t) =>
         new(t.Settings.Id, "admin", t.Settings, t.Keys.Select(k => new KeyView(k.KeyId, k.Prefix + "…", k.CreatedAt, k.RevokedAt)).ToArray());

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Host.Auth;
 /// The admin key guarding <c>/api/v1</c>, held as a SHA-256 hash (setting <c>LlmRouter:AdminKeyHash</c>,
 /// <c>sha256:&lt;hex&gt;</c>) and compared in constant time. With no hash configured the admin API is closed.
 /// </summary>
-public sealed class AdminKey
+internal sealed class AdminKey
 {
     private readonly byte[]? _hash;
 

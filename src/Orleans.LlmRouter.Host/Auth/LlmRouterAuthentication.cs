@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Host.Auth;
 /// with the tenant's id (<see cref="TenantClaim"/>) or the <see cref="AdminRole"/>; endpoints require one of the named
 /// policies. How a 401 or 403 reads is the route group's (<see cref="IKeyFailureResponder"/> metadata).
 /// </summary>
-public static class LlmRouterAuthentication
+internal static class LlmRouterAuthentication
 {
     /// <summary>The authentication scheme.</summary>
     public const string Scheme = "LlmRouterKey";

@@ -268,7 +268,7 @@ public static partial class GatewayHost
             // Front end: the cluster is reachable when a grain answers.
             try
             {
-                await services.GetRequiredService<IGrainFactory>().GetGrain<Contracts.ITenantRegistryGrain>("registry").GetSnapshotAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+                await Contracts.LlmRouterGrainFactoryExtensions.GetTenantRegistry(services.GetRequiredService<IGrainFactory>()).GetSnapshotAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
                 cluster = true;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

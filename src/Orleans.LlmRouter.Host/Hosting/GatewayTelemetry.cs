@@ -17,7 +17,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// Prometheus <c>/metrics</c> per <see cref="MetricsEndpointOptions"/>. Logs carry trace and span ids and the request
 /// id, which every response returns in <c>X-Request-Id</c>.
 /// </summary>
-public static class GatewayTelemetry
+internal static class GatewayTelemetry
 {
     /// <summary>The response header with the request id (the ledger row's, the logs' and the router span's).</summary>
     public const string RequestIdHeader = "X-Request-Id";
@@ -30,23 +30,31 @@ public static class GatewayTelemetry
         ArgumentNullException.ThrowIfNull(builder);
         var config = builder.Configuration;
         builder.Services.AddOptions<TelemetryOptions>().Bind(config.GetSection(TelemetryOptions.SectionName));
-        var metrics = MetricsEndpointOptions.Read(config);
+        var enabled = config.GetSection(TelemetryOptions.SectionName).GetValue(nameof(TelemetryOptions.Enabled), true);
+        var metrics = MetricsEndpointOptions.Read(config) is var read && enabled ? read : read with { Enabled = false };
         builder.Services.AddSingleton(metrics);
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
         var otlp = !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(config["OTEL_SERVICE_NAME"] ?? "orleans-llmrouter"))
-            .WithTracing(t =>
-            {
-                t.AddSource(LlmRouterTelemetry.Name, "Microsoft.Orleans.*")
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments(metrics.Path))
-                    .AddHttpClientInstrumentation();
-                if (otlp)
-                {
-                    t.AddOtlpExporter();
-                }
-            })
-            .WithMetrics(m =>
+        if (!enabled)
+        {
+            return; // no OpenTelemetry at all: no listener, so the router builds no span and records no metric
+        }
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(config["OTEL_SERVICE_NAME"] ?? "orleans-llmrouter"));
+        if (otlp)
+        {
+            // Spans are sampled only when there is somewhere to send them: without an exporter the SDK's listener would
+            // build every span (router, Orleans grain calls, HTTP) for nothing. Logs carry trace ids either way.
+            otel.WithTracing(t => t.AddSource(LlmRouterTelemetry.Name, "Microsoft.Orleans.*")
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments(metrics.Path))
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter());
+        }
+
+        if (metrics.Enabled || otlp)
+        {
+            otel.WithMetrics(m =>
             {
                 m.AddMeter(LlmRouterTelemetry.Name, "Microsoft.Orleans")
                     .AddAspNetCoreInstrumentation()
@@ -61,6 +69,7 @@ public static class GatewayTelemetry
                     m.AddOtlpExporter();
                 }
             });
+        }
     }
 
     /// <summary>
@@ -139,7 +148,7 @@ public static class GatewayTelemetry
 }
 
 /// <summary>Who may read <c>/metrics</c>.</summary>
-public enum MetricsAccess
+internal enum MetricsAccess
 {
     /// <summary>Callers with the admin key (<c>Authorization: Bearer</c>); the default.</summary>
     Admin,
@@ -153,7 +162,7 @@ public enum MetricsAccess
 /// <c>:Access</c> (<c>admin</c>, the default, or <c>network</c>), <c>:Port</c> (serve it only on this port, which the
 /// host must also listen on through <c>urls</c>).
 /// </summary>
-public sealed record MetricsEndpointOptions(bool Enabled, string Path, MetricsAccess Access, int? Port)
+internal sealed record MetricsEndpointOptions(bool Enabled, string Path, MetricsAccess Access, int? Port)
 {
     /// <summary>Reads the settings.</summary>
     public static MetricsEndpointOptions Read(IConfiguration config)

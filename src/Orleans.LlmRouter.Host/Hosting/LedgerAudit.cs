@@ -13,7 +13,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// ledger included) and needs no cluster credentials, only the admin key (environment <c>LLMROUTER_ADMIN_KEY</c>, or
 /// <c>--admin-key-file</c>; never on the command line, where other users could read it).
 /// </summary>
-public static class LedgerAudit
+internal static class LedgerAudit
 {
     /// <summary>Exit code when every tenant is consistent.</summary>
     public const int Consistent = 0;

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// localhost clustering for one machine, or a PostgreSQL membership table so several silos form one cluster.
 /// Durations are seconds (<c>5</c>, <c>0.5</c>) or <c>hh:mm:ss</c>.
 /// </summary>
-public sealed class LlmRouterClusterOptions
+internal sealed class LlmRouterClusterOptions
 {
     /// <summary><c>localhost</c> (default) or <c>postgres</c> (membership on <c>LlmRouter:Postgres</c>).</summary>
     public string Clustering { get; set; } = "localhost";

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <c>LlmRouter:SiloPort</c>). Validated at start-up by <see cref="LlmRouterOptionsValidator"/>: a bad value stops the
 /// gateway with exit code 2. deploy/README.md documents every property (a test keeps it so).
 /// </summary>
-public sealed class LlmRouterOptions
+internal sealed class LlmRouterOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "LlmRouter";

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace Orleans.LlmRouter.Host.Hosting;
 
 /// <summary>Registers the gateway's options (<see cref="LlmRouterOptions"/>, storage, cluster) bound from <c>LlmRouter</c>, validated on start.</summary>
-public static class LlmRouterSettings
+internal static class LlmRouterSettings
 {
     /// <summary>Binds the three options from <paramref name="config"/>'s <c>LlmRouter</c> section with <c>ValidateOnStart</c>.</summary>
     public static IServiceCollection AddLlmRouterSettings(this IServiceCollection services, IConfiguration config)

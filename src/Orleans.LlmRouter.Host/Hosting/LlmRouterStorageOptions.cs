@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <summary>
 /// Grain state and the ledger, section <c>LlmRouter</c>: in memory (the embedded default) or on PostgreSQL.
 /// </summary>
-public sealed class LlmRouterStorageOptions
+internal sealed class LlmRouterStorageOptions
 {
     /// <summary><c>memory</c> (default; lost on restart) or <c>postgres</c> (grain state and ledger on <see cref="Postgres"/>).</summary>
     public string Storage { get; set; } = "memory";

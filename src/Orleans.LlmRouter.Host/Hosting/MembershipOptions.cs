@@ -4,7 +4,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// Overrides of Orleans' failure detection (<c>LlmRouter:Membership:*</c>) over the preset that
 /// <see cref="LlmRouterClusterOptions.FastMembership"/> selects; unset values keep the preset's (<see cref="MembershipSettings"/>).
 /// </summary>
-public sealed class MembershipOptions
+internal sealed class MembershipOptions
 {
     /// <summary>Probe period (duration).</summary>
     public string? ProbeTimeout { get; set; }

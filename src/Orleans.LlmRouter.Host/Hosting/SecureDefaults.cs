@@ -11,7 +11,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <c>AllowDevKeys</c> (insecure: accept the shipped keys, for local clusters and tests only) and <c>AllowSimulated</c>.
 /// The embedded default (one silo, in memory) keeps both, with no setting, as a first run needs.
 /// </summary>
-public sealed class SecureDefaultsOptions
+internal sealed class SecureDefaultsOptions
 {
     /// <summary>INSECURE: accept the shipped dev admin and tenant keys outside the embedded mode. Default false.</summary>
     public bool AllowDevKeys { get; set; }

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// cancelled. Whatever still runs <see cref="ExitMargin"/> after the bound (a runaway turn that never yields) does not
 /// keep the process alive: it exits with code 3.
 /// </summary>
-public sealed class ShutdownOptions
+internal sealed class ShutdownOptions
 {
     /// <summary>The bound, in seconds (1 to 3600).</summary>
     public int ShutdownTimeoutSeconds { get; set; } = 30;

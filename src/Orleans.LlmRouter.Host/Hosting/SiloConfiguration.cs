@@ -12,7 +12,7 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// string) puts grain state (ADO.NET, System.Text.Json) and the ledger on PostgreSQL; <c>LlmRouter:Clustering=postgres</c>
 /// also puts membership there so several silos form one cluster.
 /// </summary>
-public sealed record SiloSettings(
+internal sealed record SiloSettings(
     GatewayRole Role,
     bool Durable,
     string? PostgresConnectionString,
@@ -201,7 +201,7 @@ public sealed record SiloSettings(
 /// the membership table; gossip tells the others at once, the table refresh (<see cref="TableRefreshTimeout"/>) at the
 /// latest. Declared dead, every call pending to it on every silo fails (<c>SiloUnavailableException</c>).
 /// </summary>
-public sealed record MembershipSettings(
+internal sealed record MembershipSettings(
     TimeSpan ProbeTimeout,
     int NumMissedProbesLimit,
     int NumVotesForDeathDeclaration,
@@ -222,7 +222,7 @@ public sealed record MembershipSettings(
 }
 
 /// <summary>What a gateway process runs.</summary>
-public enum GatewayRole
+internal enum GatewayRole
 {
     /// <summary>A silo co-hosting the HTTP front end (the default).</summary>
     All,

@@ -13,7 +13,7 @@ using Orleans.LlmRouter.Host.Auth;
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>The OpenAI-compatible surface: <c>POST /v1/chat/completions</c> (JSON and SSE) and <c>GET /v1/models</c>.</summary>
-public static class ChatCompletionsEndpoints
+internal static class ChatCompletionsEndpoints
 {
     public static IEndpointRouteBuilder MapOpenAiEndpoints(this IEndpointRouteBuilder routes)
     {

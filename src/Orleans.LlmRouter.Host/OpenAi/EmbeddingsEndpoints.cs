@@ -10,7 +10,7 @@ using Orleans.LlmRouter.Host.Auth;
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary><c>POST /v1/embeddings</c>: OpenAI request and response shape, float or base64 encoding.</summary>
-public static class EmbeddingsEndpoints
+internal static class EmbeddingsEndpoints
 {
     public static IEndpointRouteBuilder MapEmbeddingsEndpoint(this IEndpointRouteBuilder routes)
     {

@@ -5,7 +5,7 @@ using Orleans.LlmRouter.Contracts;
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>A request body that does not fit the OpenAI shape; becomes a 400 with <see cref="Param"/>.</summary>
-public sealed class OpenAiRequestException : Exception
+internal sealed class OpenAiRequestException : Exception
 {
     public OpenAiRequestException()
     {
@@ -28,7 +28,7 @@ public sealed class OpenAiRequestException : Exception
 }
 
 /// <summary>The request body is larger than the gateway accepts; becomes a 413 <c>request_too_large</c>.</summary>
-public sealed class RequestTooLargeException : Exception
+internal sealed class RequestTooLargeException : Exception
 {
     public RequestTooLargeException()
     {
@@ -46,14 +46,14 @@ public sealed class RequestTooLargeException : Exception
 }
 
 /// <summary>The parts of an OpenAI chat request that are about the call rather than the conversation.</summary>
-public sealed record ParsedChatRequest(ChatRequest Request, string? Model, bool Stream, bool IncludeUsage);
+internal sealed record ParsedChatRequest(ChatRequest Request, string? Model, bool Stream, bool IncludeUsage);
 
 /// <summary>
 /// Parses an OpenAI Chat Completions body into a provider-neutral <see cref="ChatRequest"/>, validating as it goes:
 /// every shape error names the field (<c>messages[1].content[0].image_url</c>) and becomes a 400. Unknown fields are
 /// ignored, as OpenAI's own clients add new ones over time.
 /// </summary>
-public static class OpenAiRequestParser
+internal static class OpenAiRequestParser
 {
     private static readonly HashSet<string> Roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool" };
 

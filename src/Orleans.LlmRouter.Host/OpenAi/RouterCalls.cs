@@ -30,7 +30,7 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// took every call in flight. A stream's follow-up calls use the same reference, so they reach the same activation.
 /// </para>
 /// </remarks>
-public sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDisposable
+internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDisposable
 {
     /// <summary>How often calls in flight are probed.</summary>
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
@@ -62,7 +62,7 @@ public sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDis
     /// false when co-hosted with a silo (key 0, no probes).
     /// </summary>
     public RouterCalls(IGrainFactory grains, TimeProvider time, ILogger<RouterCalls> logger, bool guard)
-        : this(key => RouterReference.For(grains, key), ProbeAsync, time, logger, guard)
+        : this(key => grains.GetRouter(key), ProbeAsync, time, logger, guard)
     {
         ArgumentNullException.ThrowIfNull(grains);
     }
@@ -184,7 +184,7 @@ public sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDis
 }
 
 /// <summary>One call to the router from the front end; see <see cref="RouterCalls.Begin"/>.</summary>
-public sealed class RouterCall : IDisposable
+internal sealed class RouterCall : IDisposable
 {
     private readonly RouterCalls _owner;
     private readonly CancellationTokenSource _source;

@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// Routing hints of a request: <c>model</c> (a catalog model, <c>auto</c> or <c>action:&lt;name&gt;</c>) and the
 /// <c>X-LlmRouter-Action</c>, <c>-Strategy</c>, <c>-Run</c>, <c>-Tags</c>, <c>-Max-Cost</c> headers.
 /// </summary>
-public static class RoutingHeaders
+internal static class RoutingHeaders
 {
     public static RoutingContext From(HttpContext http, TenantDefinition tenant, string? model)
     {

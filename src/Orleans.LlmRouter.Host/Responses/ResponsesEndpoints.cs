@@ -47,7 +47,7 @@ internal static class ResponsesEndpoints
             history = [];
             if (parsed.PreviousResponseId is { } previousId)
             {
-                var previous = await grains.GetGrain<IResponseStoreGrain>(IResponseStoreGrain.KeyOf(tenant.Id, previousId)).GetAsync()
+                var previous = await grains.GetStoredResponse(tenant.Id, previousId).GetAsync()
                     ?? throw new SurfaceNotFoundException("previous_response_id", $"Previous response with id '{previousId}' not found.");
                 history = ResponseConversation.Read(previous.ConversationJson);
             }
@@ -73,7 +73,7 @@ internal static class ResponsesEndpoints
         var id = "resp_" + context.RequestId;
         var createdAt = clock.UtcNow;
         Func<string, ChatMessage, Task> keep = (json, output) => parsed.Store
-            ? grains.GetGrain<IResponseStoreGrain>(IResponseStoreGrain.KeyOf(tenant.Id, id)).PutAsync(new StoredResponse(json, ResponseConversation.Write([.. history, .. parsed.Template.Messages, output]), createdAt, createdAt + store.Value.Retention))
+            ? grains.GetStoredResponse(tenant.Id, id).PutAsync(new StoredResponse(json, ResponseConversation.Write([.. history, .. parsed.Template.Messages, output]), createdAt, createdAt + store.Value.Retention))
             : Task.CompletedTask;
         using var call = calls.Begin(context, http.RequestAborted);
         try
@@ -218,7 +218,7 @@ internal static class ResponsesEndpoints
 
     private static async Task GetAsync(HttpContext http, string id, IGrainFactory grains)
     {
-        var stored = await grains.GetGrain<IResponseStoreGrain>(IResponseStoreGrain.KeyOf(http.Tenant().Id, id)).GetAsync();
+        var stored = await grains.GetStoredResponse(http.Tenant().Id, id).GetAsync();
         if (stored is null)
         {
             await OpenAiErrors.WriteExceptionAsync(http, NotFound(id));
@@ -231,7 +231,7 @@ internal static class ResponsesEndpoints
 
     private static async Task DeleteAsync(HttpContext http, string id, IGrainFactory grains)
     {
-        if (!await grains.GetGrain<IResponseStoreGrain>(IResponseStoreGrain.KeyOf(http.Tenant().Id, id)).DeleteAsync())
+        if (!await grains.GetStoredResponse(http.Tenant().Id, id).DeleteAsync())
         {
             await OpenAiErrors.WriteExceptionAsync(http, NotFound(id));
             return;

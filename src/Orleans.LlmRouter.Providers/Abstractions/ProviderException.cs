@@ -31,7 +31,7 @@ public enum ProviderErrorClass
 }
 
 /// <summary>
-/// Base of the typed provider error hierarchy. Carries provider, model, HTTP status, transience, retry-after and
+/// A provider failure, told apart by its <see cref="ErrorClass"/> (one enum from the adapter to the HTTP answer). Carries provider, model, HTTP status, transience, retry-after and
 /// the provider's own message. Never contains an API key.
 /// </summary>
 public class ProviderException : Exception
@@ -88,34 +88,18 @@ public class ProviderException : Exception
     /// <summary>snake_case name of the class, as written to the ledger and the API.</summary>
     public string ErrorClassName => ErrorClassNames.Of(ErrorClass);
 
-    /// <summary>Builds the typed exception for a class.</summary>
+    /// <summary>Builds the exception for a class: one type, told apart by <see cref="ErrorClass"/> (as YARP's <c>ForwarderError</c>).</summary>
     public static ProviderException Create(ProviderErrorClass errorClass, ProviderDefinition provider, ModelDefinition? model, int? status, string message, TimeSpan? retryAfter = null, Exception? inner = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
         var p = provider.Id;
         var m = model?.ProviderModel;
-        ProviderException ex = errorClass switch
-        {
-            ProviderErrorClass.Authentication => new ProviderAuthenticationException(p, m, status, message),
-            ProviderErrorClass.Permission => new ProviderPermissionException(p, m, status, message),
-            ProviderErrorClass.NotFound => new ProviderNotFoundException(p, m, status, message),
-            ProviderErrorClass.BadRequest => new ProviderBadRequestException(p, m, status, message),
-            ProviderErrorClass.ContextLengthExceeded => new ContextLengthExceededException(p, m, status, message),
-            ProviderErrorClass.ContentPolicy => new ContentPolicyException(p, m, status, message),
-            ProviderErrorClass.RateLimited => new ProviderRateLimitedException(p, m, status, message) { RetryAfter = retryAfter },
-            ProviderErrorClass.Overloaded => new ProviderOverloadedException(p, m, status, message) { RetryAfter = retryAfter },
-            ProviderErrorClass.Server => new ProviderServerException(p, m, status, message) { RetryAfter = retryAfter },
-            ProviderErrorClass.Timeout => new ProviderTimeoutException(p, m, message, inner),
-            ProviderErrorClass.Connection => new ProviderConnectionException(p, m, message, inner),
-            ProviderErrorClass.StructuredOutput => new StructuredOutputException(p, m, message),
-            _ => new ProviderException(errorClass, p, m, status, message, inner),
-        };
-        return ex;
+        return new ProviderException(errorClass, provider.Id, model?.ProviderModel, status, message, inner) { RetryAfter = retryAfter };
     }
 }
 
 /// <summary>Names of error classes as they appear in the ledger and API (<c>rate_limited</c>).</summary>
-public static class ErrorClassNames
+internal static class ErrorClassNames
 {
     public static string Of(ProviderErrorClass c) => c switch
     {
@@ -137,42 +121,3 @@ public static class ErrorClassNames
         _ => c.ToString(),
     };
 }
-
-#pragma warning disable CA1032 // These exceptions are always built with their provider fields.
-public sealed class ProviderAuthenticationException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.Authentication, provider, model, status, message);
-
-public sealed class ProviderPermissionException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.Permission, provider, model, status, message);
-
-public sealed class ProviderNotFoundException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.NotFound, provider, model, status, message);
-
-public sealed class ProviderBadRequestException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.BadRequest, provider, model, status, message);
-
-public sealed class ContextLengthExceededException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.ContextLengthExceeded, provider, model, status, message);
-
-public sealed class ContentPolicyException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.ContentPolicy, provider, model, status, message);
-
-public sealed class ProviderRateLimitedException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.RateLimited, provider, model, status, message);
-
-public sealed class ProviderOverloadedException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.Overloaded, provider, model, status, message);
-
-public sealed class ProviderServerException(string provider, string? model, int? status, string message)
-    : ProviderException(ProviderErrorClass.Server, provider, model, status, message);
-
-public sealed class ProviderTimeoutException(string provider, string? model, string message, Exception? inner)
-    : ProviderException(ProviderErrorClass.Timeout, provider, model, null, message, inner);
-
-public sealed class ProviderConnectionException(string provider, string? model, string message, Exception? inner)
-    : ProviderException(ProviderErrorClass.Connection, provider, model, null, message, inner);
-
-/// <summary>The model's output did not satisfy the requested JSON format or schema.</summary>
-public sealed class StructuredOutputException(string provider, string? model, string message)
-    : ProviderException(ProviderErrorClass.StructuredOutput, provider, model, null, message);
-#pragma warning restore CA1032

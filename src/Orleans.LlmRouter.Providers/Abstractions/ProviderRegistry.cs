@@ -3,7 +3,7 @@ using Orleans.LlmRouter.Core.Catalog;
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
 /// <summary>Holds one adapter per configured provider, built by the factory of its type.</summary>
-public sealed class ProviderRegistry
+internal sealed class ProviderRegistry
 {
     private readonly Dictionary<string, IChatProvider> _providers;
 

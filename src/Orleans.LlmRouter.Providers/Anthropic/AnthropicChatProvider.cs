@@ -17,7 +17,7 @@ namespace Orleans.LlmRouter.Providers.Anthropic;
 /// of its kind, a stream that ends before <c>message_stop</c> or an answer not in the documented shape an
 /// <see cref="ProviderErrorClass.UpstreamInvalidResponse"/>. Anthropic has no embeddings API.
 /// </summary>
-public sealed class AnthropicChatProvider : IChatProvider
+internal sealed class AnthropicChatProvider : IChatProvider
 {
     private readonly UpstreamHttp _http;
 
@@ -209,7 +209,7 @@ public sealed class AnthropicChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>anthropic</c> provider type.</summary>
-public sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Anthropic;
 

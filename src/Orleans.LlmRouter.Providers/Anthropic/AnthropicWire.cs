@@ -13,7 +13,7 @@ namespace Orleans.LlmRouter.Providers.Anthropic;
 /// one role merged, tool results as a user turn of <c>tool_result</c> blocks), <c>max_tokens</c> always sent (the
 /// caller's, else the model's maximum), structured output through <c>output_config.format</c>.
 /// </summary>
-public static class AnthropicWire
+internal static class AnthropicWire
 {
     public const string Version = "2023-06-01";
 

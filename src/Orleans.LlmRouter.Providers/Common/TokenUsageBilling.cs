@@ -4,7 +4,7 @@ using Orleans.LlmRouter.Core.Pricing;
 namespace Orleans.LlmRouter.Providers.Common;
 
 /// <summary>From an adapter's normalised <see cref="TokenUsage"/> to the counts <see cref="CostCalculator"/> prices.</summary>
-public static class TokenUsageBilling
+internal static class TokenUsageBilling
 {
     /// <summary>
     /// The billed counts of <paramref name="usage"/>: the same subsets (cache reads and writes of the prompt, the one-hour

@@ -5,7 +5,7 @@ using Orleans.LlmRouter.Core.Catalog;
 namespace Orleans.LlmRouter.Providers.Common;
 
 /// <summary>Small wire pieces shared by the native adapters.</summary>
-public static class WireHelpers
+internal static class WireHelpers
 {
     /// <summary>Splits a <c>data:</c> URI into media type and base64 payload; null for anything else (a URL).</summary>
     public static (string MediaType, string Base64)? DataUri(string? url)

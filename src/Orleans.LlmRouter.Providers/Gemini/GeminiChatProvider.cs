@@ -20,7 +20,7 @@ namespace Orleans.LlmRouter.Providers.Gemini;
 /// object mid-stream, a blocked prompt, timeout, stall, connection, an answer not in the documented shape) become the
 /// typed provider errors.
 /// </summary>
-public sealed class GeminiChatProvider : IChatProvider
+internal sealed class GeminiChatProvider : IChatProvider
 {
     /// <summary>Gemini takes at most this many requests in one <c>batchEmbedContents</c> call.</summary>
     private const int EmbedBatchSize = 100;
@@ -277,7 +277,7 @@ public sealed class GeminiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>gemini</c> provider type (the Google Gemini Developer API).</summary>
-public sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Gemini;
 

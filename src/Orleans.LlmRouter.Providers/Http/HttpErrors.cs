@@ -12,7 +12,7 @@ namespace Orleans.LlmRouter.Providers.Http;
 /// policy detected from codes and messages), <c>retry-after-ms</c> / <c>retry-after</c> (seconds or HTTP-date) give the
 /// delay, <c>x-should-retry</c> overrides transience. Messages are the provider's own; headers and keys are never copied.
 /// </summary>
-public static class HttpErrors
+internal static class HttpErrors
 {
     public static ProviderException FromResponse(HttpResponseMessage response, string body, ProviderDefinition provider, ModelDefinition? model, TimeProvider? time = null, string? secret = null)
     {

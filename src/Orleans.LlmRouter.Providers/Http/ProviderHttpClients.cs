@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Providers.Http;
 /// abandoned instead of draining it — a caller that walks away from a stream stops the upstream generating (and
 /// billing) at once — with a connect timeout and connections recycled every few minutes so DNS changes are seen.
 /// </summary>
-public sealed class ProviderHttpClients : IConfigureNamedOptions<HttpClientFactoryOptions>
+internal sealed class ProviderHttpClients : IConfigureNamedOptions<HttpClientFactoryOptions>
 {
     public const string Prefix = "llmrouter-provider-";
 

@@ -17,7 +17,7 @@ namespace Orleans.LlmRouter.Providers.Http;
 /// missing field, a wrong type) into <see cref="ProviderErrorClass.UpstreamInvalidResponse"/>, and stream bodies are read
 /// with the provider's idle timeout between chunks (<see cref="ReadEventsAsync"/>, <see cref="ReadLinesAsync"/>).
 /// </summary>
-public sealed class UpstreamHttp
+internal sealed class UpstreamHttp
 {
     private readonly ProviderDefinition _provider;
     private readonly HttpClient _http;

@@ -21,7 +21,7 @@ namespace Orleans.LlmRouter.Providers.Ollama;
 /// provider has one (a proxy in front of Ollama) it is sent as a bearer token and never appears in an error.
 /// Provider options: <c>keep_alive</c> (seconds or a duration such as <c>10m</c>) and <c>num_ctx</c>.
 /// </summary>
-public sealed class OllamaChatProvider : IChatProvider
+internal sealed class OllamaChatProvider : IChatProvider
 {
     /// <summary>Where Ollama listens when <c>base_url</c> is not set.</summary>
     public const string DefaultBaseUrl = "http://localhost:11434";
@@ -224,7 +224,7 @@ public sealed class OllamaChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>ollama</c> provider type (Ollama's native API). A key is optional: set <c>api_key_env</c> for a proxy that wants a bearer token.</summary>
-public sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Ollama;
 

@@ -18,7 +18,7 @@ namespace Orleans.LlmRouter.Providers.OpenAi;
 /// stall, connection, an answer not in the documented shape) to the typed errors. The key is sent as a bearer
 /// token and never appears in an error.
 /// </summary>
-public sealed class OpenAiChatProvider : IChatProvider
+internal sealed class OpenAiChatProvider : IChatProvider
 {
     private readonly ProviderDefinition _provider;
     private readonly UpstreamHttp _upstream;
@@ -244,7 +244,7 @@ public sealed class OpenAiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>
-public sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
 {
     public string Type => ProviderTypes.OpenAi;
 

@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Providers.OpenAi;
 /// proxy, Ollama's /v1): request writing and response/chunk reading with Utf8JsonWriter/JsonDocument, tolerant of
 /// unknown fields.
 /// </summary>
-public static class OpenAiWire
+internal static class OpenAiWire
 {
     /// <summary>Writes a chat request. <paramref name="legacyMaxTokens"/> sends <c>max_tokens</c> (what DeepSeek and Ollama read).</summary>
     /// <paramref name="reasoningEffort"/>, when set, is sent as <c>reasoning_effort</c> (models with the <c>reasoning</c> capability).

@@ -10,14 +10,25 @@ namespace Orleans.LlmRouter.Providers.Resilience;
 /// backoff and jitter; a provider's Retry-After replaces the computed delay, capped at <see cref="RetrySettings.Max"/>.
 /// Permanent errors are never retried here (the router moves to the next model).
 /// </summary>
-public static class RetryPipelines
+internal static class RetryPipelines
 {
+    /// <summary>A pipeline of its own (tests, one-off callers); the router keeps one per provider in a <see cref="Polly.Registry.ResiliencePipelineRegistry{TKey}"/>.</summary>
     public static ResiliencePipeline Create(RetrySettings settings, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        AddRetry(builder, settings);
+        return builder.Build();
+    }
+
+    /// <summary>Adds the retry strategy of <paramref name="settings"/> to a pipeline being built (nothing when it allows one attempt).</summary>
+    public static void AddRetry(ResiliencePipelineBuilder builder, RetrySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(settings);
         if (settings.MaxAttempts <= 1)
         {
-            return ResiliencePipeline.Empty;
+            return;
         }
 
         var options = new RetryStrategyOptions
@@ -38,6 +49,6 @@ public static class RetryPipelines
                 return ValueTask.FromResult<TimeSpan?>(null);
             },
         };
-        return new ResiliencePipelineBuilder { TimeProvider = time }.AddRetry(options).Build();
+        builder.AddRetry(options);
     }
 }

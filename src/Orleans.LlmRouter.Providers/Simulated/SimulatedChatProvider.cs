@@ -16,7 +16,7 @@ namespace Orleans.LlmRouter.Providers.Simulated;
 /// a parser would on a malformed answer), nousage (the answer carries no usage: zero counts, or a stream whose last
 /// chunk has no usage) or hang (no answer until the caller gives up).
 /// </summary>
-public sealed partial class SimulatedChatProvider : IChatProvider
+internal sealed partial class SimulatedChatProvider : IChatProvider
 {
     private readonly ProviderDefinition _provider;
     private readonly SimulatedOptions _options;
@@ -210,7 +210,7 @@ public sealed partial class SimulatedChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>simulated</c> provider type.</summary>
-public sealed class SimulatedProviderFactory(TimeProvider time) : IChatProviderFactory
+internal sealed class SimulatedProviderFactory(TimeProvider time) : IChatProviderFactory
 {
     public string Type => ProviderTypes.Simulated;
 

@@ -9,7 +9,7 @@ namespace Orleans.LlmRouter.Providers.Simulated;
 /// <c>failure_rate</c> (0–1, share of calls that fail), <c>failure_kind</c> (rate_limit, server, timeout, overloaded),
 /// <c>retry_after_seconds</c> (sent with injected rate limits), <c>seed</c> (for the failure dice).
 /// </summary>
-public sealed record SimulatedOptions(
+internal sealed record SimulatedOptions(
     TimeSpan Latency,
     TimeSpan TimeToFirstToken,
     TimeSpan ChunkDelay,

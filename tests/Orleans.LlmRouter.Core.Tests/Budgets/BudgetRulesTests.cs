@@ -140,10 +140,11 @@ public sealed class BudgetRulesTests
     }
 
     [Theory]
-    [InlineData(BudgetUnit.Tokens)]
-    [InlineData(BudgetUnit.Usd)]
-    public void A_weekly_limit_is_enforced(BudgetUnit unit)
+    [InlineData("Tokens")]
+    [InlineData("Usd")]
+    public void A_weekly_limit_is_enforced(string unitName)
     {
+        var unit = Enum.Parse<BudgetUnit>(unitName);
         var limits = TenantBudgets.Of(("weekly", unit, 1000m));
         var used = new BudgetCounters();
         used.Roll(Now, TimeZoneInfo.Utc);

@@ -56,7 +56,7 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero));
 
-    public InMemoryLedger Ledger { get; } = new();
+    internal InMemoryLedger Ledger { get; } = new();
 
     public ModelCatalog Catalog { get; } = new CatalogLoader(environment: _ => null).Load([("budgets.yaml", Yaml)]).Catalog;
 

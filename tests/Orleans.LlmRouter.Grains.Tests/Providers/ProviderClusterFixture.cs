@@ -45,7 +45,7 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
-    public IReadOnlyList<ProviderGate> Gates { get; private set; } = [];
+    internal IReadOnlyList<ProviderGate> Gates { get; private set; } = [];
 
     public ProviderDefinition Provider(string id) => Catalog.Providers[id];
 

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Grains.Tests.Responses;
 [Collection(BudgetClusterCollection.Name)]
 public sealed class ResponseStoreGrainTests(BudgetClusterFixture fx)
 {
-    private IResponseStoreGrain Store(string tenant, string id) => fx.Cluster.Client.GetGrain<IResponseStoreGrain>(IResponseStoreGrain.KeyOf(tenant, id));
+    private IResponseStoreGrain Store(string tenant, string id) => fx.Cluster.Client.GetStoredResponse(tenant, id);
 
     private StoredResponse Response(TimeSpan expiresIn) =>
         new("""{"id":"r"}""", """{"messages":[{"role":"user","content":"hi"}]}""", fx.Clock.GetUtcNow(), fx.Clock.GetUtcNow() + expiresIn);

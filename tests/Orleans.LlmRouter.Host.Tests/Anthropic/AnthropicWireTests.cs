@@ -14,7 +14,7 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private HttpClient Http(string? key = GatewayFixture.DevKey) => Client(gateway.BaseAddress, key, anthropicHeader: true);
+    private HttpClient Http(string? key = GatewayFixture.DevKey) => SurfaceHttp.Client(gateway.BaseAddress, key, anthropicHeader: true);
 
     private static void AssertError(HttpStatusCode expected, string type, HttpResponseMessage response, JsonElement body)
     {
@@ -115,7 +115,7 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
     [Fact]
     public async Task Thinking_and_unknown_betas_are_accepted_with_a_warning_and_bearer_keys_work()
     {
-        using var http = Client(gateway.BaseAddress, GatewayFixture.DevKey);
+        using var http = SurfaceHttp.Client(gateway.BaseAddress, GatewayFixture.DevKey);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
         {
             Content = Json("""{"model":"sim-small","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"top_k":5,"messages":[{"role":"user","content":"think"},{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"x"},{"type":"text","text":"ok"}]},{"role":"user","content":"again"}]}"""),

@@ -9,7 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Telemetry;
+using Orleans.LlmRouter.Host.Hosting;
 using Orleans.LlmRouter.Ledger;
 
 namespace Orleans.LlmRouter.Host.Tests.Hosting;
@@ -215,6 +217,93 @@ public sealed partial class TelemetryTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Budget_remaining_per_tenant_window_and_unit_equals_the_budget_grains_remaining_after_a_call()
+    {
+        var exported = new List<Metric>();
+        using var meters = Sdk.CreateMeterProviderBuilder().AddMeter(LlmRouterTelemetry.Name).AddInMemoryExporter(exported).Build();
+        using (var call = await gateway.Client.PostAsync("/v1/chat/completions", Json(new { model = "mock-gpt", messages = new[] { new { role = "user", content = $"headroom {Guid.NewGuid():N}" } } }), Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        }
+
+        meters.ForceFlush();
+        var usage = await gateway.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("dev")).GetUsageAsync();
+        var limited = usage.Windows.Where(w => w.Key is not null || w.Window == "lifetime").Where(w => w.Window != "run").ToList();
+        var checkedWindows = 0;
+        foreach (var window in limited)
+        {
+            if (window.RemainingTokens is { } tokens)
+            {
+                Assert.Equal(tokens, Gauge(exported, "dev", window.Window, "tokens"));
+                checkedWindows++;
+            }
+
+            if (window.RemainingUsd is { } usd)
+            {
+                Assert.Equal((double)usd, Gauge(exported, "dev", window.Window, "usd"), 9);
+                checkedWindows++;
+            }
+        }
+
+        Assert.True(checkedWindows >= 2, "the dev tenant has token and USD limits");
+        Assert.True(usage.Windows.Single(w => w.Window == "daily").Tokens > 0, "the call was counted");
+    }
+
+    private static double Gauge(List<Metric> metrics, string tenant, string window, string unit)
+    {
+        var values = Points(metrics, "llmrouter.budget.remaining", "llmrouter.tenant", tenant)
+            .Where(p => Has(p, "llmrouter.budget.window", window) && Has(p, "llmrouter.budget.unit", unit))
+            .Select(p => p.GetGaugeLastValueDouble())
+            .ToList();
+        Assert.True(values.Count == 1, $"one llmrouter.budget.remaining point for {tenant}/{window}/{unit}, found {values.Count}");
+        return values[0];
+    }
+
+    [Fact]
+    public async Task Telemetry_off_registers_no_opentelemetry_and_serves_no_metrics_endpoint()
+    {
+        var config = MockBackedConfig.Create(gateway.Mock.BaseAddress);
+        var app = GatewayHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--LlmRouter:ConfigPath={config}",
+            $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}",
+            $"--LlmRouter:GatewayPort={GatewayFixture.FreePort()}",
+            $"--LlmRouter:ClusterId=test-{Guid.NewGuid():N}",
+            "--LlmRouter:Telemetry:Enabled=false",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        try
+        {
+            await app.StartAsync(Cancel);
+            Assert.Null(app.Services.GetService<MeterProvider>());
+            Assert.Null(app.Services.GetService<TracerProvider>());
+            using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+            using var metrics = await client.GetAsync("/metrics", Cancel);
+            Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayFixture.DevKey);
+            using var call = await client.PostAsync("/v1/chat/completions", Json(new { model = "mock-gpt", messages = new[] { new { role = "user", content = "no telemetry" } } }), Cancel);
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+            Assert.True(call.Headers.Contains("X-Request-Id"));
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            Directory.Delete(config, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Without_an_otlp_endpoint_the_gateway_samples_no_spans()
+    {
+        Assert.Null(gateway.Services.GetService<TracerProvider>());
+        Assert.NotNull(gateway.Services.GetService<MeterProvider>());
+    }
+
+    [Fact]
     public async Task Metrics_are_scraped_over_http_with_the_admin_key_in_the_prometheus_exposition_format()
     {
         var secret = $"SCRAPE-PROMPT-{Guid.NewGuid():N}";
@@ -239,6 +328,7 @@ public sealed partial class TelemetryTests(GatewayFixture gateway)
         Assert.Contains(samples, s => s.Name == "gen_ai_client_operation_duration_seconds_count" && s.Value >= 1);
         Assert.Contains(samples, s => s.Name == "llmrouter_cost_usd_total" && s.Value > 0);
         Assert.Contains(samples, s => s.Name == "llmrouter_breaker_state");
+        Assert.Contains(samples, s => s.Name == "llmrouter_budget_remaining" && s.Labels.Contains("llmrouter_tenant=\"dev\"", StringComparison.Ordinal));
         Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
         Assert.DoesNotContain(MockBackedConfig.Key, text, StringComparison.Ordinal);
         Assert.DoesNotContain(GatewayFixture.DevKey, text, StringComparison.Ordinal);

@@ -17,7 +17,7 @@ public sealed class ResponsesWireTests(GatewayFixture gateway)
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private HttpClient Http(string? key = GatewayFixture.DevKey) => Client(gateway.BaseAddress, key);
+    private HttpClient Http(string? key = GatewayFixture.DevKey) => SurfaceHttp.Client(gateway.BaseAddress, key);
 
     private static void AssertError(HttpStatusCode expected, string type, HttpResponseMessage response, JsonElement body)
     {

@@ -260,7 +260,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     {
         var before = mock.Server.Requests.Count;
         var request = WithTools(ChatMessage.FromText("user", "x"), new ChatMessage("tool", [ContentPart.FromText("42")], ToolCallId: "call_unknown"));
-        var ex = await Assert.ThrowsAsync<ProviderBadRequestException>(() => Adapter().CompleteAsync(Call(request), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(request), Ct));
         Assert.Contains("call_unknown", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.Null(ex.StatusCode);
         Assert.Equal(before, mock.Server.Requests.Count);
@@ -298,14 +298,14 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
 
         var before = mock.Server.Requests.Count;
         var url = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("https://images.invalid/cat.png?sig=SIGNED-SECRET")])]);
-        var ex = await Assert.ThrowsAsync<ProviderBadRequestException>(() => Adapter().CompleteAsync(Call(url), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(url), Ct));
         Assert.Contains("data URI", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.DoesNotContain("SIGNED-SECRET", ex.ToString(), StringComparison.Ordinal);
         Assert.Null(ex.StatusCode);
 
         var raw = new ChatRequest([new ChatMessage("user", [ContentPart.FromImage("data:image/png,not-base64")])]);
-        await Assert.ThrowsAsync<ProviderBadRequestException>(() => Adapter().CompleteAsync(Call(raw), Ct));
-        await Assert.ThrowsAsync<ProviderBadRequestException>(async () => await Collect(Adapter().StreamAsync(Call(url), Ct)));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(raw), Ct));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, async () => await Collect(Adapter().StreamAsync(Call(url), Ct)));
         Assert.Equal(before, mock.Server.Requests.Count);
     }
 
@@ -376,11 +376,11 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task Deadline_exceeded_is_a_timeout_and_an_http_date_retry_after_is_honoured()
     {
-        var deadline = await Assert.ThrowsAsync<ProviderTimeoutException>(() => Adapter().CompleteAsync(Call(Ask("[mock:deadline]")), Ct));
+        var deadline = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, () => Adapter().CompleteAsync(Call(Ask("[mock:deadline]")), Ct));
         Assert.True(deadline.IsTransient);
         Assert.Contains("Deadline expired", deadline.ProviderMessage, StringComparison.Ordinal);
 
-        var dated = await Assert.ThrowsAsync<ProviderRateLimitedException>(() => Adapter().CompleteAsync(Call(Ask("[mock:rate_limit_date]")), Ct));
+        var dated = await ProviderAssert.ThrowsAsync(ProviderErrorClass.RateLimited, () => Adapter().CompleteAsync(Call(Ask("[mock:rate_limit_date]")), Ct));
         Assert.InRange(dated.RetryAfter!.Value.TotalSeconds, 0, 4);
         Assert.True(dated.IsTransient);
     }
@@ -388,11 +388,11 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task A_missing_key_is_an_authentication_error_and_an_echoed_key_is_redacted()
     {
-        var missing = await Assert.ThrowsAsync<ProviderAuthenticationException>(() => Adapter(key: null).CompleteAsync(Call(Ask("no key")), Ct));
+        var missing = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Authentication, () => Adapter(key: null).CompleteAsync(Call(Ask("no key")), Ct));
         Assert.Equal(403, missing.StatusCode);
         Assert.False(Last.Headers.ContainsKey("x-goog-api-key"));
 
-        var echoed = await Assert.ThrowsAsync<ProviderServerException>(() => Adapter().CompleteAsync(Call(Ask("[mock:echo_key]")), Ct));
+        var echoed = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, () => Adapter().CompleteAsync(Call(Ask("[mock:echo_key]")), Ct));
         Assert.DoesNotContain(Key, echoed.ToString(), StringComparison.Ordinal);
         Assert.Contains("x-goog-api-key=***", echoed.ProviderMessage, StringComparison.Ordinal);
     }
@@ -400,10 +400,10 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task A_blocked_prompt_is_a_content_policy_error_and_a_safety_finish_is_content_filter()
     {
-        var blocked = await Assert.ThrowsAsync<ContentPolicyException>(() => Adapter().CompleteAsync(Call(Ask("bad [mock:content_policy]")), Ct));
+        var blocked = await ProviderAssert.ThrowsAsync(ProviderErrorClass.ContentPolicy, () => Adapter().CompleteAsync(Call(Ask("bad [mock:content_policy]")), Ct));
         Assert.Contains("SAFETY", blocked.ProviderMessage, StringComparison.Ordinal);
         Assert.False(blocked.IsTransient);
-        await Assert.ThrowsAsync<ContentPolicyException>(async () => await Collect(Adapter().StreamAsync(Call(Ask("bad [mock:content_policy]")), Ct)));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.ContentPolicy, async () => await Collect(Adapter().StreamAsync(Call(Ask("bad [mock:content_policy]")), Ct)));
 
         var filtered = await Adapter().CompleteAsync(Call(Ask("risky [mock:safety]")), Ct);
         Assert.Equal("content_filter", filtered.FinishReason);
@@ -416,7 +416,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     public async Task A_mid_stream_error_surfaces_as_a_typed_error_after_the_chunks()
     {
         var seen = 0;
-        var ex = await Assert.ThrowsAsync<ProviderServerException>(async () =>
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, async () =>
         {
             await foreach (var c in Adapter().StreamAsync(Call(Ask("a long enough reply to break [mock:midstream]")), Ct))
             {
@@ -431,9 +431,9 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task A_slow_upstream_is_a_timeout_and_a_cancelled_caller_aborts_the_upstream_request()
     {
-        var timeout = await Assert.ThrowsAsync<ProviderTimeoutException>(() => Adapter(TimeSpan.FromMilliseconds(200)).CompleteAsync(Call(Ask("[mock:slow]")), Ct));
+        var timeout = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, () => Adapter(TimeSpan.FromMilliseconds(200)).CompleteAsync(Call(Ask("[mock:slow]")), Ct));
         Assert.True(timeout.IsTransient);
-        await Assert.ThrowsAsync<ProviderTimeoutException>(async () => await Collect(Adapter(TimeSpan.FromMilliseconds(200)).StreamAsync(Call(Ask("[mock:slow]")), Ct)));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, async () => await Collect(Adapter(TimeSpan.FromMilliseconds(200)).StreamAsync(Call(Ask("[mock:slow]")), Ct)));
 
         var abortedBefore = mock.Server.AbortedRequests;
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
@@ -451,7 +451,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     {
         var closed = Provider(baseUrl: "http://127.0.0.1:9");
         var adapter = new GeminiChatProvider(closed, new HttpClient(), Key);
-        var ex = await Assert.ThrowsAsync<ProviderConnectionException>(() => adapter.CompleteAsync(new ProviderCall(Ask("x"), Model, closed), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Connection, () => adapter.CompleteAsync(new ProviderCall(Ask("x"), Model, closed), Ct));
         Assert.True(ex.IsTransient);
         Assert.DoesNotContain(Key, ex.ToString(), StringComparison.Ordinal);
     }

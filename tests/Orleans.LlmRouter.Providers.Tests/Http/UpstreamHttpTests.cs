@@ -62,7 +62,7 @@ public sealed class UpstreamHttpTests
                 Assert.False(next.IsCompleted);
 
                 time.Advance(TimeSpan.FromSeconds(1));
-                var ex = await Assert.ThrowsAsync<ProviderTimeoutException>(async () => await next);
+                var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, async () => await next);
                 Assert.Equal(("up", "model-1"), (ex.Provider, ex.Model));
                 Assert.Equal("the stream sent nothing for 30 s", ex.ProviderMessage);
             }

@@ -240,7 +240,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     {
         var before = mock.Server.Requests.Count;
         var bad = new ChatRequest([ChatMessage.FromText("user", "x"), new ChatMessage("assistant", [], ToolCalls: [new ToolCall("call_1", "get_weather", "not json")])]);
-        var ex = await Assert.ThrowsAsync<ProviderBadRequestException>(() => Adapter().CompleteAsync(Call(bad), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(bad), Ct));
         Assert.Contains("not a JSON object", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.Equal(before, mock.Server.Requests.Count);
     }
@@ -288,10 +288,10 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
 
         var before = mock.Server.Requests.Count;
         var url = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("https://example.com/cat.png")])]);
-        var ex = await Assert.ThrowsAsync<ProviderBadRequestException>(() => Adapter().CompleteAsync(Call(url), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(url), Ct));
         Assert.Contains("image URLs are not supported by Ollama", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.False(ex.IsTransient);
-        await Assert.ThrowsAsync<ProviderBadRequestException>(() => DrainAsync(Adapter().StreamAsync(Call(url), Ct)));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => DrainAsync(Adapter().StreamAsync(Call(url), Ct)));
         Assert.Equal(before, mock.Server.Requests.Count);
     }
 
@@ -308,7 +308,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
         Assert.Equal(["a", "bb"], body.GetProperty("input").EnumerateArray().Select(i => i.GetString()));
         Assert.Equal(4, body.GetProperty("dimensions").GetInt32());
 
-        var ex = await Assert.ThrowsAsync<ProviderNotFoundException>(() => Adapter().EmbedAsync(new EmbeddingCall(["[mock:not_found]"], Model, Provider()), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.NotFound, () => Adapter().EmbedAsync(new EmbeddingCall(["[mock:not_found]"], Model, Provider()), Ct));
         Assert.Equal(404, ex.StatusCode);
     }
 
@@ -361,7 +361,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     public async Task An_error_line_mid_stream_is_a_transient_server_error_after_the_chunks()
     {
         var seen = new List<ProviderStreamChunk>();
-        var ex = await Assert.ThrowsAsync<ProviderServerException>(() => DrainAsync(Adapter().StreamAsync(Call(Ask("a long enough reply to break [mock:midstream]")), Ct), seen));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, () => DrainAsync(Adapter().StreamAsync(Call(Ask("a long enough reply to break [mock:midstream]")), Ct), seen));
         Assert.Equal(2, seen.Count);
         Assert.All(seen, c => Assert.NotNull(c.TextDelta));
         Assert.True(ex.IsTransient);
@@ -386,14 +386,14 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         guard.CancelAfter(TimeSpan.FromSeconds(30));
         var quick = TimeSpan.FromMilliseconds(300);
-        var complete = await Assert.ThrowsAsync<ProviderTimeoutException>(() => Adapter(quick).CompleteAsync(Call(Ask("[mock:slow]")), guard.Token));
+        var complete = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, () => Adapter(quick).CompleteAsync(Call(Ask("[mock:slow]")), guard.Token));
         Assert.True(complete.IsTransient);
-        await Assert.ThrowsAsync<ProviderTimeoutException>(() => DrainAsync(Adapter(quick).StreamAsync(Call(Ask("[mock:slow]")), guard.Token)));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, () => DrainAsync(Adapter(quick).StreamAsync(Call(Ask("[mock:slow]")), guard.Token)));
 
         // Two lines arrive and are handed on while the upstream is still open; then it goes silent.
         var seen = new List<ProviderStreamChunk>();
         var idle = new OllamaChatProvider(Provider() with { StreamIdleTimeout = quick }, new HttpClient(), Key); // timeout_seconds no longer bounds a stream's silence
-        var stalled = await Assert.ThrowsAsync<ProviderTimeoutException>(() => DrainAsync(idle.StreamAsync(Call(Ask("a long enough reply to stall [mock:stall]")), guard.Token), seen));
+        var stalled = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, () => DrainAsync(idle.StreamAsync(Call(Ask("a long enough reply to stall [mock:stall]")), guard.Token), seen));
         Assert.Equal(2, seen.Count);
         Assert.Contains("stream sent nothing", stalled.ProviderMessage, StringComparison.Ordinal);
     }
@@ -437,11 +437,11 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
 
         var closed = Provider(baseUrl: $"http://127.0.0.1:{port}");
         var adapter = new OllamaChatProvider(closed, new HttpClient(), Key);
-        var ex = await Assert.ThrowsAsync<ProviderConnectionException>(() => adapter.CompleteAsync(new ProviderCall(Ask("x"), Model, closed), Ct));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Connection, () => adapter.CompleteAsync(new ProviderCall(Ask("x"), Model, closed), Ct));
         Assert.True(ex.IsTransient);
         Assert.DoesNotContain(Key, ex.ToString(), StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ProviderConnectionException>(() => DrainAsync(adapter.StreamAsync(new ProviderCall(Ask("x"), Model, closed), Ct)));
-        await Assert.ThrowsAsync<ProviderConnectionException>(() => adapter.CheckHealthAsync(Ct));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.Connection, () => DrainAsync(adapter.StreamAsync(new ProviderCall(Ask("x"), Model, closed), Ct)));
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.Connection, () => adapter.CheckHealthAsync(Ct));
     }
 
     private async Task WaitForAbortsAsync(int expected)

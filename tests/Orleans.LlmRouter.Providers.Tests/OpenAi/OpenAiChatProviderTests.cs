@@ -127,9 +127,9 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Http_date_retry_after_and_x_should_retry_are_honoured()
     {
-        var dated = await Assert.ThrowsAsync<ProviderRateLimitedException>(() => Adapter().CompleteAsync(Call(Ask("[mock:rate_limit_date]")), TestContext.Current.CancellationToken));
+        var dated = await ProviderAssert.ThrowsAsync(ProviderErrorClass.RateLimited, () => Adapter().CompleteAsync(Call(Ask("[mock:rate_limit_date]")), TestContext.Current.CancellationToken));
         Assert.InRange(dated.RetryAfter!.Value.TotalSeconds, 0, 4);
-        var noRetry = await Assert.ThrowsAsync<ProviderServerException>(() => Adapter().CompleteAsync(Call(Ask("[mock:no_retry]")), TestContext.Current.CancellationToken));
+        var noRetry = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, () => Adapter().CompleteAsync(Call(Ask("[mock:no_retry]")), TestContext.Current.CancellationToken));
         Assert.False(noRetry.IsTransient);
     }
 
@@ -137,7 +137,7 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
     public async Task A_mid_stream_error_surfaces_as_a_typed_error_after_the_chunks()
     {
         var seen = 0;
-        var ex = await Assert.ThrowsAsync<ProviderServerException>(async () =>
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, async () =>
         {
             await foreach (var c in Adapter().StreamAsync(Call(Ask("a long enough reply to break [mock:midstream]")), TestContext.Current.CancellationToken))
             {
@@ -151,7 +151,7 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task A_slow_upstream_is_a_timeout_and_a_cancelled_caller_aborts_the_upstream_request()
     {
-        var timeout = await Assert.ThrowsAsync<ProviderTimeoutException>(() => Adapter(TimeSpan.FromMilliseconds(200)).CompleteAsync(Call(Ask("[mock:slow]"), TimeSpan.FromMilliseconds(200)), TestContext.Current.CancellationToken));
+        var timeout = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Timeout, () => Adapter(TimeSpan.FromMilliseconds(200)).CompleteAsync(Call(Ask("[mock:slow]"), TimeSpan.FromMilliseconds(200)), TestContext.Current.CancellationToken));
         Assert.True(timeout.IsTransient);
 
         var abortedBefore = mock.Server.AbortedRequests;
@@ -170,7 +170,7 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
     {
         var closed = new ProviderDefinition("oa", ProviderTypes.OpenAi, "http://127.0.0.1:9", "TEST_KEY", TimeSpan.FromSeconds(5), 1, true, ProviderLimits.Unlimited, BreakerSettings.Default, RetrySettings.Default, new Dictionary<string, string>(), SourceLocation.None);
         var adapter = new OpenAiChatProvider(closed, new HttpClient(), Key);
-        var ex = await Assert.ThrowsAsync<ProviderConnectionException>(() => adapter.CompleteAsync(new ProviderCall(Ask("x"), Model, closed), TestContext.Current.CancellationToken));
+        var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.Connection, () => adapter.CompleteAsync(new ProviderCall(Ask("x"), Model, closed), TestContext.Current.CancellationToken));
         Assert.DoesNotContain(Key, ex.ToString(), StringComparison.Ordinal);
     }
 

@@ -53,13 +53,13 @@ public sealed class RetryPipelinesTests
         var clock = new FakeTimeProvider();
         var pipeline = RetryPipelines.Create(new RetrySettings(3, TimeSpan.Zero, TimeSpan.Zero), clock);
         var calls = 0;
-        await Assert.ThrowsAsync<ProviderServerException>(() => pipeline.ExecuteAsync<string>(
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, () => pipeline.ExecuteAsync<string>(
             _ => { calls++; throw ProviderException.Create(ProviderErrorClass.Server, Provider, null, 500, "boom"); },
             TestContext.Current.CancellationToken).AsTask());
         Assert.Equal(3, calls);
 
         calls = 0;
-        await Assert.ThrowsAsync<ProviderBadRequestException>(() => pipeline.ExecuteAsync<string>(
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => pipeline.ExecuteAsync<string>(
             _ => { calls++; throw ProviderException.Create(ProviderErrorClass.BadRequest, Provider, null, 400, "bad"); },
             TestContext.Current.CancellationToken).AsTask());
         Assert.Equal(1, calls);
@@ -70,7 +70,7 @@ public sealed class RetryPipelinesTests
     {
         var ex = ProviderException.Create(ProviderErrorClass.Server, Provider, null, 500, "x");
         Assert.True(ex.IsTransient);
-        var overridden = new ProviderServerException("p", null, 500, "x") { ShouldRetryOverride = false };
+        var overridden = new ProviderException(ProviderErrorClass.Server, "p", null, 500, "x") { ShouldRetryOverride = false };
         Assert.False(overridden.IsTransient);
     }
 }

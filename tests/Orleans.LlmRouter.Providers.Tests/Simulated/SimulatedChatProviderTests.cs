@@ -55,20 +55,20 @@ public sealed class SimulatedChatProviderTests
     }
 
     [Theory]
-    [InlineData("rate_limit", typeof(ProviderRateLimitedException), true)]
-    [InlineData("server", typeof(ProviderServerException), true)]
-    [InlineData("overloaded", typeof(ProviderOverloadedException), true)]
-    [InlineData("timeout", typeof(ProviderTimeoutException), true)]
-    [InlineData("connection", typeof(ProviderConnectionException), true)]
-    [InlineData("bad_request", typeof(ProviderBadRequestException), false)]
-    [InlineData("auth", typeof(ProviderAuthenticationException), false)]
-    [InlineData("context_length", typeof(ContextLengthExceededException), false)]
-    [InlineData("content_policy", typeof(ContentPolicyException), false)]
-    public async Task Injected_failures_map_to_the_typed_hierarchy(string kind, Type type, bool transient)
+    [InlineData("rate_limit", ProviderErrorClass.RateLimited, true)]
+    [InlineData("server", ProviderErrorClass.Server, true)]
+    [InlineData("overloaded", ProviderErrorClass.Overloaded, true)]
+    [InlineData("timeout", ProviderErrorClass.Timeout, true)]
+    [InlineData("connection", ProviderErrorClass.Connection, true)]
+    [InlineData("bad_request", ProviderErrorClass.BadRequest, false)]
+    [InlineData("auth", ProviderErrorClass.Authentication, false)]
+    [InlineData("context_length", ProviderErrorClass.ContextLengthExceeded, false)]
+    [InlineData("content_policy", ProviderErrorClass.ContentPolicy, false)]
+    public async Task Injected_failures_map_to_their_error_class(string kind, ProviderErrorClass errorClass, bool transient)
     {
         var provider = new SimulatedChatProvider(Provider());
         var ex = await Assert.ThrowsAnyAsync<ProviderException>(() => provider.CompleteAsync(Call($"fail please [simulate:{kind}]"), TestContext.Current.CancellationToken));
-        Assert.IsType(type, ex);
+        Assert.Equal(errorClass, ex.ErrorClass);
         Assert.Equal(transient, ex.IsTransient);
         Assert.Equal("sim", ex.Provider);
         Assert.Equal("m-1", ex.Model);
@@ -99,7 +99,7 @@ public sealed class SimulatedChatProviderTests
         Assert.Equal(whole.Message.Text, string.Concat(chunks.Select(c => c.TextDelta)));
 
         var seen = 0;
-        await Assert.ThrowsAsync<ProviderServerException>(async () =>
+        await ProviderAssert.ThrowsAsync(ProviderErrorClass.Server, async () =>
         {
             await foreach (var c in provider.StreamAsync(Call("break me [simulate:midstream]"), TestContext.Current.CancellationToken))
             {
