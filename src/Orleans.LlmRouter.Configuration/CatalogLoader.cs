@@ -12,20 +12,18 @@ namespace Orleans.LlmRouter.Configuration;
 /// </summary>
 public sealed partial class CatalogLoader
 {
-    /// <summary>Provider types known by default; a host adds the types of extra adapters it registers.</summary>
-    public static readonly IReadOnlySet<string> BuiltInProviderTypes = new HashSet<string>(StringComparer.Ordinal)
-    {
-        ProviderTypes.OpenAi, ProviderTypes.Anthropic, ProviderTypes.Gemini, ProviderTypes.Ollama, ProviderTypes.Simulated,
-    };
-
-    private readonly IReadOnlySet<string> _providerTypes;
+    private readonly IReadOnlySet<string>? _providerTypes;
     private readonly Func<string, string?> _environment;
 
-    /// <param name="providerTypes">Provider types with a registered adapter (default: the built-in ones).</param>
+    /// <param name="providerTypes">
+    /// The provider types a provider may name: a host passes the types registered on its container
+    /// (<c>services.LlmRouterProviderTypeNames()</c> after <c>AddLlmRouterProviderType</c> calls). Null accepts any
+    /// type name (a catalog read only for its models and prices); the silo still disables providers of a type without an adapter.
+    /// </param>
     /// <param name="environment">Reads environment variables (default: the process environment); only presence is checked.</param>
     public CatalogLoader(IReadOnlySet<string>? providerTypes = null, Func<string, string?>? environment = null)
     {
-        _providerTypes = providerTypes ?? BuiltInProviderTypes;
+        _providerTypes = providerTypes;
         _environment = environment ?? Environment.GetEnvironmentVariable;
     }
 
@@ -204,7 +202,7 @@ public sealed partial class CatalogLoader
         var providers = new List<ProviderDefinition>();
         foreach (var (_, provider) in parsed.Providers)
         {
-            if (!_providerTypes.Contains(provider.Type))
+            if (_providerTypes is not null && !_providerTypes.Contains(provider.Type))
             {
                 errors.Add(new(parsed.TypeLocations.GetValueOrDefault(provider, provider.Location), $"provider '{provider.Id}' has unknown type '{provider.Type}' (known: {string.Join(", ", _providerTypes.Order(StringComparer.Ordinal))})"));
             }

@@ -15,11 +15,15 @@ public sealed class PromptTokenCounterTests
     [InlineData("openai", "gpt-3.5-turbo", TokenizerFamily.Cl100k)]
     [InlineData("openai", "text-embedding-3-small", TokenizerFamily.Cl100k)]
     [InlineData("anthropic", "claude-sonnet-4-5", TokenizerFamily.Claude)]
+    [InlineData("anthropic", "some-future-model", TokenizerFamily.Claude)] // the type fixes the family
+    [InlineData("bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0", TokenizerFamily.Claude)]
+    [InlineData("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", TokenizerFamily.Claude)]
+    [InlineData("bedrock", "meta.llama3-1-8b-instruct-v1:0", TokenizerFamily.Heuristic)]
     [InlineData("openai", "deepseek-chat", TokenizerFamily.Heuristic)]
     [InlineData("gemini", "gemini-2.5-flash", TokenizerFamily.Heuristic)]
     [InlineData("ollama", "llama3.2", TokenizerFamily.Heuristic)]
     public void Families_follow_the_provider_type_and_model_id(string type, string model, TokenizerFamily expected) =>
-        Assert.Equal(expected, PromptTokenCounter.FamilyOf(type, model));
+        Assert.Equal(expected, PromptTokenCounter.FamilyOf(type == "anthropic" ? TokenizerFamily.Claude : null, model)); // as the anthropic type's registration says
 
     [Fact]
     public void OpenAi_families_count_exactly_with_chat_framing()

@@ -68,17 +68,25 @@ internal sealed class PromptTokenCounter : IDisposable
     /// <summary>Exact counts computed by a tokenizer.</summary>
     public long CacheMisses => Interlocked.Read(ref _misses);
 
-    /// <summary>The family of a provider model: by provider type, then by the model id's prefix.</summary>
-    public static TokenizerFamily FamilyOf(string providerType, string providerModel)
+    /// <summary>
+    /// The family of a provider model: the one its provider type fixes (<paramref name="typeFamily"/>, from the type's
+    /// registration), else by the model id: Claude ids (also Bedrock's <c>anthropic.claude-…</c>, with or without a
+    /// region prefix), then OpenAI's o200k and cl100k ids, else the heuristic.
+    /// </summary>
+    public static TokenizerFamily FamilyOf(TokenizerFamily? typeFamily, string providerModel)
     {
-        ArgumentNullException.ThrowIfNull(providerType);
         ArgumentNullException.ThrowIfNull(providerModel);
-        if (providerType == "anthropic" || providerModel.StartsWith("claude", StringComparison.OrdinalIgnoreCase))
+        if (typeFamily is { } fixedFamily)
+        {
+            return fixedFamily;
+        }
+
+        var id = providerModel.ToLowerInvariant();
+        if (id.StartsWith("claude", StringComparison.Ordinal) || id.Contains("anthropic.claude", StringComparison.Ordinal))
         {
             return TokenizerFamily.Claude;
         }
 
-        var id = providerModel.ToLowerInvariant();
         if (id.StartsWith("gpt-4o", StringComparison.Ordinal) || id.StartsWith("chatgpt-4o", StringComparison.Ordinal)
             || id.StartsWith("gpt-4.1", StringComparison.Ordinal) || id.StartsWith("gpt-4.5", StringComparison.Ordinal)
             || id.StartsWith("gpt-5", StringComparison.Ordinal) || id.StartsWith("o1", StringComparison.Ordinal)

@@ -8,6 +8,8 @@ using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Anthropic;
+using Orleans.LlmRouter.Providers.AzureOpenAi;
+using Orleans.LlmRouter.Providers.Bedrock;
 using Orleans.LlmRouter.Providers.Gemini;
 using Orleans.LlmRouter.Providers.Ollama;
 using Orleans.LlmRouter.Providers.OpenAi;
@@ -20,7 +22,8 @@ public static class LlmRouterSiloExtensions
 {
     /// <summary>
     /// Registers the catalog, the provider adapters and the router services on a silo's container.
-    /// Adding a provider type is one more <see cref="IChatProviderFactory"/> registration in <see cref="AddProviderFactories"/>.
+    /// Provider types come from <see cref="ProviderTypeServiceCollectionExtensions.AddLlmRouterProviderType{TFactory}"/>
+    /// registrations (the built-in ones in <see cref="AddProviderFactories"/>).
     /// </summary>
     public static IServiceCollection AddLlmRouterGrains(this IServiceCollection services, ModelCatalog catalog)
     {
@@ -98,16 +101,22 @@ public static class LlmRouterSiloExtensions
     public static IServiceCollection AddStorageExceptionSerialization(this IServiceCollection services) =>
         services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
 
-    /// <summary>One line per provider type.</summary>
+    /// <summary>
+    /// Registers the built-in provider types, one <see cref="ProviderTypeServiceCollectionExtensions.AddLlmRouterProviderType{TFactory}"/>
+    /// line each (idempotent). A host adds its own types the same way, before or after this call; the catalog loader
+    /// accepts exactly the registered types (<see cref="ProviderTypeServiceCollectionExtensions.LlmRouterProviderTypeNames"/>).
+    /// </summary>
     public static IServiceCollection AddProviderFactories(this IServiceCollection services)
     {
         services.AddHttpClient();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.Extensions.Http.HttpClientFactoryOptions>, Orleans.LlmRouter.Providers.Http.ProviderHttpClients>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OpenAiProviderFactory>(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, AnthropicProviderFactory>(sp => new AnthropicProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, GeminiProviderFactory>(sp => new GeminiProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, OllamaProviderFactory>(sp => new OllamaProviderFactory(sp.GetRequiredService<IHttpClientFactory>())));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProviderFactory, SimulatedProviderFactory>(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System)));
+        services.AddLlmRouterProviderType(sp => new OpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>()));
+        services.AddLlmRouterProviderType(sp => new AzureOpenAiProviderFactory(sp.GetRequiredService<IHttpClientFactory>(), tokens: sp.GetService<Azure.Core.TokenCredential>()));
+        services.AddLlmRouterProviderType(sp => new AnthropicProviderFactory(sp.GetRequiredService<IHttpClientFactory>()));
+        services.AddLlmRouterProviderType(sp => new BedrockProviderFactory(sp.GetRequiredService<IHttpClientFactory>(), time: sp.GetService<RouterClock>()?.Time));
+        services.AddLlmRouterProviderType(sp => new GeminiProviderFactory(sp.GetRequiredService<IHttpClientFactory>()));
+        services.AddLlmRouterProviderType(sp => new OllamaProviderFactory(sp.GetRequiredService<IHttpClientFactory>()));
+        services.AddLlmRouterProviderType(sp => new SimulatedProviderFactory(sp.GetService<RouterClock>()?.Time ?? TimeProvider.System));
         return services;
     }
 }

@@ -59,7 +59,7 @@ internal sealed class RouterServices : IDisposable
     public long CompletionTokens(ModelDefinition model, string text) => _counter.CountText(FamilyOf(model), text);
 
     private TokenizerFamily FamilyOf(ModelDefinition model) =>
-        _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Catalog.ProviderOf(state.model).Type, state.model.ProviderModel), (model, Catalog));
+        _families.GetOrAdd(model.Name, static (_, state) => PromptTokenCounter.FamilyOf(state.Providers.TokenizerFamilyOf(state.Catalog.ProviderOf(state.model).Type), state.model.ProviderModel), (model, Catalog, Providers));
 
     /// <summary>The provider's retry pipeline, built once per provider id by Polly's registry.</summary>
     public ResiliencePipeline RetryPipelineFor(ProviderDefinition provider)

@@ -155,11 +155,13 @@ internal static class AnthropicEndpoints
             TokenizerFamily family;
             if (catalog.TryGetModel(parsed.Model, out var model))
             {
-                family = PromptTokenCounter.FamilyOf(catalog.ProviderOf(model).Type, model.ProviderModel);
+                // The type's own family where the silo's provider registry is at hand, else by the model id.
+                var typeFamily = http.RequestServices.GetService<Providers.Abstractions.ProviderRegistry>()?.TokenizerFamilyOf(catalog.ProviderOf(model).Type);
+                family = PromptTokenCounter.FamilyOf(typeFamily, model.ProviderModel);
             }
             else if (parsed.Model == "auto" || parsed.Model.StartsWith("action:", StringComparison.Ordinal))
             {
-                family = PromptTokenCounter.FamilyOf("anthropic", parsed.Model);
+                family = TokenizerFamily.Claude;
             }
             else
             {

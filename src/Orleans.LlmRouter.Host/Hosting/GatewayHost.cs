@@ -10,6 +10,7 @@ using Orleans.LlmRouter.Host.Admin;
 using Orleans.LlmRouter.Host.Anthropic;
 using Orleans.LlmRouter.Host.Auth;
 using Orleans.LlmRouter.Ledger;
+using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Host.OpenAi;
 using Orleans.LlmRouter.Host.Responses;
 
@@ -102,7 +103,9 @@ public static partial class GatewayHost
         builder.Services.AddLlmRouterSettings(config);
         var gateway = SettingsBinder.Bind<LlmRouterOptions>(config, new LlmRouterOptionsValidator());
         var configPath = ConfigLocator.Find(gateway.ConfigPath);
-        var loaded = new CatalogLoader().LoadPath(configPath);
+        // Provider types are what is registered: the built-in ones plus any a host (or test) added in configure.
+        builder.Services.AddProviderFactories();
+        var loaded = new CatalogLoader(builder.Services.LlmRouterProviderTypeNames()).LoadPath(configPath);
 
         if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(config["http_ports"]))
         {

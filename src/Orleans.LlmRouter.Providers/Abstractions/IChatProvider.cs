@@ -45,7 +45,11 @@ public interface IChatProvider
     Task<ProviderHealthProbe> CheckHealthAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Creates adapters of one provider type. Register one per type: that is the whole of adding a type.</summary>
+/// <summary>
+/// Creates adapters of one provider type. A type's factory also implements <see cref="IDescribedChatProviderFactory"/>
+/// and is registered with <see cref="ProviderTypeServiceCollectionExtensions.AddLlmRouterProviderType{TFactory}"/>:
+/// that is the whole of adding a type.
+/// </summary>
 public interface IChatProviderFactory
 {
     /// <summary>The YAML <c>type</c> this factory serves.</summary>

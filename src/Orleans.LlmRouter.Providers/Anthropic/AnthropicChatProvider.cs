@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
 using Orleans.LlmRouter.Providers.Common;
@@ -209,9 +210,12 @@ internal sealed class AnthropicChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>anthropic</c> provider type.</summary>
-internal sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
-    public string Type => ProviderTypes.Anthropic;
+    /// <summary>The <c>anthropic</c> type, whose models count prompts with the Claude tokenizer estimate.</summary>
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Anthropic, TokenizerFamily.Claude);
+
+    public string Type => Descriptor.Name;
 
     public IChatProvider Create(ProviderDefinition provider)
     {

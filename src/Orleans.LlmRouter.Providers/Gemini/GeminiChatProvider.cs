@@ -277,9 +277,12 @@ internal sealed class GeminiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>gemini</c> provider type (the Google Gemini Developer API).</summary>
-internal sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
-    public string Type => ProviderTypes.Gemini;
+    /// <summary>The <c>gemini</c> type.</summary>
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Gemini);
+
+    public string Type => Descriptor.Name;
 
     public IChatProvider Create(ProviderDefinition provider)
     {

@@ -48,6 +48,13 @@ internal sealed class UpstreamHttp
 
     public ProviderDefinition Provider => _provider;
 
+    /// <summary>
+    /// Runs on each request after its headers and body are set and before it is sent: for authentication that needs
+    /// the whole request or an awaited token (a SigV4 signature over method, URI, headers and body; an Entra ID bearer
+    /// token). A failure it throws that is not a <see cref="ProviderException"/> becomes an authentication error.
+    /// </summary>
+    public Func<HttpRequestMessage, byte[]?, CancellationToken, ValueTask>? Prepare { get; init; }
+
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
@@ -56,6 +63,18 @@ internal sealed class UpstreamHttp
         {
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        if (Prepare is { } prepare)
+        {
+            try
+            {
+                await prepare(request, body, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not ProviderException and not OperationCanceledException)
+            {
+                throw ProviderException.Create(ProviderErrorClass.Authentication, _provider, model, null, Scrub("the request could not be authenticated: " + ex.Message)!, inner: ex);
+            }
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -210,6 +229,40 @@ internal sealed class UpstreamHttp
             }
 
             yield return line;
+        }
+    }
+
+    /// <summary>
+    /// The items of a 200 stream in a binary framing (AWS event stream), each read by <paramref name="readNext"/>
+    /// (null at a clean end), with the same idle timeout and failures as <see cref="ReadEventsAsync"/>.
+    /// </summary>
+    public async IAsyncEnumerable<T> ReadFramesAsync<T>(HttpResponseMessage response, ModelDefinition? model, Func<Stream, CancellationToken, ValueTask<T?>> readNext, [EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(readNext);
+        using var idle = new IdleTimeout(_time, cancellationToken);
+        await using var stream = new ActivityStream(await response.Content.ReadAsStreamAsync(cancellationToken), idle.Touch);
+        while (true)
+        {
+            idle.Start(_provider.StreamIdleTimeout);
+            T? item;
+            try
+            {
+                item = await readNext(stream, idle.Token);
+            }
+            catch (Exception ex) when (ReadFailure(ex, idle, model, cancellationToken) is { } typed)
+            {
+                throw typed;
+            }
+
+            idle.Stop();
+            if (item is null)
+            {
+                yield break;
+            }
+
+            yield return item;
         }
     }
 

@@ -224,9 +224,12 @@ internal sealed class OllamaChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>ollama</c> provider type (Ollama's native API). A key is optional: set <c>api_key_env</c> for a proxy that wants a bearer token.</summary>
-internal sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
-    public string Type => ProviderTypes.Ollama;
+    /// <summary>The <c>ollama</c> type.</summary>
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Ollama);
+
+    public string Type => Descriptor.Name;
 
     public IChatProvider Create(ProviderDefinition provider)
     {

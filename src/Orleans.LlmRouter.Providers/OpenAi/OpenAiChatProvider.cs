@@ -24,6 +24,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     private readonly UpstreamHttp _upstream;
     private readonly string? _apiKey;
     private readonly bool _legacyMaxTokens;
+    private readonly OpenAiDialect _dialect;
 
     /// <summary>Creates the adapter for one provider.</summary>
     /// <param name="provider">The provider (base URL, timeouts, options).</param>
@@ -31,21 +32,34 @@ internal sealed class OpenAiChatProvider : IChatProvider
     /// <param name="apiKey">The key, sent as a bearer token.</param>
     /// <param name="time">The clock of the stream idle timeout (the system clock when null).</param>
     public OpenAiChatProvider(ProviderDefinition provider, HttpClient http, string? apiKey, TimeProvider? time = null)
+        : this(provider, OpenAiUpstream(provider, http, apiKey, time), apiKey, LegacyMaxTokens(provider), OpenAiDialect.OpenAi)
+    {
+    }
+
+    /// <summary>The wire format over another API's plumbing (authentication, paths, errors): Azure OpenAI.</summary>
+    internal OpenAiChatProvider(ProviderDefinition provider, UpstreamHttp upstream, string? secret, bool legacyMaxTokens, OpenAiDialect dialect)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
-        _apiKey = apiKey;
-        var baseUrl = new Uri(provider.BaseUrl ?? "https://api.openai.com");
-        _upstream = new UpstreamHttp(provider, http, "https://api.openai.com", apiKey, headers =>
+        _upstream = upstream;
+        _apiKey = secret;
+        _legacyMaxTokens = legacyMaxTokens;
+        _dialect = dialect;
+    }
+
+    private static UpstreamHttp OpenAiUpstream(ProviderDefinition provider, HttpClient http, string? apiKey, TimeProvider? time) =>
+        new(provider, http, "https://api.openai.com", apiKey, headers =>
         {
             if (apiKey is { Length: > 0 })
             {
                 headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
             }
         }, time: time);
-        _legacyMaxTokens = provider.Options.TryGetValue("max_tokens_field", out var field)
+
+    /// <summary><c>max_tokens</c> everywhere but api.openai.com, unless option <c>max_tokens_field</c> says.</summary>
+    private static bool LegacyMaxTokens(ProviderDefinition provider) =>
+        provider.Options.TryGetValue("max_tokens_field", out var field)
             ? field == "max_tokens"
-            : !baseUrl.Host.EndsWith("openai.com", StringComparison.OrdinalIgnoreCase);
-    }
+            : !new Uri(provider.BaseUrl ?? "https://api.openai.com").Host.EndsWith("openai.com", StringComparison.OrdinalIgnoreCase);
 
     public Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
@@ -63,7 +77,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens, ReasoningEffort(call));
-        using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, _dialect.ChatPath(call.Model), body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
@@ -76,6 +90,11 @@ internal sealed class OpenAiChatProvider : IChatProvider
         if (!choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
         {
             throw _upstream.Invalid(call.Model, "the answer's first choice has no message");
+        }
+
+        if (_dialect.FailedChoice?.Invoke(choice, call.Model) is { } failed)
+        {
+            throw failed;
         }
 
         var toolCalls = new List<ToolCall>();
@@ -106,7 +125,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens, ReasoningEffort(call));
-        using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, _dialect.ChatPath(call.Model), body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var tools = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Args)>();
         string? finish = null;
         TokenUsage? usage = null;
@@ -149,6 +168,10 @@ internal sealed class OpenAiChatProvider : IChatProvider
                 if (choice.TryGetProperty("finish_reason", out var fr) && fr.ValueKind == JsonValueKind.String)
                 {
                     finish = fr.GetString();
+                    if (_dialect.FailedChoice?.Invoke(choice, call.Model) is { } failed)
+                    {
+                        throw failed; // after the chunks already handed on
+                    }
                 }
 
                 if (!choice.TryGetProperty("delta", out var delta))
@@ -206,7 +229,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
 
     private async Task<EmbeddingResponse> EmbedCoreAsync(EmbeddingCall call, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Post, "v1/embeddings", OpenAiWire.EmbeddingsRequest(call.Inputs, call.Model.ProviderModel, call.Dimensions), call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, _dialect.EmbeddingsPath(call.Model), OpenAiWire.EmbeddingsRequest(call.Inputs, call.Model.ProviderModel, call.Dimensions), call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
         var vectors = doc.RootElement.GetProperty("data").EnumerateArray()
             .OrderBy(d => d.GetProperty("index").GetInt32())
@@ -223,7 +246,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
 
     private async Task<IReadOnlyList<string>> ListModelsCoreAsync(CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Get, "v1/models", null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, _dialect.ModelsPath, null, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
         return doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
     }
@@ -235,8 +258,12 @@ internal sealed class OpenAiChatProvider : IChatProvider
         return new ProviderHealthProbe(true, $"{models.Count} models", Stopwatch.GetElapsedTime(started));
     }
 
-    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
-        _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        var response = await _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
+        _dialect.Answered?.Invoke(response, model);
+        return response;
+    }
 
     // reasoning_effort only to models that take it (the reasoning capability): others would refuse the field.
     private static string? ReasoningEffort(ProviderCall call) =>
@@ -244,9 +271,12 @@ internal sealed class OpenAiChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>
-internal sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IChatProviderFactory
+internal sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
-    public string Type => ProviderTypes.OpenAi;
+    /// <summary>The <c>openai</c> type.</summary>
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.OpenAi);
+
+    public string Type => Descriptor.Name;
 
     public IChatProvider Create(ProviderDefinition provider)
     {

@@ -210,9 +210,12 @@ internal sealed partial class SimulatedChatProvider : IChatProvider
 }
 
 /// <summary>Registers the <c>simulated</c> provider type.</summary>
-internal sealed class SimulatedProviderFactory(TimeProvider time) : IChatProviderFactory
+internal sealed class SimulatedProviderFactory(TimeProvider time) : IDescribedChatProviderFactory
 {
-    public string Type => ProviderTypes.Simulated;
+    /// <summary>The <c>simulated</c> type.</summary>
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Simulated);
+
+    public string Type => Descriptor.Name;
 
     public IChatProvider Create(ProviderDefinition provider) => new SimulatedChatProvider(provider, time);
 }

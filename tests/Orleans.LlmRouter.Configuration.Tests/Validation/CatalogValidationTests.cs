@@ -24,8 +24,11 @@ public sealed class CatalogValidationTests
 
         """;
 
+    /// <summary>The types a host would have registered (the loader itself knows none).</summary>
+    private static readonly IReadOnlySet<string> KnownTypes = new HashSet<string>(StringComparer.Ordinal) { "openai", "anthropic", "gemini", "ollama", "simulated" };
+
     private static CatalogLoadResult Load(params (string File, string Text)[] files) =>
-        new CatalogLoader(environment: _ => null).Load(files);
+        new CatalogLoader(KnownTypes, environment: _ => null).Load(files);
 
     private static IReadOnlyList<ConfigError> Errors(params (string File, string Text)[] files) =>
         Assert.Throws<ConfigurationException>(() => Load(files)).Errors;

@@ -23,6 +23,18 @@ public sealed class ShippedConfigTests
     }
 
     [Fact]
+    public void The_shipped_azure_and_bedrock_providers_are_off_until_configured_and_their_models_priced()
+    {
+        var result = LoadShipped(name => name is "AZURE_OPENAI_API_KEY" or "AWS_ACCESS_KEY_ID" ? "set" : null);
+        Assert.Equal(("azure_openai", false), (result.Catalog.Providers["azure-openai"].Type, result.Catalog.Providers["azure-openai"].Enabled));
+        Assert.Equal(("bedrock", false), (result.Catalog.Providers["bedrock"].Type, result.Catalog.Providers["bedrock"].Enabled));
+        Assert.Equal("us-east-1", result.Catalog.Providers["bedrock"].Options["region"]);
+        var sonnet = result.Catalog.Models["bedrock-claude-sonnet-4-5"];
+        Assert.Equal((3.00m, 15.00m, 0.30m, 3.75m), (sonnet.Pricing.Input, sonnet.Pricing.Output, sonnet.Pricing.CachedInput!.Value, sonnet.Pricing.CacheWrite!.Value));
+        Assert.Equal((2.50m, 10.00m), (result.Catalog.Models["azure-gpt-4o"].Pricing.Input, result.Catalog.Models["azure-gpt-4o"].Pricing.Output));
+    }
+
+    [Fact]
     public void A_key_in_the_environment_enables_its_provider()
     {
         var result = LoadShipped(name => name == "ANTHROPIC_API_KEY" ? "sk-ant-test" : null);

@@ -3,6 +3,8 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Anthropic;
+using Orleans.LlmRouter.Providers.AzureOpenAi;
+using Orleans.LlmRouter.Providers.Bedrock;
 using Orleans.LlmRouter.Providers.Gemini;
 using Orleans.LlmRouter.Providers.Ollama;
 using Orleans.LlmRouter.Providers.OpenAi;
@@ -11,7 +13,7 @@ using Orleans.LlmRouter.Providers.Tests.OpenAi;
 namespace Orleans.LlmRouter.Providers.Tests.Conformance;
 
 /// <summary>
-/// Every HTTP adapter (openai, anthropic, gemini, ollama) against the mock's broken-upstream scenarios over loopback:
+/// Every HTTP adapter (openai, azure_openai, anthropic, gemini, ollama, bedrock) against the mock's broken-upstream scenarios over loopback:
 /// each failure is a typed <see cref="ProviderException"/> of the expected class, the chunks before it were handed on,
 /// and no message carries the API key or the prompt.
 /// </summary>
@@ -20,7 +22,10 @@ public sealed class UpstreamFaultTests(MockUpstreamFixture mock) : IClassFixture
     private const string Key = "sk-fault-SECRET-0123456789abcdef";
     private const string Prompt = "PRIVATE-PROMPT-7731 please write a reply long enough for several pieces";
 
-    public static TheoryData<string> Types => [ProviderTypes.OpenAi, ProviderTypes.Anthropic, ProviderTypes.Gemini, ProviderTypes.Ollama];
+    private const string Azure = "azure_openai";
+    private const string Bedrock = "bedrock";
+
+    public static TheoryData<string> Types => [ProviderTypes.OpenAi, Azure, ProviderTypes.Anthropic, ProviderTypes.Gemini, ProviderTypes.Ollama, Bedrock];
 
     public static TheoryData<string, string> TypesAndShapes => new()
     {
@@ -28,6 +33,8 @@ public sealed class UpstreamFaultTests(MockUpstreamFixture mock) : IClassFixture
         { ProviderTypes.Anthropic, "missing_field" }, { ProviderTypes.Anthropic, "wrong_type" },
         { ProviderTypes.Gemini, "missing_field" }, { ProviderTypes.Gemini, "wrong_type" },
         { ProviderTypes.Ollama, "missing_field" }, { ProviderTypes.Ollama, "wrong_type" },
+        { Azure, "missing_field" }, { Azure, "wrong_type" },
+        { Bedrock, "missing_field" }, { Bedrock, "wrong_type" },
     };
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -51,6 +58,8 @@ public sealed class UpstreamFaultTests(MockUpstreamFixture mock) : IClassFixture
             ProviderTypes.Anthropic => new AnthropicChatProvider(provider, new HttpClient(), Key, time),
             ProviderTypes.Gemini => new GeminiChatProvider(provider, new HttpClient(), Key, time),
             ProviderTypes.Ollama => new OllamaChatProvider(provider, new HttpClient(), Key, time),
+            Azure => new AzureOpenAiProviderFactory(new SingleClientFactory(), _ => Key, time).Create(provider),
+            Bedrock => new BedrockProviderFactory(new SingleClientFactory(), Tests.Bedrock.BedrockChatProviderTests.Environment(), time).Create(provider),
             _ => throw new ArgumentOutOfRangeException(nameof(type)),
         };
     }
@@ -73,6 +82,7 @@ public sealed class UpstreamFaultTests(MockUpstreamFixture mock) : IClassFixture
         Assert.Equal(type + "-fault", ex.Provider);
         Assert.Equal("mock-small", ex.Model);
         Assert.DoesNotContain(Key, ex.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(MockUpstream.MockUpstreamServer.AwsSecretAccessKey, ex.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE-PROMPT", ex.ToString(), StringComparison.Ordinal);
         Assert.True(ex.CountsAgainstProvider);
     }

@@ -2,7 +2,11 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Pricing;
 using Orleans.LlmRouter.Providers.Abstractions;
+using System.Text;
+using System.Text.Json;
 using Orleans.LlmRouter.Providers.Anthropic;
+using Orleans.LlmRouter.Providers.AzureOpenAi;
+using Orleans.LlmRouter.Providers.Bedrock;
 using Orleans.LlmRouter.Providers.Common;
 using Orleans.LlmRouter.Providers.Gemini;
 using Orleans.LlmRouter.Providers.Ollama;
@@ -21,6 +25,7 @@ public sealed class GoldenUsageTests
     // The price sheet: list prices in USD per 1M tokens as read from /work/shared/providers.md (July 2026), the same as
     // config/models.yaml. Anthropic cache writes are 1.25x input (5-minute TTL) and 2x input (one-hour TTL).
     private static readonly ModelPricing Gpt5 = new(Input: 1.25m, Output: 10.00m, CachedInput: 0.125m);
+    private static readonly ModelPricing Gpt4o = new(Input: 2.50m, Output: 10.00m, CachedInput: 1.25m);
     private static readonly ModelPricing DeepSeek = new(Input: 0.28m, Output: 0.42m, CachedInput: 0.028m);
     private static readonly ModelPricing ClaudeSonnet45 = new ModelPricing(Input: 3.00m, Output: 15.00m, CachedInput: 0.30m, CacheWrite: 3.75m, CacheWrite1h: 6.00m)
     {
@@ -71,6 +76,8 @@ public sealed class GoldenUsageTests
         ProviderTypes.Anthropic => new AnthropicChatProvider(provider, new HttpClient(), "sk-ant-golden"),
         ProviderTypes.Gemini => new GeminiChatProvider(provider, new HttpClient(), "golden-key"),
         ProviderTypes.Ollama => new OllamaChatProvider(provider, new HttpClient(), null),
+        "azure_openai" => new AzureOpenAiProviderFactory(new SingleClientFactory(), _ => "azure-golden").Create(provider),
+        "bedrock" => new BedrockProviderFactory(new SingleClientFactory(), Bedrock.BedrockChatProviderTests.Environment()).Create(provider),
         _ => throw new ArgumentOutOfRangeException(nameof(provider)),
     };
 
@@ -218,5 +225,83 @@ public sealed class GoldenUsageTests
             // a charge-back price for a self-hosted model, 0.10 / 0.40: 26*0.10 + 290*0.40 = 2.6 + 116 = 118.6 µ$
             Assert.Equal(0.0001186m, CostCalculator.Cost(new ModelPricing(0.10m, 0.40m), usage.ToBilledTokens()));
         }
+    }
+
+    // ---- Azure OpenAI: OpenAI's usage (prompt_tokens_details.cached_tokens), around Azure's filter results
+
+    // gpt-4o: 476 uncached*2.50 + 1024 cached*1.25 + 200 completion*10 = 1190 + 1280 + 2000 = 4470 µ$
+    private const decimal AzureGoldenCost = 0.00447m;
+
+    [Fact]
+    public async Task Azure_cached_tokens_are_billed_from_the_json_answer()
+    {
+        var usage = await CompleteAsync("azure_openai", "azure-gpt4o-cached.json", "application/json", "gpt-4o-deployment", Gpt4o);
+        Assert.Equal(new TokenUsage(1500, 200, CachedTokens: 1024), usage);
+        Assert.Equal(AzureGoldenCost, CostCalculator.Cost(Gpt4o, usage.ToBilledTokens()));
+    }
+
+    [Fact]
+    public async Task Azure_stream_skips_the_prompt_filter_chunk_and_bills_the_usage_chunk()
+    {
+        var (usage, text) = await StreamAsync("azure_openai", "azure-gpt4o-cached.sse", "text/event-stream", "gpt-4o-deployment", Gpt4o);
+        Assert.Equal("The invoice total is 1,240 EUR.", text);
+        Assert.Equal(new TokenUsage(1500, 200, CachedTokens: 1024), usage);
+        Assert.Equal(AzureGoldenCost, CostCalculator.Cost(Gpt4o, usage.ToBilledTokens()));
+    }
+
+    // ---- Bedrock: inputTokens (uncached) + cacheReadInputTokens + cacheWriteInputTokens = prompt
+
+    private static readonly TokenUsage BedrockGolden = new(13_050, 400, CachedTokens: 10_000, CacheWriteTokens: 3_000);
+
+    // claude-sonnet-4-5 on Bedrock (Anthropic's list prices, 5-minute cache writes at 1.25x input):
+    // 50 input*3 + 10000 read*0.30 + 3000 write*3.75 + 400 output*15 = 150 + 3000 + 11250 + 6000 = 20 400 µ$
+    private const decimal BedrockGoldenCost = 0.0204m;
+
+    [Fact]
+    public async Task Bedrock_cache_reads_and_writes_are_billed_from_the_converse_answer()
+    {
+        var usage = await CompleteAsync("bedrock", "bedrock-sonnet-cache-write-read.json", "application/json", "anthropic.claude-sonnet-4-5-20250929-v1:0", ClaudeSonnet45);
+        Assert.Equal(BedrockGolden, usage);
+        Assert.Equal(BedrockGoldenCost, CostCalculator.Cost(ClaudeSonnet45, usage.ToBilledTokens()));
+    }
+
+    [Fact]
+    public async Task Bedrock_stream_bills_the_metadata_event_of_the_event_stream()
+    {
+        // The recorded events, framed by the AWS SDK's own encoder (prelude, headers, payload, CRCs) as Bedrock sends them.
+        var events = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Golden", "Bodies", "bedrock-sonnet-cache-write-read.events.json"), Cancel));
+        using var body = new MemoryStream();
+        foreach (var e in events.RootElement.EnumerateArray())
+        {
+            body.Write(Frame(e.GetProperty("event").GetString()!, e.GetProperty("payload").GetRawText()));
+        }
+
+        await using var server = await GoldenServer.StartAsync(body.ToArray(), "application/vnd.amazon.eventstream");
+        var provider = Provider("bedrock", server);
+        var chunks = new List<ProviderStreamChunk>();
+        await foreach (var chunk in Adapter(provider).StreamAsync(Call(provider, "anthropic.claude-sonnet-4-5-20250929-v1:0", ClaudeSonnet45), Cancel))
+        {
+            chunks.Add(chunk);
+        }
+
+        Assert.Equal("Section 4.2 limits liability to the fees paid in the prior twelve months.", string.Concat(chunks.Select(c => c.TextDelta)));
+        Assert.Equal("stop", chunks[^1].FinishReason);
+        Assert.Equal(BedrockGolden, chunks[^1].Usage);
+        Assert.Equal(BedrockGoldenCost, CostCalculator.Cost(ClaudeSonnet45, chunks[^1].Usage!.ToBilledTokens()));
+        Assert.EndsWith("/converse-stream", Assert.Single(server.Paths), StringComparison.Ordinal);
+    }
+
+    private static byte[] Frame(string eventType, string json)
+    {
+        Amazon.Runtime.EventStreams.EventStreamHeader Header(string name, string value)
+        {
+            var header = new Amazon.Runtime.EventStreams.EventStreamHeader(name);
+            header.SetString(value);
+            return header;
+        }
+
+        return new Amazon.Runtime.EventStreams.EventStreamMessage(
+            [Header(":event-type", eventType), Header(":content-type", "application/json"), Header(":message-type", "event")],
+            Encoding.UTF8.GetBytes(json)).ToByteArray();
     }
 }

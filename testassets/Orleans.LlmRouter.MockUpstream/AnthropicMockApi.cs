@@ -13,17 +13,17 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// (malformed_json, missing_field / wrong_type for <c>content</c>, truncated without <c>message_stop</c>, stall, reset)
 /// as described on <see cref="MockUpstreamServer"/>.
 /// </summary>
-public sealed partial class MockUpstreamServer
+internal sealed class AnthropicMockApi(MockUpstreamServer server) : MockApi(server)
 {
     private static readonly string[] AnthropicModelIds = ["claude-mock-small", "claude-mock-large"];
     private static readonly string[] AnthropicToolArgumentPieces = [string.Empty, "{\"city\": ", "\"Lyon\"}"];
 
-    partial void MapAnthropic(WebApplication app, bool record)
+    public override void Map(WebApplication app, bool record)
     {
         app.MapPost("/v1/messages", http => AnthropicMessagesAsync(http, record));
     }
 
-    private static Task AnthropicModelsAsync(HttpContext http) => WriteJson(http, 200, w =>
+    internal static Task AnthropicModelsAsync(HttpContext http) => WriteJson(http, 200, w =>
     {
         w.WriteStartArray("data");
         foreach (var id in AnthropicModelIds)
@@ -63,7 +63,7 @@ public sealed partial class MockUpstreamServer
         var lastBlocks = last.ValueKind == JsonValueKind.Object ? AnthropicBlocks(last.GetProperty("content")) : [];
         var text = string.Concat(lastBlocks.Where(b => b.Type == "text").Select(b => b.Text));
         var toolResult = lastBlocks.FirstOrDefault(b => b.Type == "tool_result").Text;
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(text);
+        var scenario = Scenario(http, text);
         if (await AnthropicScenarioErrorAsync(http, scenario))
         {
             return;

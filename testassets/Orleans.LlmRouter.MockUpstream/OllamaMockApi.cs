@@ -20,12 +20,12 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// cached (no prompt_eval_count), tool_call (tool calls with ids, as current Ollama sends), tool_call_no_id (as older
 /// Ollama sends), slow (waits until the caller gives up).
 /// </summary>
-public sealed partial class MockUpstreamServer
+internal sealed class OllamaMockApi(MockUpstreamServer server) : MockApi(server)
 {
     private static readonly TimeSpan OllamaForever = TimeSpan.FromMinutes(5);
     private static readonly SearchValues<char> OllamaBase64Chars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
 
-    partial void MapOllama(WebApplication app, bool record)
+    public override void Map(WebApplication app, bool record)
     {
         app.MapPost("/api/chat", http => OllamaChatAsync(http, record));
         app.MapPost("/api/embed", http => OllamaEmbedAsync(http, record));
@@ -41,7 +41,7 @@ public sealed partial class MockUpstreamServer
         var messages = root.TryGetProperty("messages", out var ms) && ms.ValueKind == JsonValueKind.Array ? ms.EnumerateArray().ToList() : [];
         var lastUser = messages.LastOrDefault(x => OllamaString(x, "role") == "user");
         var text = lastUser.ValueKind == JsonValueKind.Object ? OllamaString(lastUser, "content") ?? string.Empty : string.Empty;
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(text);
+        var scenario = Scenario(http, text);
 
         // Ollama decodes images as []byte: anything that is not base64 (a URL, a data URI prefix) fails the request.
         foreach (var image in messages.Where(x => x.TryGetProperty("images", out var i) && i.ValueKind == JsonValueKind.Array).SelectMany(x => x.GetProperty("images").EnumerateArray()))
@@ -160,7 +160,7 @@ public sealed partial class MockUpstreamServer
             JsonValueKind.Array => input.EnumerateArray().Select(e => e.GetString() ?? string.Empty).ToList(),
             _ => new List<string>(),
         };
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(string.Join(' ', texts));
+        var scenario = Scenario(http, string.Join(' ', texts));
         if (await OllamaErrorAsync(http, scenario, model))
         {
             return;
@@ -194,10 +194,10 @@ public sealed partial class MockUpstreamServer
     {
         if (record)
         {
-            _requests.Enqueue(new MockRequest(http.Request.Path, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal), string.Empty));
+            Record(new MockRequest(http.Request.Path, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal), string.Empty));
         }
 
-        if (await OllamaErrorAsync(http, http.Request.Headers["x-mock-scenario"].FirstOrDefault(), "mock"))
+        if (await OllamaErrorAsync(http, Scenario(http, string.Empty), "mock"))
         {
             return;
         }

@@ -22,13 +22,13 @@ namespace Orleans.LlmRouter.MockUpstream;
 // faults described on MockUpstreamServer (malformed_json, missing_field / wrong_type for candidates, truncated: the
 // stream ends before the candidate with finishReason, stall, reset).
 // Replies are cut at maxOutputTokens with finish reason MAX_TOKENS.
-public sealed partial class MockUpstreamServer
+internal sealed class GeminiMockApi(MockUpstreamServer server) : MockApi(server)
 {
     private const int GeminiPageSize = 2;
     private const int GeminiTokensPerImage = 258;
     private const string GeminiThoughtSignature = "bW9jay10aG91Z2h0LXNpZ25hdHVyZQ==";
 
-    partial void MapGemini(WebApplication app, bool record)
+    public override void Map(WebApplication app, bool record)
     {
         app.MapPost("/v1beta/models/{target}", http => GeminiPostAsync(http, record));
         app.MapGet("/v1beta/models", http => GeminiModelsAsync(http, record));
@@ -83,7 +83,7 @@ public sealed partial class MockUpstreamServer
         var last = contents[contents.GetArrayLength() - 1];
         var lastUser = contents.EnumerateArray().LastOrDefault(c => !c.TryGetProperty("role", out var r) || r.GetString() == "user");
         var text = lastUser.ValueKind == JsonValueKind.Object ? GeminiText(lastUser) : string.Empty;
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(text);
+        var scenario = Scenario(http, text);
         if (await GeminiErrorAsync(http, scenario, model))
         {
             return;
@@ -283,7 +283,7 @@ public sealed partial class MockUpstreamServer
         }
 
         var texts = items.Select(r => r.TryGetProperty("content", out var c) ? GeminiText(c) : string.Empty).ToList();
-        var scenario = http.Request.Headers["x-mock-scenario"].FirstOrDefault() ?? Marker(string.Join(' ', texts));
+        var scenario = Scenario(http, string.Join(' ', texts));
         if (await GeminiErrorAsync(http, scenario, model))
         {
             return;
@@ -313,7 +313,7 @@ public sealed partial class MockUpstreamServer
     private async Task GeminiModelsAsync(HttpContext http, bool record)
     {
         using var _ = await ReadGeminiAsync(http, record);
-        if (!await GeminiKeyAsync(http) || await GeminiErrorAsync(http, http.Request.Headers["x-mock-scenario"].FirstOrDefault(), null))
+        if (!await GeminiKeyAsync(http) || await GeminiErrorAsync(http, Scenario(http, string.Empty), null))
         {
             return;
         }
@@ -445,10 +445,7 @@ public sealed partial class MockUpstreamServer
         var body = await reader.ReadToEndAsync(http.RequestAborted);
         if (record)
         {
-            _requests.Enqueue(new MockRequest(http.Request.Path.Value + http.Request.QueryString.Value, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal), body));
-            while (_requests.Count > 1000 && _requests.TryDequeue(out _))
-            {
-            }
+            Record(new MockRequest(http.Request.Path.Value + http.Request.QueryString.Value, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal), body));
         }
 
         if (string.IsNullOrWhiteSpace(body))
