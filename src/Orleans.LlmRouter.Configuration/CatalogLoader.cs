@@ -145,7 +145,7 @@ public sealed partial class CatalogLoader
                         into.DeclaredModels.Add(declared);
                     }
 
-                    Add(into.Models, ModelParser.Parse(reader, map), x => x.Name, "model", reader, map);
+                    Add(into.Models, ModelParser.Parse(reader, map, into.AliasRefs), x => x.Name, "model", reader, map);
                 }
             }
 
@@ -240,6 +240,21 @@ public sealed partial class CatalogLoader
         }
 
         var models = parsed.Models.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+        // An alias names exactly one model: never another model's name, never another model's alias.
+        var aliasOwners = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var alias in parsed.AliasRefs)
+        {
+            if (parsed.DeclaredModels.Contains(alias.Alias))
+            {
+                errors.Add(new(alias.Location, $"alias '{alias.Alias}' of model '{alias.Model}' is the name of a model"));
+            }
+            else if (!aliasOwners.TryAdd(alias.Alias, alias.Model))
+            {
+                errors.Add(new(alias.Location, $"alias '{alias.Alias}' of model '{alias.Model}' is already an alias of model '{aliasOwners[alias.Alias]}'"));
+            }
+        }
+
         foreach (var (_, action) in parsed.Actions)
         {
             if (!action.Strategies.ContainsKey(ActionDefinition.DefaultStrategy))
@@ -291,6 +306,9 @@ public sealed partial class CatalogLoader
 
     internal sealed record ChainRef(ActionDefinition Action, string Strategy, string Model, SourceLocation Location);
 
+    /// <summary>An alias as declared, for the uniqueness check across models and files.</summary>
+    internal sealed record AliasRef(string Alias, string Model, SourceLocation Location);
+
     private sealed class ParsedConfig
     {
         public List<KeyValuePair<string, ProviderDefinition>> Providers { get; } = [];
@@ -302,6 +320,8 @@ public sealed partial class CatalogLoader
         public List<KeyValuePair<string, TenantDefinition>> Tenants { get; } = [];
 
         public List<ChainRef> ChainRefs { get; } = [];
+
+        public List<AliasRef> AliasRefs { get; } = [];
 
         public HashSet<string> DeclaredModels { get; } = new(StringComparer.Ordinal);
 

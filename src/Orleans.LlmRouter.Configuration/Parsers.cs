@@ -100,9 +100,9 @@ internal static class ProviderParser
 
 internal static class ModelParser
 {
-    public static ModelDefinition? Parse(YamlNodeReader r, YamlMappingNode map)
+    public static ModelDefinition? Parse(YamlNodeReader r, YamlMappingNode map, List<CatalogLoader.AliasRef>? aliasRefs = null)
     {
-        r.CheckKeys(map, "a model", "name", "provider", "provider_model", "capabilities", "context_window", "max_output_tokens", "pricing", "tier", "description", "limits", "circuit_breaker", "deployments", "balance");
+        r.CheckKeys(map, "a model", "name", "provider", "provider_model", "capabilities", "context_window", "max_output_tokens", "pricing", "tier", "description", "limits", "circuit_breaker", "deployments", "balance", "aliases");
         var name = r.String(map, "name", "a model", required: true);
         var what = name is null ? "a model" : $"model '{name}'";
         var deploymentsNode = r.Get(map, "deployments");
@@ -161,12 +161,38 @@ internal static class ModelParser
         var limitsNode = deploymentsNode is null ? r.Map(map, "limits", what) : null;
         var limits = limitsNode is null ? null : ProviderParser.ParseLimits(r, limitsNode, what);
         var breaker = deploymentsNode is null ? ProviderParser.ParseBreaker(r, r.Map(map, "circuit_breaker", what), what) : null;
+        var aliases = new List<string>();
+        foreach (var (alias, node) in r.StringList(map, "aliases", what))
+        {
+            if (!CatalogLoader.IsValidName(alias))
+            {
+                r.Error(node, $"alias '{alias}' of {what} has characters outside letters, digits and . _ : / -");
+            }
+            else if (alias == Orleans.LlmRouter.Core.Routing.RouteQuery.Auto || alias.StartsWith("action:", StringComparison.Ordinal))
+            {
+                r.Error(node, $"alias '{alias}' of {what} is reserved ('auto' and 'action:<name>' route by action)");
+            }
+            else if (aliases.Contains(alias) || alias == name)
+            {
+                r.Error(node, $"alias '{alias}' of {what} is listed twice");
+            }
+            else
+            {
+                aliases.Add(alias);
+                if (name is not null)
+                {
+                    aliasRefs?.Add(new CatalogLoader.AliasRef(alias, name, r.At(node)));
+                }
+            }
+        }
+
         return name is null || provider is null || providerModel is null || context is null || maxOutput is null || pricing is null
             ? null
             : new ModelDefinition(name, provider, providerModel, capabilities, context.Value, maxOutput.Value, pricing, tier, r.At(map), limits, breaker)
             {
                 Deployments = deployments,
                 Balance = balance,
+                Aliases = aliases,
             };
     }
 

@@ -27,6 +27,16 @@ public static class LlmRouterGrainFactoryExtensions
     public static IProviderGrain GetProviderScope(this IGrainFactory grains, string scope) =>
         Of(grains).Providers.GetOrAdd(scope, static (s, g) => g.GetGrain<IProviderGrain>(s), grains);
 
+    /// <summary>
+    /// The stored response <paramref name="responseId"/> of <paramref name="tenantId"/> (key <c>&lt;tenant id&gt;/&lt;response id&gt;</c>:
+    /// the tenant in the key is what keeps tenants apart). Not cached: response ids are unbounded.
+    /// </summary>
+    public static IResponseStoreGrain GetStoredResponse(this IGrainFactory grains, string tenantId, string responseId)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        return grains.GetGrain<IResponseStoreGrain>(tenantId + "/" + responseId);
+    }
+
     /// <summary>The tenant registry grain (managed tenants and their keys).</summary>
     public static ITenantRegistryGrain GetTenantRegistry(this IGrainFactory grains) => Of(grains).Registry;
 

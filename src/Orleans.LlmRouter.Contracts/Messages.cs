@@ -18,6 +18,12 @@ public sealed record ContentPart(
     [property: Id(2)] string? ImageUrl = null,
     [property: Id(3)] string? ImageDetail = null)
 {
+    /// <summary>
+    /// A prompt-cache breakpoint on this part, as the caller sent it (Anthropic's <c>cache_control</c> object, e.g.
+    /// <c>{"type":"ephemeral","ttl":"1h"}</c>): passed on by adapters whose API takes it, ignored by the others.
+    /// </summary>
+    [Id(4)] public string? CacheControlJson { get; init; }
+
     /// <summary>Creates a text part.</summary>
     public static ContentPart FromText(string text) => new(ContentPartKind.Text, Text: text);
 
@@ -38,7 +44,11 @@ public sealed record ToolDefinition(
     [property: Id(0)] string Name,
     [property: Id(1)] string? Description,
     [property: Id(2)] string? ParametersJson,
-    [property: Id(3)] bool Strict = false);
+    [property: Id(3)] bool Strict = false)
+{
+    /// <summary>A prompt-cache breakpoint after this tool definition (see <see cref="ContentPart.CacheControlJson"/>).</summary>
+    [Id(4)] public string? CacheControlJson { get; init; }
+}
 
 /// <summary>One chat message. Roles: system, developer, user, assistant, tool.</summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ChatMessage")]
@@ -116,6 +126,18 @@ public sealed record ChatRequest(
 
     /// <summary>Key-value pairs the caller attached to the request; null for none.</summary>
     [Id(10)] public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>
+    /// Reasoning effort asked for (<c>minimal</c>, <c>low</c>, <c>medium</c>, <c>high</c>; OpenAI <c>reasoning_effort</c>);
+    /// passed only to models with the <c>reasoning</c> capability.
+    /// </summary>
+    [Id(11)] public string? ReasoningEffort { get; init; }
+
+    /// <summary>Thinking budget in tokens asked for (Anthropic <c>thinking.budget_tokens</c>); passed only to models with the <c>reasoning</c> capability.</summary>
+    [Id(12)] public int? ThinkingBudgetTokens { get; init; }
+
+    /// <summary>True when the request asks for reasoning (an effort or a thinking budget).</summary>
+    public bool WantsReasoning => ReasoningEffort is not (null or "none") || ThinkingBudgetTokens is > 0;
 
     /// <summary>True when any message carries an image part.</summary>
     public bool HasImages => Messages.Any(m => m.Content.Any(p => p.Kind == ContentPartKind.Image));

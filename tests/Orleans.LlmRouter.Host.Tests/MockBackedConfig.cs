@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Tests;
 
 /// <summary>
 /// The shipped configuration plus a provider of type <c>openai</c> pointed at the wire-faithful mock upstream on
-/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>; action <c>mock_chain</c> = mock-gpt then sim-small; providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test), so gateway
+/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>, <c>mock-reasoner</c> (reasoning); action <c>mock_chain</c> = mock-gpt then sim-small; providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test), so gateway
 /// tests cross the real HTTP adapter. Its key comes from an environment variable, as in production.
 /// </summary>
 public static class MockBackedConfig
@@ -90,7 +90,9 @@ public static class MockBackedConfig
               - { name: mock-gemini, provider: mockgem, provider_model: gemini-mock-flash, context_window: 1000000, max_output_tokens: 8192,
                   capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0.30, output: 2.50, cached_input: 0.03 } }
               - { name: mock-claude, provider: mockant, provider_model: claude-mock-small, context_window: 200000, max_output_tokens: 8192,
-                  capabilities: [chat, structured_output, tools, streaming, vision], pricing: { input: 1.00, output: 5.00, cached_input: 0.10 } }
+                  capabilities: [chat, structured_output, tools, streaming, vision, reasoning], pricing: { input: 1.00, output: 5.00, cached_input: 0.10 } }
+              - { name: mock-reasoner, provider: mock, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming, reasoning], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-rl, provider: mockrl, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-gpt, provider: mock, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,

@@ -17,6 +17,12 @@ public enum Capability
     Embedding,
     /// <summary>Streamed answers (<c>streaming</c>).</summary>
     Streaming,
+
+    /// <summary>
+    /// Takes a reasoning effort or a thinking budget (OpenAI <c>reasoning_effort</c>, Anthropic <c>thinking</c>): the
+    /// surfaces' <c>reasoning.effort</c> and <c>thinking</c> reach only such models, and are ignored with a warning header otherwise.
+    /// </summary>
+    Reasoning,
 }
 
 /// <summary>YAML names of <see cref="Capability"/>.</summary>
@@ -31,6 +37,7 @@ public static class CapabilityNames
         ["long_context"] = Capability.LongContext,
         ["embedding"] = Capability.Embedding,
         ["streaming"] = Capability.Streaming,
+        ["reasoning"] = Capability.Reasoning,
     };
 
     /// <summary>All valid names, for error messages.</summary>

@@ -144,6 +144,12 @@ public sealed record ModelDefinition(
     public bool Has(Capability capability) => Capabilities.Contains(capability);
 
     /// <summary>
+    /// Other names the model answers to (YAML <c>aliases</c>), e.g. the model ids Claude Code or Codex send by default;
+    /// unique across model names and aliases (the loader checks).
+    /// </summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>
     /// True when the model has its own rate limits or circuit breaker, on top of its provider's; a deployment view
     /// (<see cref="Deployment"/> set) always has its own scope.
     /// </summary>

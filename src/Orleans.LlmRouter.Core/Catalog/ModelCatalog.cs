@@ -15,6 +15,16 @@ public sealed class ModelCatalog
         Tenants = tenants.ToDictionary(t => t.Id, StringComparer.Ordinal);
         _views = Models.Values.Where(m => m.Deployments.Count > 0)
             .ToDictionary(m => m.Name, m => (IReadOnlyList<ModelDefinition>)m.Deployments.Select(m.ViewOf).ToArray(), StringComparer.Ordinal);
+        var aliases = new Dictionary<string, ModelDefinition>(StringComparer.Ordinal);
+        foreach (var model in Models.Values)
+        {
+            foreach (var alias in model.Aliases)
+            {
+                aliases.TryAdd(alias, model);
+            }
+        }
+
+        Aliases = aliases;
     }
 
     private readonly Dictionary<string, IReadOnlyList<ModelDefinition>> _views;
@@ -39,8 +49,18 @@ public sealed class ModelCatalog
 
     internal IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
+    /// <summary>Model aliases (YAML <c>aliases</c>) to the model they name.</summary>
+    public IReadOnlyDictionary<string, ModelDefinition> Aliases { get; }
+
     /// <summary>The provider that serves <paramref name="model"/> (a model of this catalog).</summary>
     public ProviderDefinition ProviderOf(ModelDefinition model) => Providers[model.Provider];
+
+    /// <summary>A model by its name or one of its aliases: wherever a caller names a model, an alias works too.</summary>
+    public bool TryGetModel(string nameOrAlias, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ModelDefinition? model)
+    {
+        ArgumentNullException.ThrowIfNull(nameOrAlias);
+        return Models.TryGetValue(nameOrAlias, out model) || Aliases.TryGetValue(nameOrAlias, out model);
+    }
 
     /// <summary>
     /// A provider by id, or a model's own scope by <c>model@provider</c>, or a deployment's by <c>model@deployment</c>

@@ -23,7 +23,7 @@ internal sealed class RoutePlanner
 
         if (!string.IsNullOrEmpty(query.Model) && query.Model != RouteQuery.Auto)
         {
-            if (!_catalog.Models.TryGetValue(query.Model, out var model))
+            if (!_catalog.TryGetModel(query.Model, out var model))
             {
                 throw new RoutingException($"The model '{query.Model}' does not exist in the catalog.", "model", notFound: true);
             }

@@ -7,10 +7,12 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Admin;
+using Orleans.LlmRouter.Host.Anthropic;
 using Orleans.LlmRouter.Host.Auth;
 using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Host.OpenAi;
+using Orleans.LlmRouter.Host.Responses;
 
 namespace Orleans.LlmRouter.Host.Hosting;
 
@@ -121,6 +123,10 @@ public static partial class GatewayHost
         builder.Services.AddOptions<Grains.Budgets.BudgetOptions>().Bind(config.GetSection("LlmRouter:Budgets"))
             .Validate(o => o.ReservationLease >= TimeSpan.FromSeconds(3) && o.RunIdleTimeout > TimeSpan.Zero, "LlmRouter:Budgets: ReservationLease must be at least 3 s and RunIdleTimeout positive.")
             .ValidateOnStart();
+        // Stored responses of the Responses API (LlmRouter:Responses). Validated at start-up.
+        builder.Services.AddOptions<Responses.ResponseStoreOptions>().Bind(config.GetSection(Responses.ResponseStoreOptions.SectionName))
+            .Validate(o => o.Retention > TimeSpan.Zero, "LlmRouter:Responses: Retention must be positive.")
+            .ValidateOnStart();
         builder.Services.AddOptions<RouterOptions>().Bind(config.GetSection("LlmRouter:Router"))
             .Validate(o => o.GrainCallTimeout > TimeSpan.Zero && o.GrainRetryDeadline >= o.GrainCallTimeout, "LlmRouter:Router: GrainCallTimeout must be positive and GrainRetryDeadline at least as long.")
             .ValidateOnStart();
@@ -163,6 +169,7 @@ public static partial class GatewayHost
         }
 
         builder.Services.AddSingleton(new AdminKey(adminKeyHash));
+        builder.Services.TryAddSingleton<Core.Tokens.PromptTokenCounter>(); // count_tokens on the front end (the silo shares it)
         GatewayTelemetry.Add(builder);
         builder.Services.AddLlmRouterAuthentication();
         builder.Services.AddOpenApi();
@@ -178,6 +185,8 @@ public static partial class GatewayHost
         {
             app.MapOpenAiEndpoints();
             app.MapEmbeddingsEndpoint();
+            app.MapAnthropicEndpoints();
+            app.MapResponsesEndpoints();
             app.MapAdminEndpoints();
             app.MapOpenApi();
         }
@@ -277,22 +286,25 @@ public static partial class GatewayHost
     /// <summary>Last line of defence: an unexpected failure is a 500 in the surface's error shape, never a stack trace.</summary>
     private static Task UnhandledAsync(HttpContext http)
     {
-        // What a surface maps (a silo lost mid-call is 503 with Retry-After, not a 500) is answered by its one mapping.
-        var error = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-        var openAi = http.Request.Path.StartsWithSegments("/v1");
-        if (error is not null && openAi && OpenAiErrors.Maps(error))
+        // What a surface maps (a silo lost mid-call is 503 with Retry-After, not a 500) is answered by its one mapping,
+        // in the shape of the failing endpoint's surface (ISurfaceErrors metadata); other /v1 paths answer as OpenAI.
+        var feature = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>();
+        var error = feature?.Error;
+        var surface = feature?.Endpoint?.Metadata.GetMetadata<Surfaces.ISurfaceErrors>()
+            ?? (http.Request.Path.StartsWithSegments("/v1") ? OpenAiKeyFailures.Instance : null);
+        if (error is not null && surface is not null && Surfaces.SurfaceFailure.Maps(error))
         {
-            return OpenAiErrors.WriteExceptionAsync(http, error);
+            return surface.WriteExceptionAsync(http, error);
         }
 
-        if (error is not null && !openAi && AdminProblems.Maps(error))
+        if (error is not null && surface is null && AdminProblems.Maps(error))
         {
             return AdminProblems.For(http, error).ExecuteAsync(http);
         }
 
         const string message = "The gateway failed to process the request. It has been logged; retry later.";
-        return openAi
-            ? OpenAiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, message, "server_error", null, "internal_error", shouldRetry: false)
+        return surface is not null
+            ? surface.WriteUnexpectedAsync(http, message)
             : TypedResults.Problem(message, statusCode: StatusCodes.Status500InternalServerError).ExecuteAsync(http);
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -14,10 +15,6 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// <summary>The OpenAI-compatible surface: <c>POST /v1/chat/completions</c> (JSON and SSE) and <c>GET /v1/models</c>.</summary>
 internal static class ChatCompletionsEndpoints
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-
     public static IEndpointRouteBuilder MapOpenAiEndpoints(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapOpenAiGroup();
@@ -108,101 +105,99 @@ internal static class ChatCompletionsEndpoints
 
     private static async Task StreamAsync(HttpContext http, RouterCall call, ParsedChatRequest parsed, RoutingContext context, long started)
     {
-        var id = "chatcmpl-" + context.RequestId;
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var buffer = new ArrayBufferWriter<byte>(512);
-        await using var writer = new Utf8JsonWriter(buffer);
-        var first = true;
-        string model = parsed.Model ?? "auto";
-        TokenUsage? usage = null;
-        await using var items = call.Router.StreamAsync(parsed.Request, context, call.Token).GetAsyncEnumerator(call.Token);
-        while (true)
+        // Routing, fallback and failures before the first chunk throw here: the caller answers them as JSON errors.
+        await using var stream = await Surfaces.RoutedStream.OpenAsync(call, parsed.Request, context);
+        var model = stream.First?.Model ?? parsed.Model ?? "auto";
+        if (stream.First is { } first)
         {
-            try
-            {
-                if (!await items.MoveNextAsync())
-                {
-                    break;
-                }
-            }
-            catch (Exception ex) when (!first && ((call.Lost && ex is OperationCanceledException) || OpenAiErrors.IsClusterFault(ex)))
-            {
-                // Lost mid-stream (after the status line went out): end the stream with an error event.
-                buffer.ResetWrittenCount();
-                writer.Reset(buffer);
-                OpenAiWriter.WriteError(writer, "A node of the cluster became unavailable during the stream.", "service_unavailable", null, "cluster_unavailable");
-                await writer.FlushAsync(http.RequestAborted);
-                await WriteEventAsync(http, buffer);
-                break;
-            }
+            SetRouteHeaders(http, ProviderHeader.Value(first.Provider ?? string.Empty, first.Deployment), model, null, 1, started, 0);
+        }
 
-            var item = items.Current;
-            if (first)
-            {
-                model = item.Model ?? model;
-                SetRouteHeaders(http, ProviderHeader.Value(item.Provider ?? string.Empty, item.Deployment), model, null, 1, started, 0);
-                http.Response.ContentType = "text/event-stream";
-                http.Response.Headers.CacheControl = "no-cache";
-                http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            }
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var state = new ChunkState("chatcmpl-" + context.RequestId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model);
+        await SseFormatter.WriteAsync(Chunks(stream, parsed.IncludeUsage, http.RequestAborted), http.Response.Body, state.Format, http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
 
-            buffer.ResetWrittenCount();
-            writer.Reset(buffer);
-            if (item.ErrorClass is { } errorClass)
+    /// <summary>
+    /// The chunks of a chat stream as server-sent events (<see cref="SseFormatter"/>): a chunk per text or tool-call
+    /// delta (the first always, with the role), the usage chunk when asked for, then <c>[DONE]</c>; an upstream failure
+    /// or a lost node after the first chunk is an error event, then <c>[DONE]</c>.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<ChatChunk>> Chunks(Surfaces.RoutedStream stream, bool includeUsage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var first = true;
+        TokenUsage? usage = null;
+        await foreach (var item in stream.ReadAllAsync(cancellationToken))
+        {
+            if (item.ErrorClass is not null)
             {
-                OpenAiWriter.WriteError(writer, item.ErrorMessage ?? "upstream failure", "upstream_error", null, errorClass);
-                await writer.FlushAsync(http.RequestAborted);
-                await WriteEventAsync(http, buffer);
+                yield return new(new ChatChunk(ErrorEvent, item));
                 break;
             }
 
             usage = item.Usage ?? usage;
             if (item.TextDelta is not null || item.ToolCalls is not null || item.FinishReason is not null || first)
             {
-                OpenAiWriter.WriteChunk(writer, id, created, model, item, first);
-                await writer.FlushAsync(http.RequestAborted);
-                await WriteEventAsync(http, buffer);
+                yield return new(new ChatChunk(first ? FirstEvent : null, item));
             }
 
             first = false;
         }
 
-        if (parsed.IncludeUsage && usage is not null)
+        if (includeUsage && usage is not null)
         {
-            buffer.ResetWrittenCount();
-            writer.Reset(buffer);
-            OpenAiWriter.WriteUsageChunk(writer, id, created, model, usage);
-            await writer.FlushAsync(http.RequestAborted);
-            await WriteEventAsync(http, buffer);
+            yield return new(new ChatChunk(UsageEvent, new ChatStreamItem { Usage = usage }));
         }
 
-        await http.Response.Body.WriteAsync(Done, http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
+        yield return new(new ChatChunk(DoneEvent, null));
     }
 
-    private static async Task WriteEventAsync(HttpContext http, ArrayBufferWriter<byte> json)
-    {
-        var body = http.Response.Body;
-        await body.WriteAsync(DataPrefix, http.RequestAborted);
-        await body.WriteAsync(json.WrittenMemory, http.RequestAborted);
-        await body.WriteAsync(EventEnd, http.RequestAborted);
-        await body.FlushAsync(http.RequestAborted);
-    }
+    // Kinds of chunk, for the formatting (the chat stream's events are data lines only: no event types).
+    private const string FirstEvent = "first";
+    private const string ErrorEvent = "error";
+    private const string UsageEvent = "usage";
+    private const string DoneEvent = "done";
 
-    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs)
+    /// <summary>One event of a chat stream: its kind (first, error, usage, done, or null for a delta) and item.</summary>
+    private readonly record struct ChatChunk(string? Kind, ChatStreamItem? Item);
+
+    /// <summary>Writes each chunk's JSON straight into the formatter's buffer.</summary>
+    private sealed class ChunkState(string id, long created, string model)
     {
-        var h = http.Response.Headers;
-        h["X-LlmRouter-Provider"] = provider;
-        h["X-LlmRouter-Model"] = model;
-        if (cost is { } c)
+        public void Format(SseItem<ChatChunk> sse, IBufferWriter<byte> buffer)
         {
-            h["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(c);
-        }
+            var (kind, chunk) = sse.Data;
+            if (kind == DoneEvent)
+            {
+                buffer.Write("[DONE]"u8);
+                return;
+            }
 
-        h["X-LlmRouter-Attempts"] = attempts.ToString(CultureInfo.InvariantCulture);
-        var overhead = Math.Max(0, Stopwatch.GetElapsedTime(started).TotalMilliseconds - upstreamMs);
-        h["X-LlmRouter-Overhead-Ms"] = overhead.ToString("0.###", CultureInfo.InvariantCulture);
+            using var w = new Utf8JsonWriter(buffer);
+            var item = chunk!;
+            switch (kind)
+            {
+                case ErrorEvent when item.ErrorClass == Surfaces.RoutedStream.ClusterErrorClass:
+                    OpenAiWriter.WriteError(w, "A node of the cluster became unavailable during the stream.", "service_unavailable", null, "cluster_unavailable");
+                    break;
+                case ErrorEvent:
+                    OpenAiWriter.WriteError(w, item.ErrorMessage ?? "upstream failure", "upstream_error", null, item.ErrorClass);
+                    break;
+                case UsageEvent:
+                    OpenAiWriter.WriteUsageChunk(w, id, created, model, item.Usage!);
+                    break;
+                default:
+                    OpenAiWriter.WriteChunk(w, id, created, model, item, kind == FirstEvent);
+                    break;
+            }
+        }
     }
+
+    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs) =>
+        Surfaces.RouteResponseHeaders.Set(http, provider, model, cost, attempts, started, upstreamMs);
 
     /// <summary>
     /// Reads the body as JSON, never more than Kestrel's <c>MaxRequestBodySize</c> (<see cref="RequestLimitsOptions.MaxBodyBytes"/>):

@@ -21,11 +21,7 @@ internal static class OpenAiErrors
     /// left to the last-line handler (500). <paramref name="callLost"/>: the call's silo was lost, so its cancellation
     /// is a cluster fault, not the client going away.
     /// </summary>
-    public static bool Maps(Exception ex, bool callLost = false) =>
-        ex is RequestTooLargeException or OpenAiRequestException or JsonException or InvalidRoutingException or BudgetExceededException
-            or TenantRateLimitedException or AllModelsFailedException or TenantNotFoundException
-        || (callLost && ex is OperationCanceledException)
-        || IsClusterFault(ex);
+    public static bool Maps(Exception ex, bool callLost = false) => Surfaces.SurfaceFailure.Maps(ex, callLost);
 
     /// <summary>
     /// The mapping: 413 too large; 400 invalid request or JSON; 404/400 cannot route; 402 budget; 429 the tenant's own
@@ -51,6 +47,7 @@ internal static class OpenAiErrors
             BudgetExceededException budget => WriteBudgetAsync(http, budget),
             TenantRateLimitedException limited => WriteRateLimitedAsync(http, limited),
             TenantNotFoundException => WriteUnauthorizedAsync(http),
+            Surfaces.SurfaceNotFoundException missing => WriteAsync(http, StatusCodes.Status404NotFound, missing.Message, "invalid_request_error", missing.Param, "not_found"),
             AllModelsFailedException failed => WriteAsync(http, failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == "rate_limited") ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway, failed.Message, "all_models_failed", null, "all_models_failed"),
             _ => throw new ArgumentException($"No OpenAI mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
         };
@@ -96,19 +93,14 @@ internal static class OpenAiErrors
         WriteAsync(http, StatusCodes.Status413PayloadTooLarge, message, "invalid_request_error", null, "request_too_large", shouldRetry: false);
 
     /// <summary>Seconds a caller is asked to wait after a lost node (failover is under way; see README, "A lost silo").</summary>
-    public const string ClusterRetryAfterSeconds = "1";
+    public const string ClusterRetryAfterSeconds = Surfaces.SurfaceFailure.ClusterRetryAfterSeconds;
 
     /// <summary>
     /// True when <paramref name="ex"/> says a node of the cluster was lost or unreachable during the call (the router
     /// gave up on a grain whose silo is gone, the silo running the call died, a message was rejected, no gateway
     /// answered, or the call's response timed out): transient, answered 503 with Retry-After, never 500.
     /// </summary>
-    public static bool IsClusterFault(Exception ex) =>
-        ex is ClusterUnavailableException
-            or Orleans.Runtime.OrleansMessageRejectionException // includes SiloUnavailableException
-            or Orleans.Runtime.GatewayTooBusyException
-            or Orleans.Runtime.Messaging.ConnectionFailedException
-            or TimeoutException;
+    public static bool IsClusterFault(Exception ex) => Surfaces.SurfaceFailure.IsClusterFault(ex);
 
     /// <summary>
     /// 503 <c>service_unavailable</c> / <c>cluster_unavailable</c> with <c>Retry-After</c> (the router's own when it gave

@@ -31,21 +31,33 @@ internal static class AnthropicWire
         {
             w.WriteStartObject();
             w.WriteString("model", model.ProviderModel);
-            w.WriteNumber("max_tokens", request.MaxOutputTokens is { } max ? Math.Min(max, model.MaxOutputTokens) : model.MaxOutputTokens);
-            if (WireHelpers.SystemText(request) is { } system)
+            var maxTokens = request.MaxOutputTokens is { } max ? Math.Min(max, model.MaxOutputTokens) : model.MaxOutputTokens;
+            w.WriteNumber("max_tokens", maxTokens);
+
+            // Extended thinking for models with the reasoning capability: at least 1,024 tokens and below max_tokens;
+            // Anthropic refuses temperature and top_p beside it.
+            var thinking = model.Has(Capability.Reasoning) && Common.ReasoningMapping.BudgetOf(request) is { } budget && maxTokens > 1024
+                ? Math.Clamp(budget, 1024, maxTokens - 1)
+                : (int?)null;
+            if (thinking is { } budgetTokens)
             {
-                w.WriteString("system", system);
+                w.WriteStartObject("thinking");
+                w.WriteString("type", "enabled");
+                w.WriteNumber("budget_tokens", budgetTokens);
+                w.WriteEndObject();
             }
+
+            WriteSystem(w, request);
 
             w.WriteStartArray("messages");
             WriteTurns(w, request.Messages.Where(m => m.Role is not ("system" or "developer")).ToList());
             w.WriteEndArray();
-            if (request.Temperature is { } t)
+            if (request.Temperature is { } t && thinking is null)
             {
                 w.WriteNumber("temperature", t);
             }
 
-            if (request.TopP is { } p)
+            if (request.TopP is { } p && thinking is null)
             {
                 w.WriteNumber("top_p", p);
             }
@@ -170,6 +182,7 @@ internal static class AnthropicWire
             w.WriteString("type", "tool_result");
             w.WriteString("tool_use_id", m.ToolCallId ?? string.Empty);
             w.WriteString("content", m.Text);
+            WriteCacheControl(w, m.Content.LastOrDefault(p => p.CacheControlJson is not null)?.CacheControlJson);
             w.WriteEndObject();
             return;
         }
@@ -183,6 +196,7 @@ internal static class AnthropicWire
                     w.WriteStartObject();
                     w.WriteString("type", "text");
                     w.WriteString("text", part.Text);
+                    WriteCacheControl(w, part.CacheControlJson);
                     w.WriteEndObject();
                 }
 
@@ -205,6 +219,7 @@ internal static class AnthropicWire
             }
 
             w.WriteEndObject();
+            WriteCacheControl(w, part.CacheControlJson);
             w.WriteEndObject();
         }
 
@@ -217,6 +232,45 @@ internal static class AnthropicWire
             w.WritePropertyName("input");
             WireHelpers.WriteRawOr(w, OpenAiWire.NormalizeArguments(call.ArgumentsJson), "{}");
             w.WriteEndObject();
+        }
+    }
+
+    /// <summary>
+    /// <c>system</c> as one string, or, when a system part carries a prompt-cache breakpoint, as text blocks with
+    /// their <c>cache_control</c> (Anthropic caches the prefix up to each breakpoint).
+    /// </summary>
+    private static void WriteSystem(Utf8JsonWriter w, ChatRequest request)
+    {
+        var system = request.Messages.Where(m => m.Role is "system" or "developer").ToList();
+        if (!system.Any(m => m.Content.Any(p => p.CacheControlJson is not null)))
+        {
+            if (WireHelpers.SystemText(request) is { } text)
+            {
+                w.WriteString("system", text);
+            }
+
+            return;
+        }
+
+        w.WriteStartArray("system");
+        foreach (var part in system.SelectMany(m => m.Content).Where(p => p.Kind == ContentPartKind.Text && !string.IsNullOrEmpty(p.Text)))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "text");
+            w.WriteString("text", part.Text);
+            WriteCacheControl(w, part.CacheControlJson);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteCacheControl(Utf8JsonWriter w, string? cacheControlJson)
+    {
+        if (cacheControlJson is not null)
+        {
+            w.WritePropertyName("cache_control");
+            WireHelpers.WriteRawOr(w, cacheControlJson, """{"type":"ephemeral"}""");
         }
     }
 
@@ -239,6 +293,7 @@ internal static class AnthropicWire
 
             w.WritePropertyName("input_schema");
             WireHelpers.WriteRawOr(w, tool.ParametersJson, """{"type":"object","properties":{}}""");
+            WriteCacheControl(w, tool.CacheControlJson);
             w.WriteEndObject();
         }
 

@@ -76,7 +76,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     /// <summary>A chat.completion body: <c>choices[0].message</c> is required, the rest is read tolerantly.</summary>
     private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
     {
-        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens);
+        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens, ReasoningEffort(call));
         using var response = await SendAsync(HttpMethod.Post, _dialect.ChatPath(call.Model), body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         using var doc = JsonDocument.Parse(json);
@@ -124,7 +124,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     /// </summary>
     private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens);
+        var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens, ReasoningEffort(call));
         using var response = await SendAsync(HttpMethod.Post, _dialect.ChatPath(call.Model), body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var tools = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Args)>();
         string? finish = null;
@@ -264,6 +264,10 @@ internal sealed class OpenAiChatProvider : IChatProvider
         _dialect.Answered?.Invoke(response, model);
         return response;
     }
+
+    // reasoning_effort only to models that take it (the reasoning capability): others would refuse the field.
+    private static string? ReasoningEffort(ProviderCall call) =>
+        call.Model.Has(Capability.Reasoning) ? ReasoningMapping.EffortOf(call.Request) : null;
 }
 
 /// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>

@@ -13,7 +13,8 @@ namespace Orleans.LlmRouter.Providers.OpenAi;
 internal static class OpenAiWire
 {
     /// <summary>Writes a chat request. <paramref name="legacyMaxTokens"/> sends <c>max_tokens</c> (what DeepSeek and Ollama read).</summary>
-    public static byte[] ChatRequest(ChatRequest request, string providerModel, bool stream, bool legacyMaxTokens)
+    /// <paramref name="reasoningEffort"/>, when set, is sent as <c>reasoning_effort</c> (models with the <c>reasoning</c> capability).
+    public static byte[] ChatRequest(ChatRequest request, string providerModel, bool stream, bool legacyMaxTokens, string? reasoningEffort = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var buffer = new ArrayBufferWriter<byte>(1024);
@@ -48,6 +49,11 @@ internal static class OpenAiWire
             if (request.Seed is { } seed)
             {
                 w.WriteNumber("seed", seed);
+            }
+
+            if (reasoningEffort is not null)
+            {
+                w.WriteString("reasoning_effort", reasoningEffort);
             }
 
             if (request.User is { } user)

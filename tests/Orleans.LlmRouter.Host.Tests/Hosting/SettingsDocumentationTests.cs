@@ -21,6 +21,7 @@ public sealed class SettingsDocumentationTests
             (typeof(RequestLimitsOptions), RequestLimitsOptions.SectionName),
             (typeof(BudgetOptions), "LlmRouter:Budgets"),
             (typeof(RouterOptions), "LlmRouter:Router"),
+            (typeof(Orleans.LlmRouter.Host.Responses.ResponseStoreOptions), Orleans.LlmRouter.Host.Responses.ResponseStoreOptions.SectionName),
         })
         {
             foreach (var key in KeysOf(type, prefix))
@@ -48,6 +49,7 @@ public sealed class SettingsDocumentationTests
         Assert.Contains("LlmRouter:Membership:ProbeTimeout", keys);
         Assert.Contains("LlmRouter:AdminKeyHash", keys);
         Assert.Contains("LlmRouter:Limits:MaxBodyBytes", keys);
+        Assert.Contains("LlmRouter:Responses:Retention", keys);
     }
 
     private static IEnumerable<string> KeysOf(Type type, string prefix)

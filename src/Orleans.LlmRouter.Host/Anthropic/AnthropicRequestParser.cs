@@ -1,0 +1,482 @@
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.OpenAi;
+using static Orleans.LlmRouter.Host.Surfaces.SurfaceJson;
+
+namespace Orleans.LlmRouter.Host.Anthropic;
+
+/// <summary>
+/// Parses an Anthropic Messages body (<c>POST /v1/messages</c>, <c>/v1/messages/count_tokens</c>) into the one request
+/// model: <c>system</c> (a string or text blocks) becomes a system message; content blocks become parts
+/// (<c>text</c>, <c>image</c> from base64 or a URL, a plain-text <c>document</c>), <c>tool_use</c> blocks an assistant's
+/// tool calls and <c>tool_result</c> blocks tool messages; <c>thinking</c> blocks passed back are accepted and dropped.
+/// Every shape error names the field and is a 400 <c>invalid_request_error</c>. Unknown fields are ignored; parameters
+/// the gateway accepts but does not pass on (<c>top_k</c>, server tools) are listed as warnings; <c>cache_control</c>
+/// breakpoints ride on the parts and tools and reach Anthropic models; <c>thinking</c> and <c>output_config.effort</c> reach models with the <c>reasoning</c> capability.
+/// </summary>
+internal static class AnthropicRequestParser
+{
+    public static ParsedAnthropicRequest Parse(JsonElement root, bool countOnly = false)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+        }
+
+        var warnings = new List<string>();
+        var model = OptionalString(root, "model", "model") ?? throw new OpenAiRequestException("model", "model: Field required");
+        int? maxTokens = OptionalInt(root, "max_tokens", 1);
+        if (maxTokens is null && !countOnly)
+        {
+            throw new OpenAiRequestException("max_tokens", "max_tokens: Field required");
+        }
+
+        var messages = new List<ChatMessage>();
+        ParseSystem(root, messages, warnings);
+        if (!root.TryGetProperty("messages", out var messagesEl) || messagesEl.ValueKind != JsonValueKind.Array)
+        {
+            throw new OpenAiRequestException("messages", "messages: Field required (an array of messages)");
+        }
+
+        var index = 0;
+        foreach (var m in messagesEl.EnumerateArray())
+        {
+            ParseMessage(m, $"messages.{index++}", messages, warnings);
+        }
+
+        if (!messages.Any(m => m.Role != "system"))
+        {
+            throw new OpenAiRequestException("messages", "messages: at least one message is required");
+        }
+
+        if (root.TryGetProperty("top_k", out var topK) && topK.ValueKind != JsonValueKind.Null)
+        {
+            if (topK.ValueKind != JsonValueKind.Number || !topK.TryGetInt32(out var k) || k < 0)
+            {
+                throw new OpenAiRequestException("top_k", "top_k: must be a non-negative integer");
+            }
+
+            warnings.Add("top_k is not supported by the gateway and was ignored");
+        }
+
+        int? thinkingBudget = null;
+        if (root.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object)
+        {
+            switch (OptionalString(thinking, "type", "thinking.type"))
+            {
+                case "enabled":
+                    thinkingBudget = OptionalInt(thinking, "budget_tokens", 1024) ?? throw new OpenAiRequestException("thinking.budget_tokens", "thinking.budget_tokens: Field required (at least 1024)");
+                    break;
+                case "adaptive":
+                    thinkingBudget = 4096;
+                    break;
+            }
+        }
+
+        var request = new ChatRequest(messages)
+        {
+            ResponseFormat = ParseOutputFormat(root, out var effort),
+            ThinkingBudgetTokens = thinkingBudget,
+            Temperature = OptionalNumber(root, "temperature", 0, 1),
+            TopP = OptionalNumber(root, "top_p", 0, 1),
+            MaxOutputTokens = maxTokens,
+            Stop = ParseStop(root),
+            Tools = ParseTools(root, warnings),
+            ToolChoice = ParseToolChoice(root),
+            ReasoningEffort = effort,
+            User = root.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object ? OptionalString(md, "user_id", "metadata.user_id") : null,
+        };
+
+        return new ParsedAnthropicRequest(request, model, OptionalBool(root, "stream", "stream") ?? false, warnings) { CacheControl = HasCacheControl(root) };
+    }
+
+    /// <summary>Structured output: <c>output_config.format</c> (or the older <c>output_format</c>) <c>{"type":"json_schema","schema":{…}}</c>.</summary>
+    private static ResponseFormat? ParseOutputFormat(JsonElement root, out string? effort)
+    {
+        JsonElement format = default;
+        var path = "output_config.format";
+        effort = null;
+        if (root.TryGetProperty("output_config", out var config) && config.ValueKind == JsonValueKind.Object)
+        {
+            effort = OptionalString(config, "effort", "output_config.effort") switch
+            {
+                null => null,
+                var e when e is "low" or "medium" or "high" => e,
+                "max" => "high",
+                var other => throw new OpenAiRequestException("output_config.effort", $"output_config.effort: Input should be 'low', 'medium', 'high' or 'max', not '{other}'"),
+            };
+            config.TryGetProperty("format", out format);
+        }
+
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null && root.TryGetProperty("output_format", out format))
+        {
+            path = "output_format";
+        }
+
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object || OptionalString(format, "type", $"{path}.type") != "json_schema"
+            || !format.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException(path, $"{path}: must be {{\"type\":\"json_schema\",\"schema\":{{…}}}}");
+        }
+
+        return new ResponseFormat(ResponseFormatKind.JsonSchema, "output", schema.GetRawText(), Strict: true);
+    }
+
+    private static void ParseSystem(JsonElement root, List<ChatMessage> messages, List<string> warnings)
+    {
+        if (!root.TryGetProperty("system", out var system) || system.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
+        switch (system.ValueKind)
+        {
+            case JsonValueKind.String:
+                if (system.GetString() is { Length: > 0 } text)
+                {
+                    messages.Add(ChatMessage.FromText("system", text));
+                }
+
+                return;
+            case JsonValueKind.Array:
+                var parts = new List<ContentPart>();
+                var i = 0;
+                foreach (var block in system.EnumerateArray())
+                {
+                    var path = $"system.{i++}";
+                    if (block.ValueKind != JsonValueKind.Object || OptionalString(block, "type", $"{path}.type") != "text")
+                    {
+                        throw new OpenAiRequestException(path, $"{path}: system blocks must be text blocks");
+                    }
+
+                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{path}.text") ?? throw new OpenAiRequestException($"{path}.text", $"{path}.text: Field required")) with { CacheControlJson = CacheControl(block) });
+                }
+
+                // Blocks with a cache breakpoint stay apart (the Anthropic adapter sends them as blocks); otherwise one text.
+                if (parts.Any(p => p.CacheControlJson is not null))
+                {
+                    messages.Add(new ChatMessage("system", parts));
+                }
+                else if (parts.Count > 0)
+                {
+                    messages.Add(new ChatMessage("system", [ContentPart.FromText(string.Join("\n\n", parts.Select(p => p.Text)))]));
+                }
+
+                return;
+            default:
+                throw new OpenAiRequestException("system", "system: must be a string or an array of text blocks");
+        }
+    }
+
+    private static void ParseMessage(JsonElement m, string path, List<ChatMessage> messages, List<string> warnings)
+    {
+        if (m.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException(path, $"{path}: must be an object");
+        }
+
+        var role = OptionalString(m, "role", $"{path}.role");
+        if (role is not ("user" or "assistant" or "system"))
+        {
+            throw new OpenAiRequestException($"{path}.role", $"{path}.role: Input should be 'user', 'assistant' or 'system'");
+        }
+
+        if (!m.TryGetProperty("content", out var content))
+        {
+            throw new OpenAiRequestException($"{path}.content", $"{path}.content: Field required");
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            messages.Add(ChatMessage.FromText(role, content.GetString()!));
+            return;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            throw new OpenAiRequestException($"{path}.content", $"{path}.content: must be a string or an array of content blocks");
+        }
+
+        if (role == "system")
+        {
+            var texts = content.EnumerateArray().Select((b, i) => b.ValueKind == JsonValueKind.Object && OptionalString(b, "type", $"{path}.content.{i}.type") == "text"
+                ? OptionalString(b, "text", $"{path}.content.{i}.text") ?? string.Empty
+                : throw new OpenAiRequestException($"{path}.content.{i}", $"{path}.content.{i}: system messages hold text blocks only"));
+            messages.Add(ChatMessage.FromText("system", string.Join("\n\n", texts)));
+            return;
+        }
+
+        var parts = new List<ContentPart>();
+        var calls = new List<ToolCall>();
+        var i = 0;
+        foreach (var block in content.EnumerateArray())
+        {
+            var bp = $"{path}.content.{i++}";
+            if (block.ValueKind != JsonValueKind.Object)
+            {
+                throw new OpenAiRequestException(bp, $"{bp}: must be an object");
+            }
+
+            switch (OptionalString(block, "type", $"{bp}.type"))
+            {
+                case "text":
+                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{bp}.text") ?? throw new OpenAiRequestException($"{bp}.text", $"{bp}.text: Field required")) with { CacheControlJson = CacheControl(block) });
+                    break;
+                case "image" when role == "user":
+                    parts.Add(ParseImage(block, bp) with { CacheControlJson = CacheControl(block) });
+                    break;
+                case "image":
+                    throw new OpenAiRequestException(bp, $"{bp}: image blocks are only allowed in user messages");
+                case "document":
+                    parts.Add(ParseDocument(block, bp) with { CacheControlJson = CacheControl(block) });
+                    break;
+                case "tool_use" when role == "assistant":
+                    var id = OptionalString(block, "id", $"{bp}.id") ?? throw new OpenAiRequestException($"{bp}.id", $"{bp}.id: Field required");
+                    var name = OptionalString(block, "name", $"{bp}.name") ?? throw new OpenAiRequestException($"{bp}.name", $"{bp}.name: Field required");
+                    var input = block.TryGetProperty("input", out var inp) && inp.ValueKind == JsonValueKind.Object ? inp.GetRawText() : "{}";
+                    calls.Add(new ToolCall(id, name, input));
+                    break;
+                case "tool_use":
+                    throw new OpenAiRequestException(bp, $"{bp}: tool_use blocks are only allowed in assistant messages");
+                case "tool_result" when role == "user":
+                    // A tool result is a message of its own in the request model, before the rest of this user turn.
+                    FlushUser(messages, parts);
+                    messages.Add(ParseToolResult(block, bp));
+                    break;
+                case "tool_result":
+                    throw new OpenAiRequestException(bp, $"{bp}: tool_result blocks are only allowed in user messages");
+                case "thinking" or "redacted_thinking":
+                    break; // passed back by clients that keep the conversation; not forwarded
+                case "server_tool_use" or "web_search_tool_result" or "search_result":
+                    warnings.Add($"{bp}: {OptionalString(block, "type", $"{bp}.type")} blocks are not supported by the gateway and were ignored");
+                    break;
+                case var other:
+                    throw new OpenAiRequestException($"{bp}.type", $"{bp}.type: unknown content block type '{other}'");
+            }
+        }
+
+        if (role == "assistant")
+        {
+            if (parts.Count > 0 || calls.Count > 0)
+            {
+                messages.Add(new ChatMessage("assistant", parts, ToolCalls: calls.Count > 0 ? calls : null));
+            }
+
+            return;
+        }
+
+        FlushUser(messages, parts);
+    }
+
+    private static void FlushUser(List<ChatMessage> messages, List<ContentPart> parts)
+    {
+        if (parts.Count > 0)
+        {
+            messages.Add(new ChatMessage("user", [.. parts]));
+            parts.Clear();
+        }
+    }
+
+    private static ChatMessage ParseToolResult(JsonElement block, string path)
+    {
+        var id = OptionalString(block, "tool_use_id", $"{path}.tool_use_id") ?? throw new OpenAiRequestException($"{path}.tool_use_id", $"{path}.tool_use_id: Field required");
+        var text = string.Empty;
+        if (block.TryGetProperty("content", out var c))
+        {
+            switch (c.ValueKind)
+            {
+                case JsonValueKind.String:
+                    text = c.GetString()!;
+                    break;
+                case JsonValueKind.Array:
+                    var texts = new List<string>();
+                    var i = 0;
+                    foreach (var inner in c.EnumerateArray())
+                    {
+                        var ip = $"{path}.content.{i++}";
+                        var type = inner.ValueKind == JsonValueKind.Object ? OptionalString(inner, "type", $"{ip}.type") : null;
+                        texts.Add(type switch
+                        {
+                            "text" => OptionalString(inner, "text", $"{ip}.text") ?? string.Empty,
+                            "image" => "[image]",
+                            _ => throw new OpenAiRequestException(ip, $"{ip}: tool_result content must be text or image blocks"),
+                        });
+                    }
+
+                    text = string.Join("\n", texts);
+                    break;
+                case JsonValueKind.Null:
+                    break;
+                default:
+                    throw new OpenAiRequestException($"{path}.content", $"{path}.content: must be a string or an array of blocks");
+            }
+        }
+
+        if (OptionalBool(block, "is_error", $"{path}.is_error") == true)
+        {
+            text = "Error: " + text;
+        }
+
+        return new ChatMessage("tool", [ContentPart.FromText(text.Length > 0 ? text : "(empty)") with { CacheControlJson = CacheControl(block) }], ToolCallId: id);
+    }
+
+    private static ContentPart ParseImage(JsonElement block, string path)
+    {
+        if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException($"{path}.source", $"{path}.source: Field required");
+        }
+
+        switch (OptionalString(source, "type", $"{path}.source.type"))
+        {
+            case "base64":
+                var media = OptionalString(source, "media_type", $"{path}.source.media_type");
+                if (media is not ("image/jpeg" or "image/png" or "image/gif" or "image/webp"))
+                {
+                    throw new OpenAiRequestException($"{path}.source.media_type", $"{path}.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'");
+                }
+
+                var data = OptionalString(source, "data", $"{path}.source.data") ?? throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: Field required");
+                var buffer = new byte[(data.Length * 3 / 4) + 3];
+                if (data.Length == 0 || !Convert.TryFromBase64String(data, buffer, out _))
+                {
+                    throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: invalid base64 data");
+                }
+
+                return ContentPart.FromImage($"data:{media};base64,{data}");
+            case "url":
+                var url = OptionalString(source, "url", $"{path}.source.url") ?? throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: Field required");
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+                {
+                    throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: must be an http(s) URL");
+                }
+
+                return ContentPart.FromImage(url);
+            case var other:
+                throw new OpenAiRequestException($"{path}.source.type", $"{path}.source.type: image sources are 'base64' or 'url', not '{other}'");
+        }
+    }
+
+    private static ContentPart ParseDocument(JsonElement block, string path)
+    {
+        // Plain-text documents reach every model as text; PDFs need a target that reads them, which no adapter passes on yet.
+        if (block.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object && OptionalString(source, "type", $"{path}.source.type") == "text")
+        {
+            var title = OptionalString(block, "title", $"{path}.title");
+            var data = OptionalString(source, "data", $"{path}.source.data") ?? string.Empty;
+            return ContentPart.FromText(title is null ? data : $"{title}\n\n{data}");
+        }
+
+        throw new OpenAiRequestException($"{path}.source", $"{path}.source: only plain-text documents (source.type 'text') are supported by the target models of this gateway");
+    }
+
+    private static List<string>? ParseStop(JsonElement root)
+    {
+        if (!root.TryGetProperty("stop_sequences", out var stop) || stop.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (stop.ValueKind != JsonValueKind.Array || stop.EnumerateArray().Any(s => s.ValueKind != JsonValueKind.String))
+        {
+            throw new OpenAiRequestException("stop_sequences", "stop_sequences: must be an array of strings");
+        }
+
+        var list = stop.EnumerateArray().Select(s => s.GetString()!).Where(s => s.Length > 0).ToList();
+        return list.Count == 0 ? null : list;
+    }
+
+    private static List<ToolDefinition>? ParseTools(JsonElement root, List<string> warnings)
+    {
+        if (!root.TryGetProperty("tools", out var tools) || tools.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            throw new OpenAiRequestException("tools", "tools: must be an array");
+        }
+
+        var list = new List<ToolDefinition>();
+        var i = 0;
+        foreach (var t in tools.EnumerateArray())
+        {
+            var path = $"tools.{i++}";
+            if (t.ValueKind != JsonValueKind.Object)
+            {
+                throw new OpenAiRequestException(path, $"{path}: must be an object");
+            }
+
+            var type = OptionalString(t, "type", $"{path}.type");
+            var name = OptionalString(t, "name", $"{path}.name") ?? throw new OpenAiRequestException($"{path}.name", $"{path}.name: Field required");
+            if (type is not (null or "custom"))
+            {
+                // Anthropic's server and client-side built-in tools (web_search_…, bash_…, text_editor_…) exist only there.
+                warnings.Add($"tool '{name}' of type '{type}' is an Anthropic built-in tool and was not passed on");
+                continue;
+            }
+
+            if (!t.TryGetProperty("input_schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+            {
+                throw new OpenAiRequestException($"{path}.input_schema", $"{path}.input_schema: Field required (a JSON schema object)");
+            }
+
+            list.Add(new ToolDefinition(name, OptionalString(t, "description", $"{path}.description"), schema.GetRawText(), OptionalBool(t, "strict", $"{path}.strict") ?? false) { CacheControlJson = CacheControl(t) });
+        }
+
+        return list.Count == 0 ? null : list;
+    }
+
+    private static string? ParseToolChoice(JsonElement root)
+    {
+        if (!root.TryGetProperty("tool_choice", out var tc) || tc.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (tc.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException("tool_choice", "tool_choice: must be an object with a 'type'");
+        }
+
+        return OptionalString(tc, "type", "tool_choice.type") switch
+        {
+            "auto" => "auto",
+            "any" => "required",
+            "none" => "none",
+            "tool" => OptionalString(tc, "name", "tool_choice.name") ?? throw new OpenAiRequestException("tool_choice.name", "tool_choice.name: Field required"),
+            var other => throw new OpenAiRequestException("tool_choice.type", $"tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none', not '{other}'"),
+        };
+    }
+
+    /// <summary>A block's <c>cache_control</c> object as sent, or null.</summary>
+    private static string? CacheControl(JsonElement block) =>
+        block.TryGetProperty("cache_control", out var cc) && cc.ValueKind == JsonValueKind.Object ? cc.GetRawText() : null;
+
+    private static bool HasCacheControl(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in element.EnumerateObject())
+                {
+                    if (p.NameEquals("cache_control") || (p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array && !p.NameEquals("input_schema") && HasCacheControl(p.Value)))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonValueKind.Array:
+                return element.EnumerateArray().Any(HasCacheControl);
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Grains.Routing;
+using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.OpenAi;
+using Orleans.LlmRouter.Host.Surfaces;
+
+namespace Orleans.LlmRouter.Host.Responses;
+
+/// <summary>
+/// The OpenAI Responses API: <c>POST /v1/responses</c> (JSON and typed SSE events with <c>sequence_number</c>),
+/// <c>GET /v1/responses/{id}</c> and <c>DELETE /v1/responses/{id}</c>, for current OpenAI SDKs, the Agents SDK and
+/// Codex. The body becomes the one request model and goes through the same router call as chat completions (so
+/// routing, fallback, budgets, limits and the ledger are the same, and any catalog model can serve it). Responses
+/// are stored unless <c>store: false</c>, per tenant in grain storage (<see cref="IResponseStoreGrain"/>) for
+/// <see cref="ResponseStoreOptions.Retention"/>, so <c>previous_response_id</c> continues a conversation.
+/// Errors are in the OpenAI shape (<see cref="OpenAiErrors"/>).
+/// </summary>
+internal static class ResponsesEndpoints
+{
+    public static IEndpointRouteBuilder MapResponsesEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapOpenAiGroup();
+        group.MapPost("/responses", CreateAsync);
+        group.MapGet("/responses/{id}", GetAsync);
+        group.MapDelete("/responses/{id}", DeleteAsync);
+        return routes;
+    }
+
+    private static async Task CreateAsync(HttpContext http, RouterCalls calls, IGrainFactory grains, RouterClock clock, IOptions<RequestLimitsOptions> limits, IOptions<ResponseStoreOptions> store)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var tenant = http.Tenant();
+        ParsedResponsesRequest parsed;
+        RoutingContext context;
+        IReadOnlyList<ChatMessage> history;
+        ChatRequest request;
+        try
+        {
+            using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);
+            parsed = ResponsesRequestParser.Parse(doc.RootElement);
+            history = [];
+            if (parsed.PreviousResponseId is { } previousId)
+            {
+                var previous = await grains.GetStoredResponse(tenant.Id, previousId).GetAsync()
+                    ?? throw new SurfaceNotFoundException("previous_response_id", $"Previous response with id '{previousId}' not found.");
+                history = ResponseConversation.Read(previous.ConversationJson);
+            }
+
+            var messages = new List<ChatMessage>(history.Count + parsed.Template.Messages.Count + 1);
+            if (parsed.Instructions is { Length: > 0 } instructions)
+            {
+                messages.Add(ChatMessage.FromText("system", instructions));
+            }
+
+            messages.AddRange(history);
+            messages.AddRange(parsed.Template.Messages);
+            request = parsed.Template with { Messages = messages };
+            RequestLimits.Validate(request, limits.Value);
+            context = RoutingHeaders.From(http, tenant, parsed.Model);
+        }
+        catch (Exception ex) when (OpenAiErrors.Maps(ex))
+        {
+            await OpenAiErrors.WriteExceptionAsync(http, ex);
+            return;
+        }
+
+        var id = "resp_" + context.RequestId;
+        var createdAt = clock.UtcNow;
+        Func<string, ChatMessage, Task> keep = (json, output) => parsed.Store
+            ? grains.GetStoredResponse(tenant.Id, id).PutAsync(new StoredResponse(json, ResponseConversation.Write([.. history, .. parsed.Template.Messages, output]), createdAt, createdAt + store.Value.Retention))
+            : Task.CompletedTask;
+        using var call = calls.Begin(context, http.RequestAborted);
+        try
+        {
+            if (parsed.Stream)
+            {
+                await using var stream = await RoutedStream.OpenAsync(call, request, context);
+                var model = stream.First?.Model ?? parsed.Model;
+                RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(stream.First?.Provider ?? string.Empty, stream.First?.Deployment), model, null, 1, started, 0);
+                RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, model);
+                var snapshot = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), "in_progress", model, parsed);
+                await TypedResults.ServerSentEvents(Events(stream, snapshot, context.RequestId, keep, http.RequestAborted)).ExecuteAsync(http);
+                return;
+            }
+
+            var completion = await call.Router.CompleteAsync(request, context, call.Token);
+            var (status, reason) = ResponseSnapshot.StatusOf(completion.FinishReason);
+            var done = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), status, completion.Model, parsed)
+            {
+                Output = ResponseOutputItem.From(context.RequestId, completion.Message),
+                Usage = completion.Usage,
+                IncompleteReason = reason,
+            };
+            var json = SurfaceJson.Text(done, ResponsesWriter.WriteResponse);
+            await keep(json, completion.Message);
+            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, completion.Model);
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(json, http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; the upstream call was cancelled with it.
+        }
+        catch (Exception ex) when (OpenAiErrors.Maps(ex, call.Lost))
+        {
+            await OpenAiErrors.WriteExceptionAsync(http, ex, call.Lost);
+        }
+    }
+
+    /// <summary>
+    /// The typed events of a Responses stream: <c>response.created</c>, <c>response.in_progress</c>; per output item
+    /// <c>response.output_item.added</c>, then for a message <c>response.content_part.added</c>,
+    /// <c>response.output_text.delta</c>…, <c>response.output_text.done</c>, <c>response.content_part.done</c>, and for a
+    /// function call <c>response.function_call_arguments.delta</c>/<c>.done</c>; <c>response.output_item.done</c>; then
+    /// <c>response.completed</c> (or <c>response.incomplete</c>) with usage. An upstream failure after the first event is
+    /// <c>response.failed</c>; a node lost mid-stream an <c>error</c> event.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<string>> Events(RoutedStream stream, ResponseSnapshot snapshot, string requestId, Func<string, ChatMessage, Task> keep, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = new ResponseStreamEvents();
+        yield return events.Response("response.created", snapshot);
+        yield return events.Response("response.in_progress", snapshot);
+        var output = new List<ResponseOutputItem>();
+        var calls = new List<ToolCall>();
+        var allText = new StringBuilder();
+        StringBuilder? text = null;
+        var textIndex = -1;
+        string? finish = null;
+        TokenUsage? usage = null;
+        await foreach (var item in stream.ReadAllAsync(cancellationToken))
+        {
+            if (item.ErrorClass is { } errorClass)
+            {
+                if (errorClass == RoutedStream.ClusterErrorClass)
+                {
+                    yield return events.Error("cluster_unavailable", item.ErrorMessage ?? "A node of the cluster became unavailable during the stream.");
+                }
+                else
+                {
+                    yield return events.Response("response.failed", snapshot with { Status = "failed", Output = output, Usage = item.Usage ?? usage, Error = ("server_error", item.ErrorMessage ?? "upstream failure") });
+                }
+
+                yield break;
+            }
+
+            usage = item.Usage ?? usage;
+            finish = item.FinishReason ?? finish;
+            if (item.TextDelta is { Length: > 0 } delta)
+            {
+                if (text is null)
+                {
+                    text = new StringBuilder();
+                    textIndex = output.Count;
+                    var added = new ResponseOutputItem(output.Count == 0 ? "msg_" + requestId : $"msg_{requestId}_{output.Count}", string.Empty, null);
+                    output.Add(added);
+                    yield return events.ItemAdded(textIndex, added);
+                    yield return events.ContentPart("response.content_part.added", textIndex, added.Id, string.Empty);
+                }
+
+                text.Append(delta);
+                allText.Append(delta);
+                yield return events.Text("response.output_text.delta", textIndex, output[textIndex].Id, "delta", delta);
+            }
+
+            foreach (var toolCall in item.ToolCalls ?? [])
+            {
+                if (text is not null)
+                {
+                    foreach (var e in CloseText(events, output, textIndex, text.ToString()))
+                    {
+                        yield return e;
+                    }
+
+                    text = null;
+                }
+
+                var index = output.Count;
+                var fc = new ResponseOutputItem($"fc_{requestId}_{calls.Count}", null, toolCall);
+                calls.Add(toolCall);
+                output.Add(fc);
+                yield return events.ItemAdded(index, fc);
+                yield return events.Arguments("response.function_call_arguments.delta", index, fc.Id, "delta", toolCall.ArgumentsJson);
+                yield return events.Arguments("response.function_call_arguments.done", index, fc.Id, "arguments", toolCall.ArgumentsJson, toolCall.Name);
+                yield return events.ItemDone(index, fc);
+            }
+        }
+
+        if (text is not null)
+        {
+            foreach (var e in CloseText(events, output, textIndex, text.ToString()))
+            {
+                yield return e;
+            }
+        }
+
+        var (status, reason) = ResponseSnapshot.StatusOf(finish);
+        var done = snapshot with { Status = status, Output = output, Usage = usage, IncompleteReason = reason };
+        var message = new ChatMessage("assistant", allText.Length > 0 ? [ContentPart.FromText(allText.ToString())] : [], ToolCalls: calls.Count > 0 ? calls : null);
+        await keep(SurfaceJson.Text(done, ResponsesWriter.WriteResponse), message);
+        yield return events.Response(status == "incomplete" ? "response.incomplete" : "response.completed", done);
+    }
+
+    private static IEnumerable<SseItem<string>> CloseText(ResponseStreamEvents events, List<ResponseOutputItem> output, int index, string text)
+    {
+        var item = output[index] with { Text = text };
+        output[index] = item;
+        yield return events.Text("response.output_text.done", index, item.Id, "text", text);
+        yield return events.ContentPart("response.content_part.done", index, item.Id, text);
+        yield return events.ItemDone(index, item);
+    }
+
+    private static async Task GetAsync(HttpContext http, string id, IGrainFactory grains)
+    {
+        var stored = await grains.GetStoredResponse(http.Tenant().Id, id).GetAsync();
+        if (stored is null)
+        {
+            await OpenAiErrors.WriteExceptionAsync(http, NotFound(id));
+            return;
+        }
+
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(stored.ResponseJson, http.RequestAborted);
+    }
+
+    private static async Task DeleteAsync(HttpContext http, string id, IGrainFactory grains)
+    {
+        if (!await grains.GetStoredResponse(http.Tenant().Id, id).DeleteAsync())
+        {
+            await OpenAiErrors.WriteExceptionAsync(http, NotFound(id));
+            return;
+        }
+
+        await SurfaceJson.WriteAsync(http, StatusCodes.Status200OK, id, static (w, id) =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("object", "response");
+            w.WriteBoolean("deleted", true);
+            w.WriteEndObject();
+        });
+    }
+
+    private static SurfaceNotFoundException NotFound(string id) => new(null, $"No response found with id '{id}'.");
+}

@@ -1,0 +1,336 @@
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.OpenAi;
+using static Orleans.LlmRouter.Host.Surfaces.SurfaceJson;
+
+namespace Orleans.LlmRouter.Host.Responses;
+
+/// <summary>
+/// Parses a Responses API body (<c>POST /v1/responses</c>) into the one request model: <c>input</c> as a string or
+/// items (<c>message</c> with <c>input_text</c>/<c>input_image</c>/<c>output_text</c> parts, <c>function_call</c>,
+/// <c>function_call_output</c>; <c>reasoning</c> items passed back are dropped), <c>instructions</c>, function
+/// <c>tools</c>, <c>tool_choice</c>, <c>text.format</c>, <c>max_output_tokens</c>, <c>temperature</c>, <c>top_p</c>,
+/// <c>metadata</c>, <c>user</c>, <c>store</c>, <c>previous_response_id</c>, <c>stream</c>. Shape errors name the field
+/// and are 400s in the OpenAI shape; built-in tools are accepted and listed as warnings;
+/// <c>reasoning.effort</c> reaches models with the <c>reasoning</c> capability.
+/// </summary>
+internal static class ResponsesRequestParser
+{
+    public static ParsedResponsesRequest Parse(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+        }
+
+        var warnings = new List<string>();
+        var model = OptionalString(root, "model", "model") ?? throw new OpenAiRequestException("model", "Missing required parameter: 'model'.");
+        var messages = ParseInput(root);
+        var previous = OptionalString(root, "previous_response_id", "previous_response_id");
+        if (messages.Count == 0 && previous is null)
+        {
+            throw new OpenAiRequestException("input", "Missing required parameter: 'input'.");
+        }
+
+        string? effort = null;
+        if (root.TryGetProperty("reasoning", out var reasoning) && reasoning.ValueKind == JsonValueKind.Object)
+        {
+            effort = OptionalString(reasoning, "effort", "reasoning.effort");
+            if (effort is not null and not ("minimal" or "low" or "medium" or "high" or "none"))
+            {
+                throw new OpenAiRequestException("reasoning.effort", $"Invalid value '{effort}' for 'reasoning.effort': expected minimal, low, medium or high.");
+            }
+        }
+
+        var template = new ChatRequest(messages)
+        {
+            Temperature = OptionalNumber(root, "temperature", 0, 2),
+            TopP = OptionalNumber(root, "top_p", 0, 1),
+            MaxOutputTokens = OptionalInt(root, "max_output_tokens", 1),
+            ResponseFormat = ParseTextFormat(root),
+            Tools = ParseTools(root, warnings),
+            ToolChoice = ParseToolChoice(root, warnings),
+            User = OptionalString(root, "user", "user") ?? OptionalString(root, "safety_identifier", "safety_identifier"),
+            Metadata = Surfaces.SurfaceJson.Metadata(root),
+            ReasoningEffort = effort,
+        };
+
+        return new ParsedResponsesRequest(template, model, OptionalBool(root, "stream", "stream") ?? false, warnings)
+        {
+            Instructions = OptionalString(root, "instructions", "instructions"),
+            PreviousResponseId = previous,
+            Store = OptionalBool(root, "store", "store") ?? true,
+            ParallelToolCalls = OptionalBool(root, "parallel_tool_calls", "parallel_tool_calls") ?? true,
+            ReasoningEffort = effort,
+        };
+    }
+
+    private static List<ChatMessage> ParseInput(JsonElement root)
+    {
+        var messages = new List<ChatMessage>();
+        if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+        {
+            return messages;
+        }
+
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            messages.Add(ChatMessage.FromText("user", input.GetString()!));
+            return messages;
+        }
+
+        if (input.ValueKind != JsonValueKind.Array)
+        {
+            throw new OpenAiRequestException("input", "'input' must be a string or an array of input items.");
+        }
+
+        var i = 0;
+        foreach (var item in input.EnumerateArray())
+        {
+            var path = $"input[{i++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                throw new OpenAiRequestException(path, $"'{path}' must be an object.");
+            }
+
+            var type = OptionalString(item, "type", $"{path}.type") ?? (item.TryGetProperty("role", out _) ? "message" : null);
+            switch (type)
+            {
+                case "message":
+                    messages.Add(ParseMessage(item, path));
+                    break;
+                case "function_call":
+                    var call = new ToolCall(
+                        OptionalString(item, "call_id", $"{path}.call_id") ?? throw new OpenAiRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'."),
+                        OptionalString(item, "name", $"{path}.name") ?? throw new OpenAiRequestException($"{path}.name", $"Missing required parameter: '{path}.name'."),
+                        OptionalString(item, "arguments", $"{path}.arguments") ?? "{}");
+
+                    // Calls of one turn belong to one assistant message (after its text, if any).
+                    if (messages.Count > 0 && messages[^1].Role == "assistant")
+                    {
+                        var last = messages[^1];
+                        messages[^1] = last with { ToolCalls = [.. last.ToolCalls ?? [], call] };
+                    }
+                    else
+                    {
+                        messages.Add(new ChatMessage("assistant", [], ToolCalls: [call]));
+                    }
+
+                    break;
+                case "function_call_output":
+                    var callId = OptionalString(item, "call_id", $"{path}.call_id") ?? throw new OpenAiRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'.");
+                    messages.Add(new ChatMessage("tool", [ContentPart.FromText(OutputText(item, path))], ToolCallId: callId));
+                    break;
+                case "reasoning":
+                    break; // passed back by clients that keep the conversation themselves; not forwarded
+                case var other:
+                    throw new OpenAiRequestException($"{path}.type", $"Invalid input item type '{other}' at '{path}': expected message, function_call, function_call_output or reasoning.");
+            }
+        }
+
+        return messages;
+    }
+
+    private static string OutputText(JsonElement item, string path)
+    {
+        if (!item.TryGetProperty("output", out var output))
+        {
+            throw new OpenAiRequestException($"{path}.output", $"Missing required parameter: '{path}.output'.");
+        }
+
+        return output.ValueKind switch
+        {
+            JsonValueKind.String => output.GetString()!,
+            JsonValueKind.Array => string.Join("\n", output.EnumerateArray().Select(p => p.ValueKind == JsonValueKind.Object ? OptionalString(p, "text", $"{path}.output.text") ?? string.Empty : string.Empty)),
+            _ => throw new OpenAiRequestException($"{path}.output", $"'{path}.output' must be a string or an array of content parts."),
+        };
+    }
+
+    private static ChatMessage ParseMessage(JsonElement item, string path)
+    {
+        var role = OptionalString(item, "role", $"{path}.role");
+        if (role is not ("user" or "assistant" or "system" or "developer"))
+        {
+            throw new OpenAiRequestException($"{path}.role", $"Invalid value '{role}' for '{path}.role': expected user, assistant, system or developer.");
+        }
+
+        if (!item.TryGetProperty("content", out var content))
+        {
+            throw new OpenAiRequestException($"{path}.content", $"Missing required parameter: '{path}.content'.");
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return ChatMessage.FromText(role, content.GetString()!);
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must be a string or an array of content parts.");
+        }
+
+        var parts = new List<ContentPart>();
+        var i = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var pp = $"{path}.content[{i++}]";
+            if (part.ValueKind != JsonValueKind.Object)
+            {
+                throw new OpenAiRequestException(pp, $"'{pp}' must be an object.");
+            }
+
+            switch (OptionalString(part, "type", $"{pp}.type"))
+            {
+                case "input_text" or "output_text" or "text":
+                    parts.Add(ContentPart.FromText(OptionalString(part, "text", $"{pp}.text") ?? throw new OpenAiRequestException($"{pp}.text", $"Missing required parameter: '{pp}.text'.")));
+                    break;
+                case "refusal":
+                    parts.Add(ContentPart.FromText(OptionalString(part, "refusal", $"{pp}.refusal") ?? string.Empty));
+                    break;
+                case "input_image" when role == "user":
+                    var url = OptionalString(part, "image_url", $"{pp}.image_url")
+                        ?? throw new OpenAiRequestException($"{pp}.image_url", OptionalString(part, "file_id", $"{pp}.file_id") is null
+                            ? $"Missing required parameter: '{pp}.image_url'."
+                            : $"'{pp}.file_id' is not supported by this gateway (no file store); send the image as 'image_url' (an http(s) URL or a base64 data URI).");
+                    ValidateImageUrl(url, $"{pp}.image_url");
+                    parts.Add(ContentPart.FromImage(url, OptionalString(part, "detail", $"{pp}.detail")));
+                    break;
+                case "input_image":
+                    throw new OpenAiRequestException($"{pp}.type", $"Image parts are only allowed in user messages ('{pp}').");
+                case var other:
+                    throw new OpenAiRequestException($"{pp}.type", $"Invalid content part type '{other}' at '{pp}': expected input_text, input_image or output_text.");
+            }
+        }
+
+        if (parts.Count == 0)
+        {
+            throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must not be empty.");
+        }
+
+        return new ChatMessage(role, parts);
+    }
+
+    private static void ValidateImageUrl(string url, string path)
+    {
+        if (url.StartsWith("data:image/", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is > 0 and var at)
+        {
+            var data = url.AsSpan(at + 8);
+            var buffer = new byte[(data.Length * 3 / 4) + 3];
+            if (data.Length == 0 || !Convert.TryFromBase64Chars(data, buffer, out _))
+            {
+                throw new OpenAiRequestException(path, $"'{path}' holds invalid base64 image data.");
+            }
+
+            return;
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new OpenAiRequestException(path, $"'{path}' must be an http(s) URL or a base64 data URI (data:image/<type>;base64,<data>).");
+        }
+    }
+
+    private static ResponseFormat? ParseTextFormat(JsonElement root)
+    {
+        if (!root.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.Object
+            || !text.TryGetProperty("format", out var format) || format.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            throw new OpenAiRequestException("text.format", "'text.format' must be an object.");
+        }
+
+        switch (OptionalString(format, "type", "text.format.type"))
+        {
+            case "text":
+                return null;
+            case "json_object":
+                return new ResponseFormat(ResponseFormatKind.JsonObject);
+            case "json_schema":
+                var name = OptionalString(format, "name", "text.format.name") ?? throw new OpenAiRequestException("text.format.name", "Missing required parameter: 'text.format.name'.");
+                if (!format.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+                {
+                    throw new OpenAiRequestException("text.format.schema", "'text.format.schema' must be a JSON schema object.");
+                }
+
+                return new ResponseFormat(ResponseFormatKind.JsonSchema, name, schema.GetRawText(), OptionalBool(format, "strict", "text.format.strict") ?? false);
+            case var other:
+                throw new OpenAiRequestException("text.format.type", $"Invalid value '{other}' for 'text.format.type': expected text, json_object or json_schema.");
+        }
+    }
+
+    private static List<ToolDefinition>? ParseTools(JsonElement root, List<string> warnings)
+    {
+        if (!root.TryGetProperty("tools", out var tools) || tools.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            throw new OpenAiRequestException("tools", "'tools' must be an array.");
+        }
+
+        var list = new List<ToolDefinition>();
+        var i = 0;
+        foreach (var t in tools.EnumerateArray())
+        {
+            var path = $"tools[{i++}]";
+            var type = t.ValueKind == JsonValueKind.Object ? OptionalString(t, "type", $"{path}.type") : null;
+            if (type != "function")
+            {
+                if (type is null)
+                {
+                    throw new OpenAiRequestException(path, $"'{path}' must be an object with a 'type'.");
+                }
+
+                warnings.Add($"tool type '{type}' ({path}) is an OpenAI built-in tool and was not passed on");
+                continue;
+            }
+
+            var name = OptionalString(t, "name", $"{path}.name") ?? throw new OpenAiRequestException($"{path}.name", $"Missing required parameter: '{path}.name'.");
+            string? parameters = null;
+            if (t.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null)
+            {
+                parameters = p.ValueKind == JsonValueKind.Object ? p.GetRawText() : throw new OpenAiRequestException($"{path}.parameters", $"'{path}.parameters' must be a JSON schema object.");
+            }
+
+            list.Add(new ToolDefinition(name, OptionalString(t, "description", $"{path}.description"), parameters, OptionalBool(t, "strict", $"{path}.strict") ?? false));
+        }
+
+        return list.Count == 0 ? null : list;
+    }
+
+    private static string? ParseToolChoice(JsonElement root, List<string> warnings)
+    {
+        if (!root.TryGetProperty("tool_choice", out var tc) || tc.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (tc.ValueKind == JsonValueKind.String && tc.GetString() is "none" or "auto" or "required")
+        {
+            return tc.GetString();
+        }
+
+        if (tc.ValueKind == JsonValueKind.Object)
+        {
+            var type = OptionalString(tc, "type", "tool_choice.type");
+            if (type == "function")
+            {
+                return OptionalString(tc, "name", "tool_choice.name") ?? throw new OpenAiRequestException("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
+            }
+
+            if (type is not null)
+            {
+                warnings.Add($"tool_choice of type '{type}' is not supported by the gateway; 'auto' applies");
+                return "auto";
+            }
+        }
+
+        throw new OpenAiRequestException("tool_choice", "'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.");
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.CompilerServices;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.OpenAi;
+
+namespace Orleans.LlmRouter.Host.Surfaces;
+
+/// <summary>
+/// A routed stream as every surface writes it: <see cref="OpenAsync"/> waits for the first item, so routing,
+/// fallback and every failure before it are answered as a plain error response (status and JSON body) in the
+/// surface's shape; once the first item is out the stream is committed to its model, and a node lost mid-stream
+/// becomes a last item with <see cref="ClusterErrorClass"/>, which each surface writes as its own error event.
+/// </summary>
+internal sealed class RoutedStream : IAsyncDisposable
+{
+    /// <summary>The error class of the last item when the silo running the stream was lost after the first item.</summary>
+    public const string ClusterErrorClass = "cluster_unavailable";
+
+    private readonly IAsyncEnumerator<ChatStreamItem> _items;
+    private readonly RouterCall _call;
+
+    private RoutedStream(IAsyncEnumerator<ChatStreamItem> items, RouterCall call, ChatStreamItem? first)
+    {
+        _items = items;
+        _call = call;
+        First = first;
+    }
+
+    /// <summary>The first item (null for a stream that ended without one).</summary>
+    public ChatStreamItem? First { get; }
+
+    /// <summary>Starts the stream and waits for its first item; a failure before it throws, to be mapped by the surface.</summary>
+    public static async Task<RoutedStream> OpenAsync(RouterCall call, ChatRequest request, RoutingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var items = call.Router.StreamAsync(request, context, call.Token).GetAsyncEnumerator(call.Token);
+        try
+        {
+            var first = await items.MoveNextAsync() ? items.Current : null;
+            return new RoutedStream(items, call, first);
+        }
+        catch
+        {
+            await items.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Every item, the first included; a node lost mid-stream ends it with a <see cref="ClusterErrorClass"/> item.</summary>
+    public async IAsyncEnumerable<ChatStreamItem> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (First is null)
+        {
+            yield break;
+        }
+
+        yield return First;
+        while (true)
+        {
+            bool more;
+            ChatStreamItem? lost = null;
+            try
+            {
+                more = await _items.MoveNextAsync();
+            }
+            catch (Exception ex) when ((_call.Lost && ex is OperationCanceledException) || SurfaceFailure.IsClusterFault(ex))
+            {
+                more = false;
+                lost = new ChatStreamItem { ErrorClass = ClusterErrorClass, ErrorMessage = "A node of the cluster became unavailable during the stream." };
+            }
+
+            if (lost is not null)
+            {
+                yield return lost;
+                yield break;
+            }
+
+            if (!more)
+            {
+                yield break;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return _items.Current;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _items.DisposeAsync();
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.OpenAi;
+
+namespace Orleans.LlmRouter.Host.Surfaces;
+
+/// <summary>
+/// An exception classified for a surface: its <see cref="Kind"/>, the HTTP status most surfaces answer with, the text
+/// and, where it applies, the offending parameter and the seconds to wait. The one place that decides which failures
+/// have an answer (<see cref="Maps"/>) and what they are, so a failure reads the same on every surface.
+/// </summary>
+internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Message, string? Param, string? RetryAfterSeconds, Exception Error)
+{
+    /// <summary>Seconds a caller is asked to wait after a lost node (failover is under way; see README, "A lost silo").</summary>
+    public const string ClusterRetryAfterSeconds = "1";
+
+    /// <summary>
+    /// True when <see cref="Classify"/> has an answer for <paramref name="ex"/>; anything else is a defect left to the
+    /// last-line handler (500). <paramref name="callLost"/>: the call's silo was lost, so its cancellation is a cluster
+    /// fault, not the client going away.
+    /// </summary>
+    public static bool Maps(Exception ex, bool callLost = false) =>
+        ex is RequestTooLargeException or OpenAiRequestException or JsonException or InvalidRoutingException or BudgetExceededException
+            or TenantRateLimitedException or AllModelsFailedException or TenantNotFoundException or SurfaceNotFoundException
+        || (callLost && ex is OperationCanceledException)
+        || IsClusterFault(ex);
+
+    /// <summary>
+    /// True when <paramref name="ex"/> says a node of the cluster was lost or unreachable during the call (the router
+    /// gave up on a grain whose silo is gone, the silo running the call died, a message was rejected, no gateway
+    /// answered, or the call's response timed out): transient, never a 500.
+    /// </summary>
+    public static bool IsClusterFault(Exception ex) =>
+        ex is ClusterUnavailableException
+            or Orleans.Runtime.OrleansMessageRejectionException // includes SiloUnavailableException
+            or Orleans.Runtime.GatewayTooBusyException
+            or Orleans.Runtime.Messaging.ConnectionFailedException
+            or TimeoutException;
+
+    /// <summary>Classifies <paramref name="ex"/>; check <see cref="Maps"/> first.</summary>
+    public static SurfaceFailure Classify(Exception ex, bool callLost = false)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        if ((callLost && ex is OperationCanceledException) || IsClusterFault(ex))
+        {
+            var router = ex as ClusterUnavailableException;
+            return new(FailureKind.ClusterUnavailable, StatusCodes.Status503ServiceUnavailable, router?.Message ?? "A node of the cluster became unavailable during the call; retry shortly.", null,
+                router is null ? ClusterRetryAfterSeconds : router.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture), ex);
+        }
+
+        return ex switch
+        {
+            RequestTooLargeException tooLarge => new(FailureKind.TooLarge, StatusCodes.Status413PayloadTooLarge, tooLarge.Message, null, null, ex),
+            OpenAiRequestException bad => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, bad.Message, bad.Param, null, ex),
+            JsonException json => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, "The request body is not valid JSON: " + json.Message, null, null, ex),
+            InvalidRoutingException { NotFound: true } routing => new(FailureKind.NotFound, StatusCodes.Status404NotFound, routing.Message, routing.Param ?? "model", null, ex),
+            InvalidRoutingException routing => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, routing.Message, routing.Param ?? "model", null, ex),
+            SurfaceNotFoundException missing => new(FailureKind.NotFound, StatusCodes.Status404NotFound, missing.Message, missing.Param, null, ex),
+            BudgetExceededException budget => new(FailureKind.BudgetExceeded, StatusCodes.Status402PaymentRequired, budget.Message, null, null, ex),
+            TenantRateLimitedException limited => new(FailureKind.RateLimited, StatusCodes.Status429TooManyRequests, limited.Message, null, limited.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture), ex),
+            TenantNotFoundException => new(FailureKind.Unauthorized, StatusCodes.Status401Unauthorized, "Missing or invalid API key.", null, null, ex),
+            AllModelsFailedException failed when failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == "rate_limited") =>
+                new(FailureKind.Overloaded, StatusCodes.Status503ServiceUnavailable, failed.Message, null, null, ex),
+            AllModelsFailedException failed => new(FailureKind.UpstreamFailed, StatusCodes.Status502BadGateway, failed.Message, null, null, ex),
+            _ => throw new ArgumentException($"No surface mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
+        };
+    }
+}
