@@ -20,8 +20,8 @@ public static class ContractsOnlySample
         try
         {
             var router = host.Services.GetRequiredService<IClusterClient>().GetGrain<IRouterGrain>(0);
-            var request = new ChatRequest([ChatMessage.FromText("user", "Hello from an app that only knows the contracts")]) { MaxOutputTokens = 64 };
-            var context = new RoutingContext(tenant) { Action = "chat_small", Tags = ["sample"] };
+            var request = new ChatRequest([RouterMessage.FromText("user", "Hello from an app that only knows the contracts")]) { MaxOutputTokens = 64 };
+            var context = new RouterContext(tenant) { Action = "chat_small", Tags = ["sample"] };
 
             var plan = await router.ExplainAsync(request, context);
             await output.WriteLineAsync($"plan: {plan.ChosenModel} then [{string.Join(", ", plan.Fallbacks)}], ~{plan.EstimatedPromptTokens} prompt tokens");

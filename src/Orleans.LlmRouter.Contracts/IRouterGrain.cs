@@ -12,18 +12,18 @@ public interface IRouterGrain : IGrainWithIntegerKey
     /// <exception cref="AllModelsFailedException">Every candidate failed; lists each attempt.</exception>
     /// <exception cref="InvalidRoutingException">Unknown model/action/strategy or an unusable request.</exception>
     [Alias("complete"), ResponseTimeout("00:10:00")]
-    Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default);
+    Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default);
 
     /// <summary>Streams a chat completion. Fallback happens only before the first item is yielded.</summary>
     [Alias("stream")]
-    IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default);
 
     /// <summary>Embeds texts on an embedding model (explicit, or through an action such as <c>embedding</c>).</summary>
     [Alias("embed"), ResponseTimeout("00:05:00")]
-    Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default);
+    Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RouterContext context, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Cancels a running request of <paramref name="tenantId"/> (by <see cref="RoutingContext.RequestId"/>) on the silo this
+    /// Cancels a running request of <paramref name="tenantId"/> (by <see cref="RouterContext.RequestId"/>) on the silo this
     /// call reaches — the one running it when called from the same silo, or through the same client gateway. True when
     /// it was found. Callers whose caller went away use this besides cancelling their token (see dotnet/orleans#9877).
     /// </summary>
@@ -32,5 +32,5 @@ public interface IRouterGrain : IGrainWithIntegerKey
 
     /// <summary>Decides the route without calling any provider.</summary>
     [Alias("explain")]
-    Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context);
+    Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context);
 }

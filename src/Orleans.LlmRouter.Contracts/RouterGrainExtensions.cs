@@ -7,18 +7,18 @@ public static class RouterGrainExtensions
     /// When <paramref name="token"/> is cancelled (the caller went away), asks the router to cancel the request of
     /// <paramref name="context"/> too, so its upstream call is aborted. Dispose the registration when the call ends.
     /// </summary>
-    public static CancellationTokenRegistration CancelWhen(this IRouterGrain router, RoutingContext context, CancellationToken token)
+    public static CancellationTokenRegistration CancelWhen(this IRouterGrain router, RouterContext context, CancellationToken token)
     {
         ArgumentNullException.ThrowIfNull(router);
         ArgumentNullException.ThrowIfNull(context);
         return token.Register(static state =>
         {
-            var (r, c) = ((IRouterGrain, RoutingContext))state!;
+            var (r, c) = ((IRouterGrain, RouterContext))state!;
             _ = SendAsync(r, c);
         }, (router, context));
     }
 
-    private static async Task SendAsync(IRouterGrain router, RoutingContext context)
+    private static async Task SendAsync(IRouterGrain router, RouterContext context)
     {
         try
         {

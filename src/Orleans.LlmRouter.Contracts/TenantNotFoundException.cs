@@ -1,7 +1,7 @@
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>
-/// The tenant named by <see cref="RoutingContext.TenantId"/> does not exist (neither in YAML nor managed). An unknown
+/// The tenant named by <see cref="RouterContext.TenantId"/> does not exist (neither in YAML nor managed). An unknown
 /// tenant is refused, never served without budgets or model restrictions (HTTP: 401).
 /// </summary>
 [GenerateSerializer, Alias("llmrouter.TenantNotFoundException")]

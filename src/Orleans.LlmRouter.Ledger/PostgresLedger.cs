@@ -9,58 +9,6 @@ using NpgsqlTypes;
 
 namespace Orleans.LlmRouter.Ledger;
 
-/// <summary>What the ledger does when PostgreSQL cannot take a write.</summary>
-internal enum LedgerOutageMode
-{
-    /// <summary>Write the records to a local append-only spool file (flushed to disk) and replay them later. Calls go on.</summary>
-    Spool,
-
-    /// <summary>Fail the settle: the caller gets an error instead of a response, and nothing is delivered unbilled.</summary>
-    FailClosed,
-}
-
-/// <summary>Settings of <see cref="PostgresLedger"/>.</summary>
-internal sealed record PostgresLedgerOptions(string ConnectionString)
-{
-    public LedgerOutageMode OutageMode { get; init; } = LedgerOutageMode.Spool;
-
-    /// <summary>
-    /// Where spooled records wait for PostgreSQL: one file per ledger instance, locked while it lives. In a cluster,
-    /// a volume shared by every silo, so a living silo replays the spool of a dead one.
-    /// </summary>
-    public string SpoolDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "llmrouter-spool");
-
-    /// <summary>Names this instance's spool file; unique per process (default: host, process id and a random suffix).</summary>
-    public string? InstanceId { get; init; }
-
-    /// <summary>Most records in one group commit.</summary>
-    public int MaxBatch { get; init; } = 512;
-
-    /// <summary>How often the spool (this instance's and those of instances that are gone) is replayed.</summary>
-    public TimeSpan ReplayInterval { get; init; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>The clock of replay intervals and quarantine times.</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-}
-
-/// <summary>The ledger could not make a record durable (fail-closed mode, or the spool failed too).</summary>
-internal sealed class LedgerUnavailableException : Exception
-{
-    public LedgerUnavailableException()
-    {
-    }
-
-    public LedgerUnavailableException(string message)
-        : base(message)
-    {
-    }
-
-    public LedgerUnavailableException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
 /// <summary>
 /// The ledger on PostgreSQL (table <c>llm_calls</c>, see deploy/sql). Appends are group-committed: a single writer
 /// drains every waiting record into one <c>INSERT … SELECT FROM unnest(…)</c> round-trip with
@@ -863,7 +811,3 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Ledger: the quarantine table refused a row too ({Error}); it goes to the local quarantine file")]
     private static partial void LogQuarantineTableFailed(ILogger logger, string error);
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(LedgerRecord))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(QuarantinedRecord))]
-internal sealed partial class LedgerJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Integration.Tests;
 [Collection(DurableClusterCollection.Name)]
 public sealed class DurableBudgetTests(DurableClusterFixture fx)
 {
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
 
     private async Task<(long Tokens, decimal Usd, long Rows)> LedgerSums(string tenant) => (
         await fx.Database.ScalarAsync<long>("SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint FROM llm_calls WHERE tenant_id = $1", tenant),
@@ -38,7 +38,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         {
             try
             {
-                await router.CompleteAsync(Ask($"durable concurrent {i}"), new RoutingContext("small") { Model = "m" });
+                await router.CompleteAsync(Ask($"durable concurrent {i}"), new RouterContext("small") { Model = "m" });
                 return true;
             }
             catch (TokenBudgetExceededException)
@@ -74,7 +74,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
                 for (var i = 0; !stop.IsCancellationRequested && i < 400; i++)
                 {
                     var tenant = tenants[(worker + i) % 3];
-                    var context = new RoutingContext(tenant) { Model = "m" };
+                    var context = new RouterContext(tenant) { Model = "m" };
                     try
                     {
                         // Bounded: a call caught on the killed silo must not hold the test until the response timeout.
@@ -133,7 +133,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         var delivered = new List<string>();
         async Task Call(string text)
         {
-            var context = new RoutingContext("outage") { Model = "m" };
+            var context = new RouterContext("outage") { Model = "m" };
             await router.CompleteAsync(Ask(text), context);
             delivered.Add(context.RequestId);
         }
@@ -184,7 +184,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
         for (var i = 0; i < 5; i++)
         {
-            await router.CompleteAsync(Ask($"before restart {i}"), new RoutingContext("t3") { Model = "m", RunId = "restart-run" });
+            await router.CompleteAsync(Ask($"before restart {i}"), new RouterContext("t3") { Model = "m", RunId = "restart-run" });
         }
 
         var before = await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("t3")).GetUsageAsync();
@@ -214,7 +214,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         {
             try
             {
-                await router.CompleteAsync(Ask($"fill the week {served}"), new RoutingContext("weekly") { Model = "m" });
+                await router.CompleteAsync(Ask($"fill the week {served}"), new RouterContext("weekly") { Model = "m" });
                 served++;
             }
             catch (TokenBudgetExceededException ex)
@@ -236,7 +236,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         {
             var after = await restarted.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("weekly")).GetUsageAsync();
             Assert.Equal(before, after.Windows.Single(w => w.Window == "weekly"));
-            var ex = await Assert.ThrowsAsync<TokenBudgetExceededException>(() => restarted.Client.GetGrain<IRouterGrain>(0).CompleteAsync(Ask("still this week"), new RoutingContext("weekly") { Model = "m" }));
+            var ex = await Assert.ThrowsAsync<TokenBudgetExceededException>(() => restarted.Client.GetGrain<IRouterGrain>(0).CompleteAsync(Ask("still this week"), new RouterContext("weekly") { Model = "m" }));
             Assert.Equal("weekly", ex.Window);
             var report = await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, restarted.Client, "weekly");
             Assert.Contains(report.Windows, w => w.Window == "weekly" && w.LedgerTokens == before.Tokens && w.TokenDifference == 0);

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Orleans.LlmRouter.Contracts;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
-using RouterMessage = Orleans.LlmRouter.Contracts.ChatMessage;
 
 namespace Orleans.LlmRouter.Client.Mapping;
 

@@ -1,11 +1,10 @@
 using Microsoft.Extensions.AI;
 using Orleans.LlmRouter.Contracts;
-using RoutingContext = Orleans.LlmRouter.Contracts.RoutingContext;
 
 namespace Orleans.LlmRouter.Client.Mapping;
 
 /// <summary>
-/// Builds the grain's <see cref="RoutingContext"/> from a call's options and the client defaults, with the same
+/// Builds the grain's <see cref="RouterContext"/> from a call's options and the client defaults, with the same
 /// model semantics as the HTTP surface: a catalog model, <c>auto</c>, or <c>action:&lt;name&gt;</c>.
 /// </summary>
 internal static class RouteMapping
@@ -13,7 +12,7 @@ internal static class RouteMapping
     private const string ActionPrefix = "action:";
     private const string Auto = "auto";
 
-    public static RoutingContext ForChat(ChatOptions? options, LlmRouterClientOptions defaults)
+    public static RouterContext ForChat(ChatOptions? options, LlmRouterClientOptions defaults)
     {
         var hints = options.GetLlmRouterRouting();
         var (model, action) = Resolve(options?.ModelId, hints.Action);
@@ -25,7 +24,7 @@ internal static class RouteMapping
         return Build(hints, defaults, model, action);
     }
 
-    public static RoutingContext ForEmbedding(EmbeddingGenerationOptions? options, LlmRouterClientOptions defaults)
+    public static RouterContext ForEmbedding(EmbeddingGenerationOptions? options, LlmRouterClientOptions defaults)
     {
         var hints = options.GetLlmRouterRouting();
         var (model, action) = Resolve(options?.ModelId, hints.Action);
@@ -54,7 +53,7 @@ internal static class RouteMapping
         return modelId == Auto && action is not null ? (null, action) : (modelId, action);
     }
 
-    private static RoutingContext Build(LlmRouterRouting hints, LlmRouterClientOptions defaults, string? model, string? action)
+    private static RouterContext Build(LlmRouterRouting hints, LlmRouterClientOptions defaults, string? model, string? action)
     {
         var tenant = hints.TenantId ?? defaults.DefaultTenantId;
         if (string.IsNullOrWhiteSpace(tenant))
@@ -63,7 +62,7 @@ internal static class RouteMapping
                 "No tenant for this call: set LlmRouterClientOptions.DefaultTenantId (AddLlmRouterChatClient(o => o.DefaultTenantId = ...)) or pass options.WithLlmRouter(tenant: ...).");
         }
 
-        return new RoutingContext(tenant)
+        return new RouterContext(tenant)
         {
             // A fresh id per call: it is the ledger's idempotency key, and middleware such as function invocation
             // reuses one ChatOptions instance for several calls.

@@ -2,9 +2,6 @@ using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Core.Pricing;
 
-/// <summary>A model's cost for a given token count.</summary>
-internal sealed record ModelQuote(string Model, string Provider, bool Enabled, decimal CostUsd, ModelPricing Pricing);
-
 /// <summary>Cost comparisons over the catalog: what a call of a given size costs on each model, and the cheapest.</summary>
 internal static class PriceBook
 {

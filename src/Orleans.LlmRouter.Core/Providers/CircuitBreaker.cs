@@ -2,14 +2,6 @@ using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Core.Providers;
 
-/// <summary>States of a circuit breaker.</summary>
-internal enum BreakerState
-{
-    Closed = 0,
-    Open = 1,
-    HalfOpen = 2,
-}
-
 /// <summary>
 /// Failure-rate circuit breaker over a sliding window of one-second buckets. Closed → Open when, within the window,
 /// at least <see cref="BreakerSettings.MinimumCalls"/> calls were seen and the failure share reaches

@@ -6,60 +6,6 @@ using Orleans.LlmRouter.Grains.Hosting;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 
-/// <summary>A granted permission to send one upstream request. Hand it back with <see cref="ProviderGate.Complete(ProviderPermit, Contracts.ProviderOutcome)"/>.</summary>
-internal sealed class ProviderPermit
-{
-    internal ProviderPermit(ProviderDefinition provider, long estimatedTokens, bool probe, bool slot)
-    {
-        Provider = provider;
-        EstimatedTokens = estimatedTokens;
-        IsProbe = probe;
-        HoldsSlot = slot;
-    }
-
-    public ProviderDefinition Provider { get; }
-
-    public long EstimatedTokens { get; }
-
-    /// <summary>True when this call is the cluster's single half-open probe.</summary>
-    public bool IsProbe { get; }
-
-    internal bool HoldsSlot { get; }
-
-    /// <summary>True for a granted permit: it counts as a call in flight until it is completed or handed back.</summary>
-    internal bool Counted { get; init; }
-
-    /// <summary>End of the rate lease the call's tokens were taken from (unused tokens go back to it while it lasts).</summary>
-    internal DateTimeOffset LeaseExpires { get; init; }
-}
-
-/// <summary>
-/// Permission for one upstream call: the provider's permit and, for a model with its own limits or breaker
-/// (<see cref="ModelScopes"/>), the model scope's. Hand it back with <see cref="ProviderGate.Complete(CallPermit, ProviderOutcome)"/>.
-/// </summary>
-internal sealed class CallPermit(ProviderPermit provider, ProviderPermit? model, bool modelHasBreaker = false, bool isDeployment = false)
-{
-    /// <summary>
-    /// True when the second scope is a deployment's: a 429's Retry-After then pauses only the deployment, not its provider.
-    /// </summary>
-    public bool IsDeployment { get; } = isDeployment;
-
-    /// <summary>
-    /// True when the model scope has its own breaker: the model's failures then count there, and at the provider only
-    /// when they say the provider itself is unreachable (connection, timeout).
-    /// </summary>
-    public bool ModelHasBreaker { get; } = modelHasBreaker;
-
-    public ProviderPermit Provider { get; } = provider;
-
-    public ProviderPermit? Model { get; } = model;
-
-    /// <summary>True when this call is a half-open probe of the provider or of the model scope.</summary>
-    public bool IsProbe => Provider.IsProbe || Model?.IsProbe == true;
-
-    public long EstimatedTokens => Provider.EstimatedTokens;
-}
-
 /// <summary>
 /// The silo-local half of the provider state: answers "is this provider available, and may I send this call?" from a
 /// snapshot pushed by the provider grain (refreshed when older than <see cref="Staleness"/>) and from rate-limit

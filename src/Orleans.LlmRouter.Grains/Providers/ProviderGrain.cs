@@ -8,19 +8,6 @@ using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 
-/// <summary>Persisted control-plane state of a provider: what must survive deactivation.</summary>
-[GenerateSerializer, Alias("llmrouter.ProviderControlState")]
-internal sealed class ProviderControlState
-{
-    [Id(0)] public ProviderCircuitState State { get; set; }
-
-    [Id(1)] public DateTimeOffset? OpenUntil { get; set; }
-
-    [Id(2)] public DateTimeOffset? PausedUntil { get; set; }
-
-    [Id(3)] public bool Disabled { get; set; }
-}
-
 /// <summary>
 /// The single owner of one provider's breaker, limits, pause and enablement for the whole cluster. Thin: the state
 /// machines live in Core (<see cref="CircuitBreaker"/>, <see cref="RateWindow"/>). Storage is written only on state

@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// <summary>Reduces a request and its routing context to the <see cref="RouteQuery"/> that routing decides on.</summary>
 internal static class RequestAnalysis
 {
-    public static RouteQuery ToQuery(ChatRequest request, RoutingContext context, TenantDefinition? tenant, Func<ModelDefinition, IReadOnlyList<PromptPart>, string?, long>? countFor = null)
+    public static RouteQuery ToQuery(ChatRequest request, RouterContext context, TenantDefinition? tenant, Func<ModelDefinition, IReadOnlyList<PromptPart>, string?, long>? countFor = null)
     {
         var needs = new HashSet<Capability>();
         if (request.HasImages)

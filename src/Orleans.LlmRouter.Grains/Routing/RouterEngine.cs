@@ -44,7 +44,7 @@ internal sealed partial class RouterEngine
         this.logger = logger;
     }
 
-    public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken)
+    public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
@@ -151,7 +151,7 @@ internal sealed partial class RouterEngine
         throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
-    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
@@ -299,7 +299,7 @@ internal sealed partial class RouterEngine
         throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
-    public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken)
+    public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RouterContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -380,7 +380,7 @@ internal sealed partial class RouterEngine
         throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
-    public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context)
+    public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context)
     {
         var (plan, query) = await PlanForAsync(request, context, throwIfNone: false);
         var eligible = plan.Eligible.ToList();
@@ -394,7 +394,7 @@ internal sealed partial class RouterEngine
             plan.Candidates.Select(Decision).ToList());
     }
 
-    private async Task<RouteRun> StartAsync(ChatRequest request, RoutingContext context, Activity? span)
+    private async Task<RouteRun> StartAsync(ChatRequest request, RouterContext context, Activity? span)
     {
         try
         {
@@ -408,7 +408,7 @@ internal sealed partial class RouterEngine
         }
     }
 
-    private async ValueTask<(RoutePlan Plan, RouteQuery Query)> PlanForAsync(ChatRequest request, RoutingContext context, bool throwIfNone = true)
+    private async ValueTask<(RoutePlan Plan, RouteQuery Query)> PlanForAsync(ChatRequest request, RouterContext context, bool throwIfNone = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -442,7 +442,7 @@ internal sealed partial class RouterEngine
     }
 
     /// <summary>The tenant of the call; an unknown tenant is refused, never served without budgets or restrictions.</summary>
-    private async ValueTask<TenantDefinition> TenantAsync(RoutingContext context)
+    private async ValueTask<TenantDefinition> TenantAsync(RouterContext context)
     {
         if (await services.Tenants.GetAsync(context.TenantId) is { } tenant)
         {
@@ -549,7 +549,7 @@ internal sealed partial class RouterEngine
     private static partial void LogOutcomeFailed(ILogger logger, string provider, string error);
 
     /// <summary>One request's walk through its candidates: the attempts so far and what was skipped.</summary>
-    private sealed class RouteRun(RouterEngine engine, RoutingContext context, RoutePlan plan, string operation = "chat")
+    private sealed class RouteRun(RouterEngine engine, RouterContext context, RoutePlan plan, string operation = "chat")
     {
         private readonly List<CandidateDecision> _budgetSkips = [];
         private readonly List<CandidateDecision> _deploymentSkips = [];
@@ -932,7 +932,7 @@ internal sealed partial class RouterEngine
             }
         }
 
-        public void Add(ChatMessage message)
+        public void Add(RouterMessage message)
         {
             _text.Append(message.Text);
             foreach (var call in message.ToolCalls ?? [])

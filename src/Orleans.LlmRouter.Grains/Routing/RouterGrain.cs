@@ -17,10 +17,10 @@ namespace Orleans.LlmRouter.Grains.Routing;
 [Reentrant]
 internal sealed class RouterGrain(RouterEngine engine, RouterServices services) : Grain, IRouterGrain
 {
-    public Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default) =>
+    public Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) =>
         Task.Run(() => engine.CompleteAsync(request, context, cancellationToken), CancellationToken.None);
 
-    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var stream = engine.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
@@ -36,11 +36,11 @@ internal sealed class RouterGrain(RouterEngine engine, RouterServices services) 
         }
     }
 
-    public Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default) =>
+    public Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RouterContext context, CancellationToken cancellationToken = default) =>
         Task.Run(() => engine.EmbedAsync(request, context, cancellationToken), CancellationToken.None);
 
     public Task<bool> CancelAsync(string requestId, string tenantId) => Task.FromResult(services.InFlight.Cancel(requestId, tenantId));
 
-    public Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context) =>
+    public Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context) =>
         Task.Run(() => engine.ExplainAsync(request, context), CancellationToken.None);
 }

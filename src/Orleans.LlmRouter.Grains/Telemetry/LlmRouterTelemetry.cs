@@ -34,29 +34,3 @@ public static class LlmRouterTelemetry
         "llmrouter.ledger.quarantined",
     ];
 }
-
-/// <summary>Telemetry settings (<c>LlmRouter:Telemetry</c>).</summary>
-public sealed class TelemetryOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string SectionName = "LlmRouter:Telemetry";
-
-    /// <summary>
-    /// Distinct tenant ids used as metric labels per process; later tenants are counted under <c>other</c>, so a
-    /// platform with many tenants does not explode metric cardinality (spans always carry the real tenant). Default 100.
-    /// </summary>
-    public int MaxTenantLabels { get; set; } = 100;
-
-    /// <summary>
-    /// OpenTelemetry in the gateway host (default true): metrics and <c>/metrics</c>, and traces when an OTLP endpoint is
-    /// set. False registers no OpenTelemetry at all (no <c>/metrics</c>); a co-hosting application may still subscribe
-    /// to <see cref="LlmRouterTelemetry.Name"/> itself.
-    /// </summary>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>
-    /// Record prompt and completion text on spans (<c>gen_ai.input.messages</c>/<c>gen_ai.output.messages</c>).
-    /// Off by default; prompts can hold personal data. Keys are never recorded whatever this says.
-    /// </summary>
-    public bool RecordContent { get; set; }
-}

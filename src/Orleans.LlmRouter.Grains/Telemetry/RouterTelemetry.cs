@@ -110,7 +110,7 @@ internal sealed class RouterTelemetry : IDisposable
     }
 
     /// <summary>The request's span; null when nothing listens.</summary>
-    public static Activity? StartRequest(string operation, RoutingContext context)
+    public static Activity? StartRequest(string operation, RouterContext context)
     {
         if (!Source.HasListeners())
         {
@@ -279,7 +279,7 @@ internal sealed class RouterTelemetry : IDisposable
     }
 
     /// <summary>The request succeeded on <paramref name="model"/>: the outcome, its duration and the gateway's own share of it.</summary>
-    public void Succeeded(Activity? span, string operation, RoutingContext context, ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, string? finishReason, IReadOnlyList<AttemptRecord> attempts, double ms)
+    public void Succeeded(Activity? span, string operation, RouterContext context, ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, string? finishReason, IReadOnlyList<AttemptRecord> attempts, double ms)
     {
         if (span is { IsAllDataRequested: true })
         {
@@ -316,7 +316,7 @@ internal sealed class RouterTelemetry : IDisposable
     }
 
     /// <summary>The request failed with <paramref name="error"/>, returned for throwing.</summary>
-    public Exception Failed(Activity? span, string operation, RoutingContext context, Exception error)
+    public Exception Failed(Activity? span, string operation, RouterContext context, Exception error)
     {
         var errorType = error switch
         {
@@ -335,7 +335,7 @@ internal sealed class RouterTelemetry : IDisposable
     }
 
     /// <summary>The request ended in error <paramref name="errorType"/> (a stream cut after its first chunk, say).</summary>
-    public void Errored(Activity? span, string operation, RoutingContext context, string errorType)
+    public void Errored(Activity? span, string operation, RouterContext context, string errorType)
     {
         if (span is { IsAllDataRequested: true })
         {
@@ -348,7 +348,7 @@ internal sealed class RouterTelemetry : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private void Outcome(string operation, RoutingContext context, string outcome, string? errorType)
+    private void Outcome(string operation, RouterContext context, string outcome, string? errorType)
     {
         if (_requests.Enabled)
         {

@@ -8,15 +8,6 @@ using Orleans.Runtime;
 
 namespace Orleans.LlmRouter.Grains.Tenants;
 
-/// <summary>Persisted registry of managed tenants.</summary>
-[GenerateSerializer, Alias("llmrouter.TenantRegistryState")]
-internal sealed class TenantRegistryState
-{
-    [Id(0)] public Dictionary<string, ManagedTenant> Tenants { get; set; } = new(StringComparer.Ordinal);
-
-    [Id(1)] public long Version { get; set; }
-}
-
 /// <summary>
 /// Owns the managed tenants and their key hashes; writes through to grain storage on every change (admin traffic
 /// only) and pushes the new snapshot to subscribed silos, which authenticate from their local copy.

@@ -34,7 +34,7 @@ internal static class AnthropicEndpoints
         var started = Stopwatch.GetTimestamp();
         var tenant = http.Tenant();
         ParsedAnthropicRequest parsed;
-        RoutingContext context;
+        RouterContext context;
         try
         {
             using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);

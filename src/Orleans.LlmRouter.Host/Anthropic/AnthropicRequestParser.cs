@@ -31,7 +31,7 @@ internal static class AnthropicRequestParser
             throw new OpenAiRequestException("max_tokens", "max_tokens: Field required");
         }
 
-        var messages = new List<ChatMessage>();
+        var messages = new List<RouterMessage>();
         ParseSystem(root, messages, warnings);
         if (!root.TryGetProperty("messages", out var messagesEl) || messagesEl.ValueKind != JsonValueKind.Array)
         {
@@ -127,7 +127,7 @@ internal static class AnthropicRequestParser
         return new ResponseFormat(ResponseFormatKind.JsonSchema, "output", schema.GetRawText(), Strict: true);
     }
 
-    private static void ParseSystem(JsonElement root, List<ChatMessage> messages, List<string> warnings)
+    private static void ParseSystem(JsonElement root, List<RouterMessage> messages, List<string> warnings)
     {
         if (!root.TryGetProperty("system", out var system) || system.ValueKind == JsonValueKind.Null)
         {
@@ -139,7 +139,7 @@ internal static class AnthropicRequestParser
             case JsonValueKind.String:
                 if (system.GetString() is { Length: > 0 } text)
                 {
-                    messages.Add(ChatMessage.FromText("system", text));
+                    messages.Add(RouterMessage.FromText("system", text));
                 }
 
                 return;
@@ -160,11 +160,11 @@ internal static class AnthropicRequestParser
                 // Blocks with a cache breakpoint stay apart (the Anthropic adapter sends them as blocks); otherwise one text.
                 if (parts.Any(p => p.CacheControlJson is not null))
                 {
-                    messages.Add(new ChatMessage("system", parts));
+                    messages.Add(new RouterMessage("system", parts));
                 }
                 else if (parts.Count > 0)
                 {
-                    messages.Add(new ChatMessage("system", [ContentPart.FromText(string.Join("\n\n", parts.Select(p => p.Text)))]));
+                    messages.Add(new RouterMessage("system", [ContentPart.FromText(string.Join("\n\n", parts.Select(p => p.Text)))]));
                 }
 
                 return;
@@ -173,7 +173,7 @@ internal static class AnthropicRequestParser
         }
     }
 
-    private static void ParseMessage(JsonElement m, string path, List<ChatMessage> messages, List<string> warnings)
+    private static void ParseMessage(JsonElement m, string path, List<RouterMessage> messages, List<string> warnings)
     {
         if (m.ValueKind != JsonValueKind.Object)
         {
@@ -193,7 +193,7 @@ internal static class AnthropicRequestParser
 
         if (content.ValueKind == JsonValueKind.String)
         {
-            messages.Add(ChatMessage.FromText(role, content.GetString()!));
+            messages.Add(RouterMessage.FromText(role, content.GetString()!));
             return;
         }
 
@@ -207,7 +207,7 @@ internal static class AnthropicRequestParser
             var texts = content.EnumerateArray().Select((b, i) => b.ValueKind == JsonValueKind.Object && OptionalString(b, "type", $"{path}.content.{i}.type") == "text"
                 ? OptionalString(b, "text", $"{path}.content.{i}.text") ?? string.Empty
                 : throw new OpenAiRequestException($"{path}.content.{i}", $"{path}.content.{i}: system messages hold text blocks only"));
-            messages.Add(ChatMessage.FromText("system", string.Join("\n\n", texts)));
+            messages.Add(RouterMessage.FromText("system", string.Join("\n\n", texts)));
             return;
         }
 
@@ -264,7 +264,7 @@ internal static class AnthropicRequestParser
         {
             if (parts.Count > 0 || calls.Count > 0)
             {
-                messages.Add(new ChatMessage("assistant", parts, ToolCalls: calls.Count > 0 ? calls : null));
+                messages.Add(new RouterMessage("assistant", parts, ToolCalls: calls.Count > 0 ? calls : null));
             }
 
             return;
@@ -273,16 +273,16 @@ internal static class AnthropicRequestParser
         FlushUser(messages, parts);
     }
 
-    private static void FlushUser(List<ChatMessage> messages, List<ContentPart> parts)
+    private static void FlushUser(List<RouterMessage> messages, List<ContentPart> parts)
     {
         if (parts.Count > 0)
         {
-            messages.Add(new ChatMessage("user", [.. parts]));
+            messages.Add(new RouterMessage("user", [.. parts]));
             parts.Clear();
         }
     }
 
-    private static ChatMessage ParseToolResult(JsonElement block, string path)
+    private static RouterMessage ParseToolResult(JsonElement block, string path)
     {
         var id = OptionalString(block, "tool_use_id", $"{path}.tool_use_id") ?? throw new OpenAiRequestException($"{path}.tool_use_id", $"{path}.tool_use_id: Field required");
         var text = string.Empty;
@@ -322,7 +322,7 @@ internal static class AnthropicRequestParser
             text = "Error: " + text;
         }
 
-        return new ChatMessage("tool", [ContentPart.FromText(text.Length > 0 ? text : "(empty)") with { CacheControlJson = CacheControl(block) }], ToolCallId: id);
+        return new RouterMessage("tool", [ContentPart.FromText(text.Length > 0 ? text : "(empty)") with { CacheControlJson = CacheControl(block) }], ToolCallId: id);
     }
 
     private static ContentPart ParseImage(JsonElement block, string path)

@@ -57,7 +57,7 @@ internal static class ChatCompletionsEndpoints
         var tenant = http.Tenant();
 
         ParsedChatRequest parsed;
-        RoutingContext context;
+        RouterContext context;
         try
         {
             using var doc = await ReadJsonAsync(http);
@@ -103,7 +103,7 @@ internal static class ChatCompletionsEndpoints
         }
     }
 
-    private static async Task StreamAsync(HttpContext http, RouterCall call, ParsedChatRequest parsed, RoutingContext context, long started)
+    private static async Task StreamAsync(HttpContext http, RouterCall call, ParsedChatRequest parsed, RouterContext context, long started)
     {
         // Routing, fallback and failures before the first chunk throw here: the caller answers them as JSON errors.
         await using var stream = await Surfaces.RoutedStream.OpenAsync(call, parsed.Request, context);

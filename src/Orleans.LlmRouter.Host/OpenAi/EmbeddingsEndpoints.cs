@@ -23,7 +23,7 @@ internal static class EmbeddingsEndpoints
         var tenant = http.Tenant();
 
         EmbeddingRequest request;
-        RoutingContext context;
+        RouterContext context;
         bool base64;
         try
         {

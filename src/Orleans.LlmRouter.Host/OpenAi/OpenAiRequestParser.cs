@@ -4,50 +4,6 @@ using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
-/// <summary>A request body that does not fit the OpenAI shape; becomes a 400 with <see cref="Param"/>.</summary>
-internal sealed class OpenAiRequestException : Exception
-{
-    public OpenAiRequestException()
-    {
-    }
-
-    public OpenAiRequestException(string message)
-        : base(message)
-    {
-    }
-
-    public OpenAiRequestException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    public OpenAiRequestException(string? param, string message)
-        : base(message) => Param = param;
-
-    public string? Param { get; }
-}
-
-/// <summary>The request body is larger than the gateway accepts; becomes a 413 <c>request_too_large</c>.</summary>
-internal sealed class RequestTooLargeException : Exception
-{
-    public RequestTooLargeException()
-    {
-    }
-
-    public RequestTooLargeException(string message)
-        : base(message)
-    {
-    }
-
-    public RequestTooLargeException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
-/// <summary>The parts of an OpenAI chat request that are about the call rather than the conversation.</summary>
-internal sealed record ParsedChatRequest(ChatRequest Request, string? Model, bool Stream, bool IncludeUsage);
-
 /// <summary>
 /// Parses an OpenAI Chat Completions body into a provider-neutral <see cref="ChatRequest"/>, validating as it goes:
 /// every shape error names the field (<c>messages[1].content[0].image_url</c>) and becomes a 400. Unknown fields are
@@ -75,7 +31,7 @@ internal static class OpenAiRequestParser
             throw new OpenAiRequestException("messages", "'messages' must be an array.");
         }
 
-        var messages = new List<ChatMessage>(messagesEl.GetArrayLength());
+        var messages = new List<RouterMessage>(messagesEl.GetArrayLength());
         var index = 0;
         foreach (var m in messagesEl.EnumerateArray())
         {
@@ -126,7 +82,7 @@ internal static class OpenAiRequestParser
         return new ParsedChatRequest(request, model, stream, includeUsage);
     }
 
-    private static ChatMessage ParseMessage(JsonElement m, string path)
+    private static RouterMessage ParseMessage(JsonElement m, string path)
     {
         if (m.ValueKind != JsonValueKind.Object)
         {
@@ -200,7 +156,7 @@ internal static class OpenAiRequestParser
             throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must not be empty.");
         }
 
-        return new ChatMessage(role, content, OptionalString(m, "name", $"{path}.name"), toolCallId, toolCalls);
+        return new RouterMessage(role, content, OptionalString(m, "name", $"{path}.name"), toolCallId, toolCalls);
     }
 
     private static ContentPart ParsePart(JsonElement part, string path, string role)

@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// </summary>
 internal static class RoutingHeaders
 {
-    public static RoutingContext From(HttpContext http, TenantDefinition tenant, string? model)
+    public static RouterContext From(HttpContext http, TenantDefinition tenant, string? model)
     {
         var headers = http.Request.Headers;
         string? action = First(headers, "X-LlmRouter-Action");
@@ -40,7 +40,7 @@ internal static class RoutingHeaders
         var tags = First(headers, "X-LlmRouter-Tags") is { Length: > 0 } t
             ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [];
-        return new RoutingContext(tenant.Id)
+        return new RouterContext(tenant.Id)
         {
             RequestId = Hosting.GatewayTelemetry.RequestId(http), // the X-Request-Id of the response
             Model = explicitModel,

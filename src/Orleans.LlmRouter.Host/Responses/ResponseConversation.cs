@@ -12,7 +12,7 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// </summary>
 internal static class ResponseConversation
 {
-    public static string Write(IReadOnlyList<ChatMessage> messages) => SurfaceJson.Text(messages, static (w, messages) =>
+    public static string Write(IReadOnlyList<RouterMessage> messages) => SurfaceJson.Text(messages, static (w, messages) =>
     {
         w.WriteStartObject();
         w.WriteStartArray("messages");
@@ -88,7 +88,7 @@ internal static class ResponseConversation
         w.WriteEndObject();
     });
 
-    public static IReadOnlyList<ChatMessage> Read(string json)
+    public static IReadOnlyList<RouterMessage> Read(string json)
     {
         using var doc = JsonDocument.Parse(json);
         return OpenAiRequestParser.Parse(doc.RootElement).Request.Messages;

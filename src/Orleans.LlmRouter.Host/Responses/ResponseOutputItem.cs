@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// <summary>One item of a response's <c>output</c>: an assistant <c>message</c> with its text, or a <c>function_call</c>.</summary>
 internal sealed record ResponseOutputItem(string Id, string? Text, ToolCall? Call)
 {
-    public static IReadOnlyList<ResponseOutputItem> From(string requestId, ChatMessage message)
+    public static IReadOnlyList<ResponseOutputItem> From(string requestId, RouterMessage message)
     {
         var items = new List<ResponseOutputItem>();
         if (message.Text.Length > 0 || message.ToolCalls is not { Count: > 0 })

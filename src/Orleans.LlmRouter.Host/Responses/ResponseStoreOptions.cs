@@ -4,7 +4,7 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// How long the Responses API keeps a response created with <c>store</c> (the default) for
 /// <c>GET /v1/responses/{id}</c> and <c>previous_response_id</c> (section <c>LlmRouter:Responses</c>).
 /// </summary>
-public sealed class ResponseStoreOptions
+internal sealed class ResponseStoreOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "LlmRouter:Responses";

@@ -37,8 +37,8 @@ internal static class ResponsesEndpoints
         var started = Stopwatch.GetTimestamp();
         var tenant = http.Tenant();
         ParsedResponsesRequest parsed;
-        RoutingContext context;
-        IReadOnlyList<ChatMessage> history;
+        RouterContext context;
+        IReadOnlyList<RouterMessage> history;
         ChatRequest request;
         try
         {
@@ -52,10 +52,10 @@ internal static class ResponsesEndpoints
                 history = ResponseConversation.Read(previous.ConversationJson);
             }
 
-            var messages = new List<ChatMessage>(history.Count + parsed.Template.Messages.Count + 1);
+            var messages = new List<RouterMessage>(history.Count + parsed.Template.Messages.Count + 1);
             if (parsed.Instructions is { Length: > 0 } instructions)
             {
-                messages.Add(ChatMessage.FromText("system", instructions));
+                messages.Add(RouterMessage.FromText("system", instructions));
             }
 
             messages.AddRange(history);
@@ -72,7 +72,7 @@ internal static class ResponsesEndpoints
 
         var id = "resp_" + context.RequestId;
         var createdAt = clock.UtcNow;
-        Func<string, ChatMessage, Task> keep = (json, output) => parsed.Store
+        Func<string, RouterMessage, Task> keep = (json, output) => parsed.Store
             ? grains.GetStoredResponse(tenant.Id, id).PutAsync(new StoredResponse(json, ResponseConversation.Write([.. history, .. parsed.Template.Messages, output]), createdAt, createdAt + store.Value.Retention))
             : Task.CompletedTask;
         using var call = calls.Begin(context, http.RequestAborted);
@@ -122,7 +122,7 @@ internal static class ResponsesEndpoints
     /// <c>response.completed</c> (or <c>response.incomplete</c>) with usage. An upstream failure after the first event is
     /// <c>response.failed</c>; a node lost mid-stream an <c>error</c> event.
     /// </summary>
-    private static async IAsyncEnumerable<SseItem<string>> Events(RoutedStream stream, ResponseSnapshot snapshot, string requestId, Func<string, ChatMessage, Task> keep, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> Events(RoutedStream stream, ResponseSnapshot snapshot, string requestId, Func<string, RouterMessage, Task> keep, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var events = new ResponseStreamEvents();
         yield return events.Response("response.created", snapshot);
@@ -202,7 +202,7 @@ internal static class ResponsesEndpoints
 
         var (status, reason) = ResponseSnapshot.StatusOf(finish);
         var done = snapshot with { Status = status, Output = output, Usage = usage, IncompleteReason = reason };
-        var message = new ChatMessage("assistant", allText.Length > 0 ? [ContentPart.FromText(allText.ToString())] : [], ToolCalls: calls.Count > 0 ? calls : null);
+        var message = new RouterMessage("assistant", allText.Length > 0 ? [ContentPart.FromText(allText.ToString())] : [], ToolCalls: calls.Count > 0 ? calls : null);
         await keep(SurfaceJson.Text(done, ResponsesWriter.WriteResponse), message);
         yield return events.Response(status == "incomplete" ? "response.incomplete" : "response.completed", done);
     }

@@ -65,9 +65,9 @@ internal static class ResponsesRequestParser
         };
     }
 
-    private static List<ChatMessage> ParseInput(JsonElement root)
+    private static List<RouterMessage> ParseInput(JsonElement root)
     {
-        var messages = new List<ChatMessage>();
+        var messages = new List<RouterMessage>();
         if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
         {
             return messages;
@@ -75,7 +75,7 @@ internal static class ResponsesRequestParser
 
         if (input.ValueKind == JsonValueKind.String)
         {
-            messages.Add(ChatMessage.FromText("user", input.GetString()!));
+            messages.Add(RouterMessage.FromText("user", input.GetString()!));
             return messages;
         }
 
@@ -113,13 +113,13 @@ internal static class ResponsesRequestParser
                     }
                     else
                     {
-                        messages.Add(new ChatMessage("assistant", [], ToolCalls: [call]));
+                        messages.Add(new RouterMessage("assistant", [], ToolCalls: [call]));
                     }
 
                     break;
                 case "function_call_output":
                     var callId = OptionalString(item, "call_id", $"{path}.call_id") ?? throw new OpenAiRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'.");
-                    messages.Add(new ChatMessage("tool", [ContentPart.FromText(OutputText(item, path))], ToolCallId: callId));
+                    messages.Add(new RouterMessage("tool", [ContentPart.FromText(OutputText(item, path))], ToolCallId: callId));
                     break;
                 case "reasoning":
                     break; // passed back by clients that keep the conversation themselves; not forwarded
@@ -146,7 +146,7 @@ internal static class ResponsesRequestParser
         };
     }
 
-    private static ChatMessage ParseMessage(JsonElement item, string path)
+    private static RouterMessage ParseMessage(JsonElement item, string path)
     {
         var role = OptionalString(item, "role", $"{path}.role");
         if (role is not ("user" or "assistant" or "system" or "developer"))
@@ -161,7 +161,7 @@ internal static class ResponsesRequestParser
 
         if (content.ValueKind == JsonValueKind.String)
         {
-            return ChatMessage.FromText(role, content.GetString()!);
+            return RouterMessage.FromText(role, content.GetString()!);
         }
 
         if (content.ValueKind != JsonValueKind.Array)
@@ -207,7 +207,7 @@ internal static class ResponsesRequestParser
             throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must not be empty.");
         }
 
-        return new ChatMessage(role, parts);
+        return new RouterMessage(role, parts);
     }
 
     private static void ValidateImageUrl(string url, string path)

@@ -29,7 +29,7 @@ internal sealed class RoutedStream : IAsyncDisposable
     public ChatStreamItem? First { get; }
 
     /// <summary>Starts the stream and waits for its first item; a failure before it throws, to be mapped by the surface.</summary>
-    public static async Task<RoutedStream> OpenAsync(RouterCall call, ChatRequest request, RoutingContext context)
+    public static async Task<RoutedStream> OpenAsync(RouterCall call, ChatRequest request, RouterContext context)
     {
         ArgumentNullException.ThrowIfNull(call);
         var items = call.Router.StreamAsync(request, context, call.Token).GetAsyncEnumerator(call.Token);

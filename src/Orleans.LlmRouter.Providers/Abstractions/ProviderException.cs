@@ -2,47 +2,6 @@ using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
-/// <summary>Normalised classes of provider failure.</summary>
-public enum ProviderErrorClass
-{
-    /// <summary>The API key was refused (HTTP 401).</summary>
-    Authentication,
-    /// <summary>The key may not use this model or endpoint (HTTP 403).</summary>
-    Permission,
-    /// <summary>The model or endpoint does not exist (HTTP 404).</summary>
-    NotFound,
-    /// <summary>The provider refused the request as invalid (e.g. HTTP 400 or 422); not retried on the same model.</summary>
-    BadRequest,
-    /// <summary>The prompt does not fit the model's context; the router prefers a long-context model next.</summary>
-    ContextLengthExceeded,
-    /// <summary>The provider refused the content under its safety policy.</summary>
-    ContentPolicy,
-    /// <summary>The provider's rate limit was hit (HTTP 429); transient, honouring Retry-After.</summary>
-    RateLimited,
-    /// <summary>The provider is overloaded (e.g. Anthropic's HTTP 529); transient.</summary>
-    Overloaded,
-    /// <summary>A server error (HTTP 5xx); transient.</summary>
-    Server,
-    /// <summary>No answer within the provider's timeout; transient.</summary>
-    Timeout,
-    /// <summary>The connection failed or broke; transient.</summary>
-    Connection,
-    /// <summary>The answer does not satisfy the requested JSON format or schema (checked by the gateway).</summary>
-    StructuredOutput,
-    /// <summary>The call was cancelled before an answer.</summary>
-    Cancelled,
-
-    /// <summary>The gateway did not send the request: breaker open, paused, limits spent or disabled.</summary>
-    Unavailable,
-
-    /// <summary>
-    /// The provider answered, but not in its documented shape: malformed or truncated JSON, a body missing its required
-    /// fields, a stream that ended without its terminal event, or any other unexpected failure inside the adapter.
-    /// Counts against the provider's breaker and falls back to the next candidate (not retried on the same model).
-    /// </summary>
-    UpstreamInvalidResponse,
-}
-
 /// <summary>
 /// A provider failure, told apart by its <see cref="ErrorClass"/> (one enum from the adapter to the HTTP answer). Carries provider, model, HTTP status, transience, retry-after and
 /// the provider's own message. Never contains an API key.
@@ -118,28 +77,4 @@ public class ProviderException : Exception
         var m = model?.ProviderModel;
         return new ProviderException(errorClass, provider.Id, model?.ProviderModel, status, message, inner) { RetryAfter = retryAfter };
     }
-}
-
-/// <summary>Names of error classes as they appear in the ledger and API (<c>rate_limited</c>).</summary>
-internal static class ErrorClassNames
-{
-    public static string Of(ProviderErrorClass c) => c switch
-    {
-        ProviderErrorClass.Authentication => "authentication",
-        ProviderErrorClass.Permission => "permission",
-        ProviderErrorClass.NotFound => "not_found",
-        ProviderErrorClass.BadRequest => "bad_request",
-        ProviderErrorClass.ContextLengthExceeded => "context_length_exceeded",
-        ProviderErrorClass.ContentPolicy => "content_policy",
-        ProviderErrorClass.RateLimited => "rate_limited",
-        ProviderErrorClass.Overloaded => "overloaded",
-        ProviderErrorClass.Server => "server",
-        ProviderErrorClass.Timeout => "timeout",
-        ProviderErrorClass.Connection => "connection",
-        ProviderErrorClass.StructuredOutput => "structured_output",
-        ProviderErrorClass.Cancelled => "cancelled",
-        ProviderErrorClass.Unavailable => "unavailable",
-        ProviderErrorClass.UpstreamInvalidResponse => "upstream_invalid_response",
-        _ => c.ToString(),
-    };
 }

@@ -88,7 +88,7 @@ internal sealed class AnthropicChatProvider : IChatProvider
             throw ProviderException.Create(ProviderErrorClass.ContentPolicy, Provider, call.Model, 200, "the model refused to answer");
         }
 
-        var message = new ChatMessage("assistant", text.Length == 0 ? [] : [ContentPart.FromText(text.ToString())], ToolCalls: tools.Count > 0 ? tools : null);
+        var message = new RouterMessage("assistant", text.Length == 0 ? [] : [ContentPart.FromText(text.ToString())], ToolCalls: tools.Count > 0 ? tools : null);
         return new ProviderResponse(message, AnthropicWire.FinishReason(stop, tools.Count > 0), AnthropicWire.Usage(root.TryGetProperty("usage", out var u) ? u : default), root.TryGetProperty("id", out var id) ? id.GetString() : null);
     }
 
@@ -206,22 +206,5 @@ internal sealed class AnthropicChatProvider : IChatProvider
         var started = Stopwatch.GetTimestamp();
         var models = await ListModelsAsync(cancellationToken);
         return new ProviderHealthProbe(true, $"{models.Count} models", Stopwatch.GetElapsedTime(started));
-    }
-}
-
-/// <summary>Registers the <c>anthropic</c> provider type.</summary>
-internal sealed class AnthropicProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
-{
-    /// <summary>The <c>anthropic</c> type, whose models count prompts with the Claude tokenizer estimate.</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Anthropic, TokenizerFamily.Claude);
-
-    public string Type => Descriptor.Name;
-
-    public IChatProvider Create(ProviderDefinition provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        ArgumentNullException.ThrowIfNull(clients);
-        var key = WireHelpers.ApiKey(provider, environment);
-        return new AnthropicChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key, time);
     }
 }

@@ -144,7 +144,7 @@ internal static class AnthropicWire
         _ => 500,
     };
 
-    private static void WriteTurns(Utf8JsonWriter w, List<ChatMessage> messages)
+    private static void WriteTurns(Utf8JsonWriter w, List<RouterMessage> messages)
     {
         string? open = null;
         foreach (var m in messages)
@@ -174,7 +174,7 @@ internal static class AnthropicWire
         }
     }
 
-    private static void WriteBlocks(Utf8JsonWriter w, ChatMessage m)
+    private static void WriteBlocks(Utf8JsonWriter w, RouterMessage m)
     {
         if (m.Role == "tool")
         {

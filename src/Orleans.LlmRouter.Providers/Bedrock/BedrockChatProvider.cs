@@ -78,7 +78,7 @@ internal sealed class BedrockChatProvider : IChatProvider
         }
 
         var stop = root.TryGetProperty("stopReason", out var sr) && sr.ValueKind == JsonValueKind.String ? sr.GetString() : null;
-        var chat = new ChatMessage("assistant", text.Length == 0 ? [] : [ContentPart.FromText(text.ToString())], ToolCalls: tools.Count > 0 ? tools : null);
+        var chat = new RouterMessage("assistant", text.Length == 0 ? [] : [ContentPart.FromText(text.ToString())], ToolCalls: tools.Count > 0 ? tools : null);
         var requestId = response.Headers.TryGetValues("x-amzn-RequestId", out var ids) ? ids.FirstOrDefault() : null;
         return new ProviderResponse(chat, BedrockWire.FinishReason(stop, tools.Count > 0), BedrockWire.Usage(root.TryGetProperty("usage", out var u) ? u : default), requestId);
     }

@@ -84,7 +84,7 @@ internal static class BedrockWire
         _ => "stop",
     };
 
-    private static void WriteTurns(Utf8JsonWriter w, List<ChatMessage> messages, ProviderDefinition provider, ModelDefinition model)
+    private static void WriteTurns(Utf8JsonWriter w, List<RouterMessage> messages, ProviderDefinition provider, ModelDefinition model)
     {
         string? open = null;
         foreach (var m in messages)

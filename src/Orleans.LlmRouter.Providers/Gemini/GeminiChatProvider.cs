@@ -88,7 +88,7 @@ internal sealed class GeminiChatProvider : IChatProvider
         var text = new StringBuilder();
         var toolCalls = new List<ToolCall>();
         var finish = GeminiWire.ReadCandidate(root, text, toolCalls, responseId);
-        var message = new ChatMessage("assistant", text.Length == 0 ? [] : [ContentPart.FromText(text.ToString())], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
+        var message = new RouterMessage("assistant", text.Length == 0 ? [] : [ContentPart.FromText(text.ToString())], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
         var usage = GeminiWire.Usage(root.TryGetProperty("usageMetadata", out var u) ? u : default);
         return new ProviderResponse(message, GeminiWire.FinishReason(finish, toolCalls.Count > 0), usage, responseId);
     }
@@ -274,20 +274,4 @@ internal sealed class GeminiChatProvider : IChatProvider
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
         _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
-}
-
-/// <summary>Registers the <c>gemini</c> provider type (the Google Gemini Developer API).</summary>
-internal sealed class GeminiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
-{
-    /// <summary>The <c>gemini</c> type.</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Gemini);
-
-    public string Type => Descriptor.Name;
-
-    public IChatProvider Create(ProviderDefinition provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        var key = WireHelpers.ApiKey(provider, environment);
-        return new GeminiChatProvider(provider, clients.CreateClient(Http.ProviderHttpClients.NameFor(provider.Id)), key, time);
-    }
 }

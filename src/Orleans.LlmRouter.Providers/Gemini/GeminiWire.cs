@@ -215,7 +215,7 @@ internal static class GeminiWire
     /// <c>user</c> and <c>model</c>. Tool results are <c>functionResponse</c> parts in a user turn (named after the
     /// earlier assistant call with that id). Consecutive messages of one role are merged into one turn.
     /// </summary>
-    private static (List<string> System, List<Turn> Turns) Turns(IReadOnlyList<ChatMessage> messages)
+    private static (List<string> System, List<Turn> Turns) Turns(IReadOnlyList<RouterMessage> messages)
     {
         var system = new List<string>();
         var turns = new List<Turn>();
@@ -288,7 +288,7 @@ internal static class GeminiWire
         return (system, turns);
     }
 
-    private static void AddContent(List<Action<Utf8JsonWriter>> parts, ChatMessage m)
+    private static void AddContent(List<Action<Utf8JsonWriter>> parts, RouterMessage m)
     {
         foreach (var part in m.Content)
         {
@@ -551,8 +551,3 @@ internal static class GeminiWire
         w.WriteEndObject();
     }
 }
-
-/// <summary>A request Gemini cannot take, found before sending (becomes a bad-request provider error).</summary>
-#pragma warning disable CA1032 // Internal, always built with its message.
-internal sealed class GeminiRequestException(string message) : Exception(message);
-#pragma warning restore CA1032

@@ -85,7 +85,7 @@ internal sealed class OllamaChatProvider : IChatProvider
         var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object ? m : throw _upstream.Invalid(call.Model, "the answer has no message");
         var content = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         var toolCalls = OllamaWire.ToolCalls(message);
-        var chat = new ChatMessage("assistant", string.IsNullOrEmpty(content) ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
+        var chat = new RouterMessage("assistant", string.IsNullOrEmpty(content) ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
         return new ProviderResponse(chat, OllamaWire.FinishReason(DoneReason(root), toolCalls.Count > 0), OllamaWire.Usage(root));
     }
 
@@ -221,20 +221,4 @@ internal sealed class OllamaChatProvider : IChatProvider
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body, ModelDefinition? model, HttpCompletionOption completion, CancellationToken cancellationToken) =>
         _upstream.SendAsync(method, path, body, model, completion, cancellationToken);
-}
-
-/// <summary>Registers the <c>ollama</c> provider type (Ollama's native API). A key is optional: set <c>api_key_env</c> for a proxy that wants a bearer token.</summary>
-internal sealed class OllamaProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
-{
-    /// <summary>The <c>ollama</c> type.</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Ollama);
-
-    public string Type => Descriptor.Name;
-
-    public IChatProvider Create(ProviderDefinition provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        var key = WireHelpers.ApiKey(provider, environment);
-        return new OllamaChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key, time);
-    }
 }

@@ -7,14 +7,6 @@ using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Ollama;
 
-/// <summary>Per-provider request settings from the provider's <c>options</c> (<c>keep_alive</c>, <c>num_ctx</c>).</summary>
-internal sealed record OllamaRequestSettings(string? KeepAlive, int? NumCtx)
-{
-    public static OllamaRequestSettings From(IReadOnlyDictionary<string, string> options) => new(
-        options.TryGetValue("keep_alive", out var keepAlive) && !string.IsNullOrWhiteSpace(keepAlive) ? keepAlive : null,
-        options.TryGetValue("num_ctx", out var ctx) && int.TryParse(ctx, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null);
-}
-
 /// <summary>
 /// Ollama's native wire format (<c>/api/chat</c>, <c>/api/embed</c>, <c>/api/tags</c>), written with
 /// <see cref="Utf8JsonWriter"/> and read with <see cref="JsonDocument"/>, tolerant of unknown fields. Differences from
@@ -186,7 +178,7 @@ internal static class OllamaWire
 
     private static string NewToolCallId() => "call_" + Guid.NewGuid().ToString("N")[..16];
 
-    private static void WriteMessage(Utf8JsonWriter w, ChatMessage m, Dictionary<string, string> toolNames, Func<string, Exception> invalid)
+    private static void WriteMessage(Utf8JsonWriter w, RouterMessage m, Dictionary<string, string> toolNames, Func<string, Exception> invalid)
     {
         w.WriteStartObject();
         w.WriteString("role", m.Role == "developer" ? "system" : m.Role);

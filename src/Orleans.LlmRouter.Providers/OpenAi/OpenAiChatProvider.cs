@@ -114,7 +114,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
         }
 
         var finish = OpenAiWire.FinishReason(choice.TryGetProperty("finish_reason", out var fr) ? fr.GetString() : null, toolCalls.Count > 0);
-        var chat = new ChatMessage("assistant", content is null ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
+        var chat = new RouterMessage("assistant", content is null ? [] : [ContentPart.FromText(content)], ToolCalls: toolCalls.Count > 0 ? toolCalls : null);
         return new ProviderResponse(chat, finish, OpenAiWire.Usage(root.TryGetProperty("usage", out var u) ? u : default), root.TryGetProperty("id", out var id) ? id.GetString() : null);
     }
 
@@ -268,20 +268,4 @@ internal sealed class OpenAiChatProvider : IChatProvider
     // reasoning_effort only to models that take it (the reasoning capability): others would refuse the field.
     private static string? ReasoningEffort(ProviderCall call) =>
         call.Model.Has(Capability.Reasoning) ? ReasoningMapping.EffortOf(call.Request) : null;
-}
-
-/// <summary>Registers the <c>openai</c> provider type (OpenAI and every OpenAI-compatible API).</summary>
-internal sealed class OpenAiProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
-{
-    /// <summary>The <c>openai</c> type.</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.OpenAi);
-
-    public string Type => Descriptor.Name;
-
-    public IChatProvider Create(ProviderDefinition provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        var key = WireHelpers.ApiKey(provider, environment);
-        return new OpenAiChatProvider(provider, clients.CreateClient(ProviderHttpClients.NameFor(provider.Id)), key, time);
-    }
 }

@@ -163,7 +163,7 @@ internal static class OpenAiWire
         }
     }
 
-    private static void WriteMessage(Utf8JsonWriter w, ChatMessage m)
+    private static void WriteMessage(Utf8JsonWriter w, RouterMessage m)
     {
         w.WriteStartObject();
         w.WriteString("role", m.Role);

@@ -42,7 +42,7 @@ internal sealed partial class SimulatedChatProvider : IChatProvider
         var (message, finish, usage) = SimulatedReplies.Reply(call.Request, call.Model.ProviderModel);
         if (injected == "invalid_json")
         {
-            message = ChatMessage.FromText("assistant", "this is {not json");
+            message = RouterMessage.FromText("assistant", "this is {not json");
         }
 
         if (injected == "nousage")
@@ -207,15 +207,4 @@ internal sealed partial class SimulatedChatProvider : IChatProvider
 
     [GeneratedRegex(@"\[simulate:(?<kind>[a-z_]+)(@(?<target>[A-Za-z0-9._:/-]+))?\]")]
     private static partial Regex Marker();
-}
-
-/// <summary>Registers the <c>simulated</c> provider type.</summary>
-internal sealed class SimulatedProviderFactory(TimeProvider time) : IDescribedChatProviderFactory
-{
-    /// <summary>The <c>simulated</c> type.</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Simulated);
-
-    public string Type => Descriptor.Name;
-
-    public IChatProvider Create(ProviderDefinition provider) => new SimulatedChatProvider(provider, time);
 }

@@ -10,7 +10,7 @@ namespace Orleans.LlmRouter.Providers.Simulated;
 /// <summary>Builds deterministic replies from a request: text, JSON that fits the requested schema, or tool calls.</summary>
 internal static class SimulatedReplies
 {
-    public static (ChatMessage Message, string FinishReason, TokenUsage Usage) Reply(ChatRequest request, string providerModel)
+    public static (RouterMessage Message, string FinishReason, TokenUsage Usage) Reply(ChatRequest request, string providerModel)
     {
         var prompt = EstimatePrompt(request);
         var last = request.Messages.Count > 0 ? request.Messages[^1] : null;
@@ -23,7 +23,7 @@ internal static class SimulatedReplies
             var args = ExampleJson(tool.ParametersJson, request);
             var id = "call_" + Hash(providerModel + args).ToString("x8", CultureInfo.InvariantCulture);
             var call = new ToolCall(id, tool.Name, args);
-            var message = new ChatMessage("assistant", [], ToolCalls: [call]);
+            var message = new RouterMessage("assistant", [], ToolCalls: [call]);
             return (message, "tool_calls", new TokenUsage(prompt, TokenEstimator.EstimateText(tool.Name + args) + 3));
         }
 
@@ -50,7 +50,7 @@ internal static class SimulatedReplies
             finish = "length";
         }
 
-        return (ChatMessage.FromText("assistant", text), finish, new TokenUsage(prompt, completion));
+        return (RouterMessage.FromText("assistant", text), finish, new TokenUsage(prompt, completion));
     }
 
     public static long EstimatePrompt(ChatRequest request) =>
@@ -187,6 +187,3 @@ internal static class SimulatedReplies
         return hash;
     }
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
-internal sealed partial class SimulatedJson : System.Text.Json.Serialization.JsonSerializerContext;

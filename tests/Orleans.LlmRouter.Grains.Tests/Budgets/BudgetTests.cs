@@ -9,9 +9,9 @@ public sealed class BudgetTests(BudgetClusterFixture fx)
     private IRouterGrain Router => fx.Cluster.Client.GetGrain<IRouterGrain>(0);
 
     private static ChatRequest Ask(string text, int? maxTokens = 100) =>
-        new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = maxTokens };
+        new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = maxTokens };
 
-    private static RoutingContext For(string tenant, string model = "cheap") => new(tenant) { Model = model };
+    private static RouterContext For(string tenant, string model = "cheap") => new(tenant) { Model = model };
 
     private async Task<long> LedgerTokens(string tenant)
     {
@@ -96,7 +96,7 @@ public sealed class BudgetTests(BudgetClusterFixture fx)
     public async Task A_model_the_tenant_cannot_afford_falls_back_to_a_cheaper_one()
     {
         // pricey would reserve ~0.011 USD against a 0.005 USD daily budget; cheap fits.
-        var completion = await Router.CompleteAsync(Ask("route me within budget"), new RoutingContext("usd") { Action = "chat" });
+        var completion = await Router.CompleteAsync(Ask("route me within budget"), new RouterContext("usd") { Action = "chat" });
         Assert.Equal("cheap", completion.Model);
         Assert.DoesNotContain(completion.Attempts, a => a.Model == "pricey");
     }
@@ -104,19 +104,19 @@ public sealed class BudgetTests(BudgetClusterFixture fx)
     [Fact]
     public async Task A_run_budget_limits_one_run_but_not_another()
     {
-        var run = new RoutingContext("run") { Model = "cheap", RunId = "run-a" };
+        var run = new RouterContext("run") { Model = "cheap", RunId = "run-a" };
         await Router.CompleteAsync(Ask("run a one"), run);
         await Router.CompleteAsync(Ask("run a two"), run with { RequestId = Guid.NewGuid().ToString("N") });
         var ex = await Assert.ThrowsAsync<TokenBudgetExceededException>(() => Router.CompleteAsync(Ask("run a three"), run with { RequestId = Guid.NewGuid().ToString("N") }));
         Assert.Equal("run", ex.Window);
-        var other = await Router.CompleteAsync(Ask("run b one"), new RoutingContext("run") { Model = "cheap", RunId = "run-b" });
+        var other = await Router.CompleteAsync(Ask("run b one"), new RouterContext("run") { Model = "cheap", RunId = "run-b" });
         Assert.Equal("cheap", other.Model);
     }
 
     [Fact]
     public async Task A_request_id_is_billed_once()
     {
-        var context = new RoutingContext("idem") { Model = "cheap", RequestId = "idem-" + Guid.NewGuid().ToString("N") };
+        var context = new RouterContext("idem") { Model = "cheap", RequestId = "idem-" + Guid.NewGuid().ToString("N") };
         var first = await Router.CompleteAsync(Ask("same request twice"), context);
         await Router.CompleteAsync(Ask("same request twice"), context);
         var usage = await fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For("idem")).GetUsageAsync();
@@ -152,7 +152,7 @@ public sealed class BudgetTests(BudgetClusterFixture fx)
     [Fact]
     public async Task B3_an_abandoned_stream_is_billed_for_what_was_generated()
     {
-        var context = new RoutingContext("stream") { Model = "slowm" };
+        var context = new RouterContext("stream") { Model = "slowm" };
         await foreach (var item in Router.StreamAsync(Ask("a long enough message to produce several streamed chunks of text"), context, TestContext.Current.CancellationToken))
         {
             if (item.TextDelta is not null)

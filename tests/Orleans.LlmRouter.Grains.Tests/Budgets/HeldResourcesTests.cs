@@ -15,7 +15,7 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
     private ITenantBudgetGrain Budget(string tenant) => fx.Cluster.Client.GetGrain<ITenantBudgetGrain>(TenantBudgetKeys.For(tenant));
 
     private static ChatRequest Ask(string text, int? maxTokens = 100) =>
-        new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = maxTokens };
+        new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = maxTokens };
 
     private static async Task Eventually(Func<Task<bool>> condition, string what)
     {
@@ -49,13 +49,13 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
         for (var i = 0; i < 3; i++)
         {
             // More crashes than the provider's max_concurrency (2): a leaked slot would refuse the next calls.
-            var c = await Router.CompleteAsync(Ask($"crash {i} [simulate:crash@guarded-1]"), new RoutingContext("crash") { Action = "guardchain" });
+            var c = await Router.CompleteAsync(Ask($"crash {i} [simulate:crash@guarded-1]"), new RouterContext("crash") { Action = "guardchain" });
             Assert.Equal("cheap", c.Model);
             Assert.Equal(["guarded", "cheap"], c.Attempts.Select(a => a.Model));
             Assert.Equal("upstream_invalid_response", c.Attempts[0].ErrorClass);
         }
 
-        await using (var stream = Router.StreamAsync(Ask("stream crash [simulate:crash@guarded-1]"), new RoutingContext("crash") { Action = "guardchain" }).GetAsyncEnumerator(TestContext.Current.CancellationToken))
+        await using (var stream = Router.StreamAsync(Ask("stream crash [simulate:crash@guarded-1]"), new RouterContext("crash") { Action = "guardchain" }).GetAsyncEnumerator(TestContext.Current.CancellationToken))
         {
             Assert.True(await stream.MoveNextAsync());
             Assert.Equal("cheap", stream.Current.Model);
@@ -66,7 +66,7 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
 
         await Eventually(async () => (await fx.Cluster.Client.GetGrain<IProviderGrain>("conc").GetHealthAsync()).ConcurrencySlotsLeased == 0, "slots back at the provider grain");
         Assert.Equal(0, (await Budget("crash").GetUsageAsync()).ReservationsInFlight);
-        var healthy = await Router.CompleteAsync(Ask("now fine"), new RoutingContext("crash") { Model = "guarded" });
+        var healthy = await Router.CompleteAsync(Ask("now fine"), new RouterContext("crash") { Model = "guarded" });
         Assert.Equal("guarded", healthy.Model);
     }
 
@@ -74,12 +74,12 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
     public async Task Output_rejected_by_structured_output_validation_is_billed_as_a_failed_attempt()
     {
         var schema = """{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}""";
-        var request = new ChatRequest([ChatMessage.FromText("user", "json please [simulate:invalid_json@json-a-1]")])
+        var request = new ChatRequest([RouterMessage.FromText("user", "json please [simulate:invalid_json@json-a-1]")])
         {
             MaxOutputTokens = 50,
             ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "a", schema),
         };
-        var context = new RoutingContext("billv") { Action = "jsonchain" };
+        var context = new RouterContext("billv") { Action = "jsonchain" };
         var c = await Router.CompleteAsync(request, context);
         Assert.Equal("json-b", c.Model);
 
@@ -101,7 +101,7 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
     [Fact]
     public async Task A_stream_without_usage_is_counted_with_the_tokenizer_and_flagged_estimated()
     {
-        var context = new RoutingContext("nousage") { Model = "cheap" };
+        var context = new RouterContext("nousage") { Model = "cheap" };
         var items = new List<ChatStreamItem>();
         await foreach (var item in Router.StreamAsync(Ask("tell me something [simulate:nousage]"), context, TestContext.Current.CancellationToken))
         {
@@ -149,11 +149,11 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
         // Each call reserves ~900 tokens (max_tokens) of a 1,000 tpm limit but uses a few dozen: all fit this minute.
         for (var i = 0; i < 10; i++)
         {
-            await Router.CompleteAsync(Ask($"short call {i}", maxTokens: 900), new RoutingContext("tpmt") { Model = "cheap" });
+            await Router.CompleteAsync(Ask($"short call {i}", maxTokens: 900), new RouterContext("tpmt") { Model = "cheap" });
         }
 
         // Actual usage still counts: a prompt bigger than the limit is refused.
-        var ex = await Assert.ThrowsAsync<TenantRateLimitedException>(() => Router.CompleteAsync(Ask(new string('w', 1000), maxTokens: 10), new RoutingContext("tpmsmall") { Model = "cheap" }));
+        var ex = await Assert.ThrowsAsync<TenantRateLimitedException>(() => Router.CompleteAsync(Ask(new string('w', 1000), maxTokens: 10), new RouterContext("tpmsmall") { Model = "cheap" }));
         Assert.Equal("tpm", ex.Limit);
     }
 
@@ -167,7 +167,7 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
         {
             try
             {
-                await Router.CompleteAsync(Ask($"run call {i}"), new RoutingContext("runusd") { Model = "pricey", RunId = "r-usd" });
+                await Router.CompleteAsync(Ask($"run call {i}"), new RouterContext("runusd") { Model = "pricey", RunId = "r-usd" });
                 calls++;
             }
             catch (CostBudgetExceededException ex)
@@ -184,7 +184,7 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
         Assert.Equal(0.02m, run.CostLimitUsd);
 
         // Another run has its own budget.
-        await Router.CompleteAsync(Ask("another run"), new RoutingContext("runusd") { Model = "pricey", RunId = "r-other" });
+        await Router.CompleteAsync(Ask("another run"), new RouterContext("runusd") { Model = "pricey", RunId = "r-other" });
 
         fx.Clock.Advance(TimeSpan.FromHours(25));
         var after = await Budget("runusd").GetUsageAsync();
@@ -195,12 +195,12 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
     [Fact]
     public async Task An_unknown_tenant_is_refused_on_the_grain_api()
     {
-        var ex = await Assert.ThrowsAsync<TenantNotFoundException>(() => Router.CompleteAsync(Ask("who am I"), new RoutingContext("no-such-tenant") { Model = "cheap" }));
+        var ex = await Assert.ThrowsAsync<TenantNotFoundException>(() => Router.CompleteAsync(Ask("who am I"), new RouterContext("no-such-tenant") { Model = "cheap" }));
         Assert.Equal("no-such-tenant", ex.TenantId);
         await Assert.ThrowsAsync<TenantNotFoundException>(() => Budget("no-such-tenant").ReserveAsync("x:0", 1, 0m, null));
         await Assert.ThrowsAsync<TenantNotFoundException>(async () =>
         {
-            await foreach (var _ in Router.StreamAsync(Ask("who am I"), new RoutingContext("no-such-tenant") { Model = "cheap" }, TestContext.Current.CancellationToken))
+            await foreach (var _ in Router.StreamAsync(Ask("who am I"), new RouterContext("no-such-tenant") { Model = "cheap" }, TestContext.Current.CancellationToken))
             {
             }
         });

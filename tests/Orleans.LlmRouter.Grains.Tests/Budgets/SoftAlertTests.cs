@@ -61,7 +61,7 @@ public sealed class SoftAlertTests(BudgetClusterFixture fx)
         var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
         for (var i = 0; i < 6; i++)
         {
-            await router.CompleteAsync(new ChatRequest([ChatMessage.FromText("user", $"alert me {i}")]) { MaxOutputTokens = 50 }, new RoutingContext(tenant) { Model = "cheap" });
+            await router.CompleteAsync(new ChatRequest([RouterMessage.FromText("user", $"alert me {i}")]) { MaxOutputTokens = 50 }, new RouterContext(tenant) { Model = "cheap" });
         }
 
         for (var i = 0; i < 100 && received.Count == 0; i++)

@@ -10,7 +10,7 @@ public sealed class WeeklyBudgetTests(BudgetClusterFixture fx)
 {
     private IRouterGrain Router => fx.Cluster.Client.GetGrain<IRouterGrain>(0);
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
 
     [Fact]
     public async Task A_weekly_limit_is_enforced_survives_reactivation_and_resets_on_monday()
@@ -22,7 +22,7 @@ public sealed class WeeklyBudgetTests(BudgetClusterFixture fx)
         {
             try
             {
-                await Router.CompleteAsync(Ask($"fill the week {served}"), new RoutingContext("wk") { Model = "cheap" });
+                await Router.CompleteAsync(Ask($"fill the week {served}"), new RouterContext("wk") { Model = "cheap" });
                 served++;
             }
             catch (TokenBudgetExceededException ex)
@@ -44,7 +44,7 @@ public sealed class WeeklyBudgetTests(BudgetClusterFixture fx)
         await fx.Cluster.WaitForDeactivationAsync(budget);
         var reactivated = (await budget.GetUsageAsync()).Windows.Single(w => w.Window == "weekly");
         Assert.Equal((before.Key, before.Tokens), (reactivated.Key, reactivated.Tokens));
-        await Assert.ThrowsAsync<TokenBudgetExceededException>(() => Router.CompleteAsync(Ask("still this week"), new RoutingContext("wk") { Model = "cheap" }));
+        await Assert.ThrowsAsync<TokenBudgetExceededException>(() => Router.CompleteAsync(Ask("still this week"), new RouterContext("wk") { Model = "cheap" }));
 
         // Next Monday 00:00 UTC (the tenant's zone): a new week.
         var now = fx.Clock.GetUtcNow();
@@ -56,7 +56,7 @@ public sealed class WeeklyBudgetTests(BudgetClusterFixture fx)
         var after = (await budget.GetUsageAsync()).Windows.Single(w => w.Window == "weekly");
         Assert.Equal(0, after.Tokens);
         Assert.NotEqual(before.Key, after.Key);
-        var completion = await Router.CompleteAsync(Ask("a new week"), new RoutingContext("wk") { Model = "cheap" });
+        var completion = await Router.CompleteAsync(Ask("a new week"), new RouterContext("wk") { Model = "cheap" });
         Assert.Equal(completion.Usage.TotalTokens, (await budget.GetUsageAsync()).Windows.Single(w => w.Window == "weekly").Tokens);
     }
 

@@ -11,9 +11,9 @@ namespace Orleans.LlmRouter.Grains.Tests.Deployments;
 [Collection(DeploymentClusterCollection.Name)]
 public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
 {
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 20 };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = 20 };
 
-    private static RoutingContext To(string model) => new("deploy") { Model = model };
+    private static RouterContext To(string model) => new("deploy") { Model = model };
 
     private Task<ChatCompletion> CallAsync(int silo, string model, string text = "hello") =>
         fx.Router(silo).CompleteAsync(Ask(text), To(model));
@@ -170,7 +170,7 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
             var failedOnB = 0;
             for (var i = 0; i < 60; i++)
             {
-                var c = await fx.Router(i).CompleteAsync(Ask($"sturdy {i}"), new RoutingContext("deploy") { Action = "sturdy-chain" });
+                var c = await fx.Router(i).CompleteAsync(Ask($"sturdy {i}"), new RouterContext("deploy") { Action = "sturdy-chain" });
                 Assert.Equal("sturdy", c.Model); // never the chain's next model
                 Assert.All(c.Attempts, a => Assert.Equal("sturdy", a.Model));
                 failedOnB += c.Attempts.Count(a => a.Deployment == "db" && !a.Success);

@@ -11,7 +11,7 @@ public sealed class RequestLimitsTests
 {
     private static readonly RequestLimitsOptions Small = new() { MaxMessages = 3, MaxCharactersPerMessage = 10, MaxTools = 1, MaxImages = 2, MaxEmbeddingInputs = 2 };
 
-    private static ChatRequest Chat(params ChatMessage[] messages) => new(messages);
+    private static ChatRequest Chat(params RouterMessage[] messages) => new(messages);
 
     private static string ParamOf(Action validate) => Assert.Throws<InvalidRoutingException>(validate).Param!;
 
@@ -19,7 +19,7 @@ public sealed class RequestLimitsTests
     public void A_request_at_every_limit_passes()
     {
         var image = ContentPart.FromImage("https://example.com/a.png");
-        var request = Chat(ChatMessage.FromText("user", "0123456789"), new ChatMessage("user", [image, image]), ChatMessage.FromText("user", "x"))
+        var request = Chat(RouterMessage.FromText("user", "0123456789"), new RouterMessage("user", [image, image]), RouterMessage.FromText("user", "x"))
             with { Tools = [new ToolDefinition("f", null, null)] };
         RequestLimits.Validate(request, Small);
         RequestLimits.Validate(new EmbeddingRequest(["0123456789", "b"]), Small);
@@ -28,11 +28,11 @@ public sealed class RequestLimitsTests
     [Fact]
     public void Each_limit_names_its_field()
     {
-        Assert.Equal("messages", ParamOf(() => RequestLimits.Validate(Chat(Enumerable.Repeat(ChatMessage.FromText("user", "x"), 4).ToArray()), Small)));
-        Assert.Equal("messages[1].content", ParamOf(() => RequestLimits.Validate(Chat(ChatMessage.FromText("user", "ok"), new ChatMessage("user", [ContentPart.FromText("012345"), ContentPart.FromText("67890")])), Small)));
-        Assert.Equal("tools", ParamOf(() => RequestLimits.Validate(Chat(ChatMessage.FromText("user", "x")) with { Tools = [new("f", null, null), new("g", null, null)] }, Small)));
+        Assert.Equal("messages", ParamOf(() => RequestLimits.Validate(Chat(Enumerable.Repeat(RouterMessage.FromText("user", "x"), 4).ToArray()), Small)));
+        Assert.Equal("messages[1].content", ParamOf(() => RequestLimits.Validate(Chat(RouterMessage.FromText("user", "ok"), new RouterMessage("user", [ContentPart.FromText("012345"), ContentPart.FromText("67890")])), Small)));
+        Assert.Equal("tools", ParamOf(() => RequestLimits.Validate(Chat(RouterMessage.FromText("user", "x")) with { Tools = [new("f", null, null), new("g", null, null)] }, Small)));
         var image = ContentPart.FromImage("https://example.com/a.png");
-        Assert.Equal("messages", ParamOf(() => RequestLimits.Validate(Chat(new ChatMessage("user", [image, image]), new ChatMessage("user", [image])), Small)));
+        Assert.Equal("messages", ParamOf(() => RequestLimits.Validate(Chat(new RouterMessage("user", [image, image]), new RouterMessage("user", [image])), Small)));
         Assert.Equal("input", ParamOf(() => RequestLimits.Validate(new EmbeddingRequest(["a", "b", "c"]), Small)));
         Assert.Equal("input[0]", ParamOf(() => RequestLimits.Validate(new EmbeddingRequest(["01234567890"]), Small)));
     }
@@ -40,7 +40,7 @@ public sealed class RequestLimitsTests
     [Fact]
     public void Tool_call_arguments_count_as_characters_of_their_message()
     {
-        var call = new ChatMessage("assistant", [], ToolCalls: [new ToolCall("c1", "f", "{\"a\":\"123456\"}")]);
+        var call = new RouterMessage("assistant", [], ToolCalls: [new ToolCall("c1", "f", "{\"a\":\"123456\"}")]);
         Assert.Equal("messages[0].content", ParamOf(() => RequestLimits.Validate(Chat(call), Small)));
     }
 

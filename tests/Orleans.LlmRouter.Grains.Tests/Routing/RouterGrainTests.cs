@@ -8,9 +8,9 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
 {
     private IRouterGrain Router => fx.Cluster.Client.GetGrain<IRouterGrain>(0);
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 50 };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = 50 };
 
-    private static RoutingContext Ctx(string? model = null, string? action = null, string? strategy = null) =>
+    private static RouterContext Ctx(string? model = null, string? action = null, string? strategy = null) =>
         new("r") { Model = model, Action = action, Strategy = strategy };
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     public async Task Invalid_structured_output_moves_to_the_next_model()
     {
         var schema = """{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}""";
-        var request = new ChatRequest([ChatMessage.FromText("user", "json please [simulate:invalid_json@a-small]")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "a", schema) };
+        var request = new ChatRequest([RouterMessage.FromText("user", "json please [simulate:invalid_json@a-small]")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "a", schema) };
         var c = await Router.CompleteAsync(request, Ctx(action: "work"));
         Assert.Equal("b-small", c.Model);
         Assert.Equal("structured_output", c.Attempts[0].ErrorClass);
@@ -77,7 +77,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     {
         Assert.Equal("a-small", (await Router.CompleteAsync(Ask("auto"), Ctx(model: "auto"))).Model); // priority 1, cheaper than a-large
 
-        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("https://example.com/x.png")])]) { MaxOutputTokens = 50 };
+        var image = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("https://example.com/x.png")])]) { MaxOutputTokens = 50 };
         Assert.Equal("a-large", (await Router.CompleteAsync(image, Ctx(model: "auto"))).Model); // vision on priority 1
 
         var capped = await Router.CompleteAsync(image, Ctx(model: "auto") with { MaxCostUsd = 0.005m });
@@ -87,7 +87,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     [Fact]
     public async Task Explain_gives_the_route_and_reasons_without_calling_a_provider()
     {
-        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("look [simulate:server]"), ContentPart.FromImage("https://example.com/y.png")])]) { MaxOutputTokens = 50 };
+        var image = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("look [simulate:server]"), ContentPart.FromImage("https://example.com/y.png")])]) { MaxOutputTokens = 50 };
         var e = await Router.ExplainAsync(image, Ctx(action: "work", strategy: "quality"));
         Assert.Equal("a-large", e.ChosenModel);
         Assert.Equal(["b-vision"], e.Fallbacks);
@@ -100,7 +100,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
         Assert.Contains(none.Candidates, c => c.Model == "off-cheap" && c.Reason.Contains("disabled", StringComparison.Ordinal));
         Assert.Contains(none.Candidates, c => c.Model == "b-small" && c.Reason.Contains("lacks capability vision", StringComparison.Ordinal));
 
-        var huge = new ChatRequest([ChatMessage.FromText("user", new string('x', 20_000))]) { MaxOutputTokens = 10 };
+        var huge = new ChatRequest([RouterMessage.FromText("user", new string('x', 20_000))]) { MaxOutputTokens = 10 };
         var big = await Router.ExplainAsync(huge, Ctx(action: "long"));
         Assert.Equal("a-large", big.ChosenModel);
         Assert.Contains(big.Candidates, c => c.Model == "a-small" && c.Reason.Contains("context window", StringComparison.Ordinal));
@@ -110,7 +110,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     public async Task Prompt_estimates_use_each_models_tokenizer_family()
     {
         var text = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 250));
-        var request = new ChatRequest([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 10 };
+        var request = new ChatRequest([RouterMessage.FromText("user", text)]) { MaxOutputTokens = 10 };
 
         // gpt-4o-mini counts with o200k exactly: 2501 text tokens + 3 for the message + 3 for the reply.
         var exact = await Router.ExplainAsync(request, Ctx(model: "o-mini"));
@@ -125,7 +125,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     [Fact]
     public async Task The_request_limits_hold_on_the_grain_api_too()
     {
-        var many = new ChatRequest(Enumerable.Range(0, 2_049).Select(i => ChatMessage.FromText("user", $"m{i}")).ToList()) { MaxOutputTokens = 5 };
+        var many = new ChatRequest(Enumerable.Range(0, 2_049).Select(i => RouterMessage.FromText("user", $"m{i}")).ToList()) { MaxOutputTokens = 5 };
         Assert.Equal("messages", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.CompleteAsync(many, Ctx(action: "work")))).Param);
         var tooMany = new EmbeddingRequest(Enumerable.Range(0, 2_049).Select(i => $"text {i}").ToList());
         Assert.Equal("input", (await Assert.ThrowsAsync<InvalidRoutingException>(() => Router.EmbedAsync(tooMany, Ctx()))).Param);

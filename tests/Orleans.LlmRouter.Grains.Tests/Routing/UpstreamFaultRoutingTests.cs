@@ -11,7 +11,7 @@ public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
 {
     private IRouterGrain Router => fx.Cluster.Client.GetGrain<IRouterGrain>(0);
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("user", text)]) { MaxOutputTokens = 50 };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("user", text)]) { MaxOutputTokens = 50 };
 
     [Theory]
     [InlineData("malformed_json", "upstream_invalid_response")]
@@ -23,7 +23,7 @@ public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
     {
         for (var i = 0; i < 3; i++) // more than the provider's max_concurrency (2): a leaked slot would refuse the next
         {
-            var c = await Router.CompleteAsync(Ask($"{scenario} {i} [mock:{scenario}]"), new RoutingContext("faults") { Action = "upguard" });
+            var c = await Router.CompleteAsync(Ask($"{scenario} {i} [mock:{scenario}]"), new RouterContext("faults") { Action = "upguard" });
             Assert.Equal("b-small", c.Model);
             Assert.Equal(["m-upc", "b-small"], c.Attempts.Select(a => a.Model));
             Assert.Equal(errorClass, c.Attempts[0].ErrorClass);
@@ -40,7 +40,7 @@ public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
     public async Task A_stream_broken_after_its_first_chunk_ends_with_an_error_item_billed_for_what_came(string scenario, string errorClass)
     {
         var items = new List<ChatStreamItem>();
-        await foreach (var item in Router.StreamAsync(Ask($"stream {scenario} [mock:{scenario}]"), new RoutingContext("faults") { Model = "m-upc" }, TestContext.Current.CancellationToken))
+        await foreach (var item in Router.StreamAsync(Ask($"stream {scenario} [mock:{scenario}]"), new RouterContext("faults") { Model = "m-upc" }, TestContext.Current.CancellationToken))
         {
             items.Add(item);
         }
@@ -59,7 +59,7 @@ public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
     public async Task A_stream_without_a_usage_chunk_is_a_success_counted_with_the_tokenizer()
     {
         var items = new List<ChatStreamItem>();
-        await foreach (var item in Router.StreamAsync(Ask("no usage please [mock:no_usage]"), new RoutingContext("faults") { Model = "m-upc" }, TestContext.Current.CancellationToken))
+        await foreach (var item in Router.StreamAsync(Ask("no usage please [mock:no_usage]"), new RouterContext("faults") { Model = "m-upc" }, TestContext.Current.CancellationToken))
         {
             items.Add(item);
         }

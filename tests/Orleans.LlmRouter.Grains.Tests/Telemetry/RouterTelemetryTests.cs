@@ -71,7 +71,7 @@ public sealed class RouterTelemetryTests
         var provider = Catalog.ProviderOf(model);
         var record = new UsageRecord("r", provider.Id, model.Name, new TokenUsage(10, 5), 0.25m, true);
         var usage = new TokenUsage(10, 5);
-        var context = new RoutingContext("tenant");
+        var context = new RouterContext("tenant");
         Assert.Null(RouterTelemetry.StartRequest("chat", context));
         Assert.Null(RouterTelemetry.StartAttempt("chat", model, provider, 1, 100, null));
 
@@ -86,7 +86,7 @@ public sealed class RouterTelemetryTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    private static void Hot(RouterTelemetry telemetry, UsageRecord record, ProviderDefinition provider, ModelDefinition model, TokenUsage usage, RoutingContext context)
+    private static void Hot(RouterTelemetry telemetry, UsageRecord record, ProviderDefinition provider, ModelDefinition model, TokenUsage usage, RouterContext context)
     {
         telemetry.AttemptStarting(model, provider, retry: true, null);
         telemetry.AttemptStarting(model, provider, retry: false, "server_error");

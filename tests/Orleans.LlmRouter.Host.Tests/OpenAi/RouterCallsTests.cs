@@ -21,7 +21,7 @@ public sealed class RouterCallsTests
     public void A_call_missing_from_its_routers_silo_at_two_probes_in_a_row_is_lost_and_cancelled()
     {
         using var calls = Guarded();
-        using var call = calls.Begin(new RoutingContext("t1") { RequestId = "r-lost" }, CancellationToken.None);
+        using var call = calls.Begin(new RouterContext("t1") { RequestId = "r-lost" }, CancellationToken.None);
 
         _time.Advance(RouterCalls.ProbeInterval); // 1 s old: too young to probe
         Assert.Equal(0, _probes);
@@ -41,7 +41,7 @@ public sealed class RouterCallsTests
     {
         _answer = ids => Task.FromResult(ids);
         using var calls = Guarded();
-        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
 
         for (var i = 0; i < 30; i++)
         {
@@ -59,7 +59,7 @@ public sealed class RouterCallsTests
         var round = 0;
         _answer = ids => Task.FromResult(++round % 2 == 0 ? ids : []); // missed, found, missed, found…
         using var calls = Guarded();
-        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
 
         for (var i = 0; i < 12; i++)
         {
@@ -75,7 +75,7 @@ public sealed class RouterCallsTests
     {
         _answer = _ => Task.FromException<string[]>(new TimeoutException("no gateway"));
         using var calls = Guarded();
-        using var failing = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        using var failing = calls.Begin(new RouterContext("t1"), CancellationToken.None);
         for (var i = 0; i < 10; i++)
         {
             _time.Advance(RouterCalls.ProbeInterval);
@@ -96,7 +96,7 @@ public sealed class RouterCallsTests
     public void A_dropped_gateway_connection_probes_at_once()
     {
         using var calls = Guarded();
-        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
         _time.Advance(RouterCalls.ProbeInterval);
         _time.Advance(RouterCalls.ProbeInterval); // first miss on the timer
         Assert.Equal(1, _probes);
@@ -111,7 +111,7 @@ public sealed class RouterCallsTests
     public void A_call_that_ended_is_forgotten_and_the_front_end_spreads_calls_over_every_router_key()
     {
         using var calls = Guarded();
-        var begun = Enumerable.Range(0, RouterCalls.RouterKeys).Select(_ => calls.Begin(new RoutingContext("t1"), CancellationToken.None)).ToList();
+        var begun = Enumerable.Range(0, RouterCalls.RouterKeys).Select(_ => calls.Begin(new RouterContext("t1"), CancellationToken.None)).ToList();
         Assert.Equal(RouterCalls.RouterKeys, begun.Select(c => c.Router).Distinct().Count());
         Assert.Equal(RouterCalls.RouterKeys, calls.Count);
 
@@ -129,7 +129,7 @@ public sealed class RouterCallsTests
     public void Co_hosted_calls_use_router_key_0_and_are_not_probed()
     {
         using var calls = new RouterCalls(k => _routers[k], Probe, _time, NullLogger.Instance, guard: false);
-        using var call = calls.Begin(new RoutingContext("t1"), CancellationToken.None);
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
         Assert.Same(_routers[0], call.Router);
         Assert.Equal(0, calls.Count);
 
@@ -143,7 +143,7 @@ public sealed class RouterCallsTests
     {
         using var calls = Guarded();
         using var aborted = new CancellationTokenSource();
-        using var call = calls.Begin(new RoutingContext("t1") { RequestId = "r-abort" }, aborted.Token);
+        using var call = calls.Begin(new RouterContext("t1") { RequestId = "r-abort" }, aborted.Token);
 
         aborted.Cancel();
 
@@ -176,12 +176,12 @@ public sealed class RouterCallsTests
             return Task.FromResult(true);
         }
 
-        public Task<ChatCompletion> CompleteAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-        public Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RoutingContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RouterContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-        public Task<RouteExplanation> ExplainAsync(ChatRequest request, RoutingContext context) => throw new NotSupportedException();
+        public Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context) => throw new NotSupportedException();
 
-        public IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RoutingContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

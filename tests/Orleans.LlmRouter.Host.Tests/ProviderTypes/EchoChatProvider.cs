@@ -8,7 +8,7 @@ namespace Orleans.LlmRouter.Host.Tests.ProviderTypes;
 internal sealed class EchoChatProvider(string prefix) : IChatProvider
 {
     public Task<ProviderResponse> CompleteAsync(ProviderCall call, CancellationToken cancellationToken) =>
-        Task.FromResult(new ProviderResponse(new ChatMessage("assistant", [ContentPart.FromText(prefix + LastUser(call))]), "stop", new TokenUsage(11, 7), "echo-1"));
+        Task.FromResult(new ProviderResponse(new RouterMessage("assistant", [ContentPart.FromText(prefix + LastUser(call))]), "stop", new TokenUsage(11, 7), "echo-1"));
 
     public async IAsyncEnumerable<ProviderStreamChunk> StreamAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

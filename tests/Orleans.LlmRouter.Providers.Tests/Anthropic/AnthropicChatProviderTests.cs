@@ -24,7 +24,7 @@ public sealed class AnthropicChatProviderTests(MockUpstreamFixture mock) : IClas
 
     private ProviderCall Call(ChatRequest request) => new(request, Model, Provider());
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("system", "be brief"), ChatMessage.FromText("user", text)]) { Temperature = 0.2, Stop = ["END"] };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("system", "be brief"), RouterMessage.FromText("user", text)]) { Temperature = 0.2, Stop = ["END"] };
 
     private JsonElement LastBody() => JsonDocument.Parse(mock.Server.Requests[^1].Body).RootElement;
 
@@ -89,7 +89,7 @@ public sealed class AnthropicChatProviderTests(MockUpstreamFixture mock) : IClas
     public async Task Tool_calls_round_trip_in_both_directions()
     {
         var tool = new ToolDefinition("get_weather", "Weather for a city", """{"type":"object","properties":{"city":{"type":"string"}}}""");
-        var ask = new ChatRequest([ChatMessage.FromText("user", "weather in Lyon?")]) { Tools = [tool], ToolChoice = "required" };
+        var ask = new ChatRequest([RouterMessage.FromText("user", "weather in Lyon?")]) { Tools = [tool], ToolChoice = "required" };
         var first = await Adapter().CompleteAsync(Call(ask), Cancel);
         Assert.Equal("tool_calls", first.FinishReason);
         var call = Assert.Single(first.Message.ToolCalls!);
@@ -103,7 +103,7 @@ public sealed class AnthropicChatProviderTests(MockUpstreamFixture mock) : IClas
         var follow = ask with
         {
             ToolChoice = null,
-            Messages = [.. ask.Messages, first.Message, new ChatMessage("tool", [ContentPart.FromText("sunny, 21 C")], ToolCallId: call.Id)],
+            Messages = [.. ask.Messages, first.Message, new RouterMessage("tool", [ContentPart.FromText("sunny, 21 C")], ToolCallId: call.Id)],
         };
         var second = await Adapter().CompleteAsync(Call(follow), Cancel);
         Assert.Equal("Tool said: sunny, 21 C", second.Message.Text);
@@ -137,7 +137,7 @@ public sealed class AnthropicChatProviderTests(MockUpstreamFixture mock) : IClas
         Assert.Equal("json_schema", format.GetProperty("type").GetString());
         Assert.Equal("answer", format.GetProperty("schema").GetProperty("required")[0].GetString());
 
-        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("https://example.com/cat.png"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
+        var image = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("https://example.com/cat.png"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
         await Adapter().CompleteAsync(Call(image), Cancel);
         var blocks = LastBody().GetProperty("messages")[0].GetProperty("content").EnumerateArray().ToList();
         Assert.Equal(("url", "https://example.com/cat.png"), (blocks[1].GetProperty("source").GetProperty("type").GetString(), blocks[1].GetProperty("source").GetProperty("url").GetString()));

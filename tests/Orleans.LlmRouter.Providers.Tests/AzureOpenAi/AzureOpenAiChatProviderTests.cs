@@ -31,7 +31,7 @@ public sealed class AzureOpenAiChatProviderTests(MockUpstreamFixture mock) : ICl
 
     private ProviderCall Call(ChatRequest request, Dictionary<string, string>? options = null) => new(request, Model, Provider(options));
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("system", "be brief"), ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("system", "be brief"), RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100 };
 
     private MockRequest Last => mock.Server.Requests[^1];
 
@@ -88,7 +88,7 @@ public sealed class AzureOpenAiChatProviderTests(MockUpstreamFixture mock) : ICl
         Assert.Equal("json_schema", JsonDocument.Parse(Last.Body).RootElement.GetProperty("response_format").GetProperty("type").GetString());
         Assert.StartsWith("{\"answer\"", json.Message.Text, StringComparison.Ordinal);
 
-        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
+        var image = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
         await Adapter().CompleteAsync(Call(image), Ct);
         Assert.Equal("image_url", JsonDocument.Parse(Last.Body).RootElement.GetProperty("messages")[0].GetProperty("content")[1].GetProperty("type").GetString());
     }

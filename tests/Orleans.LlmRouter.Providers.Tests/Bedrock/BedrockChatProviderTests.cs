@@ -40,7 +40,7 @@ public sealed partial class BedrockChatProviderTests(MockUpstreamFixture mock) :
 
     private ProviderCall Call(ChatRequest request, ModelDefinition? model = null) => new(request, model ?? Claude, Provider());
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("system", "be brief"), ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.3, Stop = ["END"] };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("system", "be brief"), RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.3, Stop = ["END"] };
 
     private MockRequest Last => mock.Server.Requests[^1];
 
@@ -135,9 +135,9 @@ public sealed partial class BedrockChatProviderTests(MockUpstreamFixture mock) :
         // The tool result goes back in a user turn; the assistant turn carries the toolUse block.
         var followUp = new ChatRequest(
         [
-            ChatMessage.FromText("user", "weather in paris?"),
-            new ChatMessage("assistant", [], ToolCalls: [call]),
-            new ChatMessage("tool", [ContentPart.FromText("18 C, sunny")], ToolCallId: call.Id),
+            RouterMessage.FromText("user", "weather in paris?"),
+            new RouterMessage("assistant", [], ToolCalls: [call]),
+            new RouterMessage("tool", [ContentPart.FromText("18 C, sunny")], ToolCallId: call.Id),
         ]) { Tools = [weather] };
         var answer = await Adapter().CompleteAsync(Call(followUp), Ct);
         Assert.Equal("stop", answer.FinishReason);
@@ -146,13 +146,13 @@ public sealed partial class BedrockChatProviderTests(MockUpstreamFixture mock) :
         Assert.Equal("tooluse_mock1", turns[1].GetProperty("content")[0].GetProperty("toolUse").GetProperty("toolUseId").GetString());
         Assert.Equal("18 C, sunny", turns[2].GetProperty("content")[0].GetProperty("toolResult").GetProperty("content")[0].GetProperty("text").GetString());
 
-        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
+        var image = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("what is this"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
         await Adapter().CompleteAsync(Call(image), Ct);
         var block = JsonDocument.Parse(Last.Body).RootElement.GetProperty("messages")[0].GetProperty("content")[1].GetProperty("image");
         Assert.Equal("png", block.GetProperty("format").GetString());
         Assert.Equal("iVBORw0KGgo=", block.GetProperty("source").GetProperty("bytes").GetString());
 
-        var url = await Assert.ThrowsAnyAsync<ProviderException>(() => Adapter().CompleteAsync(Call(new ChatRequest([new ChatMessage("user", [ContentPart.FromImage("https://example.com/cat.png")])])), Ct));
+        var url = await Assert.ThrowsAnyAsync<ProviderException>(() => Adapter().CompleteAsync(Call(new ChatRequest([new RouterMessage("user", [ContentPart.FromImage("https://example.com/cat.png")])])), Ct));
         Assert.Equal(ProviderErrorClass.BadRequest, url.ErrorClass);
     }
 

@@ -52,7 +52,7 @@ public sealed class MockScenarioTableTests(MockUpstreamFixture mock) : IClassFix
             _ => throw new ArgumentOutOfRangeException(nameof(api)),
         };
 
-        var call = new ProviderCall(new ChatRequest([ChatMessage.FromText("user", $"hello [mock:{scenario}]")]) { MaxOutputTokens = 64 }, model, provider);
+        var call = new ProviderCall(new ChatRequest([RouterMessage.FromText("user", $"hello [mock:{scenario}]")]) { MaxOutputTokens = 64 }, model, provider);
         var thrown = await Record.ExceptionAsync(() => adapter.CompleteAsync(call, TestContext.Current.CancellationToken));
         var ex = Assert.IsAssignableFrom<ProviderException>(thrown);
         Assert.NotEqual(ProviderErrorClass.UpstreamInvalidResponse, ex.ErrorClass); // an error answer, not a broken one

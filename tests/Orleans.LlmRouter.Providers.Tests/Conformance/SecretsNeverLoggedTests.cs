@@ -50,7 +50,7 @@ public sealed class SecretsNeverLoggedTests(MockUpstreamFixture mock) : IClassFi
         {
             foreach (var scenario in new[] { "plain", "auth", "rate_limit", "server", "throttling", "midstream", "content_filter_prompt" })
             {
-                var call = new ProviderCall(new ChatRequest([ChatMessage.FromText("user", $"hello [mock:{scenario}]")]), Model(provider), provider);
+                var call = new ProviderCall(new ChatRequest([RouterMessage.FromText("user", $"hello [mock:{scenario}]")]), Model(provider), provider);
                 // The router logs a failed attempt with the exception: its text counts as a log line too.
                 lines.Enqueue((await Record.ExceptionAsync(() => adapter.CompleteAsync(call, Ct)))?.ToString() ?? string.Empty);
                 lines.Enqueue((await Record.ExceptionAsync(async () =>

@@ -65,7 +65,7 @@ public sealed class UpstreamFaultTests(MockUpstreamFixture mock) : IClassFixture
     }
 
     private ProviderCall Call(string type, string scenario) =>
-        new(new ChatRequest([ChatMessage.FromText("user", $"{Prompt} [mock:{scenario}]")]) { MaxOutputTokens = 200 }, Model(type), Provider(type));
+        new(new ChatRequest([RouterMessage.FromText("user", $"{Prompt} [mock:{scenario}]")]) { MaxOutputTokens = 200 }, Model(type), Provider(type));
 
     private static async Task DrainAsync(IAsyncEnumerable<ProviderStreamChunk> stream, List<ProviderStreamChunk> seen)
     {

@@ -37,9 +37,9 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     private ProviderCall Call(ChatRequest request, ModelDefinition? model = null) => new(request, model ?? Model, Provider());
 
     private static ChatRequest Ask(string text) =>
-        new([ChatMessage.FromText("system", "be brief"), ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.2, TopP = 0.9, Seed = 7, Stop = ["END"] };
+        new([RouterMessage.FromText("system", "be brief"), RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.2, TopP = 0.9, Seed = 7, Stop = ["END"] };
 
-    private static ChatRequest WithTools(params ChatMessage[] messages) =>
+    private static ChatRequest WithTools(params RouterMessage[] messages) =>
         new(messages) { Tools = [new ToolDefinition("get_weather", "Weather of a city", WeatherSchema), new ToolDefinition("get_time", "Time in a zone", """{"type":"object"}""")] };
 
     private MockRequest Last => mock.Server.Requests[^1];
@@ -98,8 +98,8 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     public async Task Roles_map_to_user_and_model_and_consecutive_turns_of_one_role_are_merged()
     {
         var request = new ChatRequest([
-            ChatMessage.FromText("system", "one"), ChatMessage.FromText("developer", "two"), ChatMessage.FromText("user", "a"),
-            ChatMessage.FromText("assistant", "b"), ChatMessage.FromText("user", "c"), ChatMessage.FromText("user", "d"),
+            RouterMessage.FromText("system", "one"), RouterMessage.FromText("developer", "two"), RouterMessage.FromText("user", "a"),
+            RouterMessage.FromText("assistant", "b"), RouterMessage.FromText("user", "c"), RouterMessage.FromText("user", "d"),
         ]);
         var r = await Adapter().CompleteAsync(Call(request), Ct);
         Assert.Equal("Mock reply to: cd", r.Message.Text);
@@ -185,7 +185,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task Tools_are_declared_and_a_function_call_part_becomes_a_tool_call_with_compact_arguments()
     {
-        var request = WithTools(ChatMessage.FromText("user", "weather?")) with { ToolChoice = "get_weather" };
+        var request = WithTools(RouterMessage.FromText("user", "weather?")) with { ToolChoice = "get_weather" };
         var r = await Adapter().CompleteAsync(Call(request), Ct);
         Assert.Equal("tool_calls", r.FinishReason);
         var call = Assert.Single(r.Message.ToolCalls!);
@@ -216,7 +216,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [InlineData("required", "ANY")]
     public async Task Tool_choice_maps_to_the_function_calling_mode(string choice, string mode)
     {
-        await Adapter().CompleteAsync(Call(WithTools(ChatMessage.FromText("user", "weather?")) with { ToolChoice = choice }), Ct);
+        await Adapter().CompleteAsync(Call(WithTools(RouterMessage.FromText("user", "weather?")) with { ToolChoice = choice }), Ct);
         var calling = LastBody().GetProperty("toolConfig").GetProperty("functionCallingConfig");
         Assert.Equal(mode, calling.GetProperty("mode").GetString());
         Assert.False(calling.TryGetProperty("allowedFunctionNames", out _));
@@ -226,10 +226,10 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     public async Task Assistant_tool_calls_and_tool_results_become_function_call_and_function_response_parts()
     {
         var request = WithTools(
-            ChatMessage.FromText("user", "weather and time?"),
-            new ChatMessage("assistant", [], ToolCalls: [new ToolCall("call_1", "get_weather", """{"city":"Paris"}"""), new ToolCall("call_2", "get_time", """{"tz":"CET"}""")]),
-            new ChatMessage("tool", [ContentPart.FromText("""{"temp":21}""")], ToolCallId: "call_1"),
-            new ChatMessage("tool", [ContentPart.FromText("noon")], ToolCallId: "call_2"));
+            RouterMessage.FromText("user", "weather and time?"),
+            new RouterMessage("assistant", [], ToolCalls: [new ToolCall("call_1", "get_weather", """{"city":"Paris"}"""), new ToolCall("call_2", "get_time", """{"tz":"CET"}""")]),
+            new RouterMessage("tool", [ContentPart.FromText("""{"temp":21}""")], ToolCallId: "call_1"),
+            new RouterMessage("tool", [ContentPart.FromText("noon")], ToolCallId: "call_2"));
         var r = await Adapter().CompleteAsync(Call(request), Ct);
         Assert.Equal("Mock reply to: the get_weather result", r.Message.Text);
         Assert.Equal("stop", r.FinishReason);
@@ -259,7 +259,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     public async Task A_tool_result_for_an_unknown_call_is_refused_before_sending()
     {
         var before = mock.Server.Requests.Count;
-        var request = WithTools(ChatMessage.FromText("user", "x"), new ChatMessage("tool", [ContentPart.FromText("42")], ToolCallId: "call_unknown"));
+        var request = WithTools(RouterMessage.FromText("user", "x"), new RouterMessage("tool", [ContentPart.FromText("42")], ToolCallId: "call_unknown"));
         var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(request), Ct));
         Assert.Contains("call_unknown", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.Null(ex.StatusCode);
@@ -269,7 +269,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task Json_schema_and_json_mode_set_the_response_mime_type_and_schema()
     {
-        var schema = new ChatRequest([ChatMessage.FromText("user", "json")])
+        var schema = new ChatRequest([RouterMessage.FromText("user", "json")])
         {
             ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "answer", """{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}""", true),
         };
@@ -288,7 +288,7 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
     [Fact]
     public async Task A_base64_image_is_sent_inline_and_an_image_url_is_refused_before_sending()
     {
-        var inline = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
+        var inline = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=")])]);
         var r = await Adapter().CompleteAsync(Call(inline), Ct);
         Assert.True(r.Usage.PromptTokens >= 258, "the mock bills the image");
         var parts = LastBody().GetProperty("contents")[0].GetProperty("parts");
@@ -297,13 +297,13 @@ public sealed class GeminiChatProviderTests(GeminiMockUpstreamFixture mock) : IC
         Assert.Equal("iVBORw0KGgo=", parts[1].GetProperty("inlineData").GetProperty("data").GetString());
 
         var before = mock.Server.Requests.Count;
-        var url = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("https://images.invalid/cat.png?sig=SIGNED-SECRET")])]);
+        var url = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("https://images.invalid/cat.png?sig=SIGNED-SECRET")])]);
         var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(url), Ct));
         Assert.Contains("data URI", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.DoesNotContain("SIGNED-SECRET", ex.ToString(), StringComparison.Ordinal);
         Assert.Null(ex.StatusCode);
 
-        var raw = new ChatRequest([new ChatMessage("user", [ContentPart.FromImage("data:image/png,not-base64")])]);
+        var raw = new ChatRequest([new RouterMessage("user", [ContentPart.FromImage("data:image/png,not-base64")])]);
         await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(raw), Ct));
         await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, async () => await Collect(Adapter().StreamAsync(Call(url), Ct)));
         Assert.Equal(before, mock.Server.Requests.Count);

@@ -17,7 +17,7 @@ public sealed class GeminiWireUsageTests
         var provider = new ProviderDefinition("gm", ProviderTypes.Gemini, server.BaseAddress.ToString(), null, TimeSpan.FromSeconds(10), 1, true, ProviderLimits.Unlimited,
             BreakerSettings.Default, RetrySettings.Default, new Dictionary<string, string>(), SourceLocation.None);
         var model = new ModelDefinition("g", "gm", "gemini-2.5-flash", new HashSet<Capability> { Capability.Chat }, 1_000_000, 65_536, new ModelPricing(1, 2), null, SourceLocation.None);
-        var response = await new GeminiChatProvider(provider, new HttpClient(), "k").CompleteAsync(new ProviderCall(new ChatRequest([ChatMessage.FromText("user", "hi")]), model, provider), TestContext.Current.CancellationToken);
+        var response = await new GeminiChatProvider(provider, new HttpClient(), "k").CompleteAsync(new ProviderCall(new ChatRequest([RouterMessage.FromText("user", "hi")]), model, provider), TestContext.Current.CancellationToken);
         return response.Usage;
     }
 

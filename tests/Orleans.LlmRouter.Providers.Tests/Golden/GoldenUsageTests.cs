@@ -43,7 +43,7 @@ public sealed class GoldenUsageTests
             BreakerSettings.Default, RetrySettings.Default, new Dictionary<string, string>(), SourceLocation.None);
 
     private static ProviderCall Call(ProviderDefinition provider, string providerModel, ModelPricing pricing) =>
-        new(new ChatRequest([ChatMessage.FromText("user", "hello")]),
+        new(new ChatRequest([RouterMessage.FromText("user", "hello")]),
             new ModelDefinition("golden", provider.Id, providerModel, new HashSet<Capability> { Capability.Chat }, 1_000_000, 65_536, pricing, null, SourceLocation.None),
             provider);
 

@@ -32,7 +32,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     private ProviderCall Call(ChatRequest request) => new(request, Model, Provider());
 
     private static ChatRequest Ask(string text) =>
-        new([ChatMessage.FromText("system", "be brief"), ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.2, TopP = 0.9, Seed = 7, Stop = ["END"] };
+        new([RouterMessage.FromText("system", "be brief"), RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.2, TopP = 0.9, Seed = 7, Stop = ["END"] };
 
     private MockRequest Last => mock.Server.Requests[^1];
 
@@ -94,7 +94,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Developer_becomes_system_and_provider_options_set_keep_alive_and_num_ctx()
     {
-        var request = new ChatRequest([ChatMessage.FromText("developer", "rules"), ChatMessage.FromText("user", "hi")]);
+        var request = new ChatRequest([RouterMessage.FromText("developer", "rules"), RouterMessage.FromText("user", "hi")]);
         await Adapter(options: new() { ["keep_alive"] = "10m", ["num_ctx"] = "4096" }).CompleteAsync(Call(request), Ct);
         var body = LastBody();
         Assert.Equal("system", body.GetProperty("messages")[0].GetProperty("role").GetString());
@@ -165,7 +165,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Tools_go_out_as_functions_and_object_arguments_come_back_as_compact_strings()
     {
-        var request = new ChatRequest([ChatMessage.FromText("user", "weather in Paris and London?")])
+        var request = new ChatRequest([RouterMessage.FromText("user", "weather in Paris and London?")])
         {
             Tools = [Weather, new ToolDefinition("get_forecast", null, """{"type":"object"}""")],
         };
@@ -195,7 +195,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Tool_calls_without_ids_get_distinct_generated_ids()
     {
-        var request = new ChatRequest([ChatMessage.FromText("user", "weather? [mock:tool_call_no_id]")]) { Tools = [Weather, new ToolDefinition("get_forecast", null, null)] };
+        var request = new ChatRequest([RouterMessage.FromText("user", "weather? [mock:tool_call_no_id]")]) { Tools = [Weather, new ToolDefinition("get_forecast", null, null)] };
         var r = await Adapter().CompleteAsync(Call(request), Ct);
         var ids = r.Message.ToolCalls!.Select(c => c.Id).ToList();
         Assert.Equal(2, ids.Count);
@@ -212,9 +212,9 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     {
         var history = new ChatRequest(
         [
-            ChatMessage.FromText("user", "weather?"),
-            new ChatMessage("assistant", [], ToolCalls: [new ToolCall("call_abc", "get_weather", """{"city":"Paris"}""")]),
-            new ChatMessage("tool", [ContentPart.FromText("""{"temp":21}""")], ToolCallId: "call_abc"),
+            RouterMessage.FromText("user", "weather?"),
+            new RouterMessage("assistant", [], ToolCalls: [new ToolCall("call_abc", "get_weather", """{"city":"Paris"}""")]),
+            new RouterMessage("tool", [ContentPart.FromText("""{"temp":21}""")], ToolCallId: "call_abc"),
         ])
         { Tools = [Weather] };
         var r = await Adapter().CompleteAsync(Call(history), Ct);
@@ -239,7 +239,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     public async Task Tool_arguments_that_are_not_an_object_are_refused_before_sending()
     {
         var before = mock.Server.Requests.Count;
-        var bad = new ChatRequest([ChatMessage.FromText("user", "x"), new ChatMessage("assistant", [], ToolCalls: [new ToolCall("call_1", "get_weather", "not json")])]);
+        var bad = new ChatRequest([RouterMessage.FromText("user", "x"), new RouterMessage("assistant", [], ToolCalls: [new ToolCall("call_1", "get_weather", "not json")])]);
         var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(bad), Ct));
         Assert.Contains("not a JSON object", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.Equal(before, mock.Server.Requests.Count);
@@ -248,7 +248,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Tool_choice_none_sends_no_tools_and_a_named_function_sends_only_that_one()
     {
-        var request = new ChatRequest([ChatMessage.FromText("user", "weather?")]) { Tools = [Weather, new ToolDefinition("get_forecast", null, null)] };
+        var request = new ChatRequest([RouterMessage.FromText("user", "weather?")]) { Tools = [Weather, new ToolDefinition("get_forecast", null, null)] };
         var none = await Adapter().CompleteAsync(Call(request with { ToolChoice = "none" }), Ct);
         Assert.False(LastBody().TryGetProperty("tools", out _));
         Assert.Equal("stop", none.FinishReason);
@@ -261,25 +261,25 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Json_mode_sends_format_json_and_a_schema_is_sent_as_the_format_object()
     {
-        var mode = await Adapter().CompleteAsync(Call(new ChatRequest([ChatMessage.FromText("user", "json please")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonObject) }), Ct);
+        var mode = await Adapter().CompleteAsync(Call(new ChatRequest([RouterMessage.FromText("user", "json please")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonObject) }), Ct);
         Assert.Equal("json", LastBody().GetProperty("format").GetString());
         Assert.Equal("json please", JsonDocument.Parse(mode.Message.Text).RootElement.GetProperty("answer").GetString());
 
         const string schema = """{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}""";
-        var typed = await Adapter().CompleteAsync(Call(new ChatRequest([ChatMessage.FromText("user", "schema")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "s", schema, true) }), Ct);
+        var typed = await Adapter().CompleteAsync(Call(new ChatRequest([RouterMessage.FromText("user", "schema")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "s", schema, true) }), Ct);
         var format = LastBody().GetProperty("format");
         Assert.Equal(JsonValueKind.Object, format.ValueKind);
         Assert.Equal("string", format.GetProperty("properties").GetProperty("answer").GetProperty("type").GetString());
         Assert.Equal("schema", JsonDocument.Parse(typed.Message.Text).RootElement.GetProperty("answer").GetString());
 
-        await Adapter().CompleteAsync(Call(new ChatRequest([ChatMessage.FromText("user", "text")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.Text) }), Ct);
+        await Adapter().CompleteAsync(Call(new ChatRequest([RouterMessage.FromText("user", "text")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.Text) }), Ct);
         Assert.False(LastBody().TryGetProperty("format", out _));
     }
 
     [Fact]
     public async Task Images_are_sent_as_bare_base64_and_an_image_url_is_refused_before_sending()
     {
-        var inline = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=", "low")])]);
+        var inline = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=", "low")])]);
         var r = await Adapter().CompleteAsync(Call(inline), Ct); // the mock, like Ollama, fails the request if an image is not base64
         Assert.Equal("Mock reply to: see", r.Message.Text);
         var message = LastBody().GetProperty("messages")[0];
@@ -287,7 +287,7 @@ public sealed class OllamaChatProviderTests(MockUpstreamFixture mock) : IClassFi
         Assert.Equal(["iVBORw0KGgo="], message.GetProperty("images").EnumerateArray().Select(i => i.GetString()));
 
         var before = mock.Server.Requests.Count;
-        var url = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("https://example.com/cat.png")])]);
+        var url = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("https://example.com/cat.png")])]);
         var ex = await ProviderAssert.ThrowsAsync(ProviderErrorClass.BadRequest, () => Adapter().CompleteAsync(Call(url), Ct));
         Assert.Contains("image URLs are not supported by Ollama", ex.ProviderMessage, StringComparison.Ordinal);
         Assert.False(ex.IsTransient);

@@ -31,7 +31,7 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
 
     private ProviderCall Call(ChatRequest request, TimeSpan? timeout = null) => new(request, Model, Provider(timeout));
 
-    private static ChatRequest Ask(string text) => new([ChatMessage.FromText("system", "be brief"), ChatMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.2, Stop = ["END"] };
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("system", "be brief"), RouterMessage.FromText("user", text)]) { MaxOutputTokens = 100, Temperature = 0.2, Stop = ["END"] };
 
     private JsonElement LastBody() => JsonDocument.Parse(mock.Server.Requests[^1].Body).RootElement;
 
@@ -74,7 +74,7 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
     [Fact]
     public async Task Tool_calls_json_schema_images_and_cache_usage_are_mapped()
     {
-        var tools = new ChatRequest([ChatMessage.FromText("user", "weather?")]) { Tools = [new ToolDefinition("get_weather", "w", """{"type":"object"}""")], ToolChoice = "get_weather" };
+        var tools = new ChatRequest([RouterMessage.FromText("user", "weather?")]) { Tools = [new ToolDefinition("get_weather", "w", """{"type":"object"}""")], ToolChoice = "get_weather" };
         var r = await Adapter().CompleteAsync(Call(tools), TestContext.Current.CancellationToken);
         Assert.Equal("tool_calls", r.FinishReason);
         Assert.Equal(("get_weather", """{"city":"Paris"}"""), (r.Message.ToolCalls![0].Name, r.Message.ToolCalls[0].ArgumentsJson));
@@ -89,12 +89,12 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
         Assert.Equal("get_weather", streamed.Single(c => c.ToolCalls is not null).ToolCalls![0].Name);
         Assert.Equal("tool_calls", streamed[^1].FinishReason);
 
-        var schema = new ChatRequest([ChatMessage.FromText("user", "json")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "s", """{"type":"object"}""", true) };
+        var schema = new ChatRequest([RouterMessage.FromText("user", "json")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "s", """{"type":"object"}""", true) };
         var j = await Adapter().CompleteAsync(Call(schema), TestContext.Current.CancellationToken);
         Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(j.Message.Text).RootElement.ValueKind);
         Assert.True(LastBody().GetProperty("response_format").GetProperty("json_schema").GetProperty("strict").GetBoolean());
 
-        var image = new ChatRequest([new ChatMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=", "low")])]);
+        var image = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("see"), ContentPart.FromImage("data:image/png;base64,iVBORw0KGgo=", "low")])]);
         await Adapter().CompleteAsync(Call(image), TestContext.Current.CancellationToken);
         Assert.Equal("low", LastBody().GetProperty("messages")[0].GetProperty("content")[1].GetProperty("image_url").GetProperty("detail").GetString());
 

@@ -15,7 +15,7 @@ public sealed class SimulatedChatProviderTests
     private static readonly ModelDefinition Model = new("m", "sim", "m-1", new HashSet<Capability> { Capability.Chat }, 10_000, 1_000, new ModelPricing(1, 2), null, SourceLocation.None);
 
     private static ProviderCall Call(string text, ChatRequest? request = null) =>
-        new(request ?? new ChatRequest([ChatMessage.FromText("user", text)]), Model, Provider());
+        new(request ?? new ChatRequest([RouterMessage.FromText("user", text)]), Model, Provider());
 
     [Fact]
     public async Task Replies_are_deterministic_with_realistic_usage()
@@ -33,7 +33,7 @@ public sealed class SimulatedChatProviderTests
     public async Task A_small_max_output_ends_with_length()
     {
         var provider = new SimulatedChatProvider(Provider());
-        var r = await provider.CompleteAsync(Call("x", new ChatRequest([ChatMessage.FromText("user", "tell me everything about everything")]) { MaxOutputTokens = 3 }), TestContext.Current.CancellationToken);
+        var r = await provider.CompleteAsync(Call("x", new ChatRequest([RouterMessage.FromText("user", "tell me everything about everything")]) { MaxOutputTokens = 3 }), TestContext.Current.CancellationToken);
         Assert.Equal("length", r.FinishReason);
         Assert.True(r.Usage.CompletionTokens <= 3);
     }
@@ -43,10 +43,10 @@ public sealed class SimulatedChatProviderTests
     {
         var provider = new SimulatedChatProvider(Provider());
         var schema = """{"type":"object","properties":{"title":{"type":"string"},"count":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"}}},"required":["title","count"]}""";
-        var json = await provider.CompleteAsync(Call("x", new ChatRequest([ChatMessage.FromText("user", "outline")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "o", schema) }), TestContext.Current.CancellationToken);
+        var json = await provider.CompleteAsync(Call("x", new ChatRequest([RouterMessage.FromText("user", "outline")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "o", schema) }), TestContext.Current.CancellationToken);
         Assert.Null(Core.Validation.JsonOutputValidator.Validate(json.Message.Text, schema));
 
-        var tools = new ChatRequest([ChatMessage.FromText("user", "weather in Paris")]) { Tools = [new ToolDefinition("get_weather", null, """{"type":"object","properties":{"city":{"type":"string"}}}""")] };
+        var tools = new ChatRequest([RouterMessage.FromText("user", "weather in Paris")]) { Tools = [new ToolDefinition("get_weather", null, """{"type":"object","properties":{"city":{"type":"string"}}}""")] };
         var call = await provider.CompleteAsync(Call("x", tools), TestContext.Current.CancellationToken);
         Assert.Equal("tool_calls", call.FinishReason);
         var tc = Assert.Single(call.Message.ToolCalls!);

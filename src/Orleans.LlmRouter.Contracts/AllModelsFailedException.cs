@@ -1,55 +1,5 @@
 namespace Orleans.LlmRouter.Contracts;
 
-/// <summary>Base of the router's typed errors surfaced through the grain API.</summary>
-[GenerateSerializer, Alias("llmrouter.LlmRouterException")]
-public class LlmRouterException : Exception
-{
-    /// <summary>Creates the exception with a default message.</summary>
-    public LlmRouterException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    public LlmRouterException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
-    public LlmRouterException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
-/// <summary>The routing hints name something the catalog does not have, or the request cannot be routed.</summary>
-[GenerateSerializer, Alias("llmrouter.InvalidRoutingException")]
-public sealed class InvalidRoutingException : LlmRouterException
-{
-    /// <summary>Creates the exception with a default message.</summary>
-    public InvalidRoutingException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    public InvalidRoutingException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
-    public InvalidRoutingException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    /// <summary>The request field the error is about (e.g. <c>model</c>), when known.</summary>
-    [Id(0)] public string? Param { get; init; }
-
-    /// <summary>True when the thing named is unknown (maps to HTTP 404), false for a bad request (400).</summary>
-    [Id(1)] public bool NotFound { get; init; }
-}
-
 /// <summary>Every candidate model failed. <see cref="Attempts"/> lists each try.</summary>
 [GenerateSerializer, Alias("llmrouter.AllModelsFailedException")]
 public sealed class AllModelsFailedException : LlmRouterException

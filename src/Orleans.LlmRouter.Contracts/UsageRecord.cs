@@ -1,0 +1,45 @@
+namespace Orleans.LlmRouter.Contracts;
+
+/// <summary>What a call used and how it went; becomes one ledger row (request id unique).</summary>
+[GenerateSerializer, Immutable, Alias("llmrouter.UsageRecord")]
+public sealed record UsageRecord(
+    [property: Id(0)] string RequestId,
+    [property: Id(1)] string Provider,
+    [property: Id(2)] string Model,
+    [property: Id(3)] TokenUsage Usage,
+    [property: Id(4)] decimal CostUsd,
+    [property: Id(5)] bool Success)
+{
+    /// <summary>The caller's run (<see cref="RouterContext.RunId"/>), counted against per-run budgets; null for none.</summary>
+    [Id(6)] public string? RunId { get; init; }
+
+    /// <summary>The caller's tags (<see cref="RouterContext.Tags"/>), stored with the row.</summary>
+    [Id(7)] public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The catalog action the request was routed through; null when it named a model.</summary>
+    [Id(8)] public string? Action { get; init; }
+
+    /// <summary>The action's strategy as the caller gave it; null means <c>default</c>.</summary>
+    [Id(9)] public string? Strategy { get; init; }
+
+    /// <summary>Milliseconds from the start of routing to the end of the request, every attempt included.</summary>
+    [Id(10)] public double LatencyMs { get; init; }
+
+    /// <summary>Milliseconds until the first streamed chunk; null for a call that did not stream one.</summary>
+    [Id(11)] public double? TimeToFirstTokenMs { get; init; }
+
+    /// <summary>snake_case error class of a failed call (e.g. <c>rate_limited</c>); null on success.</summary>
+    [Id(12)] public string? ErrorClass { get; init; }
+
+    /// <summary>How many tries the request made, across models.</summary>
+    [Id(13)] public int Attempts { get; init; }
+
+    /// <summary>When routing of the request began.</summary>
+    [Id(14)] public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>When the request ended; this instant places the row in the budget windows.</summary>
+    [Id(15)] public DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>The deployment called, for a model with <c>deployments</c>; null for a single-provider model.</summary>
+    [Id(16)] public string? Deployment { get; init; }
+}

@@ -1,0 +1,10 @@
+using System.Globalization;
+
+namespace Orleans.LlmRouter.Core.Budgets;
+
+/// <summary>What a limit counts.</summary>
+internal enum BudgetUnit
+{
+    Tokens,
+    Usd,
+}

@@ -1,0 +1,28 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Budgets;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Providers;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.LlmRouter.Grains.Tenants;
+using Orleans.LlmRouter.Ledger;
+using Orleans.Runtime;
+
+namespace Orleans.LlmRouter.Grains.Budgets;
+
+/// <summary>
+/// Persisted part of a tenant budget: counters over exactly the ledger rows with tenant sequence ≤ <see cref="Position"/>.
+/// On activation the rows after it are read back from the ledger, so the counters always equal the ledger.
+/// </summary>
+[GenerateSerializer, Alias("llmrouter.TenantBudgetState")]
+internal sealed class TenantBudgetState
+{
+    [Id(0)] public BudgetCountersState Counters { get; set; } = new();
+
+    [Id(1)] public long Position { get; set; }
+
+    [Id(2)] public long NextSeq { get; set; } = 1;
+}

@@ -1,0 +1,18 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.Runtime;
+
+namespace Orleans.LlmRouter.Grains.Tenants;
+
+/// <summary>Persisted registry of managed tenants.</summary>
+[GenerateSerializer, Alias("llmrouter.TenantRegistryState")]
+internal sealed class TenantRegistryState
+{
+    [Id(0)] public Dictionary<string, ManagedTenant> Tenants { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(1)] public long Version { get; set; }
+}

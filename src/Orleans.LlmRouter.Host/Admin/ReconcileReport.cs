@@ -1,0 +1,16 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Budgets;
+using Orleans.LlmRouter.Ledger;
+
+namespace Orleans.LlmRouter.Host.Admin;
+
+/// <summary>An audit of one tenant: each window's ledger value, counter value and difference, and the reservations in flight.</summary>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Consistent">True when every compared window has zero difference.</param>
+/// <param name="TimeZone">The tenant's time zone, which its daily, weekly and monthly windows follow.</param>
+/// <param name="Windows">lifetime, daily, weekly, monthly (BudgetWindows.All), then one line per run.</param>
+/// <param name="InFlight">Reservations held by calls in flight (zero once every call has ended).</param>
+/// <param name="QuarantinedRows">The tenant's ledger rows in quarantine (included in the ledger values).</param>
+/// <param name="SpooledRows">The tenant's rows still in this process's spool (included in the ledger values).</param>
+/// <param name="LedgerPosition">The counters' persisted ledger position.</param>
+internal sealed record ReconcileReport(string TenantId, bool Consistent, string TimeZone, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight, long QuarantinedRows, long SpooledRows, long LedgerPosition);

@@ -1,0 +1,20 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Orleans.LlmRouter.Configuration;
+using Orleans.LlmRouter.Grains.Telemetry;
+using Orleans.LlmRouter.Host.Auth;
+
+namespace Orleans.LlmRouter.Host.Hosting;
+
+/// <summary>Who may read <c>/metrics</c>.</summary>
+internal enum MetricsAccess
+{
+    /// <summary>Callers with the admin key (<c>Authorization: Bearer</c>); the default.</summary>
+    Admin,
+
+    /// <summary>Anyone who can reach it: restrict it by network (a management port, see <see cref="MetricsEndpointOptions.Port"/>).</summary>
+    Network,
+}

@@ -1,0 +1,37 @@
+namespace Orleans.LlmRouter.Ledger;
+
+/// <summary>
+/// The append-only ledger. Appends are group-committed (many calls, one round-trip) and durable when the returned
+/// task completes. Reads serve catch-up and usage queries, never the request path.
+/// </summary>
+internal interface ILedger
+{
+    /// <summary>
+    /// Durably appends a record. Returns false when its request id was already recorded (billed once). A record the
+    /// store refuses for its data (not an outage) is quarantined: kept durably aside, logged and counted, and it
+    /// counts as recorded — true the first time, false for its request id after that — because the call it bills was
+    /// delivered: it must be neither lost nor billed twice.
+    /// </summary>
+    ValueTask<bool> AppendAsync(LedgerRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>A tenant's records with <see cref="LedgerRecord.TenantSeq"/> above <paramref name="afterTenantSeq"/>, in order.</summary>
+    IAsyncEnumerable<LedgerRecord> ReadAfterAsync(string tenantId, long afterTenantSeq, CancellationToken cancellationToken = default);
+
+    /// <summary>The records matching a query, oldest first (for CSV export).</summary>
+    IAsyncEnumerable<LedgerRecord> QueryAsync(UsageQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Totals and per-day breakdown for a query.</summary>
+    Task<UsageReport> ReportAsync(UsageQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>True when the backing store answers (for readiness).</summary>
+    Task<bool> IsReachableAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// What the ledger holds for a tenant in each window (an audit's ledger side): rows in the table, rows quarantined
+    /// (<see cref="QuarantineAsync"/>) and rows still waiting in this process's spool, each request id once.
+    /// </summary>
+    Task<LedgerBalance> BalanceAsync(string tenantId, IReadOnlyList<BalanceWindow> windows, CancellationToken cancellationToken = default);
+
+    /// <summary>Rows the store refused for their data and that are kept aside instead, newest first (at most <paramref name="limit"/>).</summary>
+    Task<QuarantineReport> QuarantineAsync(int limit = 100, CancellationToken cancellationToken = default);
+}

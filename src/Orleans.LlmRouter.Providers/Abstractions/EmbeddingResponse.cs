@@ -1,0 +1,7 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Providers.Abstractions;
+
+/// <summary>Embedding vectors in input order, with the prompt tokens billed.</summary>
+public sealed record EmbeddingResponse(IReadOnlyList<float[]> Vectors, long PromptTokens);

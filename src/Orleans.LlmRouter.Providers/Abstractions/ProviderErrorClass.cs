@@ -1,0 +1,44 @@
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Providers.Abstractions;
+
+/// <summary>Normalised classes of provider failure.</summary>
+public enum ProviderErrorClass
+{
+    /// <summary>The API key was refused (HTTP 401).</summary>
+    Authentication,
+    /// <summary>The key may not use this model or endpoint (HTTP 403).</summary>
+    Permission,
+    /// <summary>The model or endpoint does not exist (HTTP 404).</summary>
+    NotFound,
+    /// <summary>The provider refused the request as invalid (e.g. HTTP 400 or 422); not retried on the same model.</summary>
+    BadRequest,
+    /// <summary>The prompt does not fit the model's context; the router prefers a long-context model next.</summary>
+    ContextLengthExceeded,
+    /// <summary>The provider refused the content under its safety policy.</summary>
+    ContentPolicy,
+    /// <summary>The provider's rate limit was hit (HTTP 429); transient, honouring Retry-After.</summary>
+    RateLimited,
+    /// <summary>The provider is overloaded (e.g. Anthropic's HTTP 529); transient.</summary>
+    Overloaded,
+    /// <summary>A server error (HTTP 5xx); transient.</summary>
+    Server,
+    /// <summary>No answer within the provider's timeout; transient.</summary>
+    Timeout,
+    /// <summary>The connection failed or broke; transient.</summary>
+    Connection,
+    /// <summary>The answer does not satisfy the requested JSON format or schema (checked by the gateway).</summary>
+    StructuredOutput,
+    /// <summary>The call was cancelled before an answer.</summary>
+    Cancelled,
+
+    /// <summary>The gateway did not send the request: breaker open, paused, limits spent or disabled.</summary>
+    Unavailable,
+
+    /// <summary>
+    /// The provider answered, but not in its documented shape: malformed or truncated JSON, a body missing its required
+    /// fields, a stream that ended without its terminal event, or any other unexpected failure inside the adapter.
+    /// Counts against the provider's breaker and falls back to the next candidate (not retried on the same model).
+    /// </summary>
+    UpstreamInvalidResponse,
+}

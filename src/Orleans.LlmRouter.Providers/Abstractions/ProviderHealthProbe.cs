@@ -1,0 +1,7 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Providers.Abstractions;
+
+/// <summary>Result of a cheap health probe.</summary>
+public sealed record ProviderHealthProbe(bool Healthy, string? Detail, TimeSpan Latency);

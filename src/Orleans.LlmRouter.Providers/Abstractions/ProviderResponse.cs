@@ -1,0 +1,7 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Core.Catalog;
+
+namespace Orleans.LlmRouter.Providers.Abstractions;
+
+/// <summary>A provider's non-streaming answer, already normalised.</summary>
+public sealed record ProviderResponse(RouterMessage Message, string FinishReason, TokenUsage Usage, string? UpstreamId = null);
