@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-using Orleans.LlmRouter.Core.Budgets;
 using Orleans.LlmRouter.Core.Catalog;
 using YamlDotNet.RepresentationModel;
 

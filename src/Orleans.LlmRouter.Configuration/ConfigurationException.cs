@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Configuration;
 
 /// <summary>The configuration is invalid; <see cref="Errors"/> lists every problem found, not just the first.</summary>

@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>The result of one upstream request, reported by the silo that made it.</summary>

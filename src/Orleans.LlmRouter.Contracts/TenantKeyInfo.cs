@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>A tenant key as stored: its hash only, plus an id and a short prefix to recognise it.</summary>

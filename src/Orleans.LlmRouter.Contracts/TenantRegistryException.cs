@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>The tenant id or key does not exist, or the change conflicts with the current state.</summary>

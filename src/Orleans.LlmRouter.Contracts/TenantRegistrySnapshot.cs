@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>Every managed tenant, versioned; what silos cache to authenticate without a remote call.</summary>

@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>A tenant managed through the admin API (as opposed to a dev tenant from YAML).</summary>

@@ -1,12 +1,3 @@
-using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
-using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
-using Npgsql;
-using NpgsqlTypes;
-
 namespace Orleans.LlmRouter.Ledger;
 
 /// <summary>What the ledger does when PostgreSQL cannot take a write.</summary>

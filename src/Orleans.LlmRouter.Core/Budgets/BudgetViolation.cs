@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Orleans.LlmRouter.Core.Budgets;
 
 /// <summary>A limit that a reservation would break; <see cref="Window"/> is a window name or <c>run</c>.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Orleans.LlmRouter.Core.Budgets;
 
 /// <summary>

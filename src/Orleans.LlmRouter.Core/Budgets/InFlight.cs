@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Core.Budgets;
 
 /// <summary>

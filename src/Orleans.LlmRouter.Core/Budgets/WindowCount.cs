@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Core.Budgets;
 
 /// <summary>Usage of one calendar window: the key of the window it counts (e.g. <c>2026-11-22</c>), tokens and USD.</summary>

@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Core.Providers;
 
 /// <summary>States of a circuit breaker.</summary>

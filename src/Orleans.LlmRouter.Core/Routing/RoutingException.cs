@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Core.Routing;
 
 /// <summary>The routing hints cannot be honoured (unknown model/action/strategy, nothing allowed).</summary>

@@ -1,8 +1,3 @@
-using System.IO.Hashing;
-using System.Runtime.InteropServices;
-using Microsoft.Extensions.Caching.Memory;
-using Microsoft.ML.Tokenizers;
-
 namespace Orleans.LlmRouter.Core.Tokens;
 
 /// <summary>How a model's prompt tokens are counted before a call.</summary>

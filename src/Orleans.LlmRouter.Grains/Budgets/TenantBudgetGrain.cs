@@ -9,7 +9,6 @@ using Orleans.LlmRouter.Core.Providers;
 using Orleans.LlmRouter.Grains.Hosting;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Ledger;
-using Orleans.Runtime;
 
 namespace Orleans.LlmRouter.Grains.Budgets;
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Orleans.Runtime;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Ledger;

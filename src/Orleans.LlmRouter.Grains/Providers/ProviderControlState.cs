@@ -1,10 +1,4 @@
-using Orleans.Runtime;
-using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Catalog;
-using Orleans.LlmRouter.Core.Providers;
-using Orleans.LlmRouter.Grains.Hosting;
-using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 

@@ -1,5 +1,4 @@
 using Orleans.LlmRouter.Core.Catalog;
-using Orleans.Runtime;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 

@@ -1,4 +1,3 @@
-using Orleans.Runtime;
 using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
-using Orleans.LlmRouter.Grains.Hosting;
 
 namespace Orleans.LlmRouter.Grains.Providers;
 

@@ -1,5 +1,4 @@
 using Orleans.LlmRouter.Contracts;
-using Orleans.Runtime;
 
 namespace Orleans.LlmRouter.Grains.Routing;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Orleans.LlmRouter.Grains.Routing;
 
 /// <summary>

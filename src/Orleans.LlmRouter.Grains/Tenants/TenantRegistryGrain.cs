@@ -4,7 +4,6 @@ using System.Text.RegularExpressions;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Hosting;
-using Orleans.Runtime;
 
 namespace Orleans.LlmRouter.Grains.Tenants;
 

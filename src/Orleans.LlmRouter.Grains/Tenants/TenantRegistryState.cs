@@ -1,10 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.RegularExpressions;
 using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Catalog;
-using Orleans.LlmRouter.Grains.Hosting;
-using Orleans.Runtime;
 
 namespace Orleans.LlmRouter.Grains.Tenants;
 

@@ -1,7 +1,3 @@
-using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Budgets;
-using Orleans.LlmRouter.Ledger;
-
 namespace Orleans.LlmRouter.Host.Admin;
 
 /// <summary>Reservations in flight: how many, and the tokens and USD they hold.</summary>

@@ -1,7 +1,3 @@
-using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Budgets;
-using Orleans.LlmRouter.Ledger;
-
 namespace Orleans.LlmRouter.Host.Admin;
 
 /// <summary>An audit of one tenant: each window's ledger value, counter value and difference, and the reservations in flight.</summary>

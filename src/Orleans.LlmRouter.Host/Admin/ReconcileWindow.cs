@@ -1,7 +1,3 @@
-using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Budgets;
-using Orleans.LlmRouter.Ledger;
-
 namespace Orleans.LlmRouter.Host.Admin;
 
 /// <summary>One window of an audit; differences are <c>counter − ledger</c>, null where a side is not compared.</summary>

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Http.Features;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Orleans.LlmRouter.Configuration;
 using Orleans.LlmRouter.Grains.Telemetry;
 using Orleans.LlmRouter.Host.Auth;
 

@@ -1,9 +1,3 @@
-using System.Data.Common;
-using System.Globalization;
-using System.Net;
-using Npgsql;
-using Orleans.LlmRouter.Ledger;
-
 namespace Orleans.LlmRouter.Host.Hosting;
 
 /// <summary>

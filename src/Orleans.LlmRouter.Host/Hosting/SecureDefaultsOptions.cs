@@ -1,7 +1,3 @@
-using System.Collections.Frozen;
-using Orleans.LlmRouter.Configuration;
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Host.Hosting;
 
 /// <summary>

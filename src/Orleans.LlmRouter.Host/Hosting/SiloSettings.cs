@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Net;
 using Npgsql;
 using Orleans.LlmRouter.Ledger;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Host.OpenAi;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using Orleans.LlmRouter.Contracts;
-
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>A request body that does not fit the OpenAI shape; becomes a 400 with <see cref="Param"/>.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Host.OpenAi;

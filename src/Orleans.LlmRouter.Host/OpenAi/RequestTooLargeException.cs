@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using Orleans.LlmRouter.Contracts;
-
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>The request body is larger than the gateway accepts; becomes a 413 <c>request_too_large</c>.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Orleans.LlmRouter.Contracts;
 
 namespace Orleans.LlmRouter.Host.OpenAi;

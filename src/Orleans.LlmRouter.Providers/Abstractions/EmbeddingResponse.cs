@@ -1,6 +1,3 @@
-using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
 /// <summary>Embedding vectors in input order, with the prompt tokens billed.</summary>

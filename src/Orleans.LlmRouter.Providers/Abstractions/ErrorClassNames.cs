@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
 /// <summary>Names of error classes as they appear in the ledger and API (<c>rate_limited</c>).</summary>

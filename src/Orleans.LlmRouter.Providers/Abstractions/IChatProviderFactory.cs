@@ -1,4 +1,3 @@
-using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Providers.Abstractions;

@@ -1,5 +1,3 @@
-using Orleans.LlmRouter.Core.Catalog;
-
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
 /// <summary>Normalised classes of provider failure.</summary>

@@ -1,5 +1,4 @@
 using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Providers.Abstractions;
 

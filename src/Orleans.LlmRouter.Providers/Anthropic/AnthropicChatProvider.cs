@@ -4,10 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
-using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
-using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Anthropic;
 

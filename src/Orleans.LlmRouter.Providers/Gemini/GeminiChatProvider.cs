@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -8,7 +7,6 @@ using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;
-using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Gemini;
 

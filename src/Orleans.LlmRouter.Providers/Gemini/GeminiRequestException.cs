@@ -1,10 +1,3 @@
-using System.Buffers;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Providers.Common;
-
 namespace Orleans.LlmRouter.Providers.Gemini;
 
 /// <summary>A request Gemini cannot take, found before sending (becomes a bad-request provider error).</summary>

@@ -1,9 +1,4 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Globalization;
-using System.Text.Json;
-using Orleans.LlmRouter.Contracts;
-using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Providers.Ollama;
 

@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Text.RegularExpressions;
-using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 
