@@ -65,27 +65,6 @@ internal static class AnthropicErrors
             http.Response.Headers["x-should-retry"] = "false";
         }
 
-        return SurfaceJson.WriteAsync(http, StatusCodes.Status402PaymentRequired, ex, static (w, ex) => AnthropicWriter.WriteError(w, "billing_error", ex.Message, w =>
-        {
-            w.WriteString("code", "budget_exceeded");
-            w.WriteString("window", ex.Window);
-            switch (ex)
-            {
-                case TokenBudgetExceededException t:
-                    w.WriteString("unit", "tokens");
-                    w.WriteNumber("used", t.Used);
-                    w.WriteNumber("in_flight", t.InFlight);
-                    w.WriteNumber("limit", t.Limit);
-                    w.WriteNumber("requested", t.Requested);
-                    break;
-                case CostBudgetExceededException c:
-                    w.WriteString("unit", "usd");
-                    w.WriteNumber("used", c.UsedUsd);
-                    w.WriteNumber("in_flight", c.InFlightUsd);
-                    w.WriteNumber("limit", c.LimitUsd);
-                    w.WriteNumber("requested", c.RequestedUsd);
-                    break;
-            }
-        }));
+        return SurfaceJson.WriteAsync(http, StatusCodes.Status402PaymentRequired, ex, static (w, ex) => AnthropicWriter.WriteError(w, "billing_error", ex.Message, w => BudgetErrorFields.Write(w, ex)));
     }
 }

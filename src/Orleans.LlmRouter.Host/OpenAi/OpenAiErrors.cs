@@ -149,25 +149,7 @@ internal static class OpenAiErrors
             w.WriteString("message", ex.Message);
             w.WriteString("type", "budget_exceeded");
             w.WriteNull("param");
-            w.WriteString("code", "budget_exceeded");
-            w.WriteString("window", ex.Window);
-            switch (ex)
-            {
-                case TokenBudgetExceededException t:
-                    w.WriteString("unit", "tokens");
-                    w.WriteNumber("used", t.Used);
-                    w.WriteNumber("in_flight", t.InFlight);
-                    w.WriteNumber("limit", t.Limit);
-                    w.WriteNumber("requested", t.Requested);
-                    break;
-                case CostBudgetExceededException c:
-                    w.WriteString("unit", "usd");
-                    w.WriteNumber("used", c.UsedUsd);
-                    w.WriteNumber("in_flight", c.InFlightUsd);
-                    w.WriteNumber("limit", c.LimitUsd);
-                    w.WriteNumber("requested", c.RequestedUsd);
-                    break;
-            }
+            Surfaces.BudgetErrorFields.Write(w, ex);
 
             w.WriteEndObject();
             w.WriteEndObject();
