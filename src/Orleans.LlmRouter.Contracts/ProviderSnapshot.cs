@@ -1,8 +1,8 @@
 namespace Orleans.LlmRouter.Contracts;
 
 /// <summary>
-/// What a silo needs to admit calls locally: breaker state, pause, enablement (versioned: a change bumps
-/// <see cref="Version"/>), and the load figures deployments are balanced by (as of the snapshot, no version bump).
+/// What a silo needs to admit calls locally: breaker state, pause, enablement, and the load figures deployments are
+/// balanced by. <see cref="Version"/> grows with every snapshot the provider grain builds, so a silo keeps the newest.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("llmrouter.ProviderSnapshot")]
 public sealed record ProviderSnapshot(

@@ -48,7 +48,7 @@ internal sealed partial class ProviderGrain(
             _breaker.Restore((BreakerState)control.State.State, control.State.OpenUntil);
         }
 
-        _version = clock.UtcNow.ToUnixTimeMilliseconds();
+        _version = clock.UtcNow.ToUnixTimeMilliseconds() * 1000;
         if (_provider.HealthCheckInterval is { } every && _provider.Enabled)
         {
             this.RegisterGrainTimer(ProbeHealthAsync, new GrainTimerCreationOptions(every, every) { KeepAlive = true });
@@ -318,6 +318,9 @@ internal sealed partial class ProviderGrain(
     {
         var now = clock.UtcNow;
         var paused = control.State.PausedUntil is { } p && p > now ? p : (DateTimeOffset?)null;
+        // Every snapshot is newer than the one before (its load figures change with every lease), so a gate never lets
+        // an older one that arrives late (a push, a lease's answer) replace a newer one; a new activation starts above.
+        _version = Math.Max(_version + 1, now.ToUnixTimeMilliseconds() * 1000);
         return new ProviderSnapshot(_provider.Id, (ProviderCircuitState)_breaker.State, _breaker.OpenUntil, paused, control.State.Disabled, _version)
         {
             InFlight = InFlightNow(now),
@@ -330,7 +333,6 @@ internal sealed partial class ProviderGrain(
 
     private async Task ChangedAsync()
     {
-        _version++;
         control.State.State = (ProviderCircuitState)_breaker.State;
         control.State.OpenUntil = _breaker.OpenUntil;
         var snapshot = Snapshot();
