@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
 namespace Orleans.LlmRouter.Grains.Hosting;
 
 /// <summary>
@@ -7,9 +10,18 @@ namespace Orleans.LlmRouter.Grains.Hosting;
 /// </summary>
 internal sealed class RouterRandom
 {
-    private readonly Random? _seeded;
+    /// <summary>The golden ratio's fractional part: the step of the most evenly spread rotation of the unit interval.</summary>
+    private const double GoldenStep = 0.6180339887498949;
 
-    private RouterRandom(Random? seeded) => _seeded = seeded;
+    private readonly Random? _seeded;
+    private readonly double _offset;
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _spreads = new(StringComparer.Ordinal);
+
+    private RouterRandom(Random? seeded)
+    {
+        _seeded = seeded;
+        _offset = NextDouble();
+    }
 
     /// <summary>Thread-safe shared randomness.</summary>
     public static RouterRandom System { get; } = new(null);
@@ -29,5 +41,18 @@ internal sealed class RouterRandom
         {
             return _seeded.NextDouble();
         }
+    }
+
+    /// <summary>
+    /// The next number of <paramref name="key"/>'s low-discrepancy sequence in [0, 1): a rotation of the unit interval
+    /// by the golden ratio from a random start. Each number is uniform, and any run of them covers the interval evenly,
+    /// so picks by cumulative weight match the weights within a call or two over any window instead of only on average.
+    /// </summary>
+    public double Spread(string key)
+    {
+        var counter = _spreads.GetOrAdd(key, static _ => new StrongBox<long>());
+        var k = Interlocked.Increment(ref counter.Value);
+        var u = _offset + (k * GoldenStep % 1.0);
+        return u >= 1.0 ? u - 1.0 : u;
     }
 }

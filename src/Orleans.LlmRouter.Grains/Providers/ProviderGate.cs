@@ -35,6 +35,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Provider, string Model, string? Deployment), ProviderDefinition?> _scopes = new();
     private readonly ITimer _flushTimer;
+    private readonly SemaphoreSlim _reporting = new(1, 1); // one load report at a time: the grain keeps the last it hears
     private IProviderObserver? _selfReference;
 
     public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger, Microsoft.Extensions.Options.IOptions<Routing.RouterOptions>? options = null)
@@ -233,8 +234,23 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// <summary>
     /// Reports this silo's calls in flight for every deployment it balances, when the count changed or its report is
     /// about to expire at the grain (also runs on the timer). The answers refresh the load figures of the snapshots.
+    /// Reports go one at a time: two sent at once could reach the grain in either order and leave it holding the older
+    /// count, which this silo, believing it sent the newer, would not correct.
     /// </summary>
     public async Task ReportLoadAsync()
+    {
+        await _reporting.WaitAsync();
+        try
+        {
+            await ReportLoadCoreAsync();
+        }
+        finally
+        {
+            _reporting.Release();
+        }
+    }
+
+    private async Task ReportLoadCoreAsync()
     {
         var now = _clock.UtcNow;
         foreach (var (id, local) in _locals)
@@ -481,7 +497,11 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _flushTimer.Dispose();
+    public void Dispose()
+    {
+        _flushTimer.Dispose();
+        _reporting.Dispose();
+    }
 
     private async Task SubscribeAsync(string providerId, Local local)
     {

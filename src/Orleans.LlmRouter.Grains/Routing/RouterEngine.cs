@@ -622,7 +622,7 @@ internal sealed partial class RouterEngine
                     loads.Add(services.Gate.Load(host, view, cost));
                 }
 
-                var order = DeploymentBalancer.Order(candidate.Model.Balance, loads, services.Random.NextDouble);
+                var order = DeploymentBalancer.Order(candidate.Model.Balance, loads, services.Random.NextDouble, services.Random.Spread(candidate.Model.Name));
                 queue.RemoveAt(index);
                 queue.InsertRange(index, order.Select(o => available[o]));
             }

@@ -33,6 +33,25 @@ public sealed class DeploymentBalancerTests
     }
 
     [Fact]
+    public void Weighted_with_an_evenly_spread_pick_matches_the_weights_within_a_call_over_a_short_run()
+    {
+        DeploymentLoad[] loads = [Load(1), Load(1), Load(2)];
+        var random = new Random(5);
+        var counts = new int[3];
+        for (var k = 1; k <= 40; k++)
+        {
+            var pick = (0.37 + (k * 0.6180339887498949)) % 1.0; // a golden-ratio rotation, as the router draws it
+            var order = DeploymentBalancer.Order(BalanceStrategy.Weighted, loads, random.NextDouble, pick);
+            Assert.Equal(3, order.Distinct().Count());
+            counts[order[0]]++;
+        }
+
+        Assert.InRange(counts[0], 9, 11);
+        Assert.InRange(counts[1], 9, 11);
+        Assert.InRange(counts[2], 19, 21);
+    }
+
+    [Fact]
     public void Least_busy_picks_the_fewest_in_flight_and_breaks_ties_by_weight()
     {
         Assert.Equal(4000, Firsts(BalanceStrategy.LeastBusy, [Load(inFlight: 3), Load(inFlight: 1), Load(inFlight: 2)])[1]);

@@ -131,6 +131,41 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
     }
 
     [Fact]
+    public async Task Load_reports_sent_at_once_leave_the_last_count_at_the_grain()
+    {
+        // Reports from the timer and from callers overlap; whatever order they are sent in, once the calls are over and
+        // the silo has reported, no silo sees calls in flight that ended (a stale count would steer least_busy for good).
+        var view = fx.Catalog.DeploymentsOf(fx.Catalog.Models["busy"])[0];
+        var da = fx.Catalog.Providers["da"];
+        fx.Gates[0].Load(da, view, 0); // balanced here: its load is reported
+        for (var round = 0; round < 20; round++)
+        {
+            var permits = new List<global::Orleans.LlmRouter.Grains.Providers.CallPermit>();
+            for (var i = 0; i < 3; i++)
+            {
+                var (permit, _) = await fx.Gates[0].AdmitAsync(da, view, 10);
+                permits.Add(permit!);
+            }
+
+            var reports = new List<Task>();
+            foreach (var permit in permits)
+            {
+                reports.Add(fx.Gates[0].ReportLoadAsync());
+                await fx.Gates[0].Complete(permit, new ProviderOutcome(true, null, false, 1, false, 0, null));
+                reports.Add(fx.Gates[0].ReportLoadAsync());
+            }
+
+            await Task.WhenAll(reports);
+        }
+
+        await fx.Gates[0].ReportLoadAsync();
+        await fx.Gates[1].RefreshAsync("busy@da");
+        Assert.Equal(0, fx.Gates[1].Load(da, view, 0).InFlight);
+        await fx.Gates[0].RefreshAsync("busy@da");
+        Assert.Equal(0, fx.Gates[0].Load(da, view, 0).InFlight);
+    }
+
+    [Fact]
     public async Task Lowest_latency_prefers_the_fast_deployment_after_warm_up_and_still_probes_the_other()
     {
         fx.Mock.ModelLatency["lat-a"] = TimeSpan.FromMilliseconds(80);

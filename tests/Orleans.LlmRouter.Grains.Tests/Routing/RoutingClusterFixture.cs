@@ -42,10 +42,13 @@ public sealed class RoutingClusterFixture : IAsyncLifetime
     public const string MockYaml = """
         providers:
           - { id: up, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 10, priority: 3, retry: { max_attempts: 2, base_delay_ms: 0, max_delay_ms: 0 } }
-          - { id: upc, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 2, stream_idle_timeout_seconds: 1, priority: 3,
+          - { id: upc, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 30, stream_idle_timeout_seconds: 15, priority: 3,
+              limits: { max_concurrency: 2 }, retry: { max_attempts: 1 }, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 100, window_seconds: 60, break_seconds: 30 } }
+          - { id: ups, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_ROUTING_MOCK_KEY, timeout_seconds: 2, stream_idle_timeout_seconds: 1, priority: 3,
               limits: { max_concurrency: 2 }, retry: { max_attempts: 1 }, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 100, window_seconds: 60, break_seconds: 30 } }
         models:
           - { name: m-upc, provider: upc, provider_model: mock-small, capabilities: [chat, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
+          - { name: m-ups, provider: ups, provider_model: mock-small, capabilities: [chat, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
           - { name: m-up, provider: up, provider_model: mock-small, capabilities: [chat, structured_output, tools, streaming], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
         actions:
           - name: upstream
@@ -56,6 +59,10 @@ public sealed class RoutingClusterFixture : IAsyncLifetime
             requires: [chat]
             strategies:
               default: [m-upc, b-small]
+          - name: upstall
+            requires: [chat]
+            strategies:
+              default: [m-ups, b-small]
         tenants:
           - { id: faults }
         """;
