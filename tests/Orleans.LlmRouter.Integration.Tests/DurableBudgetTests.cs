@@ -126,6 +126,47 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
     }
 
     [Fact]
+    public async Task B2_a_second_activation_of_a_budget_grain_is_recounted_from_the_ledger()
+    {
+        fx.Database.RequireOrSkip();
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        await router.CompleteAsync(Ask("before the other activation"), new RouterContext("dup") { Model = "m" });
+
+        // What a second activation of the tenant's grain leaves behind (two can live for a moment while the grain
+        // directory moves off a lost silo): a settled row under a sequence number this activation will also use, and a
+        // write of the grain's state. Wait for this activation's own write first, so the other one is the newer.
+        const string stateRow = "FROM orleansstorage WHERE grainidextensionstring = $1 AND graintypestring LIKE '%budget%'";
+        var key = TenantBudgetKeys.For("dup");
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await fx.Database.ScalarAsync<long>("SELECT count(*) " + stateRow, key) == 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "the budget grain never wrote its state");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        var seq = await fx.Database.ScalarAsync<long>("SELECT max(tenant_seq) FROM llm_calls WHERE tenant_id = 'dup'");
+        Assert.Equal(1L, await fx.Database.ScalarAsync<long>(
+            "WITH i AS (INSERT INTO llm_calls (request_id, tenant_id, tenant_seq, provider, model, prompt_tokens, completion_tokens, cost_usd, latency_ms, success) VALUES ('other-activation', 'dup', $1, 'sim', 'm', 11, 7, 0.0001, 5, true) RETURNING 1) SELECT count(*) FROM i",
+            seq + 1));
+        Assert.Equal(1L, await fx.Database.ScalarAsync<long>("WITH u AS (UPDATE orleansstorage SET version = version + 1 WHERE grainidextensionstring = $1 AND graintypestring LIKE '%budget%' RETURNING 1) SELECT count(*) FROM u", key));
+
+        // This activation settles on (its write meets the other's state), steps down, and the next one recounts.
+        await router.CompleteAsync(Ask("after the other activation"), new RouterContext("dup") { Model = "m" });
+        var (tokens, usd, rows) = await LedgerSums("dup");
+        Assert.Equal(3, rows);
+        until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        WindowUsage lifetime;
+        while ((lifetime = await Lifetime("dup")).Tokens != tokens)
+        {
+            Assert.True(DateTime.UtcNow < until, $"the counters hold {lifetime.Tokens} tokens, the ledger {tokens}");
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(usd, lifetime.CostUsd);
+        await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, fx.Cluster.Client, "dup");
+    }
+
+    [Fact]
     public async Task A_postgresql_outage_mid_run_loses_nothing()
     {
         fx.Database.RequireOrSkip();

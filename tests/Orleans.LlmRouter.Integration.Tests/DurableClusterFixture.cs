@@ -25,6 +25,7 @@ public sealed class DurableClusterFixture : IAsyncLifetime
           - { id: t1 }
           - { id: t2 }
           - { id: t3 }
+          - { id: dup }
           - { id: outage }
           - { id: weekly, budgets: { tokens: { weekly: 400 } } }
         """;

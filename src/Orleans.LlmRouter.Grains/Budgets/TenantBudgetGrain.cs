@@ -45,6 +45,7 @@ internal sealed partial class TenantBudgetGrain(
     private BudgetCounters _prefix = new();
     private bool _dirty;
     private bool _deactivating;
+    private bool _superseded;
     private Task _writing = Task.CompletedTask;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -52,10 +53,21 @@ internal sealed partial class TenantBudgetGrain(
         _tenantId = TenantBudgetKeys.TenantOf(this.GetPrimaryKeyString());
         await RefreshLimitsAsync();
 
+        var recount = state.State.RecountPending;
         _prefix = state.State.Counters.ToCounters(clock.UtcNow);
+        if (recount)
+        {
+            // Counters of two activations cannot be merged: start from nothing and read every row (the alerts that
+            // fired stay fired).
+            var fired = _prefix.AlertsFired;
+            _prefix = new BudgetCounters { AlertsFired = fired };
+            state.State.Position = 0;
+            state.State.RecountPending = false;
+        }
+
         _prefix.Roll(clock.UtcNow, _zone);
         var caughtUp = 0;
-        await foreach (var row in ledger.ReadAfterAsync(_tenantId, state.State.Position, cancellationToken))
+        await foreach (var row in ledger.ReadAfterAsync(_tenantId, recount ? long.MinValue : state.State.Position, cancellationToken))
         {
             _prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
             state.State.Position = Math.Max(state.State.Position, row.TenantSeq);
@@ -64,7 +76,12 @@ internal sealed partial class TenantBudgetGrain(
 
         state.State.NextSeq = Math.Max(state.State.NextSeq, state.State.Position + 1);
         _live = _prefix.Clone();
-        if (caughtUp > 0)
+        if (recount)
+        {
+            LogRecounted(logger, _tenantId, caughtUp, state.State.Position);
+            _dirty = true;
+        }
+        else if (caughtUp > 0)
         {
             LogCaughtUp(logger, _tenantId, caughtUp, state.State.Position);
             _dirty = true;
@@ -350,7 +367,7 @@ internal sealed partial class TenantBudgetGrain(
             PublishRemaining(); // a window that rolled over shows its full budget again
         }
 
-        if (!_dirty || !_writing.IsCompleted)
+        if (!_dirty || !_writing.IsCompleted || _superseded)
         {
             return _writing;
         }
@@ -367,6 +384,10 @@ internal sealed partial class TenantBudgetGrain(
         {
             await state.WriteStateAsync();
         }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            await SupersededAsync();
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _dirty = true; // the ledger holds the truth; retry on the next tick
@@ -382,6 +403,41 @@ internal sealed partial class TenantBudgetGrain(
         }
     }
 
+    /// <summary>
+    /// The state changed under this activation: another activation of the grain wrote it (a duplicate while the grain
+    /// directory moved off a lost silo). Neither holds the other's settles, so the state is marked for a recount from
+    /// the ledger and this activation steps down; its settles are in the ledger, and the next activation reads them all.
+    /// </summary>
+    private async Task SupersededAsync()
+    {
+        _superseded = true;
+        LogSuperseded(logger, _tenantId);
+        for (var i = 0; i < 3; i++)
+        {
+            try
+            {
+                await state.ReadStateAsync();
+                state.State.RecountPending = true;
+                await state.WriteStateAsync();
+                break;
+            }
+            catch (Orleans.Storage.InconsistentStateException)
+            {
+                // Written again meanwhile: read it again.
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogPersistFailed(logger, _tenantId, ex);
+                break;
+            }
+        }
+
+        if (!_deactivating)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     private BudgetExceededException Rejection(BudgetViolation v)
     {
         var window = v.Window;
@@ -390,6 +446,12 @@ internal sealed partial class TenantBudgetGrain(
             ? new TokenBudgetExceededException(message) { TenantId = _tenantId, Window = window, Used = (long)v.Used, InFlight = (long)v.Reserved, Limit = (long)v.Limit, Requested = (long)v.Requested }
             : new CostBudgetExceededException(message) { TenantId = _tenantId, Window = window, UsedUsd = v.Used, InFlightUsd = v.Reserved, LimitUsd = v.Limit, RequestedUsd = v.Requested };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: another activation of the budget grain wrote its state; marking it for a recount from the ledger and deactivating")]
+    private static partial void LogSuperseded(ILogger logger, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: recounted {Rows} ledger rows after a duplicate activation (position {Position})")]
+    private static partial void LogRecounted(ILogger logger, string tenant, int rows, long position);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: {Count} reservations expired (their holder stopped renewing them) and were given back")]
     private static partial void LogReservationsExpired(ILogger logger, string tenant, int count);

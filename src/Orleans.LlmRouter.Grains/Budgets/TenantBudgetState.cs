@@ -12,4 +12,11 @@ internal sealed class TenantBudgetState
     [Id(1)] public long Position { get; set; }
 
     [Id(2)] public long NextSeq { get; set; } = 1;
+
+    /// <summary>
+    /// Set when two activations of the grain wrote this state (a duplicate activation while the grain directory moved
+    /// off a lost silo): each counted only its own settles and their sequence numbers may overlap, so the position no
+    /// longer tells which rows the counters hold. The next activation recounts every ledger row of the tenant.
+    /// </summary>
+    [Id(3)] public bool RecountPending { get; set; }
 }

@@ -19,6 +19,18 @@ public sealed class RouterTelemetryTests
         new(meters, Options.Create(new TelemetryOptions { MaxTenantLabels = maxTenants }),
             new ProviderGate(null!, new RouterClock(new FakeTimeProvider()), NullLogger<ProviderGate>.Instance));
 
+    /// <summary>Meters of one test only: other tests' gateways in this process publish on the same meter name.</summary>
+    private sealed class ScopedMeters : IMeterFactory
+    {
+        public object Scope { get; } = new();
+
+        public Meter Create(MeterOptions options) => new(options.Name, options.Version, options.Tags, Scope);
+
+        public void Dispose()
+        {
+        }
+    }
+
     [Fact]
     public void Tenant_labels_are_capped_and_later_tenants_count_as_other()
     {
@@ -33,14 +45,15 @@ public sealed class RouterTelemetryTests
     [Fact]
     public void Capped_tenants_reach_the_cost_metric_as_other()
     {
-        using var telemetry = Create(maxTenants: 1);
+        using var meters = new ScopedMeters();
+        using var telemetry = Create(maxTenants: 1, meters);
         var model = Catalog.Models["sim-small"];
         var provider = Catalog.ProviderOf(model);
         var seen = new List<(double Value, string? Tenant)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (i, l) =>
         {
-            if (i.Meter.Name == LlmRouterTelemetry.Name && i.Name == "llmrouter.cost_usd")
+            if (i.Meter.Scope == meters.Scope && i.Meter.Name == LlmRouterTelemetry.Name && i.Name == "llmrouter.cost_usd")
             {
                 l.EnableMeasurementEvents(i);
             }
