@@ -82,7 +82,7 @@ public sealed class LlmRouterChatClient : IChatClient
         if (failed is not null)
         {
             throw new LlmRouterException(
-                $"The stream from model '{model}' (provider '{provider}') failed after it started: {failed.ErrorClass}: {failed.ErrorMessage}. The partial usage was billed.");
+                $"The stream from model '{model}' (provider '{provider}') failed after it started: {failed.ErrorClass?.Name()}: {failed.ErrorMessage}. The partial usage was billed.");
         }
     }
 

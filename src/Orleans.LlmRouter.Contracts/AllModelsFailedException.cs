@@ -40,7 +40,7 @@ public sealed class AllModelsFailedException : LlmRouterException
 
     private static string Describe(IReadOnlyList<AttemptRecord> attempts, IReadOnlyList<CandidateDecision> skipped)
     {
-        var parts = attempts.Select(a => $"{a.Model}@{a.Provider}{(a.Deployment is { } d && d != a.Provider ? " (deployment " + d + ")" : string.Empty)}: {a.ErrorClass} ({a.Message})")
+        var parts = attempts.Select(a => $"{a.Model}@{a.Provider}{(a.Deployment is { } d && d != a.Provider ? " (deployment " + d + ")" : string.Empty)}: {a.ErrorClass?.Name()} ({a.Message})")
             .Concat(skipped.Select(s => $"{s.Model}@{s.Provider}: skipped ({s.Reason})"));
         return "All models failed: " + string.Join("; ", parts);
     }

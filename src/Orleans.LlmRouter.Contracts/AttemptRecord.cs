@@ -6,7 +6,7 @@ public sealed record AttemptRecord(
     [property: Id(0)] string Model,
     [property: Id(1)] string Provider,
     [property: Id(2)] bool Success,
-    [property: Id(3)] string? ErrorClass,
+    [property: Id(3)] ProviderErrorClass? ErrorClass,
     [property: Id(4)] string? Message,
     [property: Id(5)] double LatencyMs)
 {

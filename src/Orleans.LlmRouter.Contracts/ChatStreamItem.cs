@@ -29,7 +29,7 @@ public sealed record ChatStreamItem
     [Id(9)] public string? Deployment { get; init; }
 
     /// <summary>Error class when the stream ended by an upstream failure after the first chunk.</summary>
-    [Id(7)] public string? ErrorClass { get; init; }
+    [Id(7)] public ProviderErrorClass? ErrorClass { get; init; }
 
     /// <summary>The provider's message when the stream ended by an upstream failure (see <see cref="ErrorClass"/>).</summary>
     [Id(8)] public string? ErrorMessage { get; init; }

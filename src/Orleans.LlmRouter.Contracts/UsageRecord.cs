@@ -28,8 +28,8 @@ public sealed record UsageRecord(
     /// <summary>Milliseconds until the first streamed chunk; null for a call that did not stream one.</summary>
     [Id(11)] public double? TimeToFirstTokenMs { get; init; }
 
-    /// <summary>snake_case error class of a failed call (e.g. <c>rate_limited</c>); null on success.</summary>
-    [Id(12)] public string? ErrorClass { get; init; }
+    /// <summary>Error class of a failed call; null on success.</summary>
+    [Id(12)] public ProviderErrorClass? ErrorClass { get; init; }
 
     /// <summary>How many tries the request made, across models.</summary>
     [Id(13)] public int Attempts { get; init; }

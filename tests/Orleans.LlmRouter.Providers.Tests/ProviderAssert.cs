@@ -1,3 +1,4 @@
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Providers.Abstractions;
 
 namespace Orleans.LlmRouter.Providers.Tests;

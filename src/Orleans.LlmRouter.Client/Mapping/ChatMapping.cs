@@ -98,7 +98,7 @@ internal static class ChatMapping
 
         if (item.ErrorClass is { } errorClass)
         {
-            contents.Add(new ErrorContent(item.ErrorMessage ?? errorClass) { ErrorCode = errorClass });
+            contents.Add(new ErrorContent(item.ErrorMessage ?? errorClass.Name()) { ErrorCode = errorClass.Name() });
         }
 
         var update = new ChatResponseUpdate(ChatRole.Assistant, contents)

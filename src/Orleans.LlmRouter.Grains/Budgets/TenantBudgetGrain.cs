@@ -196,7 +196,7 @@ internal sealed partial class TenantBudgetGrain(
             LatencyMs = record.LatencyMs,
             TimeToFirstTokenMs = record.TimeToFirstTokenMs,
             Success = record.Success,
-            ErrorClass = record.ErrorClass,
+            ErrorClass = record.ErrorClass?.Name(),
             Attempts = record.Attempts,
             StartedAt = record.StartedAt,
             CompletedAt = record.CompletedAt,

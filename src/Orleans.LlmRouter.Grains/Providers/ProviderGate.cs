@@ -123,7 +123,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     {
         ArgumentNullException.ThrowIfNull(permit);
         ArgumentNullException.ThrowIfNull(outcome);
-        var toProvider = permit.ModelHasBreaker && outcome.CountsAsFailure && outcome.ErrorClass is not ("connection" or "timeout")
+        var toProvider = permit.ModelHasBreaker && outcome.CountsAsFailure && outcome.ErrorClass is not (ProviderErrorClass.Connection or ProviderErrorClass.Timeout)
             ? outcome with { CountsAsFailure = false }
             : outcome;
         if (permit.IsDeployment && toProvider.RetryAfter is not null)
@@ -153,7 +153,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         if (permit.IsProbe)
         {
-            local.Pending.Enqueue(new ProviderOutcome(false, ProviderOutcome.NotSent, false, 0, true, 0, null));
+            local.Pending.Enqueue(new ProviderOutcome(false, ProviderErrorClass.NotSent, false, 0, true, 0, null));
             await FlushAsync(permit.Provider.Id, local);
         }
     }

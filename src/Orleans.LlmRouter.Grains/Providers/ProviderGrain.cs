@@ -70,11 +70,11 @@ internal sealed partial class ProviderGrain(
         try
         {
             var result = await adapters.Get(_provider.Id).CheckHealthAsync(cancellationToken);
-            outcome = new ProviderOutcome(result.Healthy, result.Healthy ? null : "health_check", !result.Healthy, result.Latency.TotalMilliseconds, probe, 0, null);
+            outcome = new ProviderOutcome(result.Healthy, result.Healthy ? null : ProviderErrorClass.Server, !result.Healthy, result.Latency.TotalMilliseconds, probe, 0, null);
         }
         catch (ProviderException ex)
         {
-            outcome = new ProviderOutcome(false, ex.ErrorClassName, ex.CountsAgainstProvider, 0, probe, 0, null);
+            outcome = new ProviderOutcome(false, ex.ErrorClass, ex.CountsAgainstProvider, 0, probe, 0, null);
         }
 
         await ReportAsync([outcome]);
@@ -89,7 +89,7 @@ internal sealed partial class ProviderGrain(
         var now = clock.UtcNow;
         foreach (var o in outcomes)
         {
-            if (o.ErrorClass is ProviderOutcome.NotSent or ProviderOutcome.Cancelled)
+            if (o.IsNoVerdict)
             {
                 // Never sent, or its caller went away before an answer: says nothing about the provider. A probe is
                 // given back so the next caller may probe at once (a cancelled probe must not close the breaker).
@@ -118,7 +118,7 @@ internal sealed partial class ProviderGrain(
             }
             else if (o.CountsAsFailure)
             {
-                _breaker.RecordFailure(now, o.ErrorClass ?? "unknown", o.WasProbe);
+                _breaker.RecordFailure(now, o.ErrorClass?.Name() ?? "unknown", o.WasProbe);
             }
 
             if (o.RetryAfter is { } after && after > TimeSpan.Zero)

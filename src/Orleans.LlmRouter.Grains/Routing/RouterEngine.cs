@@ -113,7 +113,7 @@ internal sealed partial class RouterEngine
             if (answer.Invalid is not null)
             {
                 // The provider answered and charged for it: billed as a failed attempt, then the next candidate.
-                await reservation.SettleAsync(run.Record(model, provider, usage, cost, false, ErrorClassNames.Of(ProviderErrorClass.StructuredOutput), null) with
+                await reservation.SettleAsync(run.Record(model, provider, usage, cost, false, ProviderErrorClass.StructuredOutput, null) with
                 {
                     RequestId = run.AttemptRowId(),
                 });
@@ -262,7 +262,7 @@ internal sealed partial class RouterEngine
                         FinishReason = "error",
                         Usage = partial,
                         CostUsd = Cost(model, partial),
-                        ErrorClass = failure.ErrorClassName,
+                        ErrorClass = failure.ErrorClass,
                         ErrorMessage = failure.ProviderMessage,
                     };
                 }
@@ -272,7 +272,7 @@ internal sealed partial class RouterEngine
                 var failure = stream.Failure;
                 var ok = ended && failure is null;
                 var usage = ok && finalUsage is not null ? finalUsage : tally.Estimate(services, model, candidate.EstimatedPromptTokens);
-                var errorClass = failure?.ErrorClassName ?? (ok ? null : ProviderOutcome.Cancelled);
+                var errorClass = failure?.ErrorClass ?? (ok ? null : ProviderErrorClass.Cancelled);
                 if (ok)
                 {
                     attempt.Answered(usage, null, null);
@@ -289,7 +289,7 @@ internal sealed partial class RouterEngine
                 }
                 else
                 {
-                    telemetry.Errored(routeSpan, "chat", context, errorClass ?? ProviderOutcome.Cancelled);
+                    telemetry.Errored(routeSpan, "chat", context, (errorClass ?? ProviderErrorClass.Cancelled).Name());
                 }
             }
 
@@ -579,7 +579,7 @@ internal sealed partial class RouterEngine
             string? fallback = null;
             if (!retry && (Attempts.Count > 0 || _budgetSkips.Count > 0))
             {
-                fallback = Attempts.Count > 0 ? Attempts[^1].ErrorClass ?? "rejected" : "budget";
+                fallback = Attempts.Count > 0 ? Attempts[^1].ErrorClass?.Name() ?? "rejected" : "budget";
             }
 
             _lastCandidate = index;
@@ -681,7 +681,7 @@ internal sealed partial class RouterEngine
 
             if (permit is null)
             {
-                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ErrorClassNames.Of(ProviderErrorClass.Unavailable), denied, 0) { Deployment = model.Deployment?.Id });
+                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ProviderErrorClass.Unavailable, denied, 0) { Deployment = model.Deployment?.Id });
                 engine.telemetry.GateDenied(span, provider, denied);
                 throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
             }
@@ -692,7 +692,7 @@ internal sealed partial class RouterEngine
         /// <summary>Request id of a billed failed attempt's ledger row (the request's own row keeps the plain id).</summary>
         public string AttemptRowId() => $"{context.RequestId}/{++_billedAttempts}";
 
-        public UsageRecord Record(ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, bool success, string? errorClass, double? ttftMs) =>
+        public UsageRecord Record(ModelDefinition model, ProviderDefinition provider, TokenUsage usage, decimal cost, bool success, ProviderErrorClass? errorClass, double? ttftMs) =>
             new(context.RequestId, provider.Id, model.Name, usage, cost, success)
             {
                 RunId = context.RunId,
@@ -730,7 +730,7 @@ internal sealed partial class RouterEngine
             }
 
             var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_deploymentSkips).Concat(_budgetSkips).ToList();
-            var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is "rate_limited" or "unavailable") ? 1.0 : (double?)null;
+            var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable) ? 1.0 : (double?)null;
             return new AllModelsFailedException(Attempts, skipped) { RetryAfterSeconds = retryAfter };
         }
     }
@@ -839,7 +839,7 @@ internal sealed partial class RouterEngine
             }
 
             var ms = Ms(_start);
-            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, rejected is null, rejected is { } r ? ErrorClassNames.Of(r) : null, problem, ms) { Deployment = model.Deployment?.Id });
+            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, rejected is null, rejected, problem, ms) { Deployment = model.Deployment?.Id });
             engine.telemetry.AttemptAnswered(span, run.Operation, model, provider, usage, run.Attempts[^1].ErrorClass, ms);
             // An answer says the provider is healthy, whatever we think of its content; what it used replaces the estimate.
             _outcome = new ProviderOutcome(true, null, false, ms, permit.IsProbe, usage.TotalTokens - permit.EstimatedTokens, null);
@@ -847,7 +847,7 @@ internal sealed partial class RouterEngine
 
         /// <summary>The caller went away before the provider finished: no verdict on the provider.</summary>
         public void Abandoned() =>
-            _outcome ??= new ProviderOutcome(false, ProviderOutcome.Cancelled, false, Ms(_start), permit.IsProbe, 0, null);
+            _outcome ??= new ProviderOutcome(false, ProviderErrorClass.Cancelled, false, Ms(_start), permit.IsProbe, 0, null);
 
         private void Record(ProviderException ex)
         {
@@ -857,10 +857,10 @@ internal sealed partial class RouterEngine
             }
 
             var ms = Ms(_start);
-            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClassName, ex.ProviderMessage, ms) { Deployment = model.Deployment?.Id });
-            LogAttemptFailed(engine.logger, model.Name, provider.Id, ex.ErrorClassName, ex.StatusCode);
-            engine.telemetry.AttemptFailed(span, run.Operation, model, provider, ex.ErrorClassName, ex.StatusCode, ms);
-            _outcome = new ProviderOutcome(false, ex.ErrorClassName, ex.CountsAgainstProvider, ms, permit.IsProbe, 0,
+            run.Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ex.ErrorClass, ex.ProviderMessage, ms) { Deployment = model.Deployment?.Id });
+            LogAttemptFailed(engine.logger, model.Name, provider.Id, ex.ErrorClass.Name(), ex.StatusCode);
+            engine.telemetry.AttemptFailed(span, run.Operation, model, provider, ex.ErrorClass, ex.StatusCode, ms);
+            _outcome = new ProviderOutcome(false, ex.ErrorClass, ex.CountsAgainstProvider, ms, permit.IsProbe, 0,
                 ex.ErrorClass == ProviderErrorClass.RateLimited ? ex.RetryAfter : null);
         }
 

@@ -184,8 +184,9 @@ internal sealed class RouterTelemetry : IDisposable
     }
 
     /// <summary>An attempt got an answer: its usage on the span and its duration.</summary>
-    public void AttemptAnswered(Activity? span, string operation, ModelDefinition model, ProviderDefinition provider, TokenUsage usage, string? rejected, double ms)
+    public void AttemptAnswered(Activity? span, string operation, ModelDefinition model, ProviderDefinition provider, TokenUsage usage, ProviderErrorClass? rejectedClass, double ms)
     {
+        var rejected = rejectedClass?.Name();
         if (span is { IsAllDataRequested: true })
         {
             span.SetTag("gen_ai.response.model", model.ProviderModel);
@@ -204,9 +205,10 @@ internal sealed class RouterTelemetry : IDisposable
         }
     }
 
-    /// <summary>An attempt failed with <paramref name="errorClass"/> (HTTP status when the provider answered one).</summary>
-    public void AttemptFailed(Activity? span, string operation, ModelDefinition model, ProviderDefinition provider, string errorClass, int? status, double ms)
+    /// <summary>An attempt failed with <paramref name="error"/> (HTTP status when the provider answered one).</summary>
+    public void AttemptFailed(Activity? span, string operation, ModelDefinition model, ProviderDefinition provider, ProviderErrorClass error, int? status, double ms)
     {
+        var errorClass = error.Name();
         if (span is { IsAllDataRequested: true })
         {
             span.SetTag("error.type", errorClass);
@@ -218,7 +220,7 @@ internal sealed class RouterTelemetry : IDisposable
             span.SetStatus(ActivityStatusCode.Error, errorClass);
         }
 
-        if (errorClass == "rate_limited" && _rateLimitRejections.Enabled)
+        if (error == ProviderErrorClass.RateLimited && _rateLimitRejections.Enabled)
         {
             _rateLimitRejections.Add(1, new TagList { { "llmrouter.provider", provider.Id }, { "llmrouter.source", "upstream" } });
         }
@@ -321,7 +323,7 @@ internal sealed class RouterTelemetry : IDisposable
         var errorType = error switch
         {
             BudgetExceededException => "budget_exceeded",
-            AllModelsFailedException all when all.Attempts.Count > 0 && all.Attempts[^1].ErrorClass is { } last => last,
+            AllModelsFailedException all when all.Attempts.Count > 0 && all.Attempts[^1].ErrorClass is { } last => last.Name(),
             AllModelsFailedException => "no_eligible_model",
             _ => error.GetType().Name,
         };

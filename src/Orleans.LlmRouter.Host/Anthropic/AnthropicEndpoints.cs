@@ -101,7 +101,7 @@ internal static class AnthropicEndpoints
                     yield return SurfaceJson.Event("content_block_stop", index, AnthropicWriter.WriteBlockStop);
                 }
 
-                var type = errorClass is RoutedStream.ClusterErrorClass or "rate_limited" ? "overloaded_error" : "api_error";
+                var type = errorClass is ProviderErrorClass.ClusterUnavailable or ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded ? "overloaded_error" : "api_error";
                 yield return SurfaceJson.Event("error", (type, item.ErrorMessage ?? "upstream failure"), AnthropicWriter.WriteError);
                 yield break;
             }

@@ -179,11 +179,11 @@ internal static class ChatCompletionsEndpoints
             var item = chunk!;
             switch (kind)
             {
-                case ErrorEvent when item.ErrorClass == Surfaces.RoutedStream.ClusterErrorClass:
+                case ErrorEvent when item.ErrorClass == ProviderErrorClass.ClusterUnavailable:
                     OpenAiWriter.WriteError(w, "A node of the cluster became unavailable during the stream.", "service_unavailable", null, "cluster_unavailable");
                     break;
                 case ErrorEvent:
-                    OpenAiWriter.WriteError(w, item.ErrorMessage ?? "upstream failure", "upstream_error", null, item.ErrorClass);
+                    OpenAiWriter.WriteError(w, item.ErrorMessage ?? "upstream failure", "upstream_error", null, item.ErrorClass?.Name());
                     break;
                 case UsageEvent:
                     OpenAiWriter.WriteUsageChunk(w, id, created, model, item.Usage!);

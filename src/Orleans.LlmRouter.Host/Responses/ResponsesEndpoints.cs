@@ -138,7 +138,7 @@ internal static class ResponsesEndpoints
         {
             if (item.ErrorClass is { } errorClass)
             {
-                if (errorClass == RoutedStream.ClusterErrorClass)
+                if (errorClass == ProviderErrorClass.ClusterUnavailable)
                 {
                     yield return events.Error("cluster_unavailable", item.ErrorMessage ?? "A node of the cluster became unavailable during the stream.");
                 }

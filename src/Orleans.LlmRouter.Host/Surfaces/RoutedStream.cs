@@ -8,13 +8,10 @@ namespace Orleans.LlmRouter.Host.Surfaces;
 /// A routed stream as every surface writes it: <see cref="OpenAsync"/> waits for the first item, so routing,
 /// fallback and every failure before it are answered as a plain error response (status and JSON body) in the
 /// surface's shape; once the first item is out the stream is committed to its model, and a node lost mid-stream
-/// becomes a last item with <see cref="ClusterErrorClass"/>, which each surface writes as its own error event.
+/// becomes a last item with <see cref="ProviderErrorClass.ClusterUnavailable"/>, which each surface writes as its own error event.
 /// </summary>
 internal sealed class RoutedStream : IAsyncDisposable
 {
-    /// <summary>The error class of the last item when the silo running the stream was lost after the first item.</summary>
-    public const string ClusterErrorClass = "cluster_unavailable";
-
     private readonly IAsyncEnumerator<ChatStreamItem> _items;
     private readonly RouterCall _call;
 
@@ -45,7 +42,7 @@ internal sealed class RoutedStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Every item, the first included; a node lost mid-stream ends it with a <see cref="ClusterErrorClass"/> item.</summary>
+    /// <summary>Every item, the first included; a node lost mid-stream ends it with a <see cref="ProviderErrorClass.ClusterUnavailable"/> item.</summary>
     public async IAsyncEnumerable<ChatStreamItem> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (First is null)
@@ -65,7 +62,7 @@ internal sealed class RoutedStream : IAsyncDisposable
             catch (Exception ex) when ((_call.Lost && ex is OperationCanceledException) || SurfaceFailure.IsClusterFault(ex))
             {
                 more = false;
-                lost = new ChatStreamItem { ErrorClass = ClusterErrorClass, ErrorMessage = "A node of the cluster became unavailable during the stream." };
+                lost = new ChatStreamItem { ErrorClass = ProviderErrorClass.ClusterUnavailable, ErrorMessage = "A node of the cluster became unavailable during the stream." };
             }
 
             if (lost is not null)

@@ -60,7 +60,7 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
             BudgetExceededException budget => new(FailureKind.BudgetExceeded, StatusCodes.Status402PaymentRequired, budget.Message, null, null, ex),
             TenantRateLimitedException limited => new(FailureKind.RateLimited, StatusCodes.Status429TooManyRequests, limited.Message, null, limited.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture), ex),
             TenantNotFoundException => new(FailureKind.Unauthorized, StatusCodes.Status401Unauthorized, "Missing or invalid API key.", null, null, ex),
-            AllModelsFailedException failed when failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == "rate_limited") =>
+            AllModelsFailedException failed when failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == ProviderErrorClass.RateLimited) =>
                 new(FailureKind.Overloaded, StatusCodes.Status503ServiceUnavailable, failed.Message, null, null, ex),
             AllModelsFailedException failed => new(FailureKind.UpstreamFailed, StatusCodes.Status502BadGateway, failed.Message, null, null, ex),
             _ => throw new ArgumentException($"No surface mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),

@@ -1,3 +1,5 @@
+using Orleans.LlmRouter.Contracts;
+
 namespace Orleans.LlmRouter.Providers.Abstractions;
 
 /// <summary>

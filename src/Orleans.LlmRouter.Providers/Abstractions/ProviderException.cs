@@ -1,3 +1,4 @@
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 
 namespace Orleans.LlmRouter.Providers.Abstractions;
@@ -65,9 +66,6 @@ public class ProviderException : Exception
     public bool CountsAgainstProvider => ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
         or ProviderErrorClass.Server or ProviderErrorClass.Timeout or ProviderErrorClass.Connection
         or ProviderErrorClass.UpstreamInvalidResponse;
-
-    /// <summary>snake_case name of the class, as written to the ledger and the API.</summary>
-    public string ErrorClassName => ErrorClassNames.Of(ErrorClass);
 
     /// <summary>Builds the exception for a class: one type, told apart by <see cref="ErrorClass"/> (as YARP's <c>ForwarderError</c>).</summary>
     public static ProviderException Create(ProviderErrorClass errorClass, ProviderDefinition provider, ModelDefinition? model, int? status, string message, TimeSpan? retryAfter = null, Exception? inner = null)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;

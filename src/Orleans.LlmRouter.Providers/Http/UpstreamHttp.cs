@@ -1,8 +1,9 @@
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 

@@ -52,7 +52,7 @@ public sealed class HeldResourcesTests(BudgetClusterFixture fx)
             var c = await Router.CompleteAsync(Ask($"crash {i} [simulate:crash@guarded-1]"), new RouterContext("crash") { Action = "guardchain" });
             Assert.Equal("cheap", c.Model);
             Assert.Equal(["guarded", "cheap"], c.Attempts.Select(a => a.Model));
-            Assert.Equal("upstream_invalid_response", c.Attempts[0].ErrorClass);
+            Assert.Equal(ProviderErrorClass.UpstreamInvalidResponse, c.Attempts[0].ErrorClass);
         }
 
         await using (var stream = Router.StreamAsync(Ask("stream crash [simulate:crash@guarded-1]"), new RouterContext("crash") { Action = "guardchain" }).GetAsyncEnumerator(TestContext.Current.CancellationToken))

@@ -239,7 +239,7 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
             {
                 var c = await CallAsync(i, "quota", $"quota {i}");
                 Assert.Equal("da", c.Deployment); // the 429 fell over to the other deployment: no failed call
-                if (c.Attempts.Any(a => a.Deployment == "db" && a.ErrorClass == "rate_limited"))
+                if (c.Attempts.Any(a => a.Deployment == "db" && a.ErrorClass == ProviderErrorClass.RateLimited))
                 {
                     limited = c;
                 }

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Grains.Tests.Providers;
 [Collection(ProviderClusterCollection.Name)]
 public sealed class ProviderLeaseTests(ProviderClusterFixture fx)
 {
-    private static readonly ProviderOutcome Failure = new(false, "server", true, 10, false, 0, null);
+    private static readonly ProviderOutcome Failure = new(false, ProviderErrorClass.Server, true, 10, false, 0, null);
 
     private async Task<ProviderPermit> Admit(int silo, string provider, long tokens = 10)
     {
@@ -32,7 +32,7 @@ public sealed class ProviderLeaseTests(ProviderClusterFixture fx)
         Assert.True(probe.IsProbe);
 
         // What the router reports when the caller went away before the provider answered.
-        await fx.Gates[2].Complete(probe, new ProviderOutcome(false, ProviderOutcome.Cancelled, false, 5, true, 0, null));
+        await fx.Gates[2].Complete(probe, new ProviderOutcome(false, ProviderErrorClass.Cancelled, false, 5, true, 0, null));
         Assert.Equal(ProviderCircuitState.HalfOpen, (await fx.Cluster.Client.GetGrain<IProviderGrain>("probecancel").GetSnapshotAsync()).State);
 
         // The probe is free again at once (not after another break period).

@@ -7,7 +7,7 @@ namespace Orleans.LlmRouter.Grains.Tests.Providers;
 [Collection(ProviderClusterCollection.Name)]
 public sealed class ProviderStateTests(ProviderClusterFixture fx)
 {
-    private static readonly ProviderOutcome Failure = new(false, "server", true, 10, false, 0, null);
+    private static readonly ProviderOutcome Failure = new(false, ProviderErrorClass.Server, true, 10, false, 0, null);
     private static readonly ProviderOutcome Success = new(true, null, false, 10, false, 0, null);
 
     /// <summary>Waits for a pushed snapshot to reach a silo (delivery is asynchronous, not timed).</summary>
@@ -227,7 +227,7 @@ public sealed class ProviderStateTests(ProviderClusterFixture fx)
             await fx.Gates[silo].Complete(await Admit(silo, "paused"), Success);
         }
 
-        await fx.Gates[2].Complete(await Admit(2, "paused"), new ProviderOutcome(false, "rate_limited", true, 5, false, 0, TimeSpan.FromSeconds(20)));
+        await fx.Gates[2].Complete(await Admit(2, "paused"), new ProviderOutcome(false, ProviderErrorClass.RateLimited, true, 5, false, 0, TimeSpan.FromSeconds(20)));
         for (var silo = 0; silo < 3; silo++)
         {
             var gate = fx.Gates[silo];

@@ -40,7 +40,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
         var c = await Router.CompleteAsync(Ask("quality fails [simulate:bad_request@a-large] [simulate:bad_request@b-vision]"), Ctx(action: "work", strategy: "quality"));
         Assert.Equal("a-small", c.Model);
         Assert.Equal(["a-large", "b-vision", "a-small"], c.Attempts.Select(a => a.Model));
-        Assert.Equal(["bad_request", "bad_request", null], c.Attempts.Select(a => a.ErrorClass));
+        Assert.Equal([ProviderErrorClass.BadRequest, ProviderErrorClass.BadRequest, null], c.Attempts.Select(a => a.ErrorClass));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
         var request = new ChatRequest([RouterMessage.FromText("user", "json please [simulate:invalid_json@a-small]")]) { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "a", schema) };
         var c = await Router.CompleteAsync(request, Ctx(action: "work"));
         Assert.Equal("b-small", c.Model);
-        Assert.Equal("structured_output", c.Attempts[0].ErrorClass);
+        Assert.Equal(ProviderErrorClass.StructuredOutput, c.Attempts[0].ErrorClass);
         Assert.Null(Core.Validation.JsonOutputValidator.Validate(c.Message.Text, schema));
     }
 
@@ -172,7 +172,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
 
         Assert.Equal("a-small", items[0].Model); // no fallback once a chunk went out
         var last = items[^1];
-        Assert.Equal("server", last.ErrorClass);
+        Assert.Equal(ProviderErrorClass.Server, last.ErrorClass);
         Assert.Equal("error", last.FinishReason);
         Assert.True(last.Usage!.CompletionTokens > 0);
         Assert.Equal(2, items.Count(i => i.TextDelta is not null));
@@ -183,10 +183,10 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     {
         var transient = await Router.CompleteAsync(Ask("[mock:server] t"), Ctx(action: "upstream"));
         Assert.Equal("b-small", transient.Model);
-        Assert.Equal(["m-up:server", "m-up:server", "b-small:"], transient.Attempts.Select(a => $"{a.Model}:{a.ErrorClass}"));
+        Assert.Equal(["m-up:server", "m-up:server", "b-small:"], transient.Attempts.Select(a => $"{a.Model}:{a.ErrorClass?.Name()}"));
 
         var permanent = await Router.CompleteAsync(Ask("[mock:not_found] p"), Ctx(action: "upstream"));
-        Assert.Equal(["m-up:not_found", "b-small:"], permanent.Attempts.Select(a => $"{a.Model}:{a.ErrorClass}"));
+        Assert.Equal(["m-up:not_found", "b-small:"], permanent.Attempts.Select(a => $"{a.Model}:{a.ErrorClass?.Name()}"));
 
         var ok = await Router.CompleteAsync(Ask("over http"), Ctx(action: "upstream"));
         Assert.Equal(("m-up", "Mock reply to: over http"), (ok.Model, ok.Message.Text));
@@ -213,7 +213,7 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
         }
 
         Assert.Equal("m-up", cut[0].Model); // no fallback after the first chunk
-        Assert.Equal("server", cut[^1].ErrorClass);
+        Assert.Equal(ProviderErrorClass.Server, cut[^1].ErrorClass);
         Assert.True(cut[^1].Usage!.CompletionTokens > 0);
 
         var fallback = new List<ChatStreamItem>();

@@ -19,12 +19,12 @@ public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
     private static string ModelFor(string scenario) => scenario == "stall" ? "m-ups" : "m-upc";
 
     [Theory]
-    [InlineData("malformed_json", "upstream_invalid_response")]
-    [InlineData("missing_field", "upstream_invalid_response")]
-    [InlineData("wrong_type", "upstream_invalid_response")]
-    [InlineData("reset", "connection")]
-    [InlineData("stall", "timeout")]
-    public async Task A_broken_answer_is_a_typed_error_that_falls_back_and_holds_nothing(string scenario, string errorClass)
+    [InlineData("malformed_json", ProviderErrorClass.UpstreamInvalidResponse)]
+    [InlineData("missing_field", ProviderErrorClass.UpstreamInvalidResponse)]
+    [InlineData("wrong_type", ProviderErrorClass.UpstreamInvalidResponse)]
+    [InlineData("reset", ProviderErrorClass.Connection)]
+    [InlineData("stall", ProviderErrorClass.Timeout)]
+    public async Task A_broken_answer_is_a_typed_error_that_falls_back_and_holds_nothing(string scenario, ProviderErrorClass errorClass)
     {
         for (var i = 0; i < 3; i++) // more than the provider's max_concurrency (2): a leaked slot would refuse the next
         {
@@ -38,11 +38,11 @@ public sealed class UpstreamFaultRoutingTests(RoutingClusterFixture fx)
     }
 
     [Theory]
-    [InlineData("truncated", "upstream_invalid_response")]
-    [InlineData("malformed_json", "upstream_invalid_response")]
-    [InlineData("reset", "connection")]
-    [InlineData("stall", "timeout")]
-    public async Task A_stream_broken_after_its_first_chunk_ends_with_an_error_item_billed_for_what_came(string scenario, string errorClass)
+    [InlineData("truncated", ProviderErrorClass.UpstreamInvalidResponse)]
+    [InlineData("malformed_json", ProviderErrorClass.UpstreamInvalidResponse)]
+    [InlineData("reset", ProviderErrorClass.Connection)]
+    [InlineData("stall", ProviderErrorClass.Timeout)]
+    public async Task A_stream_broken_after_its_first_chunk_ends_with_an_error_item_billed_for_what_came(string scenario, ProviderErrorClass errorClass)
     {
         var items = new List<ChatStreamItem>();
         await foreach (var item in Router.StreamAsync(Ask($"stream {scenario} [mock:{scenario}]"), new RouterContext("faults") { Model = ModelFor(scenario) }, TestContext.Current.CancellationToken))

@@ -91,7 +91,7 @@ public sealed class RouterTelemetryTests
         telemetry.AttemptStarting(model, provider, retry: true, null);
         telemetry.AttemptStarting(model, provider, retry: false, "server_error");
         telemetry.AttemptAnswered(null, "chat", model, provider, usage, null, 12);
-        telemetry.AttemptFailed(null, "chat", model, provider, "rate_limited", 429, 3);
+        telemetry.AttemptFailed(null, "chat", model, provider, ProviderErrorClass.RateLimited, 429, 3);
         telemetry.GateDenied(null, provider, "provider 'x' rate limit (rpm/tpm) is spent for this minute");
         telemetry.Billed(record, provider, "tenant");
         telemetry.BudgetRejected("tenant");

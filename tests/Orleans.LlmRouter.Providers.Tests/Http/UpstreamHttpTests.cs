@@ -1,8 +1,9 @@
 using System.IO.Pipelines;
 using System.Net;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Http;

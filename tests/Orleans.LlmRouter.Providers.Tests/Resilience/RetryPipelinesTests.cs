@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Providers.Resilience;

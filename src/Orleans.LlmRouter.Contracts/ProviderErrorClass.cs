@@ -1,6 +1,10 @@
-namespace Orleans.LlmRouter.Providers.Abstractions;
+namespace Orleans.LlmRouter.Contracts;
 
-/// <summary>Normalised classes of provider failure.</summary>
+/// <summary>
+/// Normalised classes of failure, the one error vocabulary from the provider adapters to the HTTP surfaces: an adapter
+/// throws one, the router records it on the attempt and the usage record, the surfaces map it to their dialect. Its
+/// snake_case name (<see cref="ProviderErrorClassNames.Name"/>) is what the ledger, the metrics and the API show.
+/// </summary>
 public enum ProviderErrorClass
 {
     /// <summary>The API key was refused (HTTP 401).</summary>
@@ -39,4 +43,10 @@ public enum ProviderErrorClass
     /// Counts against the provider's breaker and falls back to the next candidate (not retried on the same model).
     /// </summary>
     UpstreamInvalidResponse,
+
+    /// <summary>A permit handed back unused (another scope refused the call): no verdict on the provider; a probe is released.</summary>
+    NotSent,
+
+    /// <summary>A node of the gateway's cluster became unavailable during the call (a stream cut by a silo loss).</summary>
+    ClusterUnavailable,
 }
