@@ -316,6 +316,19 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task An_upstream_overloaded_after_the_first_byte_is_an_overloaded_error_event()
+    {
+        // The Anthropic mock sends overloaded_error mid-stream: the gateway relays it as the type SDKs retry.
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json("""{"model":"mock-claude","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"[mock:midstream] go"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = ParseSse(await response.Content.ReadAsStringAsync(Cancel));
+        Assert.Equal("message_start", events[0].Event);
+        Assert.Equal("error", events[^1].Event);
+        AssertErrorShape(events[^1].Data, "overloaded_error");
+    }
+
+    [Fact]
     public async Task An_upstream_failure_mid_stream_ends_the_stream_with_an_error_event()
     {
         using var http = Http();
