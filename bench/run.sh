@@ -2,6 +2,7 @@
 # One command: build Release, start the mock upstream, a bare YARP proxy and the gateway on loopback, measure side by side.
 #   bench/run.sh            full run (a few minutes)
 #   bench/run.sh --quick    smoke run (about a minute)
+#   bench/run.sh --baseline REF --targets yarp,gateway,gateway-baseline    this build against commit REF, in one run
 # Options: --duration S, --connections N, --rate R, --stream-rate R, --tenants N, --hot-connections N (default 96), --targets mock,yarp,gateway,gateway-pg,portkey.
 #   --portkey   also measure Portkey's open-source gateway (npm @portkey-ai/gateway, installed into bench/.portkey) on the
 #               same mock; or point PORTKEY_GATEWAY at an installed build/start-server.js.
@@ -19,7 +20,27 @@ if [[ " $* " == *" --portkey "* && -z "${PORTKEY_GATEWAY:-}" ]]; then
   fi
   export PORTKEY_GATEWAY="$PWD/bench/.portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
 fi
+# --baseline REF: also measure the gateway built from commit REF (a detached worktree outside the repo), as target
+# gateway-baseline, and report this build against it in the same run.
+args=()
+baseline_ref=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --baseline) baseline_ref="$2"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+if [ -n "$baseline_ref" ]; then
+  sha=$(git rev-parse --verify "$baseline_ref^{commit}")
+  dir="${TMPDIR:-/tmp}/llmrouter-bench-baseline-$sha"
+  if [ ! -d "$dir" ]; then
+    git worktree prune
+    git worktree add --detach "$dir" "$sha" >/dev/null
+  fi
+  dotnet build -c Release --nologo -v quiet "$dir/src/Orleans.LlmRouter.Host" >/dev/null
+  export LLMROUTER_BENCH_BASELINE="$dir"
+fi
 for p in src/Orleans.LlmRouter.Host testassets/Orleans.LlmRouter.MockUpstream bench/Orleans.LlmRouter.Bench.Proxy bench/Orleans.LlmRouter.Bench; do
   dotnet build -c Release --nologo -v quiet "$p" >/dev/null
 done
-exec dotnet bench/Orleans.LlmRouter.Bench/bin/Release/net10.0/Orleans.LlmRouter.Bench.dll "$@"
+exec dotnet bench/Orleans.LlmRouter.Bench/bin/Release/net10.0/Orleans.LlmRouter.Bench.dll ${args[@]+"${args[@]}"}

@@ -9,6 +9,7 @@ using Orleans.LlmRouter.Core.Pricing;
 using Orleans.LlmRouter.Core.Providers;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Core.Tokens;
+using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Host.OpenAi;
 
 namespace Orleans.LlmRouter.Bench.Micro;

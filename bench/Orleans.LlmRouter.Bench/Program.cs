@@ -16,7 +16,8 @@ var tenantCount = Int("--tenants", 200);
 // The durable hot-tenant figure at a higher concurrency: group commit batches more records per round-trip.
 var hotConnections = Int("--hot-connections", 96);
 var postgres = Environment.GetEnvironmentVariable("LLMROUTER_POSTGRES");
-// --targets mock,yarp,portkey,gateway,gateway-otel-off,gateway-scraped,gateway-pg measures only those (the mock always runs: it is the upstream).
+// --targets mock,yarp,portkey,gateway,gateway-otel-off,gateway-scraped,gateway-baseline,gateway-pg measures only those (the mock always runs: it is the upstream).
+// gateway-baseline: the gateway built from an earlier commit (bench/run.sh --baseline REF builds it and sets LLMROUTER_BENCH_BASELINE).
 var only = args.SkipWhile(a => a != "--targets").Skip(1).FirstOrDefault()?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 bool Wanted(string target) => only is null || only.Contains(target);
 var root = FindRoot();
@@ -83,13 +84,20 @@ if (Wanted("gateway-scraped"))
     _ = Task.Run(() => ScrapeAsync(scraped.Address, scraping.Token));
 }
 
+// A regression check in one run: the same scenarios against a build of an earlier commit, same mock, same config.
+if (Wanted("gateway-baseline") && Environment.GetEnvironmentVariable("LLMROUTER_BENCH_BASELINE") is { Length: > 0 } baseline)
+{
+    targets.Add(services.Add(await StartGatewayAsync("gateway-baseline", storage: null, hostRoot: baseline)));
+}
+
 if (Wanted("gateway-pg") && !string.IsNullOrEmpty(postgres))
 {
     targets.Add(services.Add(await StartGatewayAsync("gateway-pg", storage: postgres)));
 }
 
-// The telemetry variants run the scenarios that show overhead (throughput at saturation, latency, TTFT) only.
-static bool TelemetryVariant(string name) => name is "gateway-otel-off" or "gateway-scraped";
+// The variants of the gateway (telemetry off or scraped, an earlier build) run the scenarios that show overhead
+// (throughput at saturation, latency, TTFT) only.
+static bool TelemetryVariant(string name) => name is "gateway-otel-off" or "gateway-scraped" or "gateway-baseline";
 
 Console.WriteLine($"Orleans.LlmRouter bench — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {(quick ? "quick" : "full")} run; wrk {(Wrk.Available ? "found" : "NOT found: closed-loop runs skipped")}");
 foreach (var t in targets)
@@ -202,8 +210,9 @@ foreach (var g in targets.Where(t => t.Name.StartsWith("gateway", StringComparis
     }
 }
 
-foreach (var variant in new[] { "gateway-otel-off", "gateway-scraped" })
+foreach (var variant in new[] { "gateway-otel-off", "gateway-scraped", "gateway-baseline" })
 {
+    var label = variant == "gateway-baseline" ? "gateway" : "gateway (telemetry on)";
     foreach (var scenario in results.Where(r => r.Target == variant).Select(r => r.Scenario).Distinct())
     {
         var on = results.FirstOrDefault(r => r.Target == "gateway" && r.Scenario == scenario).F;
@@ -215,15 +224,15 @@ foreach (var variant in new[] { "gateway-otel-off", "gateway-scraped" })
 
         if (scenario.StartsWith("closed", StringComparison.Ordinal))
         {
-            ratios[$"gateway (telemetry on) / {variant} req/s, {scenario}"] = on.Rps / other.Rps;
+            ratios[$"{label} / {variant} req/s, {scenario}"] = on.Rps / other.Rps;
             if (cpu.TryGetValue(("gateway", scenario), out var a) && cpu.TryGetValue((variant, scenario), out var b))
             {
-                ratios[$"gateway (telemetry on) minus {variant} CPU µs/call, {scenario}"] = a.MicrosPerCall - b.MicrosPerCall;
+                ratios[$"{label} minus {variant} CPU µs/call, {scenario}"] = a.MicrosPerCall - b.MicrosPerCall;
             }
         }
         else
         {
-            ratios[$"gateway (telemetry on) minus {variant} p50 ms, {scenario}"] = on.P50 - other.P50;
+            ratios[$"{label} minus {variant} p50 ms, {scenario}"] = on.P50 - other.P50;
         }
     }
 }
@@ -271,11 +280,12 @@ async Task<(string Target, string Scenario, Figures F)> Measured(Service target,
     return (target.Name, scenario, figures);
 }
 
-async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<string, string>? extra = null)
+// hostRoot: the checkout whose Release build and config/ to run (an earlier commit for gateway-baseline); this one by default.
+async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<string, string>? extra = null, string? hostRoot = null)
 {
     var config = Path.Combine(work, name + "-config");
     Directory.CreateDirectory(config);
-    foreach (var file in Directory.GetFiles(Path.Combine(root, "config"), "*.yaml"))
+    foreach (var file in Directory.GetFiles(Path.Combine(hostRoot ?? root, "config"), "*.yaml"))
     {
         File.Copy(file, Path.Combine(config, Path.GetFileName(file)));
     }
@@ -311,7 +321,15 @@ async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<s
         yaml.AppendLine(CultureInfo.InvariantCulture, $"  - {{ id: {key["sk-bench-".Length..]}, key_hashes: [\"sha256:{hash}\"], budgets: {{ tokens: {{ daily: 100000000000 }}, usd: {{ daily: 1000000 }} }}, limits: {{ rpm: 100000000, tpm: 100000000000 }} }}");
     }
 
-    await File.WriteAllTextAsync(Path.Combine(config, "bench.yaml"), yaml.ToString());
+    var text = yaml.ToString();
+    if (hostRoot is not null)
+    {
+        // An earlier build may predate model deployments: the pooled model (measured by this build only) is left out.
+        var start = text.IndexOf("          - name: mock-pool", StringComparison.Ordinal);
+        text = text[..start] + text[text.IndexOf("        tenants:", start, StringComparison.Ordinal)..];
+    }
+
+    await File.WriteAllTextAsync(Path.Combine(config, "bench.yaml"), text);
     var port = Service.FreePort();
     var env = new Dictionary<string, string>
     {
@@ -337,7 +355,8 @@ async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<s
         env["LlmRouter__AllowSimulated"] = "true";
     }
 
-    return await Service.StartAsync(name, Dll("Orleans.LlmRouter.Host"), [], env, new Uri($"http://127.0.0.1:{port}"), "/readyz", work);
+    var host = hostRoot is null ? Dll("Orleans.LlmRouter.Host") : Path.Combine(hostRoot, "src", "Orleans.LlmRouter.Host", "bin", "Release", "net10.0", "Orleans.LlmRouter.Host.dll");
+    return await Service.StartAsync(name, host, [], env, new Uri($"http://127.0.0.1:{port}"), "/readyz", work);
 }
 
 // Prometheus' part: GET /metrics every 5 s with the admin key while the bench runs.

@@ -25,7 +25,7 @@ internal static partial class TenantParser
             }
         }
 
-        var budgets = TenantBudgets.None;
+        var budgets = BudgetLimits.None;
         if (r.Map(map, "budgets", what) is { } b)
         {
             var bw = $"budgets of {what}";
@@ -66,7 +66,7 @@ internal static partial class TenantParser
 
             Set(BudgetWindows.Run, BudgetUnit.Tokens, r.Long(b, "run_tokens", bw, min: 0));
             Set(BudgetWindows.Run, BudgetUnit.Usd, r.Decimal(b, "run_usd", bw));
-            budgets = new TenantBudgets(entries);
+            budgets = new BudgetLimits(entries);
         }
 
         var limits = ProviderParser.ParseLimits(r, r.Map(map, "limits", what), what);

@@ -11,7 +11,7 @@ internal static class BudgetRules
 {
     private static readonly BudgetUnit[] Units = [BudgetUnit.Tokens, BudgetUnit.Usd];
 
-    public static BudgetViolation? Check(TenantBudgets limits, BudgetCounters used, InFlight inFlight, long tokens, decimal usd, string? runId)
+    public static BudgetViolation? Check(BudgetLimits limits, BudgetCounters used, InFlight inFlight, long tokens, decimal usd, string? runId)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(used);
@@ -44,7 +44,7 @@ internal static class BudgetRules
     }
 
     /// <summary>Soft-alert keys newly crossed by the current usage (each fires once per window).</summary>
-    public static IEnumerable<(string Key, BudgetWindowKind Window, BudgetUnit Unit, decimal Used, decimal Limit)> CrossedAlerts(TenantBudgets limits, BudgetCounters used, decimal threshold)
+    public static IEnumerable<(string Key, BudgetWindowKind Window, BudgetUnit Unit, decimal Used, decimal Limit)> CrossedAlerts(BudgetLimits limits, BudgetCounters used, decimal threshold)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(used);

@@ -5,7 +5,7 @@ internal sealed record TenantDefinition(
     string Id,
     string? DisplayName,
     IReadOnlyList<string> KeyHashes,
-    TenantBudgets Budgets,
+    BudgetLimits Budgets,
     ProviderLimits Limits,
     IReadOnlySet<string> AllowedModels,
     IReadOnlySet<string> AllowedActions,

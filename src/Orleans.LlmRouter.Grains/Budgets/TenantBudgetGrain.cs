@@ -35,7 +35,7 @@ internal sealed partial class TenantBudgetGrain(
     private readonly BudgetOptions _options = options.Value;
     private string _tenantId = string.Empty;
     private bool _known;
-    private TenantBudgets _limits = TenantBudgets.None;
+    private BudgetLimits _limits = BudgetLimits.None;
     private decimal _alertThreshold = 0.8m;
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
     private string? _webhook;
@@ -159,7 +159,7 @@ internal sealed partial class TenantBudgetGrain(
         else
         {
             _known = false;
-            _limits = TenantBudgets.None;
+            _limits = BudgetLimits.None;
         }
     }
 

@@ -45,7 +45,7 @@ internal sealed partial class ProviderGrain(
         _window = new RateWindow(_provider.Limits);
         if (control.RecordExists)
         {
-            _breaker.Restore((BreakerState)control.State.State, control.State.OpenUntil);
+            _breaker.Restore(control.State.State, control.State.OpenUntil);
         }
 
         _version = clock.UtcNow.ToUnixTimeMilliseconds() * 1000;
@@ -60,8 +60,8 @@ internal sealed partial class ProviderGrain(
     /// <summary>Active health check: a cheap probe whose outcome feeds the breaker like a real call.</summary>
     private async Task ProbeHealthAsync(CancellationToken cancellationToken)
     {
-        var probe = _breaker.State != BreakerState.Closed && _breaker.TryBeginProbe(clock.UtcNow);
-        if (_breaker.State != BreakerState.Closed && !probe)
+        var probe = _breaker.State != ProviderCircuitState.Closed && _breaker.TryBeginProbe(clock.UtcNow);
+        if (_breaker.State != ProviderCircuitState.Closed && !probe)
         {
             return;
         }
@@ -321,7 +321,7 @@ internal sealed partial class ProviderGrain(
         // Every snapshot is newer than the one before (its load figures change with every lease), so a gate never lets
         // an older one that arrives late (a push, a lease's answer) replace a newer one; a new activation starts above.
         _version = Math.Max(_version + 1, now.ToUnixTimeMilliseconds() * 1000);
-        return new ProviderSnapshot(_provider.Id, (ProviderCircuitState)_breaker.State, _breaker.OpenUntil, paused, control.State.Disabled, _version)
+        return new ProviderSnapshot(_provider.Id, _breaker.State, _breaker.OpenUntil, paused, control.State.Disabled, _version)
         {
             InFlight = InFlightNow(now),
             LatencyP50Ms = _latencyP50,
@@ -333,7 +333,7 @@ internal sealed partial class ProviderGrain(
 
     private async Task ChangedAsync()
     {
-        control.State.State = (ProviderCircuitState)_breaker.State;
+        control.State.State = _breaker.State;
         control.State.OpenUntil = _breaker.OpenUntil;
         var snapshot = Snapshot();
         foreach (var observer in _observers.Keys.ToList())

@@ -140,7 +140,7 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
             var b = s.Budgets;
             var tenant = new TenantDefinition(
                 s.Id, s.Name, managed.Keys.Where(k => k.RevokedAt is null).Select(k => k.Hash).ToList(),
-                new TenantBudgets(b.Entries().Select(e => KeyValuePair.Create((e.Window, e.Unit == "usd" ? BudgetUnit.Usd : BudgetUnit.Tokens), e.Limit))),
+                new BudgetLimits(b.Entries().Select(e => KeyValuePair.Create((e.Window, e.Unit == "usd" ? BudgetUnit.Usd : BudgetUnit.Tokens), e.Limit))),
                 new ProviderLimits(s.RequestsPerMinute, s.TokensPerMinute),
                 s.AllowedModels.ToHashSet(StringComparer.Ordinal), s.AllowedActions.ToHashSet(StringComparer.Ordinal),
                 s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0))

@@ -51,7 +51,7 @@ internal static class AdminEndpoints
         using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
         var parsed = OpenAiRequestParser.Parse(doc.RootElement);
         var tenantId = http.Request.Query["tenant"].FirstOrDefault() ?? http.Request.Headers["X-LlmRouter-Tenant"].FirstOrDefault() ?? "admin";
-        var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], TenantBudgets.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
+        var tenant = await tenants.GetAsync(tenantId) ?? new TenantDefinition(tenantId, null, [], BudgetLimits.None, ProviderLimits.Unlimited, new HashSet<string>(), new HashSet<string>(), 1m, "UTC", SourceLocation.None);
         var context = RoutingHeaders.From(http, tenant, parsed.Model);
         return TypedResults.Ok(await grains.GetRouter().ExplainAsync(parsed.Request, context));
     }

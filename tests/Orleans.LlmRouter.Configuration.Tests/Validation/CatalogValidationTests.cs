@@ -233,7 +233,7 @@ public sealed class CatalogValidationTests
         Assert.Equal(3m, budgets.Limit("weekly", BudgetUnit.Tokens));
         Assert.Equal(0.5m, budgets.Limit("weekly", BudgetUnit.Usd));
         Assert.Equal(
-            TenantBudgets.Of(("lifetime", BudgetUnit.Tokens, 1), ("daily", BudgetUnit.Tokens, 2), ("weekly", BudgetUnit.Tokens, 3), ("monthly", BudgetUnit.Tokens, 4), ("weekly", BudgetUnit.Usd, 0.5m), ("run", BudgetUnit.Tokens, 5), ("run", BudgetUnit.Usd, 0.25m)),
+            BudgetLimits.Of(("lifetime", BudgetUnit.Tokens, 1), ("daily", BudgetUnit.Tokens, 2), ("weekly", BudgetUnit.Tokens, 3), ("monthly", BudgetUnit.Tokens, 4), ("weekly", BudgetUnit.Usd, 0.5m), ("run", BudgetUnit.Tokens, 5), ("run", BudgetUnit.Usd, 0.25m)),
             budgets);
         Assert.Null(budgets.Limit("daily", BudgetUnit.Usd));
     }

@@ -10,7 +10,7 @@ public sealed class BudgetRulesTests
     [Fact]
     public void A_reservation_fits_only_when_used_plus_in_flight_plus_it_stays_within_every_limit()
     {
-        var limits = TenantBudgets.Of(("daily", BudgetUnit.Tokens, 1000), ("monthly", BudgetUnit.Usd, 1m));
+        var limits = BudgetLimits.Of(("daily", BudgetUnit.Tokens, 1000), ("monthly", BudgetUnit.Usd, 1m));
         var used = new BudgetCounters();
         used.Roll(Now, TimeZoneInfo.Utc);
         used.Add(600, 0.5m, null, Now, TimeZoneInfo.Utc);
@@ -34,7 +34,7 @@ public sealed class BudgetRulesTests
     [Fact]
     public void Releasing_a_reservation_frees_its_share()
     {
-        var limits = TenantBudgets.Of(("lifetime", BudgetUnit.Tokens, 100));
+        var limits = BudgetLimits.Of(("lifetime", BudgetUnit.Tokens, 100));
         var used = new BudgetCounters();
         var inFlight = new InFlight();
         inFlight.Add("a", 100, 0, "run");
@@ -48,7 +48,7 @@ public sealed class BudgetRulesTests
     [Fact]
     public void Run_budgets_count_per_run()
     {
-        var limits = TenantBudgets.Of(("run", BudgetUnit.Tokens, 100));
+        var limits = BudgetLimits.Of(("run", BudgetUnit.Tokens, 100));
         var used = new BudgetCounters();
         used.Add(90, 0, "r1", Now, TimeZoneInfo.Utc);
         Assert.Equal("run", BudgetRules.Check(limits, used, new InFlight(), 20, 0, "r1")!.Window);
@@ -92,7 +92,7 @@ public sealed class BudgetRulesTests
     [Fact]
     public void Soft_alerts_fire_once_per_window()
     {
-        var limits = TenantBudgets.Of(("daily", BudgetUnit.Usd, 10m));
+        var limits = BudgetLimits.Of(("daily", BudgetUnit.Usd, 10m));
         var counters = new BudgetCounters();
         counters.Roll(Now, TimeZoneInfo.Utc);
         counters.Add(0, 7.99m, null, Now, TimeZoneInfo.Utc);
@@ -118,7 +118,7 @@ public sealed class BudgetRulesTests
     public void Each_window_and_unit_alerts_with_its_own_key_usage_and_limit(string window, string unit)
     {
         var tokens = unit == "tokens";
-        var limits = TenantBudgets.Of((window, tokens ? BudgetUnit.Tokens : BudgetUnit.Usd, tokens ? 1000m : 10m));
+        var limits = BudgetLimits.Of((window, tokens ? BudgetUnit.Tokens : BudgetUnit.Usd, tokens ? 1000m : 10m));
         var counters = new BudgetCounters();
         counters.Roll(Now, TimeZoneInfo.Utc);
         counters.Add(900, 9m, null, Now, TimeZoneInfo.Utc);
@@ -145,7 +145,7 @@ public sealed class BudgetRulesTests
     public void A_weekly_limit_is_enforced(string unitName)
     {
         var unit = Enum.Parse<BudgetUnit>(unitName);
-        var limits = TenantBudgets.Of(("weekly", unit, 1000m));
+        var limits = BudgetLimits.Of(("weekly", unit, 1000m));
         var used = new BudgetCounters();
         used.Roll(Now, TimeZoneInfo.Utc);
         used.Add(600, 600m, null, Now.AddDays(-3), TimeZoneInfo.Utc); // Thursday of the same ISO week

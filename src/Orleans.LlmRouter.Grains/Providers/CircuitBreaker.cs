@@ -1,6 +1,7 @@
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 
-namespace Orleans.LlmRouter.Core.Providers;
+namespace Orleans.LlmRouter.Grains.Providers;
 
 /// <summary>
 /// Failure-rate circuit breaker over a sliding window of one-second buckets. Closed → Open when, within the window,
@@ -19,7 +20,7 @@ internal sealed class CircuitBreaker
 
     public CircuitBreaker(BreakerSettings settings) => _settings = settings;
 
-    public BreakerState State { get; private set; } = BreakerState.Closed;
+    public ProviderCircuitState State { get; private set; } = ProviderCircuitState.Closed;
 
     /// <summary>When an open breaker lets its half-open probe through.</summary>
     public DateTimeOffset? OpenUntil { get; private set; }
@@ -36,16 +37,16 @@ internal sealed class CircuitBreaker
     public string? LastFailureClass { get; private set; }
 
     /// <summary>Restores persisted control-plane state (an open breaker survives deactivation).</summary>
-    public void Restore(BreakerState state, DateTimeOffset? openUntil)
+    public void Restore(ProviderCircuitState state, DateTimeOffset? openUntil)
     {
-        State = state == BreakerState.HalfOpen ? BreakerState.Open : state;
-        OpenUntil = State == BreakerState.Open ? openUntil : null;
+        State = state == ProviderCircuitState.HalfOpen ? ProviderCircuitState.Open : state;
+        OpenUntil = State == ProviderCircuitState.Open ? openUntil : null;
     }
 
     public void RecordSuccess(DateTimeOffset now, bool wasProbe = false)
     {
         TotalSuccesses++;
-        if (State == BreakerState.HalfOpen && wasProbe)
+        if (State == ProviderCircuitState.HalfOpen && wasProbe)
         {
             Close();
             return;
@@ -59,13 +60,13 @@ internal sealed class CircuitBreaker
         TotalFailures++;
         LastFailureAt = now;
         LastFailureClass = errorClass;
-        if (State == BreakerState.HalfOpen && wasProbe)
+        if (State == ProviderCircuitState.HalfOpen && wasProbe)
         {
             Open(now);
             return;
         }
 
-        if (State != BreakerState.Closed)
+        if (State != ProviderCircuitState.Closed)
         {
             return;
         }
@@ -84,19 +85,19 @@ internal sealed class CircuitBreaker
     /// </summary>
     public bool TryBeginProbe(DateTimeOffset now)
     {
-        if (State == BreakerState.Closed)
+        if (State == ProviderCircuitState.Closed)
         {
             return true;
         }
 
-        if (State == BreakerState.Open && OpenUntil is { } until && now >= until)
+        if (State == ProviderCircuitState.Open && OpenUntil is { } until && now >= until)
         {
-            State = BreakerState.HalfOpen;
+            State = ProviderCircuitState.HalfOpen;
             ProbeGrantedAt = now;
             return true;
         }
 
-        if (State == BreakerState.HalfOpen && (ProbeGrantedAt is not { } granted || now - granted >= _settings.Break))
+        if (State == ProviderCircuitState.HalfOpen && (ProbeGrantedAt is not { } granted || now - granted >= _settings.Break))
         {
             ProbeGrantedAt = now; // the previous probe never reported: grant a new one
             return true;
@@ -108,18 +109,18 @@ internal sealed class CircuitBreaker
     /// <summary>Gives back a probe that was granted but never sent, so the next caller may probe at once.</summary>
     public void ReleaseProbe()
     {
-        if (State == BreakerState.HalfOpen)
+        if (State == ProviderCircuitState.HalfOpen)
         {
             ProbeGrantedAt = null;
         }
     }
 
     /// <summary>Whether a caller may send a normal (non-probe) call now.</summary>
-    public bool AllowsTraffic => State == BreakerState.Closed;
+    public bool AllowsTraffic => State == ProviderCircuitState.Closed;
 
     private void Open(DateTimeOffset now)
     {
-        State = BreakerState.Open;
+        State = ProviderCircuitState.Open;
         OpenUntil = now + _settings.Break;
         ProbeGrantedAt = null;
         ResetWindow();
@@ -127,7 +128,7 @@ internal sealed class CircuitBreaker
 
     private void Close()
     {
-        State = BreakerState.Closed;
+        State = ProviderCircuitState.Closed;
         OpenUntil = null;
         ProbeGrantedAt = null;
         ResetWindow();

@@ -1,7 +1,8 @@
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
-using Orleans.LlmRouter.Core.Providers;
+using Orleans.LlmRouter.Grains.Providers;
 
-namespace Orleans.LlmRouter.Core.Tests.Providers;
+namespace Orleans.LlmRouter.Grains.Tests.Providers;
 
 public sealed class CircuitBreakerTests
 {
@@ -17,7 +18,7 @@ public sealed class CircuitBreakerTests
             breaker.RecordFailure(T0, "server");
         }
 
-        Assert.Equal(BreakerState.Closed, breaker.State);
+        Assert.Equal(ProviderCircuitState.Closed, breaker.State);
         Assert.True(breaker.AllowsTraffic);
     }
 
@@ -28,10 +29,10 @@ public sealed class CircuitBreakerTests
         breaker.RecordSuccess(T0);
         breaker.RecordSuccess(T0);
         breaker.RecordFailure(T0, "server");
-        Assert.Equal(BreakerState.Closed, breaker.State);
+        Assert.Equal(ProviderCircuitState.Closed, breaker.State);
         breaker.RecordFailure(T0.AddSeconds(1), "timeout");
 
-        Assert.Equal(BreakerState.Open, breaker.State);
+        Assert.Equal(ProviderCircuitState.Open, breaker.State);
         Assert.Equal(T0.AddSeconds(21), breaker.OpenUntil);
         Assert.Equal("timeout", breaker.LastFailureClass);
         Assert.False(breaker.AllowsTraffic);
@@ -50,7 +51,7 @@ public sealed class CircuitBreakerTests
         Assert.False(breaker.TryBeginProbe(after)); // one probe at a time
 
         breaker.ReleaseProbe(); // refused by another scope: never sent
-        Assert.Equal(BreakerState.HalfOpen, breaker.State);
+        Assert.Equal(ProviderCircuitState.HalfOpen, breaker.State);
         Assert.True(breaker.TryBeginProbe(after));
         Assert.False(breaker.TryBeginProbe(after));
     }
@@ -68,7 +69,7 @@ public sealed class CircuitBreakerTests
         breaker.RecordSuccess(later);
         breaker.RecordFailure(later, "server");
 
-        Assert.Equal(BreakerState.Closed, breaker.State); // 1 failure of 4 in the window
+        Assert.Equal(ProviderCircuitState.Closed, breaker.State); // 1 failure of 4 in the window
     }
 
     [Fact]
@@ -77,12 +78,12 @@ public sealed class CircuitBreakerTests
         var breaker = Opened();
         Assert.False(breaker.TryBeginProbe(T0.AddSeconds(10)));
         Assert.True(breaker.TryBeginProbe(T0.AddSeconds(21)));
-        Assert.Equal(BreakerState.HalfOpen, breaker.State);
+        Assert.Equal(ProviderCircuitState.HalfOpen, breaker.State);
         Assert.False(breaker.TryBeginProbe(T0.AddSeconds(22)));
         Assert.False(breaker.TryBeginProbe(T0.AddSeconds(23)));
 
         breaker.RecordSuccess(T0.AddSeconds(24), wasProbe: true);
-        Assert.Equal(BreakerState.Closed, breaker.State);
+        Assert.Equal(ProviderCircuitState.Closed, breaker.State);
         Assert.True(breaker.AllowsTraffic);
     }
 
@@ -92,7 +93,7 @@ public sealed class CircuitBreakerTests
         var breaker = Opened();
         Assert.True(breaker.TryBeginProbe(T0.AddSeconds(21)));
         breaker.RecordFailure(T0.AddSeconds(22), "server", wasProbe: true);
-        Assert.Equal(BreakerState.Open, breaker.State);
+        Assert.Equal(ProviderCircuitState.Open, breaker.State);
         Assert.Equal(T0.AddSeconds(42), breaker.OpenUntil);
     }
 
@@ -109,8 +110,8 @@ public sealed class CircuitBreakerTests
     public void Restored_state_keeps_an_open_breaker_open_until_its_time()
     {
         var breaker = new CircuitBreaker(Settings);
-        breaker.Restore(BreakerState.Open, T0.AddMinutes(5));
-        Assert.Equal(BreakerState.Open, breaker.State);
+        breaker.Restore(ProviderCircuitState.Open, T0.AddMinutes(5));
+        Assert.Equal(ProviderCircuitState.Open, breaker.State);
         Assert.False(breaker.TryBeginProbe(T0));
         Assert.True(breaker.TryBeginProbe(T0.AddMinutes(5)));
     }
@@ -123,42 +124,7 @@ public sealed class CircuitBreakerTests
             breaker.RecordFailure(T0, "server");
         }
 
-        Assert.Equal(BreakerState.Open, breaker.State);
+        Assert.Equal(ProviderCircuitState.Open, breaker.State);
         return breaker;
-    }
-}
-
-public sealed class RateWindowTests
-{
-    private static readonly DateTimeOffset Minute = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-
-    [Fact]
-    public void Grants_never_exceed_rpm_within_a_minute_and_reset_at_the_next()
-    {
-        var window = new RateWindow(new ProviderLimits(RequestsPerMinute: 10));
-        Assert.Equal((4, 100L), window.Grant(Minute.AddSeconds(1), 4, 100));
-        Assert.Equal((4, 100L), window.Grant(Minute.AddSeconds(30), 4, 100));
-        Assert.Equal((2, 100L), window.Grant(Minute.AddSeconds(59), 4, 100));
-        Assert.Equal((0, 0L), window.Grant(Minute.AddSeconds(59), 4, 100));
-        Assert.Equal((4, 100L), window.Grant(Minute.AddSeconds(60), 4, 100));
-        Assert.Equal(Minute.AddMinutes(2), RateWindow.WindowEnd(Minute.AddSeconds(61)));
-    }
-
-    [Fact]
-    public void Tokens_are_granted_up_to_tpm_and_usage_over_the_estimate_is_charged()
-    {
-        var window = new RateWindow(new ProviderLimits(TokensPerMinute: 1000));
-        Assert.Equal((1, 600L), window.Grant(Minute, 1, 600));
-        window.Charge(Minute, 300); // the call used 300 more than estimated
-        Assert.Equal((1, 100L), window.Grant(Minute, 1, 600));
-        Assert.Equal((0, 0L), window.Grant(Minute, 1, 1));
-        Assert.Equal(1000, window.TokensUsed);
-    }
-
-    [Fact]
-    public void Unlimited_grants_everything()
-    {
-        var window = new RateWindow(ProviderLimits.Unlimited);
-        Assert.Equal((1000, 1_000_000L), window.Grant(Minute, 1000, 1_000_000));
     }
 }
