@@ -119,7 +119,8 @@ internal sealed class RoutePlanner
 
     /// <summary>
     /// Capabilities that follow from what the caller sent (the operation, images, documents, a schema, tools), so that an
-    /// explicit model lacking one is a bad request, and so is a chain none of whose models has one (<see cref="CapabilityGap"/>). Long context follows from an estimate and stays a routing decision.
+    /// explicit model lacking one is a bad request, and so is a chain none of whose models has one
+    /// (<see cref="CapabilityGap"/>). Long context follows from an estimate and stays a routing decision.
     /// </summary>
     private static readonly HashSet<Capability> CallerVisible =
         [Capability.Chat, Capability.Embedding, Capability.Vision, Capability.Documents, Capability.StructuredOutput, Capability.Tools];

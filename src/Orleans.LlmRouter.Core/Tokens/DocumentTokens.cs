@@ -12,9 +12,10 @@ namespace Orleans.LlmRouter.Core.Tokens;
 /// </summary>
 /// <remarks>
 /// Pages are read from the PDF's own structure: the number of page objects (<c>/Type /Page</c>), or the page tree's
-/// <c>/Count</c> if larger, including inside compressed object streams (<c>/Type /ObjStm</c>, inflated up to
-/// <see cref="MaxInflatedBytes"/> in all from at most <see cref="MaxObjectStreams"/> streams). A PDF whose pages cannot be found that way (encrypted, or compressed
-/// otherwise) counts one page per <see cref="BytesPerPageFallback"/> bytes. A document given by URL is not fetched by
+/// <c>/Count</c> if larger, else the page objects inside compressed object streams (<c>/Type /ObjStm</c>, inflated up
+/// to <see cref="MaxInflatedBytes"/> in all, from at most <see cref="MaxObjectStreams"/> streams). A PDF whose pages
+/// cannot be found that way (encrypted, or compressed otherwise) counts one page per <see cref="BytesPerPageFallback"/>
+/// bytes. A document given by URL is not fetched by
 /// the gateway and counts <see cref="UrlDocumentPages"/> pages. Work is linear in the document's size.
 /// </remarks>
 internal static class DocumentTokens
@@ -53,7 +54,7 @@ internal static class DocumentTokens
         {
             if (!Convert.TryFromBase64String(base64, buffer, out var length))
             {
-                return Math.Max(1, (base64.Length * 3 / 4) / BytesPerPageFallback);
+                return Math.Max(1, ((base64.Length * 3 / 4) + BytesPerPageFallback - 1) / BytesPerPageFallback);
             }
 
             var pdf = buffer.AsSpan(0, length);
@@ -170,7 +171,7 @@ internal static class DocumentTokens
                     continue;
                 }
 
-                pages += Pages(block[..^Keep], block);
+                pages += Pages(block, block.Length - Keep);
                 block[^Keep..].CopyTo(scratch);
                 carry = Keep;
             }
@@ -180,31 +181,25 @@ internal static class DocumentTokens
             // Not a zlib stream (another filter, or damaged): what it holds past this point stays unknown.
         }
 
-        var tail = scratch.AsSpan(0, carry);
-        return pages + Pages(tail, tail);
+        return pages + Pages(scratch.AsSpan(0, carry), carry);
     }
 
-    /// <summary>Page objects whose <c>/Type</c> starts inside <paramref name="countable"/>, read in <paramref name="block"/>.</summary>
-    private static int Pages(ReadOnlySpan<byte> countable, ReadOnlySpan<byte> block)
+    /// <summary>Page objects in <paramref name="block"/> whose <c>/Type</c> starts before <paramref name="limit"/>.</summary>
+    private static int Pages(ReadOnlySpan<byte> block, int limit)
     {
         var found = 0;
         var from = 0;
-        while (from < countable.Length)
+        while (from < limit)
         {
-            var at = countable[from..].IndexOf("/Type"u8);
-            if (at < 0)
+            var at = block[from..].IndexOf("/Type"u8);
+            if (at < 0 || from + at >= limit)
             {
                 break;
             }
 
             from += at + 5;
             var value = SkipWhitespace(block[from..]);
-            if (value.StartsWith("/Pages"u8))
-            {
-                continue;
-            }
-
-            if (value.StartsWith("/Page"u8) && (value.Length == 5 || !IsNameChar(value[5])))
+            if (value.StartsWith("/Page"u8) && !value.StartsWith("/Pages"u8) && (value.Length == 5 || !IsNameChar(value[5])))
             {
                 found++;
             }

@@ -3,7 +3,8 @@ namespace Orleans.LlmRouter.Core.Tokens;
 /// <summary>
 /// Heuristic prompt-token estimate used before a call (for reservations and context checks).
 /// About four characters of text per token, rounded up, plus a per-message framing overhead, a fixed
-/// charge per image and the pages of each document (<see cref="DocumentTokens"/>). Deliberately errs high: reservations are settled with the provider's real counts.
+/// charge per image and the pages of each document (<see cref="DocumentTokens"/>). Deliberately errs high:
+/// reservations are settled with the provider's real counts.
 /// </summary>
 internal static class TokenEstimator
 {

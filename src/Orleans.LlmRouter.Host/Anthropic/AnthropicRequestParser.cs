@@ -8,7 +8,8 @@ namespace Orleans.LlmRouter.Host.Anthropic;
 /// <summary>
 /// Parses an Anthropic Messages body (<c>POST /v1/messages</c>, <c>/v1/messages/count_tokens</c>) into the one request
 /// model: <c>system</c> (a string or text blocks) becomes a system message; content blocks become parts
-/// (<c>text</c>, <c>image</c> from base64 or a URL, a PDF <c>document</c> from base64 or a URL, a plain-text one as text), <c>tool_use</c> blocks an assistant's
+/// (<c>text</c>, <c>image</c> from base64 or a URL, a PDF <c>document</c> from base64 or a URL, a plain-text
+/// <c>document</c> as text), <c>tool_use</c> blocks an assistant's
 /// tool calls and <c>tool_result</c> blocks tool messages; <c>thinking</c> blocks passed back are accepted and dropped.
 /// Every shape error names the field and is a 400 <c>invalid_request_error</c>. Unknown fields are ignored; parameters
 /// the gateway accepts but does not pass on (<c>top_k</c>, server tools) are listed as warnings; <c>cache_control</c>
