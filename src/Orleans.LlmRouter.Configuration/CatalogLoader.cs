@@ -239,6 +239,20 @@ public sealed partial class CatalogLoader
             }
         }
 
+        // documents: only where the adapter passes PDFs on (a host's own type decides for itself).
+        var typeOf = providers.GroupBy(p => p.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Type, StringComparer.Ordinal);
+        foreach (var (_, model) in parsed.Models.Where(m => m.Value.Has(Capability.Documents)))
+        {
+            var hosts = model.Deployments.Count > 0 ? model.Deployments.Select(d => d.Provider) : [model.Provider];
+            foreach (var host in hosts.Distinct(StringComparer.Ordinal))
+            {
+                if (typeOf.TryGetValue(host, out var type) && ProviderTypes.WithoutDocuments.Contains(type))
+                {
+                    errors.Add(new(model.Location, $"model '{model.Name}' declares capability documents, but provider '{host}' is of type '{type}', whose adapter does not pass PDF documents on (documents: anthropic, openai, simulated)"));
+                }
+            }
+        }
+
         var models = parsed.Models.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
         // An alias names exactly one model: never another model's name, never another model's alias.

@@ -49,4 +49,7 @@ public sealed record ChatRequest(
 
     /// <summary>True when any message carries an image part.</summary>
     public bool HasImages => Messages.Any(m => m.Content.Any(p => p.Kind == ContentPartKind.Image));
+
+    /// <summary>True when any message carries a document part (a PDF the model reads itself).</summary>
+    public bool HasDocuments => Messages.Any(m => m.Content.Any(p => p.Kind == ContentPartKind.Document));
 }

@@ -9,6 +9,7 @@ namespace Orleans.LlmRouter.MockUpstream;
 /// Anthropic Messages API: <c>POST /v1/messages</c> (JSON, and SSE with named events: message_start, ping,
 /// content_block_start/delta/stop, message_delta with cumulative usage, message_stop; an <c>error</c> event after a 200
 /// for <c>midstream</c>), <c>GET /v1/models</c>. Requires <c>x-api-key</c> and <c>max_tokens</c> as the real API does.
+/// <c>document</c> blocks are checked as the real API checks them (a malformed source is a 400 naming the field).
 /// Scenarios as for OpenAI, plus <c>cache</c> (cache read/creation usage) and <c>refusal</c>; the faults
 /// (malformed_json, missing_field / wrong_type for <c>content</c>, truncated without <c>message_stop</c>, stall, reset)
 /// as described on <see cref="MockUpstreamServer"/>.
@@ -59,6 +60,12 @@ internal sealed class AnthropicMockApi(MockUpstreamServer server) : MockApi(serv
         }
 
         var messages = root.GetProperty("messages").EnumerateArray().ToList();
+        if (InvalidDocument(messages) is { } invalid)
+        {
+            await AnthropicErrorAsync(http, 400, "invalid_request_error", invalid);
+            return;
+        }
+
         var last = messages.LastOrDefault();
         var lastBlocks = last.ValueKind == JsonValueKind.Object ? AnthropicBlocks(last.GetProperty("content")) : [];
         var text = string.Concat(lastBlocks.Where(b => b.Type == "text").Select(b => b.Text));
@@ -320,6 +327,109 @@ internal sealed class AnthropicMockApi(MockUpstreamServer server) : MockApi(serv
         w.WriteEndObject();
         w.WriteString("request_id", "req_" + Guid.NewGuid().ToString("N")[..16]);
     });
+
+    /// <summary>
+    /// The first malformed <c>document</c> block, as the real API words it (null when every one is well formed): a
+    /// <c>source</c> of type <c>base64</c> (<c>media_type</c> <c>application/pdf</c>, <c>data</c> valid base64 of a
+    /// PDF), <c>url</c> (an http(s) <c>url</c>), <c>text</c> (<c>media_type</c> <c>text/plain</c>, <c>data</c>),
+    /// <c>content</c> (a string or blocks) or <c>file</c> (<c>file_id</c>); <c>title</c> and <c>context</c> strings;
+    /// documents in user turns only.
+    /// </summary>
+    private static string? InvalidDocument(List<JsonElement> messages)
+    {
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (!messages[i].TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            var j = 0;
+            foreach (var block in content.EnumerateArray())
+            {
+                var path = $"messages.{i}.content.{j++}";
+                if (!block.TryGetProperty("type", out var type) || type.GetString() != "document")
+                {
+                    continue;
+                }
+
+                if (messages[i].TryGetProperty("role", out var role) && role.GetString() != "user")
+                {
+                    return $"{path}: document blocks are only allowed in user turns";
+                }
+
+                if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
+                {
+                    return $"{path}.document.source: Field required";
+                }
+
+                foreach (var name in (string[])["title", "context"])
+                {
+                    if (block.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                    {
+                        return $"{path}.document.{name}: Input should be a valid string";
+                    }
+                }
+
+                var sourceType = source.TryGetProperty("type", out var st) && st.ValueKind == JsonValueKind.String ? st.GetString() : null;
+                string? Str(string name) => source.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                switch (sourceType)
+                {
+                    case "base64":
+                        if (Str("media_type") != "application/pdf")
+                        {
+                            return $"{path}.document.source.base64.media_type: Input should be 'application/pdf'";
+                        }
+
+                        var data = Str("data");
+                        var bytes = new byte[((data?.Length ?? 0) * 3 / 4) + 3];
+                        if (string.IsNullOrEmpty(data) || !Convert.TryFromBase64String(data, bytes, out var length))
+                        {
+                            return $"{path}.document.source.base64.data: Input should be valid base64";
+                        }
+
+                        if (length < 5 || !bytes.AsSpan(0, 5).SequenceEqual("%PDF-"u8))
+                        {
+                            return $"{path}.document.source.base64.data: The PDF specified was not valid.";
+                        }
+
+                        break;
+                    case "url":
+                        if (!Uri.TryCreate(Str("url"), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+                        {
+                            return $"{path}.document.source.url.url: Input should be a valid URL";
+                        }
+
+                        break;
+                    case "text":
+                        if (Str("media_type") != "text/plain" || Str("data") is null)
+                        {
+                            return $"{path}.document.source.text: media_type 'text/plain' and data are required";
+                        }
+
+                        break;
+                    case "content":
+                        if (!source.TryGetProperty("content", out var c) || c.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+                        {
+                            return $"{path}.document.source.content.content: Field required";
+                        }
+
+                        break;
+                    case "file":
+                        if (Str("file_id") is null)
+                        {
+                            return $"{path}.document.source.file.file_id: Field required";
+                        }
+
+                        break;
+                    default:
+                        return $"{path}.document.source: Input tag '{sourceType}' found using 'type' does not match any of the expected tags: 'base64', 'content', 'file', 'text', 'url'";
+                }
+            }
+        }
+
+        return null;
+    }
 
     private static List<(string? Type, string? Text)> AnthropicBlocks(JsonElement content)
     {

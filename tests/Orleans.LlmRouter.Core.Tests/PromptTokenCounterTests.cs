@@ -173,7 +173,7 @@ public sealed class PromptTokenCounterChunkingTests
     {
         using var counter = new PromptTokenCounter();
         var text = new string('a', (int)PromptTokenCounter.ExactCountMaxChars + 1);
-        Assert.Equal(TokenEstimator.EstimatePrompt([(text, 0)]), counter.Count(TokenizerFamily.O200k, [new(text, 0)]));
+        Assert.Equal(TokenEstimator.EstimatePrompt([new PromptPart(text, 0)]), counter.Count(TokenizerFamily.O200k, [new(text, 0)]));
         Assert.Equal((0, 0), (counter.CacheHits, counter.CacheMisses));
     }
 }

@@ -10,9 +10,10 @@ namespace Orleans.LlmRouter.Host.Tests;
 /// <summary>
 /// One real gateway (silo + Kestrel on a loopback port) shared by a test collection, with the shipped configuration
 /// plus a provider on the wire-faithful mock upstream (<see cref="MockBackedConfig"/>). Every log line is captured, at
-/// Debug for the gateway and HTTP client categories.
+/// Debug for the gateway and HTTP client categories. A derived fixture can add arguments and services
+/// (<see cref="Arguments"/>, <see cref="Configure"/>), e.g. a fake router clock.
 /// </summary>
-public sealed class GatewayFixture : IAsyncLifetime
+public class GatewayFixture : IAsyncLifetime
 {
     public const string DevKey = "sk-llmrouter-dev";
 
@@ -42,6 +43,14 @@ public sealed class GatewayFixture : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Command-line settings added after the fixture's own.</summary>
+    protected virtual IEnumerable<string> Arguments => [];
+
+    /// <summary>Adjusts the gateway's builder before the gateway adds its services (services registered here win).</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     public async ValueTask InitializeAsync()
     {
         Mock = await MockUpstreamServer.StartAsync();
@@ -54,9 +63,11 @@ public sealed class GatewayFixture : IAsyncLifetime
             $"--LlmRouter:GatewayPort={GatewayPort}",
             $"--LlmRouter:ClusterId={ClusterId}",
             "--Logging:LogLevel:Default=Warning",
+            .. Arguments,
         ],
         builder =>
         {
+            Configure(builder);
             builder.Logging.AddProvider(Logs);
             builder.Logging.AddFilter<CapturingLoggerProvider>("Orleans.LlmRouter", LogLevel.Debug);
             builder.Logging.AddFilter<CapturingLoggerProvider>("System.Net.Http", LogLevel.Trace);
@@ -70,6 +81,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         Client?.Dispose();
         if (_app is not null)
         {

@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Tests;
 
 /// <summary>
 /// The shipped configuration plus a provider of type <c>openai</c> pointed at the wire-faithful mock upstream on
-/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>, <c>mock-reasoner</c> (reasoning); action <c>mock_chain</c> = mock-gpt then sim-small; providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test), so gateway
+/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>, <c>mock-reasoner</c> (reasoning); action <c>mock_chain</c> = mock-gpt then sim-small, <c>mock_fail_chain</c> = mock-gpt then mock-reasoner (one provider that never opens its breaker); providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test, <c>mockrlmsg</c> (model <c>mock-rl-msg</c>) for the Messages surface's), so gateway
 /// tests cross the real HTTP adapter. Its key comes from an environment variable, as in production.
 /// </summary>
 public static class MockBackedConfig
@@ -65,6 +65,14 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5007
                 retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 20 }
+              # One more for 429s on the Messages surface (its 529 test rate-limits it alone).
+              - id: mockrlmsg
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 10
+                priority: 5008
+                retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 20 }
               - id: mockollama
                 type: ollama
                 base_url: {{mock.ToString().TrimEnd('/')}}
@@ -90,7 +98,7 @@ public static class MockBackedConfig
               - { name: mock-gemini, provider: mockgem, provider_model: gemini-mock-flash, context_window: 1000000, max_output_tokens: 8192,
                   capabilities: [chat, structured_output, tools, streaming], pricing: { input: 0.30, output: 2.50, cached_input: 0.03 } }
               - { name: mock-claude, provider: mockant, provider_model: claude-mock-small, context_window: 200000, max_output_tokens: 8192,
-                  capabilities: [chat, structured_output, tools, streaming, vision, reasoning], pricing: { input: 1.00, output: 5.00, cached_input: 0.10 } }
+                  capabilities: [chat, structured_output, tools, streaming, vision, documents, reasoning], pricing: { input: 1.00, output: 5.00, cached_input: 0.10 } }
               - { name: mock-reasoner, provider: mock, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming, reasoning], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-rl, provider: mockrl, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
@@ -101,6 +109,8 @@ public static class MockBackedConfig
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-rl-embed, provider: mockrlembed, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
                   capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
+              - { name: mock-rl-msg, provider: mockrlmsg, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-embed, provider: mock, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
                   capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
             actions:
@@ -108,6 +118,11 @@ public static class MockBackedConfig
                 requires: [chat]
                 strategies:
                   default: [mock-gpt, sim-small]
+              # Both models on the provider whose breaker never opens: every model of it can fail without a side effect.
+              - name: mock_fail_chain
+                requires: [chat]
+                strategies:
+                  default: [mock-gpt, mock-reasoner]
               - name: mock_pause_chain
                 requires: [chat]
                 strategies:

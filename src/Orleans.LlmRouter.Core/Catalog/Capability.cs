@@ -23,4 +23,11 @@ public enum Capability
     /// surfaces' <c>reasoning.effort</c> and <c>thinking</c> reach only such models, and are ignored with a warning header otherwise.
     /// </summary>
     Reasoning,
+
+    /// <summary>
+    /// Reads PDF documents itself (<c>documents</c>): Anthropic <c>document</c> blocks with base64 or URL sources, and,
+    /// for OpenAI-type models, base64 PDFs as <c>file</c> parts. A request carrying a document part routes only to such
+    /// models; plain-text documents are text and need nothing.
+    /// </summary>
+    Documents,
 }

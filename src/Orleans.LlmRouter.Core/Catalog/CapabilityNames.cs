@@ -13,6 +13,7 @@ public static class CapabilityNames
         ["embedding"] = Capability.Embedding,
         ["streaming"] = Capability.Streaming,
         ["reasoning"] = Capability.Reasoning,
+        ["documents"] = Capability.Documents,
     };
 
     /// <summary>All valid names, for error messages.</summary>

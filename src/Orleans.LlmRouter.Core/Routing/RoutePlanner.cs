@@ -118,21 +118,54 @@ internal sealed class RoutePlanner
     }
 
     /// <summary>
-    /// Capabilities that follow from what the caller sent (the operation, images, a schema, tools), so that an explicit
-    /// model lacking one is a bad request. Long context follows from an estimate and stays a routing decision.
+    /// Capabilities that follow from what the caller sent (the operation, images, documents, a schema, tools), so that an
+    /// explicit model lacking one is a bad request, and so is a chain none of whose models has one
+    /// (<see cref="CapabilityGap"/>). Long context follows from an estimate and stays a routing decision.
     /// </summary>
     private static readonly HashSet<Capability> CallerVisible =
-        [Capability.Chat, Capability.Embedding, Capability.Vision, Capability.StructuredOutput, Capability.Tools];
+        [Capability.Chat, Capability.Embedding, Capability.Vision, Capability.Documents, Capability.StructuredOutput, Capability.Tools];
 
     private static string Why(string capability) => capability switch
     {
         "chat" => "chat: a chat completion",
         "embedding" => "embedding: an embeddings request",
         "vision" => "vision: the messages hold images",
+        "documents" => "documents: the messages hold PDF documents",
         "structured_output" => "structured_output: a JSON response_format",
         "tools" => "tools: the request offers tools",
         _ => capability,
     };
+
+    /// <summary>
+    /// When <paramref name="plan"/> has no eligible candidate: the caller's error (400, as for an explicit model) if a
+    /// capability that follows from what the caller sent (<see cref="CallerVisible"/>: images, documents, a schema,
+    /// tools) is held by no model the request could have reached (the chain's models; for <c>auto</c>, the catalog's);
+    /// null when the plan has an eligible candidate or every needed capability exists somewhere in reach (then the
+    /// route failed for other reasons: availability, budget, context window, cost).
+    /// </summary>
+    public RoutingException? CapabilityGap(RouteQuery query, RoutePlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Eligible.Any())
+        {
+            return null;
+        }
+
+        var auto = query.Model == RouteQuery.Auto;
+        var reach = auto ? _catalog.Models.Values : plan.Candidates.Select(c => c.Model);
+        var missing = plan.Required.Where(c => CallerVisible.Contains(c) && !reach.Any(m => m.Has(c))).Select(c => c.ToName()).ToList();
+        if (missing.Count == 0)
+        {
+            return null;
+        }
+
+        var what = auto ? "Every model of the catalog" : $"Every model of action '{query.Action}'";
+        return new RoutingException(
+            $"{what} lacks capability {string.Join(", ", missing)}, which this request needs ({string.Join("; ", missing.Select(Why))}).",
+            "model",
+            notFound: false) { MissingCapabilities = missing };
+    }
 
     /// <summary>The output tokens reserved for a call: the request's cap, bounded by the model's maximum.</summary>
     public static long OutputCap(RouteQuery query, ModelDefinition model)

@@ -93,7 +93,7 @@ internal sealed class PromptTokenCounter : IDisposable
         switch (family)
         {
             case TokenizerFamily.O200k or TokenizerFamily.Cl100k when TotalChars(messages, extra) > ExactCountMaxChars:
-                return TokenEstimator.EstimatePrompt(messages.Select(m => (m.Text, m.Images)), extra);
+                return TokenEstimator.EstimatePrompt(messages, extra);
 
             case TokenizerFamily.O200k:
             case TokenizerFamily.Cl100k:
@@ -109,7 +109,7 @@ internal sealed class PromptTokenCounter : IDisposable
                 long total = OpenAiReplyPriming + Tokens(tokenizer, extra);
                 foreach (var m in messages)
                 {
-                    total += OpenAiPerMessage + Tokens(tokenizer, m.Text) + ((long)m.Images * TokenEstimator.PerImage);
+                    total += OpenAiPerMessage + Tokens(tokenizer, m.Text) + ((long)m.Images * TokenEstimator.PerImage) + m.DocumentTokens;
                 }
 
                 _cache.Set(key, total, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromMinutes(10) });
@@ -119,13 +119,13 @@ internal sealed class PromptTokenCounter : IDisposable
                 long claude = TokenEstimator.ReplyPriming + Dense(extra);
                 foreach (var m in messages)
                 {
-                    claude += TokenEstimator.PerMessageOverhead + Dense(m.Text) + ((long)m.Images * TokenEstimator.PerImage);
+                    claude += TokenEstimator.PerMessageOverhead + Dense(m.Text) + ((long)m.Images * TokenEstimator.PerImage) + m.DocumentTokens;
                 }
 
                 return claude;
 
             default:
-                return TokenEstimator.EstimatePrompt(messages.Select(m => (m.Text, m.Images)), extra);
+                return TokenEstimator.EstimatePrompt(messages, extra);
         }
     }
 
@@ -229,6 +229,8 @@ internal sealed class PromptTokenCounter : IDisposable
             hash.Append(MemoryMarshal.AsBytes((m.Text ?? string.Empty).AsSpan()));
             BitConverter.TryWriteBytes(separator, ((long)m.Images << 32) | (uint)(m.Text?.Length ?? -1));
             hash.Append(separator); // lengths keep ["ab","c"] and ["a","bc"] apart
+            BitConverter.TryWriteBytes(separator, m.DocumentTokens);
+            hash.Append(separator);
         }
 
         hash.Append(MemoryMarshal.AsBytes((extra ?? string.Empty).AsSpan()));

@@ -2,8 +2,9 @@ namespace Orleans.LlmRouter.Core.Tokens;
 
 /// <summary>
 /// Heuristic prompt-token estimate used before a call (for reservations and context checks).
-/// About four characters of text per token, rounded up, plus a per-message framing overhead and a fixed
-/// charge per image. Deliberately errs high: reservations are settled with the provider's real counts.
+/// About four characters of text per token, rounded up, plus a per-message framing overhead, a fixed
+/// charge per image and the pages of each document (<see cref="DocumentTokens"/>). Deliberately errs high:
+/// reservations are settled with the provider's real counts.
 /// </summary>
 internal static class TokenEstimator
 {
@@ -18,14 +19,14 @@ internal static class TokenEstimator
 
     public static long EstimateText(string? text) => string.IsNullOrEmpty(text) ? 0 : (text.Length + 3) / 4;
 
-    /// <summary>Estimates a whole prompt from its messages' text lengths and image counts.</summary>
-    public static long EstimatePrompt(IEnumerable<(string? Text, int Images)> messages, string? extra = null)
+    /// <summary>Estimates a whole prompt from its messages' text lengths, image counts and document tokens.</summary>
+    public static long EstimatePrompt(IEnumerable<PromptPart> messages, string? extra = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         long total = ReplyPriming + EstimateText(extra);
-        foreach (var (text, images) in messages)
+        foreach (var m in messages)
         {
-            total += PerMessageOverhead + EstimateText(text) + ((long)images * PerImage);
+            total += PerMessageOverhead + EstimateText(m.Text) + ((long)m.Images * PerImage) + m.DocumentTokens;
         }
 
         return total;

@@ -2,6 +2,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Core.Tokens;
+using Orleans.LlmRouter.Providers.Common;
 
 namespace Orleans.LlmRouter.Grains.Routing;
 
@@ -16,6 +17,11 @@ internal static class RequestAnalysis
             needs.Add(Capability.Vision);
         }
 
+        if (request.HasDocuments)
+        {
+            needs.Add(Capability.Documents);
+        }
+
         if (request.ResponseFormat is { Kind: not ResponseFormatKind.Text })
         {
             needs.Add(Capability.StructuredOutput);
@@ -26,9 +32,9 @@ internal static class RequestAnalysis
             needs.Add(Capability.Tools);
         }
 
-        var parts = request.Messages.Select(m => new PromptPart(m.Text, m.Content.Count(p => p.Kind == ContentPartKind.Image))).ToArray();
-        var tools = ToolsText(request);
-        var prompt = TokenEstimator.EstimatePrompt(parts.Select(p => (p.Text, p.Images)), tools);
+        var parts = PromptParts.Of(request.Messages);
+        var tools = PromptParts.ToolsText(request);
+        var prompt = TokenEstimator.EstimatePrompt(parts, tools);
         if (prompt > LongContextThreshold)
         {
             needs.Add(Capability.LongContext);
@@ -50,7 +56,4 @@ internal static class RequestAnalysis
 
     /// <summary>Prompts above this many estimated tokens need a long-context model.</summary>
     public const long LongContextThreshold = 128_000;
-
-    private static string? ToolsText(ChatRequest request) =>
-        request.Tools is { Count: > 0 } t ? string.Concat(t.Select(x => x.Name + x.Description + x.ParametersJson)) : null;
 }

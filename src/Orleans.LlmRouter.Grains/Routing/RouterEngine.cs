@@ -423,6 +423,12 @@ internal sealed partial class RouterEngine
         var plan = Plan(query);
         if (throwIfNone && !plan.Eligible.Any())
         {
+            // A capability the caller's request needs that no model in reach has is the caller's error, as for an explicit model.
+            if (services.Planner.CapabilityGap(query, plan) is { } gap)
+            {
+                throw new InvalidRoutingException(gap.Message) { Param = gap.Param };
+            }
+
             throw new AllModelsFailedException([], plan.Candidates.Select(Decision).ToList());
         }
 

@@ -168,9 +168,7 @@ internal static class AnthropicEndpoints
                 throw new SurfaceNotFoundException("model", $"model: {parsed.Model}");
             }
 
-            var parts = parsed.Request.Messages.Select(m => new PromptPart(m.Text, m.Content.Count(p => p.Kind == ContentPartKind.Image))).ToList();
-            var tools = parsed.Request.Tools is { Count: > 0 } t ? string.Concat(t.Select(x => x.Name + x.Description + x.ParametersJson)) : null;
-            var tokens = counter.Count(family, parts, tools);
+            var tokens = counter.Count(family, Providers.Common.PromptParts.Of(parsed.Request.Messages), Providers.Common.PromptParts.ToolsText(parsed.Request));
             http.Response.Headers["request-id"] = Hosting.GatewayTelemetry.RequestId(http);
             await SurfaceJson.WriteAsync(http, StatusCodes.Status200OK, tokens, static (w, n) =>
             {

@@ -8,7 +8,8 @@ namespace Orleans.LlmRouter.Host.Anthropic;
 /// <summary>
 /// Parses an Anthropic Messages body (<c>POST /v1/messages</c>, <c>/v1/messages/count_tokens</c>) into the one request
 /// model: <c>system</c> (a string or text blocks) becomes a system message; content blocks become parts
-/// (<c>text</c>, <c>image</c> from base64 or a URL, a plain-text <c>document</c>), <c>tool_use</c> blocks an assistant's
+/// (<c>text</c>, <c>image</c> from base64 or a URL, a PDF <c>document</c> from base64 or a URL, a plain-text
+/// <c>document</c> as text), <c>tool_use</c> blocks an assistant's
 /// tool calls and <c>tool_result</c> blocks tool messages; <c>thinking</c> blocks passed back are accepted and dropped.
 /// Every shape error names the field and is a 400 <c>invalid_request_error</c>. Unknown fields are ignored; parameters
 /// the gateway accepts but does not pass on (<c>top_k</c>, server tools) are listed as warnings; <c>cache_control</c>
@@ -233,7 +234,7 @@ internal static class AnthropicRequestParser
                 case "image":
                     throw new OpenAiRequestException(bp, $"{bp}: image blocks are only allowed in user messages");
                 case "document":
-                    parts.Add(ParseDocument(block, bp) with { CacheControlJson = CacheControl(block) });
+                    parts.Add(ParseDocument(block, bp, role, warnings) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "tool_use" when role == "assistant":
                     var id = OptionalString(block, "id", $"{bp}.id") ?? throw new OpenAiRequestException($"{bp}.id", $"{bp}.id: Field required");
@@ -362,17 +363,93 @@ internal static class AnthropicRequestParser
         }
     }
 
-    private static ContentPart ParseDocument(JsonElement block, string path)
+    /// <summary>
+    /// A <c>document</c> block: a PDF (<c>source.type</c> <c>base64</c> with <c>media_type</c> <c>application/pdf</c>,
+    /// or <c>url</c>) becomes a document part, which only models with the <c>documents</c> capability take; a plain-text
+    /// document (<c>text</c>, or <c>content</c> of text blocks) becomes text, for every model, with its title first.
+    /// <c>citations</c> and <c>context</c> are not passed on (a warning says so); a <c>file</c> source (Anthropic's Files
+    /// API) is refused.
+    /// </summary>
+    private static ContentPart ParseDocument(JsonElement block, string path, string role, List<string> warnings)
     {
-        // Plain-text documents reach every model as text; PDFs need a target that reads them, which no adapter passes on yet.
-        if (block.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object && OptionalString(source, "type", $"{path}.source.type") == "text")
+        if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
         {
-            var title = OptionalString(block, "title", $"{path}.title");
-            var data = OptionalString(source, "data", $"{path}.source.data") ?? string.Empty;
-            return ContentPart.FromText(title is null ? data : $"{title}\n\n{data}");
+            throw new OpenAiRequestException($"{path}.source", $"{path}.source: Field required");
         }
 
-        throw new OpenAiRequestException($"{path}.source", $"{path}.source: only plain-text documents (source.type 'text') are supported by the target models of this gateway");
+        var title = OptionalString(block, "title", $"{path}.title");
+        if (block.TryGetProperty("citations", out var citations) && citations.ValueKind == JsonValueKind.Object && OptionalBool(citations, "enabled", $"{path}.citations.enabled") == true)
+        {
+            warnings.Add($"{path}: document citations are not supported by the gateway and were not asked for");
+        }
+
+        if (OptionalString(block, "context", $"{path}.context") is { Length: > 0 })
+        {
+            warnings.Add($"{path}: document context is not supported by the gateway and was ignored");
+        }
+
+        var type = OptionalString(source, "type", $"{path}.source.type");
+        if (type is "base64" or "url" && role != "user")
+        {
+            throw new OpenAiRequestException(path, $"{path}: document blocks are only allowed in user messages");
+        }
+
+        switch (type)
+        {
+            case "text":
+                var data = OptionalString(source, "data", $"{path}.source.data") ?? throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: Field required");
+                return ContentPart.FromText(title is null ? data : $"{title}\n\n{data}");
+            case "content":
+                if (!source.TryGetProperty("content", out var inner) || inner.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+                {
+                    throw new OpenAiRequestException($"{path}.source.content", $"{path}.source.content: Field required (a string or text blocks)");
+                }
+
+                var text = inner.ValueKind == JsonValueKind.String
+                    ? inner.GetString()!
+                    : string.Join("\n\n", inner.EnumerateArray().Select((b, i) => b.ValueKind == JsonValueKind.Object && OptionalString(b, "type", $"{path}.source.content.{i}.type") == "text"
+                        ? OptionalString(b, "text", $"{path}.source.content.{i}.text") ?? string.Empty
+                        : throw new OpenAiRequestException($"{path}.source.content.{i}", $"{path}.source.content.{i}: the gateway takes text blocks only in a content document")));
+                return ContentPart.FromText(title is null ? text : $"{title}\n\n{text}");
+            case "base64":
+                var media = OptionalString(source, "media_type", $"{path}.source.media_type");
+                if (media != "application/pdf")
+                {
+                    throw new OpenAiRequestException($"{path}.source.media_type", $"{path}.source.media_type: Input should be 'application/pdf'");
+                }
+
+                var pdf = OptionalString(source, "data", $"{path}.source.data") ?? throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: Field required");
+                if (pdf.Length == 0 || !System.Buffers.Text.Base64.IsValid(pdf))
+                {
+                    throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: invalid base64 data");
+                }
+
+                if (!IsPdf(pdf))
+                {
+                    throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: the data is not a PDF (it does not start with %PDF-)");
+                }
+
+                return ContentPart.FromDocument(media, pdf, title);
+            case "url":
+                var url = OptionalString(source, "url", $"{path}.source.url") ?? throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: Field required");
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+                {
+                    throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: must be an http(s) URL");
+                }
+
+                return ContentPart.FromDocumentUrl(url, title);
+            case "file":
+                throw new OpenAiRequestException($"{path}.source.type", $"{path}.source.type: 'file' sources need Anthropic's Files API, which the gateway does not pass on; send the PDF as base64 or by URL");
+            case var other:
+                throw new OpenAiRequestException($"{path}.source.type", $"{path}.source.type: document sources are 'base64', 'url', 'text' or 'content', not '{other}'");
+        }
+    }
+
+    /// <summary>True when base64 <paramref name="data"/> starts with the PDF header <c>%PDF-</c>.</summary>
+    private static bool IsPdf(string data)
+    {
+        Span<byte> head = stackalloc byte[6];
+        return data.Length >= 8 && Convert.TryFromBase64Chars(data.AsSpan(0, 8), head, out var n) && n == 6 && head[..5].SequenceEqual("%PDF-"u8);
     }
 
     private static List<string>? ParseStop(JsonElement root)

@@ -11,7 +11,8 @@ namespace Orleans.LlmRouter.Providers.Anthropic;
 /// <summary>
 /// The Anthropic Messages wire format: system text top-level, turns alternating user/assistant (consecutive turns of
 /// one role merged, tool results as a user turn of <c>tool_result</c> blocks), <c>max_tokens</c> always sent (the
-/// caller's, else the model's maximum), structured output through <c>output_config.format</c>.
+/// caller's, else the model's maximum), structured output through <c>output_config.format</c>, images and PDF
+/// documents as <c>image</c> and <c>document</c> blocks (base64 or URL sources, with title and <c>cache_control</c>).
 /// </summary>
 internal static class AnthropicWire
 {
@@ -203,6 +204,12 @@ internal static class AnthropicWire
                 continue;
             }
 
+            if (part.Kind == ContentPartKind.Document)
+            {
+                WriteDocument(w, part);
+                continue;
+            }
+
             w.WriteStartObject();
             w.WriteString("type", "image");
             w.WriteStartObject("source");
@@ -233,6 +240,37 @@ internal static class AnthropicWire
             WireHelpers.WriteRawOr(w, OpenAiWire.NormalizeArguments(call.ArgumentsJson), "{}");
             w.WriteEndObject();
         }
+    }
+
+    /// <summary>
+    /// A PDF as Anthropic's <c>document</c> block: <c>source</c> <c>{"type":"base64","media_type","data"}</c> or
+    /// <c>{"type":"url","url"}</c>, then <c>title</c> and <c>cache_control</c> when the part has them.
+    /// </summary>
+    private static void WriteDocument(Utf8JsonWriter w, ContentPart part)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "document");
+        w.WriteStartObject("source");
+        if (part.Data is { } data)
+        {
+            w.WriteString("type", "base64");
+            w.WriteString("media_type", part.MediaType ?? "application/pdf");
+            w.WriteString("data", data);
+        }
+        else
+        {
+            w.WriteString("type", "url");
+            w.WriteString("url", part.Url);
+        }
+
+        w.WriteEndObject();
+        if (part.Title is { } title)
+        {
+            w.WriteString("title", title);
+        }
+
+        WriteCacheControl(w, part.CacheControlJson);
+        w.WriteEndObject();
     }
 
     /// <summary>

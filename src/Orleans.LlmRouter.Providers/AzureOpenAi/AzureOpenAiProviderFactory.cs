@@ -35,7 +35,7 @@ internal sealed class AzureOpenAiProviderFactory(IHttpClientFactory clients, Fun
     private readonly Lazy<TokenCredential> _tokens = new(() => tokens ?? new DefaultAzureCredential());
 
     /// <summary>The <c>azure_openai</c> type (tokenizer by model id, as for OpenAI).</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new("azure_openai");
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.AzureOpenAi);
 
     public string Type => Descriptor.Name;
 

@@ -18,7 +18,7 @@ namespace Orleans.LlmRouter.Providers.Bedrock;
 internal sealed class BedrockProviderFactory(IHttpClientFactory clients, Func<string, string?>? environment = null, TimeProvider? time = null) : IDescribedChatProviderFactory
 {
     /// <summary>The <c>bedrock</c> type (tokenizer by model id: Claude ids count as Claude).</summary>
-    public static ProviderTypeDescriptor Descriptor { get; } = new("bedrock");
+    public static ProviderTypeDescriptor Descriptor { get; } = new(ProviderTypes.Bedrock);
 
     public string Type => Descriptor.Name;
 

@@ -126,6 +126,10 @@ internal static class BedrockWire
                 {
                     w.WriteString("text", part.Text);
                 }
+                else if (part.Kind == ContentPartKind.Document)
+                {
+                    throw ProviderException.Create(ProviderErrorClass.BadRequest, provider, model, null, "PDF documents are not passed to Bedrock by this gateway; route them to a model with the documents capability");
+                }
                 else
                 {
                     var data = WireHelpers.DataUri(part.ImageUrl);

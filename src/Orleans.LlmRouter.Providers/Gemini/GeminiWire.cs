@@ -307,6 +307,11 @@ internal static class GeminiWire
                 continue;
             }
 
+            if (part.Kind == ContentPartKind.Document)
+            {
+                throw new GeminiRequestException("PDF documents are not passed to Gemini by this gateway; route them to a model with the documents capability.");
+            }
+
             var (mimeType, data) = InlineImage(part.ImageUrl);
             parts.Add(w =>
             {

@@ -183,6 +183,11 @@ internal static class OllamaWire
         w.WriteStartObject();
         w.WriteString("role", m.Role == "developer" ? "system" : m.Role);
         w.WriteString("content", m.Text);
+        if (m.Content.Any(p => p.Kind == ContentPartKind.Document))
+        {
+            throw invalid("Ollama takes no PDF documents; route them to a model with the documents capability");
+        }
+
         var images = m.Content.Where(p => p.Kind == ContentPartKind.Image).ToList();
         if (images.Count > 0)
         {

@@ -55,6 +55,15 @@ internal sealed class OpenAiChatProvider : IChatProvider
             }
         }, time: time);
 
+    /// <summary>Chat Completions takes a PDF as <c>file_data</c> only: a document given by URL is the caller's bad request here.</summary>
+    private void RefuseUrlDocuments(ProviderCall call)
+    {
+        if (call.Request.Messages.Any(m => m.Content.Any(p => p.Kind == ContentPartKind.Document && p.Data is null)))
+        {
+            throw ProviderException.Create(ProviderErrorClass.BadRequest, _provider, call.Model, null, "the OpenAI Chat Completions API takes PDF documents as data, not by URL");
+        }
+    }
+
     /// <summary><c>max_tokens</c> everywhere but api.openai.com, unless option <c>max_tokens_field</c> says.</summary>
     private static bool LegacyMaxTokens(ProviderDefinition provider) =>
         provider.Options.TryGetValue("max_tokens_field", out var field)
@@ -76,6 +85,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     /// <summary>A chat.completion body: <c>choices[0].message</c> is required, the rest is read tolerantly.</summary>
     private async Task<ProviderResponse> CompleteCoreAsync(ProviderCall call, CancellationToken cancellationToken)
     {
+        RefuseUrlDocuments(call);
         var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: false, _legacyMaxTokens, ReasoningEffort(call));
         using var response = await SendAsync(HttpMethod.Post, _dialect.ChatPath(call.Model), body, call.Model, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var json = await response.Content.ReadAsByteArrayAsync(cancellationToken);
@@ -124,6 +134,7 @@ internal sealed class OpenAiChatProvider : IChatProvider
     /// </summary>
     private async IAsyncEnumerable<ProviderStreamChunk> StreamCoreAsync(ProviderCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        RefuseUrlDocuments(call);
         var body = OpenAiWire.ChatRequest(call.Request, call.Model.ProviderModel, stream: true, _legacyMaxTokens, ReasoningEffort(call));
         using var response = await SendAsync(HttpMethod.Post, _dialect.ChatPath(call.Model), body, call.Model, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var tools = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Args)>();

@@ -196,6 +196,15 @@ internal static class OpenAiWire
                     w.WriteString("type", "text");
                     w.WriteString("text", part.Text);
                 }
+                else if (part.Kind == ContentPartKind.Document)
+                {
+                    // A PDF as a file part; the adapter refuses documents given by URL before it writes.
+                    w.WriteString("type", "file");
+                    w.WriteStartObject("file");
+                    w.WriteString("filename", FileName(part));
+                    w.WriteString("file_data", $"data:{part.MediaType ?? "application/pdf"};base64,{part.Data}");
+                    w.WriteEndObject();
+                }
                 else
                 {
                     w.WriteString("type", "image_url");
@@ -235,6 +244,12 @@ internal static class OpenAiWire
 
         w.WriteEndObject();
     }
+
+    /// <summary>A file part's name: the document's title with a <c>.pdf</c> extension, else <c>document.pdf</c>.</summary>
+    private static string FileName(ContentPart part) =>
+        part.Title is { Length: > 0 } title
+            ? (title.EndsWith(".pdf", StringComparison.OrdinalIgnoreCase) ? title : title + ".pdf")
+            : "document.pdf";
 
     private static void WriteResponseFormat(Utf8JsonWriter w, ResponseFormat? format)
     {

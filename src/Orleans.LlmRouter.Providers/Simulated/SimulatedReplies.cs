@@ -54,9 +54,7 @@ internal static class SimulatedReplies
     }
 
     public static long EstimatePrompt(ChatRequest request) =>
-        TokenEstimator.EstimatePrompt(
-            request.Messages.Select(m => ((string?)m.Text, m.Content.Count(p => p.Kind == ContentPartKind.Image))),
-            request.Tools is { Count: > 0 } t ? string.Concat(t.Select(x => x.Name + x.Description + x.ParametersJson)) : null);
+        TokenEstimator.EstimatePrompt(Common.PromptParts.Of(request.Messages), Common.PromptParts.ToolsText(request));
 
     private static string TextReply(ChatRequest request, string providerModel)
     {
@@ -65,6 +63,7 @@ internal static class SimulatedReplies
         var words = said.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
         var quote = said.Length > 160 ? said[..160] + "…" : said;
         var images = request.Messages.Sum(m => m.Content.Count(p => p.Kind == ContentPartKind.Image));
+        var documents = request.Messages.Sum(m => m.Content.Count(p => p.Kind == ContentPartKind.Document));
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"[{providerModel}] ");
         sb.Append(user?.Role == "tool" ? "Tool result received: \"" : "You said: \"").Append(quote).Append('"');
@@ -72,6 +71,11 @@ internal static class SimulatedReplies
         if (images > 0)
         {
             sb.Append(CultureInfo.InvariantCulture, $", {images} image(s)");
+        }
+
+        if (documents > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $", {documents} document(s)");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"). Reference {Hash(said):x8}.");

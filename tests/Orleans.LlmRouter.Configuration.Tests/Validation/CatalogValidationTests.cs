@@ -176,6 +176,32 @@ public sealed class CatalogValidationTests
     }
 
     [Theory]
+    [InlineData("simulated")]
+    [InlineData("anthropic")]
+    [InlineData("openai")]
+    [InlineData("echo_test_type")] // a host's own type decides for itself
+    public void Documents_may_be_declared_where_the_adapter_passes_pdfs_on(string type)
+    {
+        var yaml = Base.Replace("type: simulated", "type: " + type, StringComparison.Ordinal).Replace("[chat, vision]", "[chat, vision, documents]", StringComparison.Ordinal);
+        var catalog = new CatalogLoader(new HashSet<string>(KnownTypes) { "echo_test_type" }, environment: _ => null).Load([("c.yaml", yaml)]).Catalog;
+        Assert.Contains(Capability.Documents, catalog.Models["m1"].Capabilities);
+    }
+
+    [Theory]
+    [InlineData("gemini")]
+    [InlineData("ollama")]
+    [InlineData("bedrock")]
+    [InlineData("azure_openai")]
+    public void Documents_are_refused_on_a_type_whose_adapter_does_not_pass_pdfs_on(string type)
+    {
+        var yaml = Base.Replace("type: simulated", "type: " + type, StringComparison.Ordinal).Replace("[chat, vision]", "[chat, vision, documents]", StringComparison.Ordinal);
+        var errors = Assert.Throws<ConfigurationException>(() => new CatalogLoader(new HashSet<string>(KnownTypes) { "bedrock", "azure_openai" }, environment: _ => null).Load([("c.yaml", yaml)])).Errors;
+        var error = Assert.Single(errors);
+        Assert.Equal(("c.yaml", 4), (error.Location.File, error.Location.Line));
+        Assert.Contains($"model 'm1' declares capability documents, but provider 'sim' is of type '{type}'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("capabilities: [chat, vision]", "capabilities: [chat, telepathy]", "unknown capability 'telepathy'")]
     [InlineData("context_window: 1000", "context_window: 0", "'context_window' of model 'm1' must be at least 1")]
     [InlineData("max_output_tokens: 100", "max_output_tokens: 5000", "max_output_tokens of model 'm1' exceeds its context_window")]

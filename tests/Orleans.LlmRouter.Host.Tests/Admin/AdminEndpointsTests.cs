@@ -106,7 +106,7 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
     {
         using var client = Client(AdminKey);
         var tasks = (await Json(await client.GetAsync("/api/v1/tasks", TestContext.Current.CancellationToken))).EnumerateArray().ToList();
-        Assert.Equal(9, tasks.Count); // the 7 shipped seed actions and the test configuration's mock_chain and mock_pause_chain
+        Assert.Equal(10, tasks.Count); // the 7 shipped seed actions and the test configuration's mock_chain, mock_fail_chain and mock_pause_chain
         var video = tasks.Single(t => t.GetProperty("name").GetString() == "video_analysis");
         Assert.Equal(["long_context", "vision"], video.GetProperty("requires").EnumerateArray().Select(c => c.GetString()!).ToArray());
         Assert.Equal(["budget", "default", "quality"], video.GetProperty("strategies").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToArray());

@@ -147,6 +147,74 @@ public abstract class AnthropicSdkTests
         Assert.Contains("1 image(s)", TextOf(message), StringComparison.Ordinal);
     }
 
+    /// <summary>A two-page PDF (two page objects), base64.</summary>
+    public static readonly string Pdf = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >> endobj\n" +
+        "3 0 obj << /Type /Page /Parent 2 0 R >> endobj\n4 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"));
+
+    private static MessageCreateParams AskAboutPdf(string model, string text, string data) => new()
+    {
+        Model = model,
+        MaxTokens = 256,
+        Messages =
+        [
+            new UserMessageParam
+            {
+                Content = new List<ContentBlockParam>
+                {
+                    new DocumentBlockParam { Source = new Base64PdfSource { Data = data }, Title = "Quarterly report" },
+                    new TextBlockParam { Text = text },
+                },
+            },
+        ],
+    };
+
+    [Fact]
+    public async Task A_pdf_document_reaches_an_anthropic_model_as_the_document_block_it_was()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        var message = await Client().Messages.Create(AskAboutPdf("mock-claude", "summarise " + tag, Pdf), Cancel);
+        Assert.Equal("Mock reply to: summarise " + tag, TextOf(message));
+
+        using var sent = JsonDocument.Parse(Mock.Requests.Last(r => r.Body.Contains(tag, StringComparison.Ordinal)).Body);
+        var document = sent.RootElement.GetProperty("messages")[0].GetProperty("content")[0];
+        Assert.Equal("document", document.GetProperty("type").GetString());
+        var source = document.GetProperty("source");
+        Assert.Equal(("base64", "application/pdf", Pdf), (source.GetProperty("type").GetString(), source.GetProperty("media_type").GetString(), source.GetProperty("data").GetString()));
+        Assert.Equal("Quarterly report", document.GetProperty("title").GetString());
+
+        // The two pages count in the prompt estimate (4,600 tokens a page).
+        var count = await Client().Messages.CountTokens(new MessageCountTokensParams { Model = "mock-claude", Messages = AskAboutPdf("mock-claude", "x", Pdf).Messages }, Cancel);
+        Assert.True(count.InputTokens >= 2 * 4_600, $"{count.InputTokens}");
+    }
+
+    [Theory]
+    [InlineData("mock-gpt", "The model 'mock-gpt' lacks capability documents")]
+    [InlineData("action:mock_chain", "Every model of action 'mock_chain' lacks capability documents")]
+    public async Task A_pdf_document_to_a_model_or_chain_without_the_capability_is_400_naming_it(string model, string message)
+    {
+        var before = Mock.Requests.Count;
+        var ex = await Assert.ThrowsAsync<AnthropicBadRequestException>(() => Client().Messages.Create(AskAboutPdf(model, "summarise", Pdf), Cancel));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, ex.StatusCode);
+        using var body = JsonDocument.Parse(ex.ResponseBody);
+        Assert.Equal("error", body.RootElement.GetProperty("type").GetString());
+        Assert.Equal("invalid_request_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains(message, body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, Mock.Requests.Count); // refused before any upstream call
+    }
+
+    [Fact]
+    public async Task A_malformed_document_source_is_400()
+    {
+        // Base64 that is not a PDF (a PNG), and data that is not base64.
+        foreach (var data in new[] { Png, "@@not base64@@" })
+        {
+            var ex = await Assert.ThrowsAsync<AnthropicBadRequestException>(() => Client().Messages.Create(AskAboutPdf("mock-claude", "summarise", data), Cancel));
+            Assert.Contains("invalid_request_error", ex.ResponseBody, StringComparison.Ordinal);
+            Assert.Contains("messages.0.content.0.source.data", ex.ResponseBody, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Count_tokens_answers()
     {

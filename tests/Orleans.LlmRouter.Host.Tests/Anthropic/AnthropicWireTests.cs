@@ -129,6 +129,52 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Document_blocks_a_pdf_url_goes_on_as_sent_and_a_plain_text_document_is_text_for_any_model()
+    {
+        using var http = Http();
+        var tag = Guid.NewGuid().ToString("N");
+        using var byUrl = await http.PostAsync("/v1/messages", Json($$$"""
+            {"model":"mock-claude","max_tokens":64,"messages":[{"role":"user","content":[
+              {"type":"document","source":{"type":"url","url":"https://example.com/spec.pdf"},"title":"Spec","citations":{"enabled":true},"cache_control":{"type":"ephemeral"}},
+              {"type":"text","text":"what does it say {{{tag}}}"}]}]}
+            """), Cancel);
+        Assert.Equal(HttpStatusCode.OK, byUrl.StatusCode);
+        Assert.Contains(byUrl.Headers.GetValues("X-LlmRouter-Warning"), w => w.Contains("citations", StringComparison.Ordinal));
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains(tag, StringComparison.Ordinal)).Body))
+        {
+            var document = sent.RootElement.GetProperty("messages")[0].GetProperty("content")[0];
+            Assert.Equal(("document", "url", "https://example.com/spec.pdf", "Spec"), (document.GetProperty("type").GetString(), document.GetProperty("source").GetProperty("type").GetString(), document.GetProperty("source").GetProperty("url").GetString(), document.GetProperty("title").GetString()));
+            Assert.Equal("ephemeral", document.GetProperty("cache_control").GetProperty("type").GetString());
+            Assert.False(document.TryGetProperty("citations", out _));
+        }
+
+        using var text = await http.PostAsync("/v1/messages", Json($$"""
+            {"model":"mock-gpt","max_tokens":64,"messages":[{"role":"user","content":[
+              {"type":"document","source":{"type":"text","media_type":"text/plain","data":"the plain body"},"title":"Notes"},
+              {"type":"text","text":"and this {{tag}}"}]}]}
+            """), Cancel);
+        Assert.Equal(HttpStatusCode.OK, text.StatusCode);
+        using (var sent = JsonDocument.Parse(gateway.Mock.Requests.Last(r => r.Body.Contains("and this " + tag, StringComparison.Ordinal)).Body))
+        {
+            Assert.Contains("Notes\n\nthe plain body", sent.RootElement.GetProperty("messages")[0].GetProperty("content").ToString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"type":"document","source":{"type":"base64","media_type":"application/msword","data":"JVBERi0xLjQK"}}""", "media_type")]
+    [InlineData("""{"type":"document","source":{"type":"url","url":"file:///etc/passwd"}}""", "source.url")]
+    [InlineData("""{"type":"document","source":{"type":"file","file_id":"file_123"}}""", "Files API")]
+    [InlineData("""{"type":"document"}""", "source")]
+    public async Task A_malformed_document_block_is_400_naming_the_field(string block, string mention)
+    {
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json($$"""{"model":"mock-claude","max_tokens":10,"messages":[{"role":"user","content":[{{block}},{"type":"text","text":"x"}]}]}"""), Cancel);
+        var error = await ReadJsonAsync(response);
+        AssertError(HttpStatusCode.BadRequest, "invalid_request_error", response, error);
+        Assert.Contains(mention, error.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Count_tokens_counts_without_calling_a_model()
     {
         using var http = Http();
@@ -211,6 +257,75 @@ public sealed class AnthropicWireTests(GatewayFixture gateway)
         using var tooMany = await limited.PostAsync("/v1/messages", Json(body), Cancel);
         AssertError(HttpStatusCode.TooManyRequests, "rate_limit_error", tooMany, await ReadJsonAsync(tooMany));
         Assert.True(tooMany.Headers.RetryAfter is not null);
+    }
+
+    /// <summary>The exact error object: <c>{"type":"error","error":{"type":…,"message":…}}</c> and nothing else.</summary>
+    private static string AssertErrorShape(JsonElement body, string type)
+    {
+        Assert.Equal(["type", "error"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("error", body.GetProperty("type").GetString());
+        var error = body.GetProperty("error");
+        Assert.Equal(["type", "message"], error.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(type, error.GetProperty("type").GetString());
+        return error.GetProperty("message").GetString()!;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Every_model_of_the_chain_failing_is_500_api_error_before_any_stream_byte(bool stream)
+    {
+        // Both models of mock_fail_chain answer 500 (retried once each), so the route fails before anything is written:
+        // a stream too is answered with the plain error response, not with events.
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json($$"""{"model":"action:mock_fail_chain","max_tokens":64,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"[mock:server] fail everywhere"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(response.Headers.Contains("request-id"));
+        var message = AssertErrorShape(await ReadJsonAsync(response), "api_error");
+        Assert.Contains("mock-gpt@mock: server", message, StringComparison.Ordinal);
+        Assert.Contains("mock-reasoner@mock: server", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_model_rate_limited_upstream_is_529_overloaded_error()
+    {
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json("""{"model":"mock-rl-msg","max_tokens":64,"messages":[{"role":"user","content":"[mock:rate_limit] busy"}]}"""), Cancel);
+        Assert.Equal((HttpStatusCode)529, response.StatusCode);
+        Assert.Equal("true", response.Headers.GetValues("x-should-retry").Single()); // the Anthropic SDKs retry it
+        var message = AssertErrorShape(await ReadJsonAsync(response), "overloaded_error");
+        Assert.Contains("mock-rl-msg@mockrlmsg: rate_limited", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_failure_after_the_first_byte_is_an_error_event_in_anthropic_shape_after_a_200()
+    {
+        // Committed once message_start is out: no fallback, the stream ends with event: error (api_error) and no message_stop.
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json("""{"model":"action:mock_fail_chain","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"[mock:midstream] go"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("mock-gpt", response.Headers.GetValues("X-LlmRouter-Model").Single()); // no fallback to mock-reasoner
+        var events = ParseSse(await response.Content.ReadAsStringAsync(Cancel));
+        Assert.Equal(["message_start", "ping", "content_block_start"], events.Take(3).Select(e => e.Event));
+        Assert.Equal(["content_block_stop", "error"], events.TakeLast(2).Select(e => e.Event));
+        var (_, data) = events[^1];
+        AssertErrorShape(data, "api_error");
+        Assert.DoesNotContain(events, e => e.Event is "message_delta" or "message_stop");
+    }
+
+    [Fact]
+    public async Task An_upstream_overloaded_after_the_first_byte_is_an_overloaded_error_event()
+    {
+        // The Anthropic mock sends overloaded_error mid-stream: the gateway relays it as the type SDKs retry.
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/messages", Json("""{"model":"mock-claude","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"[mock:midstream] go"}]}"""), Cancel);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = ParseSse(await response.Content.ReadAsStringAsync(Cancel));
+        Assert.Equal("message_start", events[0].Event);
+        Assert.Equal("error", events[^1].Event);
+        AssertErrorShape(events[^1].Data, "overloaded_error");
     }
 
     [Fact]

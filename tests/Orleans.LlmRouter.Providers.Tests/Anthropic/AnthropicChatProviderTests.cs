@@ -145,6 +145,50 @@ public sealed class AnthropicChatProviderTests(MockUpstreamFixture mock) : IClas
         Assert.Equal(("base64", "image/png", "iVBORw0KGgo="), (b64.GetProperty("type").GetString(), b64.GetProperty("media_type").GetString(), b64.GetProperty("data").GetString()));
     }
 
+    /// <summary>A two-page PDF (page objects and a page tree), base64.</summary>
+    internal static readonly string Pdf = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >> endobj\n" +
+        "3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\n4 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\n" +
+        "trailer << /Root 1 0 R >>\n%%EOF\n"));
+
+    [Fact]
+    public async Task Pdf_documents_are_document_blocks_with_their_source_title_and_cache_control()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        var request = new ChatRequest([new RouterMessage("user",
+        [
+            ContentPart.FromDocument("application/pdf", Pdf, "Annual report") with { CacheControlJson = """{"type":"ephemeral","ttl":"1h"}""" },
+            ContentPart.FromDocumentUrl("https://example.com/spec.pdf"),
+            ContentPart.FromText("summarise both " + tag),
+        ])]);
+        var r = await Adapter().CompleteAsync(Call(request), Cancel);
+        Assert.Equal("Mock reply to: summarise both " + tag, r.Message.Text);
+
+        using var sent = JsonDocument.Parse(mock.Server.Requests.Last(x => x.Body.Contains(tag, StringComparison.Ordinal)).Body);
+        var blocks = sent.RootElement.GetProperty("messages")[0].GetProperty("content").EnumerateArray().ToList();
+        Assert.Equal(3, blocks.Count);
+        ProviderAssert.SameJson(
+            $$$"""{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"{{{Pdf}}}"},"title":"Annual report","cache_control":{"type":"ephemeral","ttl":"1h"}}""",
+            blocks[0]);
+        ProviderAssert.SameJson("""{"type":"document","source":{"type":"url","url":"https://example.com/spec.pdf"}}""", blocks[1]);
+        Assert.Equal("text", blocks[2].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task A_malformed_document_is_refused_by_the_api_as_a_bad_request()
+    {
+        // The mock checks documents as the real API does: base64 that is not a PDF is a 400 naming the field.
+        var png = ContentPart.FromDocument("application/pdf", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
+        var notPdf = await Assert.ThrowsAnyAsync<ProviderException>(() => Adapter().CompleteAsync(Call(new ChatRequest([new RouterMessage("user", [png, ContentPart.FromText("read it")])])), Cancel));
+        Assert.Equal((ProviderErrorClass.BadRequest, 400), (notPdf.ErrorClass, notPdf.StatusCode));
+        Assert.Contains("messages.0.content.0.document.source.base64.data", notPdf.Message, StringComparison.Ordinal);
+
+        var wrongType = ContentPart.FromDocument("application/msword", Pdf);
+        var media = await Assert.ThrowsAnyAsync<ProviderException>(() => Adapter().CompleteAsync(Call(new ChatRequest([new RouterMessage("user", [wrongType, ContentPart.FromText("read it")])])), Cancel));
+        Assert.Equal(ProviderErrorClass.BadRequest, media.ErrorClass);
+        Assert.Contains("media_type: Input should be 'application/pdf'", media.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Embeddings_and_a_temperature_over_one_are_clear_errors_before_any_request()
     {

@@ -184,4 +184,22 @@ public sealed class OpenAiChatProviderTests(MockUpstreamFixture mock) : IClassFi
         Assert.Contains("mock-small", await Adapter().ListModelsAsync(TestContext.Current.CancellationToken));
         Assert.True((await Adapter().CheckHealthAsync(TestContext.Current.CancellationToken)).Healthy);
     }
+
+    [Fact]
+    public async Task A_pdf_document_is_a_file_part_and_one_given_by_url_is_refused_before_any_request()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        var pdf = Anthropic.AnthropicChatProviderTests.Pdf;
+        var request = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("read " + tag), ContentPart.FromDocument("application/pdf", pdf, "report")])]);
+        await Adapter().CompleteAsync(Call(request), TestContext.Current.CancellationToken);
+        using var sent = JsonDocument.Parse(mock.Server.Requests.Last(x => x.Body.Contains(tag, StringComparison.Ordinal)).Body);
+        var file = sent.RootElement.GetProperty("messages")[0].GetProperty("content")[1];
+        ProviderAssert.SameJson($$$"""{"type":"file","file":{"filename":"report.pdf","file_data":"data:application/pdf;base64,{{{pdf}}}"}}""", file);
+
+        var before = mock.Server.Requests.Count;
+        var byUrl = new ChatRequest([new RouterMessage("user", [ContentPart.FromText("read"), ContentPart.FromDocumentUrl("https://example.com/a.pdf")])]);
+        var refused = await Assert.ThrowsAnyAsync<ProviderException>(() => Adapter().CompleteAsync(Call(byUrl), TestContext.Current.CancellationToken));
+        Assert.Equal(ProviderErrorClass.BadRequest, refused.ErrorClass);
+        Assert.Equal(before, mock.Server.Requests.Count);
+    }
 }
