@@ -47,7 +47,7 @@ internal static class OpenAiErrors
             TenantRateLimitedException limited => WriteRateLimitedAsync(http, limited),
             TenantNotFoundException => WriteUnauthorizedAsync(http),
             Surfaces.SurfaceNotFoundException missing => WriteAsync(http, StatusCodes.Status404NotFound, missing.Message, "invalid_request_error", missing.Param, "not_found"),
-            AllModelsFailedException failed => WriteAsync(http, failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == ProviderErrorClass.RateLimited) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway, failed.Message, "all_models_failed", null, "all_models_failed"),
+            AllModelsFailedException failed => WriteAsync(http, Surfaces.SurfaceFailure.Saturated(failed) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway, failed.Message, "all_models_failed", null, "all_models_failed"),
             _ => throw new ArgumentException($"No OpenAI mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
         };
     }

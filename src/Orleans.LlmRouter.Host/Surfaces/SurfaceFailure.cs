@@ -60,10 +60,14 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
             BudgetExceededException budget => new(FailureKind.BudgetExceeded, StatusCodes.Status402PaymentRequired, budget.Message, null, null, ex),
             TenantRateLimitedException limited => new(FailureKind.RateLimited, StatusCodes.Status429TooManyRequests, limited.Message, null, limited.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture), ex),
             TenantNotFoundException => new(FailureKind.Unauthorized, StatusCodes.Status401Unauthorized, "Missing or invalid API key.", null, null, ex),
-            AllModelsFailedException failed when failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass == ProviderErrorClass.RateLimited) =>
+            AllModelsFailedException failed when Saturated(failed) =>
                 new(FailureKind.Overloaded, StatusCodes.Status503ServiceUnavailable, failed.Message, null, null, ex),
             AllModelsFailedException failed => new(FailureKind.UpstreamFailed, StatusCodes.Status502BadGateway, failed.Message, null, null, ex),
             _ => throw new ArgumentException($"No surface mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
         };
     }
+
+    /// <summary>True when every attempt was refused for capacity (rate-limited or overloaded): a retry later may pass.</summary>
+    public static bool Saturated(AllModelsFailedException failed) =>
+        failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded);
 }

@@ -39,6 +39,26 @@ public sealed class SurfaceErrorMappingTests
         Assert.Equal(503, Body(admin).GetProperty("status").GetInt32());
     }
 
+    [Theory]
+    [InlineData(new[] { ProviderErrorClass.RateLimited, ProviderErrorClass.RateLimited }, 503, 529)]
+    [InlineData(new[] { ProviderErrorClass.Overloaded, ProviderErrorClass.Overloaded }, 503, 529)]
+    [InlineData(new[] { ProviderErrorClass.RateLimited, ProviderErrorClass.Overloaded }, 503, 529)]
+    [InlineData(new[] { ProviderErrorClass.RateLimited, ProviderErrorClass.Server }, 502, 500)]
+    [InlineData(new[] { ProviderErrorClass.Timeout }, 502, 500)]
+    public async Task Every_model_out_of_capacity_is_retryable_and_any_other_failure_is_an_upstream_error(ProviderErrorClass[] classes, int openAiStatus, int anthropicStatus)
+    {
+        var failed = new AllModelsFailedException([.. classes.Select((c, i) => new AttemptRecord($"m{i}", "p", false, c, "refused", 1))], []);
+
+        var openAi = Context();
+        await OpenAiErrors.WriteExceptionAsync(openAi, failed);
+        Assert.Equal(openAiStatus, openAi.Response.StatusCode);
+
+        var anthropic = Context();
+        await Orleans.LlmRouter.Host.Anthropic.AnthropicErrors.WriteExceptionAsync(anthropic, failed);
+        Assert.Equal(anthropicStatus, anthropic.Response.StatusCode);
+        Assert.Equal(anthropicStatus == 529 ? "overloaded_error" : "api_error", Body(anthropic).GetProperty("error").GetProperty("type").GetString());
+    }
+
     [Fact]
     public async Task A_tenant_that_does_not_exist_is_401_on_both_surfaces()
     {
