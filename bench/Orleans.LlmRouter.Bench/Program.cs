@@ -106,7 +106,7 @@ foreach (var t in targets)
     await OpenLoop.RunAsync(t, small, many, 200, TimeSpan.FromSeconds(quick ? 1 : 3), stream: false);
     if (Wrk.Available)
     {
-        await Wrk.RunAsync(t, small, hot, connections, TimeSpan.FromSeconds(quick ? 2 : 5), work);
+        await Wrk.RunAsync(t, small, hot, connections, TimeSpan.FromSeconds(Int("--warmup", quick ? 2 : 20)), work);
     }
 
     if (t.Name != "portkey")
@@ -138,7 +138,7 @@ foreach (var t in targets)
     }
 
     results.Add((t.Name, $"open {rate}/s small", await OpenLoop.RunAsync(t, small, hot, rate, duration, stream: false)));
-    if (isGateway)
+    if (isGateway && !TelemetryVariant(t.Name))
     {
         results.Add((t.Name, $"open {rate}/s small, 5 deployments", await OpenLoop.RunAsync(t, pooled, hot, rate, duration, stream: false)));
     }
@@ -325,8 +325,8 @@ async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<s
     if (hostRoot is not null)
     {
         // An earlier build may predate model deployments: the pooled model (measured by this build only) is left out.
-        var start = text.IndexOf("          - name: mock-pool", StringComparison.Ordinal);
-        text = text[..start] + text[text.IndexOf("        tenants:", start, StringComparison.Ordinal)..];
+        var start = text.IndexOf("\n  - name: mock-pool", StringComparison.Ordinal) + 1;
+        text = text[..start] + text[text.IndexOf("\ntenants:", start, StringComparison.Ordinal)..][1..];
     }
 
     await File.WriteAllTextAsync(Path.Combine(config, "bench.yaml"), text);
