@@ -112,7 +112,8 @@ public sealed class ProcessClusterTests : IAsyncLifetime
                 await Task.Delay(250, cancel);
             }
 
-            Assert.Equal(tokens, Lifetime(usage).GetProperty("tokens").GetInt64());
+            var counted = Lifetime(usage).GetProperty("tokens").GetInt64();
+            Assert.True(tokens == counted, $"tenant {tenant}: the counters hold {counted} tokens, the ledger {tokens} in {await _db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant)} rows (max tenant_seq {await _db.ScalarAsync<long>("SELECT coalesce(max(tenant_seq), 0) FROM llm_calls WHERE tenant_id = $1", tenant)}, positions shared by two rows: {await _db.ScalarAsync<long>("SELECT count(*) FROM (SELECT tenant_seq FROM llm_calls WHERE tenant_id = $1 GROUP BY tenant_seq HAVING count(*) > 1) d", tenant)}); process logs in {cluster.LogDirectory}");
             before[tenant] = Lifetime(usage);
 
             // Every window audited (reservations of calls that ran on the killed silo may still be leased).
