@@ -22,6 +22,16 @@ namespace Orleans.LlmRouter.Ledger;
 /// </summary>
 internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 {
+    /// <summary>
+    /// The first key of the per-tenant advisory locks that fence a catch-up read against inserts still in flight:
+    /// every insert holds its tenants' locks shared until it commits, a catch-up takes its tenant's lock exclusively
+    /// before it reads, so it waits for an insert a silo sent just before it died instead of reading past its rows.
+    /// </summary>
+    private const int TenantFenceKey = 0x4c4c5246; // "LLRF"
+
+    /// <summary>How long a catch-up waits for the inserts in flight of its tenant before it fails (and is retried).</summary>
+    private const string FenceTimeout = "15s";
+
     private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment";
 
     private readonly NpgsqlDataSource _source;
@@ -115,17 +125,36 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<LedgerRecord>();
-        await using (var cmd = _source.CreateCommand($"SELECT {Columns} FROM llm_calls WHERE tenant_id = $1 AND tenant_seq > $2 ORDER BY tenant_seq"))
+        await using (var connection = await _source.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            cmd.Parameters.AddWithValue(tenantId);
-            cmd.Parameters.AddWithValue(afterTenantSeq);
-            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            // Wait for this tenant's inserts in flight (a grain's last settles on a silo that just died commit after
+            // its death): the read below starts once they have committed or rolled back.
+            await using (var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{FenceTimeout}'", connection, transaction))
             {
-                var row = Read(reader);
-                seen.Add(row.RequestId);
-                rows.Add(row);
+                await timeout.ExecuteNonQueryAsync(cancellationToken);
             }
+
+            await using (var fence = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({TenantFenceKey}, hashtext($1))", connection, transaction))
+            {
+                fence.Parameters.AddWithValue(tenantId);
+                await fence.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var cmd = new NpgsqlCommand($"SELECT {Columns} FROM llm_calls WHERE tenant_id = $1 AND tenant_seq > $2 ORDER BY tenant_seq", connection, transaction))
+            {
+                cmd.Parameters.AddWithValue(tenantId);
+                cmd.Parameters.AddWithValue(afterTenantSeq);
+                await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var row = Read(reader);
+                    seen.Add(row.RequestId);
+                    rows.Add(row);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
         }
 
         // Quarantined rows were counted when they settled, so a catch-up counts them too.
@@ -525,6 +554,8 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                         $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
                         $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[])
                  AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep)
+            WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared({TenantFenceKey}, h)
+                                         FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($2::text[]) AS x ORDER BY h) AS k) AS f) >= 0
             ON CONFLICT (request_id) DO NOTHING
             RETURNING request_id
             """);

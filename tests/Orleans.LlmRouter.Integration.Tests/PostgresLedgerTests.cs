@@ -50,6 +50,64 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
     }
 
     [Fact]
+    public async Task A_catch_up_read_waits_for_an_insert_of_its_tenant_still_in_flight()
+    {
+        // A budget grain's silo dies with a settle's insert in flight; PostgreSQL commits it a moment later. The grain's
+        // next activation must count that row: its catch-up read waits for the insert instead of reading past it.
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "fence-" + Guid.NewGuid().ToString("N")[..8];
+        var row = Row(tenant, 1);
+        var cancel = TestContext.Current.CancellationToken;
+
+        // Hold the insert in flight: another transaction has the same request id, uncommitted, so the ledger's insert
+        // (its tenant lock already taken) waits on the unique index.
+        await using var blocker = new NpgsqlConnection(db.ConnectionString);
+        await blocker.OpenAsync(cancel);
+        await using var tx = await blocker.BeginTransactionAsync(cancel);
+        await using (var hold = new NpgsqlCommand("INSERT INTO llm_calls (request_id, tenant_id, tenant_seq, provider, model, success) VALUES ($1, $2, 1, 'p1', 'm1', true)", blocker, tx))
+        {
+            hold.Parameters.AddWithValue(row.RequestId);
+            hold.Parameters.AddWithValue(tenant);
+            await hold.ExecuteNonQueryAsync(cancel);
+        }
+
+        var append = ledger.AppendAsync(row).AsTask();
+        await WaitForAdvisoryLockAsync(tenant, "ShareLock", granted: true);
+
+        var read = Task.Run(async () =>
+        {
+            var rows = new List<LedgerRecord>();
+            await foreach (var r in ledger.ReadAfterAsync(tenant, 0, cancel))
+            {
+                rows.Add(r);
+            }
+
+            return rows;
+        }, cancel);
+        await WaitForAdvisoryLockAsync(tenant, "ExclusiveLock", granted: false); // the read waits for the insert
+        Assert.False(read.IsCompleted);
+
+        await tx.RollbackAsync(cancel); // the held row goes; the ledger's insert proceeds and commits
+        Assert.True(await append);
+        var seen = await read;
+        Assert.Equal(row.RequestId, Assert.Single(seen).RequestId);
+    }
+
+    /// <summary>Waits (to a generous bound) until pg_locks shows the tenant's fence lock in that mode.</summary>
+    private async Task WaitForAdvisoryLockAsync(string tenant, string mode, bool granted)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (await db.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = hashtext($1)::oid AND mode = $2 AND granted = $3",
+            tenant, mode, granted) == 0)
+        {
+            Assert.True(DateTime.UtcNow < until, $"no {(granted ? "granted" : "waiting")} {mode} on the fence of {tenant}");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_appends_are_group_committed_and_a_request_id_is_billed_once()
     {
         db.RequireOrSkip();
