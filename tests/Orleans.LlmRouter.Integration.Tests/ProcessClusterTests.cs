@@ -24,7 +24,8 @@ public sealed class ProcessClusterTests : IAsyncLifetime
     // Two causes are fixed: two activations of a tenant's budget grain that both wrote its state (the grain now
     // recounts, DurableBudgetTests.B2_a_second_activation_...), and a dying silo's last insert committing after the new
     // activation's catch-up read (the read now waits for the tenant's inserts in flight, PostgresLedgerTests.
-    // A_catch_up_read_waits_...). Ten runs in a row then passed; skipped until more runs show no third cause.
+    // A_catch_up_read_waits_...). After both, 19 of 20 runs passed; the failing one had a tenant one row short with
+    // every position held by exactly one row and no state conflict logged, so a third cause remains. Skipped until found.
     [Fact(Skip = "known defect: counters can stay one ledger row short after a silo kill (see the comment above)")]
     public async Task A_killed_silo_loses_nothing_and_a_restarted_cluster_has_the_same_usage()
     {
