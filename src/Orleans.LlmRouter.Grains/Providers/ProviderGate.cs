@@ -618,26 +618,42 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends the outcomes waiting, one flush at a time per scope: a caller that awaits a flush (a failure, a probe's
+    /// end) returns once its outcome has reached the grain, even when a timer flush had already taken it into its batch.
+    /// </summary>
     private async Task FlushAsync(string providerId, Local local)
     {
-        if (local.Pending.IsEmpty)
+        if (local.Pending.IsEmpty && local.Flushing.CurrentCount == 1)
         {
             return;
         }
 
-        var batch = new List<ProviderOutcome>();
-        while (batch.Count < 1000 && local.Pending.TryDequeue(out var o))
-        {
-            batch.Add(o);
-        }
-
+        await local.Flushing.WaitAsync();
         try
         {
-            Apply(local, await Bounded(Grain(providerId).ReportAsync(batch)));
+            while (!local.Pending.IsEmpty)
+            {
+                var batch = new List<ProviderOutcome>();
+                while (batch.Count < 1000 && local.Pending.TryDequeue(out var o))
+                {
+                    batch.Add(o);
+                }
+
+                try
+                {
+                    Apply(local, await Bounded(Grain(providerId).ReportAsync(batch)));
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    LogRefreshFailed(_logger, providerId, ex);
+                    return;
+                }
+            }
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        finally
         {
-            LogRefreshFailed(_logger, providerId, ex);
+            local.Flushing.Release();
         }
     }
 
@@ -689,6 +705,9 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         /// <summary>Calls admitted through this scope from this silo and not yet completed (every call, not only slot holders).</summary>
         public int Active;
+
+        /// <summary>Held while outcomes of this scope are being sent (see <c>FlushAsync</c>).</summary>
+        public SemaphoreSlim Flushing { get; } = new(1, 1);
 
         /// <summary>The <see cref="Active"/> count the grain last heard from this silo (part of the snapshot's cluster-wide sum).</summary>
         public int ReportedActive { get; set; }

@@ -101,18 +101,27 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
     [Fact]
     public async Task Calls_in_flight_on_one_silo_count_on_the_others()
     {
-        fx.Mock.ModelLatency["busy-a"] = TimeSpan.FromSeconds(3);
-        fx.Mock.ModelLatency["busy-b"] = TimeSpan.FromSeconds(3);
+        fx.Mock.ModelLatency["busy-a"] = TimeSpan.FromSeconds(8);
+        fx.Mock.ModelLatency["busy-b"] = TimeSpan.FromSeconds(8);
         var view = fx.Catalog.DeploymentsOf(fx.Catalog.Models["busy"])[1];
         var db = fx.Catalog.Providers["db"];
+        var slow = new List<Task<ChatCompletion>>();
+        int Received() => fx.Mock.ModelRequests.GetValueOrDefault("busy-a") + fx.Mock.ModelRequests.GetValueOrDefault("busy-b");
         try
         {
-            // Slow calls held in flight on silo 0 only; least_busy spreads them over both deployments.
-            var slow = Enumerable.Range(0, 6).Select(i => CallAsync(0, "busy", $"slow {i}")).ToList();
-            var deadline = DateTime.UtcNow.AddSeconds(2.5);
-            while (fx.Gates[0].Load(db, view, 0).InFlight < 2 && DateTime.UtcNow < deadline)
+            // Slow calls held in flight on silo 0 only, sent one after the other so each choice sees the calls before
+            // it in flight (sent at once, they could all choose before any is counted); least_busy spreads them over
+            // both deployments.
+            var before = Received();
+            for (var i = 0; i < 6; i++)
             {
-                await Task.Delay(10, TestContext.Current.CancellationToken);
+                slow.Add(CallAsync(0, "busy", $"slow {i}"));
+                var deadline = DateTime.UtcNow.AddSeconds(10);
+                while (Received() - before < i + 1)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, $"slow call {i} did not reach the mock");
+                    await Task.Delay(10, TestContext.Current.CancellationToken);
+                }
             }
 
             Assert.True(fx.Gates[0].Load(db, view, 0).InFlight >= 2);
@@ -121,10 +130,11 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
             await fx.Gates[1].RefreshAsync("busy@db");
 
             Assert.True(fx.Gates[1].Load(db, view, 0).InFlight >= 2);
-            await Task.WhenAll(slow);
         }
         finally
         {
+            // Whatever failed above, the slow calls end before the next test balances this model.
+            await Task.WhenAll(slow.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
             fx.Mock.ModelLatency.TryRemove("busy-a", out _);
             fx.Mock.ModelLatency.TryRemove("busy-b", out _);
         }
