@@ -628,7 +628,9 @@ internal sealed partial class RouterEngine
                     loads.Add(services.Gate.Load(host, view, cost));
                 }
 
-                var order = DeploymentBalancer.Order(candidate.Model.Balance, loads, services.Random.NextDouble, services.Random.Spread(candidate.Model.Name));
+                // Only a weighted order reads the evenly spread pick; the other strategies leave the model's sequence alone.
+                var pick = candidate.Model.Balance == BalanceStrategy.Weighted ? services.Random.Spread(candidate.Model.Name) : 0;
+                var order = DeploymentBalancer.Order(candidate.Model.Balance, loads, services.Random.NextDouble, pick);
                 queue.RemoveAt(index);
                 queue.InsertRange(index, order.Select(o => available[o]));
             }
