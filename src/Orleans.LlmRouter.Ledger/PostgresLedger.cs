@@ -83,7 +83,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 
         _metrics = new LedgerMetrics(() => SpooledCount, () => Interlocked.Read(ref _quarantinedByThisProcess));
         _writer = Task.Run(WriteLoopAsync);
-        _replayer = Task.Run(ReplayLoopAsync);
+        _replayer = Task.Run(() => ReplayLoopAsync(adopted > 0));
     }
 
     /// <summary>Records waiting in the spool for PostgreSQL (this instance's and those adopted from instances that are gone).</summary>
@@ -125,6 +125,11 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<LedgerRecord>();
+
+        // A spooled record moves to the table by a replay that stores it and only then empties the spool: reading the
+        // spool before the table and again after it sees every record in one place or the other, whatever replay runs
+        // in between. A catch-up may also be the activation of a grain whose silo just died: adopt its spool first.
+        var spooledBefore = await SpooledAsync(adopt: true, cancellationToken);
         await using (var connection = await _source.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
@@ -163,8 +168,9 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             .OfType<LedgerRecord>()
             .Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
 
-        // A catch-up may be the activation of a grain whose silo just died: adopt its spool first, so its rows count.
-        rows.AddRange((await SpooledAsync(adopt: true, cancellationToken)).Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
+        // After the table: a batch whose insert failed while the read waited went to the spool meanwhile.
+        var spooledAfter = await SpooledAsync(adopt: true, cancellationToken);
+        rows.AddRange(spooledBefore.Concat(spooledAfter).Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
         foreach (var row in rows.OrderBy(r => r.TenantSeq))
         {
             yield return row;
@@ -785,19 +791,28 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
-    private async Task ReplayLoopAsync()
+    /// <summary>
+    /// Replays the spool every <see cref="PostgresLedgerOptions.ReplayInterval"/>, and at once when the constructor
+    /// adopted records (whatever the moment this loop starts, it decides from what was adopted then).
+    /// </summary>
+    private async Task ReplayLoopAsync(bool adoptedAtStart)
     {
+        var due = adoptedAtStart;
         while (!_stop.IsCancellationRequested)
         {
-            try
+            if (due)
             {
-                await ReplaySpoolAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
-            {
-                LogReplayFailed(_logger, ex.Message);
+                try
+                {
+                    await ReplaySpoolAsync(_stop.Token);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+                {
+                    LogReplayFailed(_logger, ex.Message);
+                }
             }
 
+            due = true;
             await Task.Delay(_options.ReplayInterval, _options.TimeProvider, _stop.Token);
         }
     }

@@ -94,6 +94,61 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         Assert.Equal(row.RequestId, Assert.Single(seen).RequestId);
     }
 
+    [Fact]
+    public async Task A_catch_up_read_during_a_spool_replay_sees_every_row_either_in_the_spool_or_in_the_table()
+    {
+        // Rule: a record moving from a spool into the table is never invisible to a catch-up read. Forced interleaving:
+        // the read's table query runs before the replay's insert commits, and its spool read after the replay has
+        // emptied the spool.
+        db.RequireOrSkip();
+        var cancel = TestContext.Current.CancellationToken;
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new LoopbackProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, Timeout = 3 }.ConnectionString;
+        var shared = Directory.CreateTempSubdirectory("llmrouter-shared-spool-").FullName;
+        var tenant = "moving-" + Guid.NewGuid().ToString("N")[..8];
+
+        var dead = Ledger(viaProxy, LedgerOutageMode.Spool, shared);
+        proxy.Cut();
+        Assert.All(await Task.WhenAll(Enumerable.Range(1, 6).Select(i => dead.AppendAsync(Row(tenant, i)).AsTask())), Assert.True);
+        await using var survivor = Ledger(db.ConnectionString, LedgerOutageMode.Spool, shared);
+        await dead.DisposeAsync(); // its spool is an orphan now, to be adopted by the survivor
+
+        // Hold the tenant's fence so that both the read's table query and the replay's insert queue behind it, the
+        // read first.
+        await using var holder = new NpgsqlConnection(db.ConnectionString);
+        await holder.OpenAsync(cancel);
+        await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({0x4c4c5246}, hashtext($1))", holder))
+        {
+            hold.Parameters.AddWithValue(tenant);
+            await hold.ExecuteNonQueryAsync(cancel);
+        }
+
+        var read = Task.Run(async () =>
+        {
+            var rows = new List<long>();
+            await foreach (var r in survivor.ReadAfterAsync(tenant, 0, cancel))
+            {
+                rows.Add(r.TenantSeq);
+            }
+
+            return rows;
+        }, cancel);
+        await WaitForAdvisoryLockAsync(tenant, "ExclusiveLock", granted: false);
+        var replay = Task.Run(() => survivor.ReplaySpoolAsync(cancel), cancel);
+        await WaitForAdvisoryLockAsync(tenant, "ShareLock", granted: false);
+
+        await using (var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({0x4c4c5246}, hashtext($1))", holder))
+        {
+            release.Parameters.AddWithValue(tenant);
+            await release.ExecuteNonQueryAsync(cancel);
+        }
+
+        Assert.Equal(6, await replay);
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), await read);
+        Assert.Equal(6L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+    }
+
     /// <summary>Waits (to a generous bound) until pg_locks shows the tenant's fence lock in that mode.</summary>
     private async Task WaitForAdvisoryLockAsync(string tenant, string mode, bool granted)
     {
