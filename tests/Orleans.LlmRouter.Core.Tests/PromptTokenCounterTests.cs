@@ -148,8 +148,9 @@ public sealed class PromptTokenCounterChunkingTests
     }
 
     /// <summary>
-    /// Liveness, not speed: one run of a single character used to take time quadratic in its length (80,000 characters,
-    /// 4.5 s; 3 MB, tens of minutes). The bound is generous so a busy machine cannot fail it; a regression misses it by far.
+    /// Liveness, not speed: a run of one character is counted in time linear in its length (a counter that is quadratic
+    /// in it takes tens of minutes for 3 MB). The bound is generous so a busy machine cannot fail it; a quadratic
+    /// counter misses it by far.
     /// </summary>
     [Theory]
     [InlineData(TokenizerFamily.O200k)]

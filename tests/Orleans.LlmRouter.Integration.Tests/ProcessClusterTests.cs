@@ -19,14 +19,9 @@ public sealed class ProcessClusterTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();
 
-    // Found 2026-12-02: in some runs on the 2-core machine (one of seven, about a third before) one tenant's counters
-    // stayed a row or two short after the silo kill (the rows were in the ledger; the budget cache undercounted them).
-    // Two causes are fixed: two activations of a tenant's budget grain that both wrote its state (the grain now
-    // recounts, DurableBudgetTests.B2_a_second_activation_...), and a dying silo's last insert committing after the new
-    // activation's catch-up read (the read now waits for the tenant's inserts in flight, PostgresLedgerTests.
-    // A_catch_up_read_waits_...). After both, 19 of 20 runs passed; the failing one had a tenant one row short with
-    // every position held by exactly one row and no state conflict logged, so a third cause remains. Skipped until found.
-    [Fact(Skip = "known defect: counters can stay one ledger row short after a silo kill (see the comment above)")]
+    // B2 after a crash: every delivered call is in the ledger, and each tenant's counters (rebuilt by a new activation
+    // from its persisted state plus the ledger rows after the persisted position) equal the ledger sums exactly.
+    [Fact]
     public async Task A_killed_silo_loses_nothing_and_a_restarted_cluster_has_the_same_usage()
     {
         _db.RequireOrSkip();

@@ -43,6 +43,8 @@ internal sealed partial class TenantBudgetGrain(
     private RateWindow? _rate;
     private BudgetCounters _live = new();
     private BudgetCounters _prefix = new();
+    private long _position;
+    private long _nextSeq;
     private bool _dirty;
     private bool _deactivating;
     private bool _superseded;
@@ -55,35 +57,36 @@ internal sealed partial class TenantBudgetGrain(
 
         var recount = state.State.RecountPending;
         _prefix = state.State.Counters.ToCounters(clock.UtcNow);
+        _position = state.State.Position;
+        _nextSeq = state.State.NextSeq;
         if (recount)
         {
             // Counters of two activations cannot be merged: start from nothing and read every row (the alerts that
-            // fired stay fired).
+            // fired stay fired). The next write clears the mark.
             var fired = _prefix.AlertsFired;
             _prefix = new BudgetCounters { AlertsFired = fired };
-            state.State.Position = 0;
-            state.State.RecountPending = false;
+            _position = 0;
         }
 
         _prefix.Roll(clock.UtcNow, _zone);
         var caughtUp = 0;
-        await foreach (var row in ledger.ReadAfterAsync(_tenantId, recount ? long.MinValue : state.State.Position, cancellationToken))
+        await foreach (var row in ledger.ReadAfterAsync(_tenantId, recount ? long.MinValue : _position, cancellationToken))
         {
             _prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
-            state.State.Position = Math.Max(state.State.Position, row.TenantSeq);
+            _position = Math.Max(_position, row.TenantSeq);
             caughtUp++;
         }
 
-        state.State.NextSeq = Math.Max(state.State.NextSeq, state.State.Position + 1);
+        _nextSeq = Math.Max(_nextSeq, _position + 1);
         _live = _prefix.Clone();
         if (recount)
         {
-            LogRecounted(logger, _tenantId, caughtUp, state.State.Position);
+            LogRecounted(logger, _tenantId, caughtUp, _position);
             _dirty = true;
         }
         else if (caughtUp > 0)
         {
-            LogCaughtUp(logger, _tenantId, caughtUp, state.State.Position);
+            LogCaughtUp(logger, _tenantId, caughtUp, _position);
             _dirty = true;
         }
 
@@ -189,7 +192,7 @@ internal sealed partial class TenantBudgetGrain(
     public async Task<bool> SettleAsync(string? reservationId, UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var seq = state.State.NextSeq++;
+        var seq = _nextSeq++;
         var row = new LedgerRecord
         {
             RequestId = record.RequestId,
@@ -273,7 +276,7 @@ internal sealed partial class TenantBudgetGrain(
         }).ToList();
         var runs = _live.Runs.Select(kv => new WindowUsage(BudgetWindows.Run, kv.Key, kv.Value.Tokens, kv.Value.Usd, _limits.TokenLimit(BudgetWindows.Run), _limits.Limit(BudgetWindows.Run, BudgetUnit.Usd)));
         windows.AddRange(runs);
-        return Task.FromResult(new TenantUsage(_tenantId, windows, _inFlight.Count, _inFlight.Tokens, _inFlight.Usd, state.State.Position));
+        return Task.FromResult(new TenantUsage(_tenantId, windows, _inFlight.Count, _inFlight.Tokens, _inFlight.Usd, _position));
     }
 
     private async Task PostAlertAsync(string url, SoftAlert alert)
@@ -347,9 +350,9 @@ internal sealed partial class TenantBudgetGrain(
     private void Done(long seq, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)? applied)
     {
         _done[seq] = applied;
-        while (_done.Remove(state.State.Position + 1, out var next))
+        while (_done.Remove(_position + 1, out var next))
         {
-            state.State.Position++;
+            _position++;
             if (next is { } n)
             {
                 _prefix.Add(n.Tokens, n.Usd, n.RunId, n.At, _zone);
@@ -373,7 +376,16 @@ internal sealed partial class TenantBudgetGrain(
         }
 
         _dirty = false;
-        state.State.Counters = BudgetCountersState.From(_prefix);
+
+        // A new object each time, never changed after: the storage may serialize it after the write has begun (ADO.NET
+        // does, once its connection is open), while settles go on moving the position. Counters and position written
+        // together must be those of one instant, or the next activation skips the rows in between.
+        state.State = new TenantBudgetState
+        {
+            Counters = BudgetCountersState.From(_prefix),
+            Position = _position,
+            NextSeq = _nextSeq,
+        };
         _writing = WriteAsync();
         return _writing;
     }

@@ -5,8 +5,8 @@ using System.Text;
 namespace Orleans.LlmRouter.Host.Tests.OpenAi;
 
 /// <summary>
-/// Hostile input must not stall a silo: while a 3 MB prompt of one repeated character (the input whose token count
-/// used to be quadratic) and the other limit cases are answered, ordinary calls on the same silo still complete.
+/// Hostile input must not stall a silo: while a 3 MB prompt of one repeated character (the input that makes a naive
+/// token counter quadratic) and the other limit cases are answered, ordinary calls on the same silo still complete.
 /// </summary>
 [Collection(GatewayCollection.Name)]
 public sealed class PathologicalInputTests(GatewayFixture gateway)
