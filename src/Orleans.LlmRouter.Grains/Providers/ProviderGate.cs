@@ -450,24 +450,33 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     {
         foreach (var (id, local) in _locals)
         {
-            int held;
-            lock (local)
-            {
-                held = local.SlotsHeld;
-            }
-
-            if (held == 0)
+            if (local.SlotsHeld == 0)
             {
                 continue;
             }
 
+            // In turn with refills and give-backs, so the count sent is the one the grain holds for this silo.
+            await local.SlotSync.WaitAsync();
             try
             {
-                await Bounded(Grain(id).RenewSlotsAsync(_holder, held));
+                int held;
+                lock (local)
+                {
+                    held = local.SlotsHeld;
+                }
+
+                if (held > 0)
+                {
+                    await Bounded(Grain(id).RenewSlotsAsync(_holder, held));
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogRefreshFailed(_logger, id, ex);
+            }
+            finally
+            {
+                local.SlotSync.Release();
             }
         }
     }
@@ -574,21 +583,51 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         return true;
     }
 
+    /// <summary>Slots asked of the grain at a time: an eighth of the limit (at least one), one when the grain last answered short.</summary>
+    internal static int SlotChunk(int max, bool short_) => short_ ? 1 : Math.Max(1, max / 8);
+
+    /// <summary>
+    /// Takes a concurrency slot: from the slots this silo holds, else from the grain. The grain is asked by one caller at
+    /// a time per scope (<see cref="Local.SlotSync"/>, also taken by give-backs): callers that find the silo's slots in use
+    /// wait for that one refill and take from it, so a silo never asks for more than it needs and never reaches the grain
+    /// with an ask that overtook its own give-back. Refused only when the grain has no slot left to lease — every slot of
+    /// the cluster is held by a call in flight or, at most <see cref="SlotChunk"/> × 2 per other silo, idle in its hands.
+    /// </summary>
     private async ValueTask<bool> TakeSlotAsync(ProviderDefinition provider, Local local, int max)
+    {
+        if (TryTakeHeldSlot(local))
+        {
+            return true;
+        }
+
+        await local.SlotSync.WaitAsync();
+        try
+        {
+            if (TryTakeHeldSlot(local))
+            {
+                return true; // the refill another caller was waiting for served this one too
+            }
+
+            var want = SlotChunk(max, local.SlotsShort);
+            var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, want));
+            lock (local)
+            {
+                local.SlotsHeld += granted;
+                local.SlotsShort = granted < want;
+            }
+
+            return TryTakeHeldSlot(local);
+        }
+        finally
+        {
+            local.SlotSync.Release();
+        }
+    }
+
+    private static bool TryTakeHeldSlot(Local local)
     {
         lock (local)
         {
-            if (local.InFlight < local.SlotsHeld)
-            {
-                local.InFlight++;
-                return true;
-            }
-        }
-
-        var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, Math.Max(1, max / 8)));
-        lock (local)
-        {
-            local.SlotsHeld += granted;
             if (local.InFlight < local.SlotsHeld)
             {
                 local.InFlight++;
@@ -599,22 +638,61 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
+    /// <summary>
+    /// Frees a call's slot. Idle slots go back to the grain when this silo has no call in flight, when it holds more than
+    /// two chunks idle (down to one chunk), or when the grain last answered it short (all of them): a silo keeps little
+    /// idle capacity, so another silo is not refused for slots nobody uses. The give-back runs in the background, in turn
+    /// with this scope's refills.
+    /// </summary>
     private void ReleaseSlot(ProviderDefinition provider, Local local)
     {
-        int giveBack = 0;
+        var max = provider.Limits.MaxConcurrency ?? 1;
         lock (local)
         {
             local.InFlight--;
-            if (local.InFlight == 0)
+            if (local.GiveBackQueued || SlotsToGiveBack(local, max) == 0)
             {
-                giveBack = local.SlotsHeld;
-                local.SlotsHeld = 0;
+                return;
             }
+
+            local.GiveBackQueued = true;
         }
 
-        if (giveBack > 0)
+        _ = GiveBackSlotsAsync(provider.Id, local, max);
+    }
+
+    private static int SlotsToGiveBack(Local local, int max)
+    {
+        var idle = local.SlotsHeld - local.InFlight;
+        var chunk = SlotChunk(max, false);
+        return local.InFlight == 0 || local.SlotsShort ? idle : idle > 2 * chunk ? idle - chunk : 0;
+    }
+
+    private async Task GiveBackSlotsAsync(string providerId, Local local, int max)
+    {
+        await local.SlotSync.WaitAsync();
+        try
         {
-            _ = Grain(provider.Id).ReleaseSlotsAsync(_holder, giveBack);
+            int giveBack;
+            lock (local)
+            {
+                local.GiveBackQueued = false;
+                giveBack = SlotsToGiveBack(local, max); // as of now: calls admitted meanwhile keep theirs
+                local.SlotsHeld -= giveBack;
+            }
+
+            if (giveBack > 0)
+            {
+                await Bounded(Grain(providerId).ReleaseSlotsAsync(_holder, giveBack));
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRefreshFailed(_logger, providerId, ex); // the grain takes them back when this silo's renewals stop counting them
+        }
+        finally
+        {
+            local.SlotSync.Release();
         }
     }
 
@@ -700,6 +778,15 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         public DateTimeOffset LeaseExpires { get; set; }
 
         public int SlotsHeld { get; set; }
+
+        /// <summary>True when the grain last gave fewer slots than asked: ask one at a time and keep none idle.</summary>
+        public bool SlotsShort { get; set; }
+
+        /// <summary>True while a give-back of idle slots waits for its turn.</summary>
+        public bool GiveBackQueued { get; set; }
+
+        /// <summary>Taken by every call to the grain about this scope's slots: one refill or give-back at a time, in order.</summary>
+        public SemaphoreSlim SlotSync { get; } = new(1, 1);
 
         public int InFlight { get; set; }
 
