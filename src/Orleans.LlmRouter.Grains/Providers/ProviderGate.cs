@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Providers;
 using Orleans.LlmRouter.Grains.Hosting;
 
 namespace Orleans.LlmRouter.Grains.Providers;
@@ -94,8 +95,15 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// </summary>
     public async ValueTask<(CallPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long estimatedTokens)
     {
+        var (permit, refusal) = await AdmitCallAsync(provider, model, estimatedTokens);
+        return (permit, refusal?.Reason);
+    }
+
+    /// <summary>As <see cref="AdmitAsync(ProviderDefinition, ModelDefinition, long)"/>, with the refusal's class (which limit, or unavailable).</summary>
+    public async ValueTask<(CallPermit? Permit, GateRefusal? Refusal)> AdmitCallAsync(ProviderDefinition provider, ModelDefinition model, long estimatedTokens)
+    {
         ArgumentNullException.ThrowIfNull(model);
-        var (first, denied) = await AdmitAsync(provider, estimatedTokens);
+        var (first, denied) = await AdmitScopeAsync(provider, estimatedTokens);
         if (first is null)
         {
             return (null, denied);
@@ -107,12 +115,12 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
 
         var deployment = model.Deployment;
-        var (second, deniedByModel) = await AdmitAsync(scope, estimatedTokens);
+        var (second, deniedByModel) = await AdmitScopeAsync(scope, estimatedTokens);
         if (second is null)
         {
             await ReturnUnusedAsync(first);
             var who = deployment is null ? $"model '{model.Name}' on provider '{provider.Id}'" : $"deployment '{deployment.Id}' of model '{model.Name}'";
-            return (null, deniedByModel?.Replace($"provider '{scope.Id}'", who, StringComparison.Ordinal));
+            return (null, deniedByModel! with { Reason = deniedByModel.Reason.Replace($"provider '{scope.Id}'", who, StringComparison.Ordinal) });
         }
 
         return (new CallPermit(first, second, model.Breaker is not null || deployment is not null, deployment is not null), null);
@@ -283,6 +291,17 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// <summary>Admits one upstream request, or returns the reason it may not be sent.</summary>
     public async ValueTask<(ProviderPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, long estimatedTokens)
     {
+        var (permit, refusal) = await AdmitScopeAsync(provider, estimatedTokens);
+        return (permit, refusal?.Reason);
+    }
+
+    /// <summary>
+    /// Admits one upstream request through one scope, or says why not. A limit refuses only when it is reached
+    /// cluster-wide as far as leasing can tell: the silo's lease or slots are used up and the grain has none left to
+    /// give (see <see cref="TakeRateAsync"/> and <see cref="TakeSlotAsync"/> for the bound).
+    /// </summary>
+    private async ValueTask<(ProviderPermit? Permit, GateRefusal? Refusal)> AdmitScopeAsync(ProviderDefinition provider, long estimatedTokens)
+    {
         ArgumentNullException.ThrowIfNull(provider);
         var local = LocalFor(provider);
         if (local.Snapshot is null || _clock.UtcNow - local.SubscribedAt > Resubscribe)
@@ -292,7 +311,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         if (Unavailable(provider) is { } reason)
         {
-            return (null, reason);
+            return (null, new GateRefusal(reason, ProviderErrorClass.Unavailable));
         }
 
         var probe = false;
@@ -301,17 +320,18 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
             probe = await Bounded(Grain(provider.Id).TryBeginProbeAsync());
             if (!probe)
             {
-                return (null, $"provider '{provider.Id}' circuit is half-open and its probe is in flight");
+                return (null, new GateRefusal($"provider '{provider.Id}' circuit is half-open and its probe is in flight", ProviderErrorClass.Unavailable));
             }
         }
 
         var slot = false;
         try
         {
-            if (!await TakeRateAsync(provider, local, estimatedTokens))
+            if (await TakeRateAsync(provider, local, estimatedTokens) is { } spent)
             {
                 await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
-                return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
+                var name = spent == ProviderErrorClass.RequestsPerMinuteLimit ? "rpm" : "tpm";
+                return (null, new GateRefusal($"provider '{provider.Id}' rate limit ({name}) is spent for this minute", spent, RateWindow.WindowEnd(_clock.UtcNow)));
             }
 
             if (provider.Limits.MaxConcurrency is { } max)
@@ -319,7 +339,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
                 if (!await TakeSlotAsync(provider, local, max))
                 {
                     await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
-                    return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+                    return (null, new GateRefusal($"provider '{provider.Id}' is at its max concurrency ({max})", ProviderErrorClass.ConcurrencyLimit));
                 }
 
                 slot = true;
@@ -531,38 +551,83 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
-    private async ValueTask<bool> TakeRateAsync(ProviderDefinition provider, Local local, long tokens)
+    /// <summary>
+    /// Takes one request and <paramref name="tokens"/> from this silo's rate lease, refilling it from the grain when it
+    /// is used up; null when taken, else the limit that is spent. One caller per scope refills at a time
+    /// (<see cref="Local.RateSync"/>) and the others take from its lease, so concurrent callers never ask for more than
+    /// the silo needs (thirty-two callers each asking a twentieth of a minute used to take the whole minute and refuse
+    /// the rest). A lease of an ended minute that arrives after the new minute's is dropped, never put in its place.
+    /// Refused only when the grain has nothing left to grant this minute: every request and token of the limit is granted
+    /// to a silo — admitted, or at most one lease chunk (1/<see cref="LeaseFraction"/>) unused in each other silo.
+    /// </summary>
+    private async ValueTask<ProviderErrorClass?> TakeRateAsync(ProviderDefinition provider, Local local, long tokens)
     {
         var limits = provider.Limits;
         if (limits.RequestsPerMinute is null && limits.TokensPerMinute is null)
         {
-            return true;
+            return null;
         }
 
         lock (local)
         {
             if (TryConsume(local, limits, tokens))
             {
-                return true;
+                return null;
             }
         }
 
-        var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
-        var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
-        var lease = await Bounded(Grain(provider.Id).LeaseAsync(askRequests, askTokens));
-        Apply(local, lease.Snapshot);
-        lock (local)
+        await local.RateSync.WaitAsync();
+        try
         {
-            if (lease.ExpiresAt != local.LeaseExpires)
+            // Each pass either admits, or is granted something (which callers outside the lock may take first), or ends.
+            for (var pass = 0; pass < 64; pass++)
             {
-                local.LeaseRequests = 0;
-                local.LeaseTokens = 0;
-                local.LeaseExpires = lease.ExpiresAt;
+                lock (local)
+                {
+                    if (TryConsume(local, limits, tokens))
+                    {
+                        return null;
+                    }
+                }
+
+                var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
+                var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
+                var lease = await Bounded(Grain(provider.Id).LeaseAsync(askRequests, askTokens));
+                Apply(local, lease.Snapshot);
+                lock (local)
+                {
+                    if (lease.ExpiresAt > local.LeaseExpires)
+                    {
+                        local.LeaseRequests = 0;
+                        local.LeaseTokens = 0;
+                        local.LeaseExpires = lease.ExpiresAt;
+                    }
+
+                    if (lease.ExpiresAt == local.LeaseExpires)
+                    {
+                        local.LeaseRequests += lease.Requests;
+                        local.LeaseTokens += lease.Tokens;
+                    }
+
+                    if (TryConsume(local, limits, tokens))
+                    {
+                        return null;
+                    }
+                }
+
+                if (lease.Requests == 0 && lease.ExpiresAt > _clock.UtcNow)
+                {
+                    return limits.RequestsPerMinute is { } r && lease.Snapshot.RequestsThisMinute >= r
+                        ? ProviderErrorClass.RequestsPerMinuteLimit
+                        : ProviderErrorClass.TokensPerMinuteLimit;
+                }
             }
 
-            local.LeaseRequests += lease.Requests;
-            local.LeaseTokens += lease.Tokens;
-            return TryConsume(local, limits, tokens);
+            return limits.TokensPerMinute is not null ? ProviderErrorClass.TokensPerMinuteLimit : ProviderErrorClass.RequestsPerMinuteLimit;
+        }
+        finally
+        {
+            local.RateSync.Release();
         }
     }
 
@@ -781,6 +846,9 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         /// <summary>True when the grain last gave fewer slots than asked: ask one at a time and keep none idle.</summary>
         public bool SlotsShort { get; set; }
+
+        /// <summary>Held by the one caller refilling this scope's rate lease from the grain.</summary>
+        public SemaphoreSlim RateSync { get; } = new(1, 1);
 
         /// <summary>True while a give-back of idle slots waits for its turn.</summary>
         public bool GiveBackQueued { get; set; }

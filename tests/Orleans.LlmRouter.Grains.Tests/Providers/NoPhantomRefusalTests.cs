@@ -107,4 +107,126 @@ public sealed class NoPhantomRefusalTests(ProviderClusterFixture fx)
         Assert.Equal(50_000, admitted);
         await fx.Gates[0].FlushAllAsync();
     }
+
+    /// <summary>One fake second every 500 admissions: 50,000 admissions span 100 s (two minute boundaries), 30,000 a minute.</summary>
+    private void Tick(int i)
+    {
+        if (i % 500 == 0)
+        {
+            fx.Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    [Theory]
+    [InlineData("rpmload")] // rpm 600,000: 5 % of it
+    [InlineData("tpmload")] // tpm 6,000,000 at 10 tokens a call: 5 % of it
+    public async Task Provider_rpm_and_tpm_at_five_percent_never_refuse_across_minute_boundaries(string provider)
+    {
+        StartOfMinute();
+        var (admitted, refusals) = await Load(Provider(provider), 50_000, between: Tick);
+        Assert.True(refusals.Count == 0, Describe(refusals));
+        Assert.Equal(50_000, admitted);
+    }
+
+    [Fact]
+    public async Task A_models_own_rpm_tpm_and_concurrency_at_five_percent_never_refuse()
+    {
+        StartOfMinute();
+        var (admitted, refusals) = await Load(Scoped("loadscoped", fx.Model("m-rpmload")), 50_000, between: Tick);
+        Assert.True(refusals.Count == 0, Describe(refusals));
+        Assert.Equal(50_000, admitted);
+    }
+
+    [Fact]
+    public async Task A_deployments_own_rpm_tpm_and_concurrency_at_five_percent_never_refuse()
+    {
+        var view = fx.Catalog.DeploymentsOf(fx.Model("m-deployed"))[0];
+        StartOfMinute();
+        var (admitted, refusals) = await Load(Scoped(fx.Catalog.ProviderOf(view).Id, view), 50_000, between: Tick);
+        Assert.True(refusals.Count == 0, Describe(refusals));
+        Assert.Equal(50_000, admitted);
+    }
+
+    [Fact]
+    public async Task At_the_rpm_limit_each_minute_admits_the_limit_within_the_lease_bound_across_three_silos()
+    {
+        const int rpm = 6000;
+        var chunk = rpm / ProviderGate.LeaseFraction;
+        for (var minute = 0; minute < 2; minute++)
+        {
+            StartOfMinute();
+            var (admitted, refusals) = await Load(Provider("rpmfull"), rpm + 2000);
+            Assert.InRange(admitted, rpm - (fx.Gates.Count * chunk), rpm);
+            Assert.All(refusals.Keys, r => Assert.Contains("rate limit (rpm)", r, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task At_the_tpm_limit_each_minute_admits_the_limit_within_the_lease_bound_across_three_silos()
+    {
+        const int tpm = 60_000;
+        var chunk = tpm / ProviderGate.LeaseFraction;
+        for (var minute = 0; minute < 2; minute++)
+        {
+            StartOfMinute();
+            var (admitted, refusals) = await Load(Provider("tpmfull", 10), 8000);
+            Assert.InRange(admitted * 10L, tpm - (fx.Gates.Count * chunk), tpm);
+            Assert.All(refusals.Keys, r => Assert.Contains("rate limit (tpm)", r, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task At_max_concurrency_no_more_run_than_the_limit_and_a_refusal_comes_only_near_it()
+    {
+        const int max = 32;
+        var p = fx.Provider("conc32");
+        var inFlight = 0;
+        var peak = 0;
+        var lowestAtRefusal = int.MaxValue;
+        var (admitted, refusals) = await Load(async gate =>
+        {
+            var (permit, denied) = await gate.AdmitAsync(p, 1);
+            if (permit is null)
+            {
+                var now = Volatile.Read(ref inFlight);
+                InterlockedMin(ref lowestAtRefusal, now);
+                return (null, denied);
+            }
+
+            var n = Interlocked.Increment(ref inFlight);
+            InterlockedMax(ref peak, n);
+            return (async () =>
+            {
+                await Task.Yield();
+                Interlocked.Decrement(ref inFlight);
+                await gate.Complete(permit, Success);
+            }, null);
+        }, 50_000, callers: 3 * max);
+
+        Assert.True(admitted > 0);
+        Assert.InRange(peak, 1, max); // never more than the limit in flight cluster-wide
+        Assert.All(refusals.Keys, r => Assert.Contains("max concurrency", r, StringComparison.Ordinal));
+        var chunk = ProviderGate.SlotChunk(max, false);
+        if (refusals.Count > 0)
+        {
+            // Refused only when the slots were held: by calls in flight or idle in other silos' hands (two chunks each at most).
+            Assert.InRange(lowestAtRefusal, max - ((fx.Gates.Count - 1) * 2 * chunk) - fx.Gates.Count, max);
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) > value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
 }
