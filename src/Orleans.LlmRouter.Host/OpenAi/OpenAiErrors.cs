@@ -118,9 +118,10 @@ internal static class OpenAiErrors
     }
 
     /// <summary>
-    /// 503 <c>service_unavailable</c> with <c>Retry-After</c> when every candidate was refused for capacity (a limit of ours
-    /// or the provider's 429/overload): retryable, not a failed upstream. The code names the limit
-    /// (<see cref="Surfaces.SurfaceFailure.CapacityCode"/>); the message lists each attempt.
+    /// 503 with <c>Retry-After</c> when every candidate was refused for capacity (a limit of ours or the provider's
+    /// 429/overload): retryable, not a failed upstream. Refused by our limits only, the type is <c>service_unavailable</c>
+    /// and the code names the limit (<see cref="Surfaces.SurfaceFailure.CapacityCode"/>); with an upstream among them, type
+    /// and code stay <c>all_models_failed</c>. The message lists each attempt.
     /// </summary>
     public static Task WriteCapacityAsync(HttpContext http, AllModelsFailedException failed)
     {
@@ -130,7 +131,8 @@ internal static class OpenAiErrors
             http.Response.Headers.RetryAfter = Surfaces.SurfaceFailure.RetryAfter(failed);
         }
 
-        return WriteAsync(http, StatusCodes.Status503ServiceUnavailable, failed.Message, "service_unavailable", null, Surfaces.SurfaceFailure.CapacityCode(failed), shouldRetry: true);
+        var type = Surfaces.SurfaceFailure.OwnLimitsOnly(failed) ? "service_unavailable" : "all_models_failed";
+        return WriteAsync(http, StatusCodes.Status503ServiceUnavailable, failed.Message, type, null, Surfaces.SurfaceFailure.CapacityCode(failed), shouldRetry: true);
     }
 
     /// <summary>429 for a tenant's own rpm/tpm, with <c>Retry-After</c> (seconds to the next minute).</summary>

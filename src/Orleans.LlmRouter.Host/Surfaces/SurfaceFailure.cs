@@ -84,13 +84,26 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
     }
 
     /// <summary>
-    /// The error code of a capacity refusal: the limit's name when every attempt met the same one (<c>concurrency_limit</c>,
-    /// <c>requests_per_minute_limit</c>, <c>tokens_per_minute_limit</c>, <c>rate_limited</c> upstream...), else <c>capacity_exhausted</c>.
+    /// The error code of a capacity refusal: when every attempt met a limit of ours, that limit's name if it was one
+    /// (<c>concurrency_limit</c>, <c>requests_per_minute_limit</c>, <c>tokens_per_minute_limit</c>) or
+    /// <c>capacity_exhausted</c>; when an upstream was rate-limited or overloaded too, <c>all_models_failed</c> as before.
     /// </summary>
     public static string CapacityCode(AllModelsFailedException failed)
     {
         ArgumentNullException.ThrowIfNull(failed);
+        if (!OwnLimitsOnly(failed))
+        {
+            return "all_models_failed";
+        }
+
         var classes = failed.Attempts.Select(a => a.ErrorClass).Distinct().ToList();
         return classes is [{ } only] ? only.Name() : "capacity_exhausted";
+    }
+
+    /// <summary>True when every attempt was refused by a limit of ours (rpm, tpm, max_concurrency), none by an upstream.</summary>
+    public static bool OwnLimitsOnly(AllModelsFailedException failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        return failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RequestsPerMinuteLimit or ProviderErrorClass.TokensPerMinuteLimit or ProviderErrorClass.ConcurrencyLimit);
     }
 }
