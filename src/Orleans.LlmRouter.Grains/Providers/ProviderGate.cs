@@ -501,6 +501,9 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
+    /// <summary>True when no slot refill, give-back or renewal is queued or in flight for any scope (for tests and drains).</summary>
+    internal bool SlotTrafficIdle => _locals.Values.All(l => !l.GiveBackQueued && l.SlotSync.CurrentCount == 1 && l.RateSync.CurrentCount == 1);
+
     /// <summary>The local snapshot, as this silo sees the provider (for health and tests).</summary>
     public ProviderSnapshot? LocalSnapshot(string providerId) => _locals.TryGetValue(providerId, out var l) ? l.Snapshot : null;
 

@@ -77,6 +77,13 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorageAsDefault();
             silo.Services.AddSingleton(new RouterClock(Clock));
             silo.Services.AddLlmRouterGrains(Catalog);
+            // The load tests advance the fake clock while grain calls are in flight on a busy machine: the gate's bound on
+            // a grain call (fake time) must not cut them. No test here is about that bound.
+            silo.Services.Configure<Orleans.LlmRouter.Grains.Routing.RouterOptions>(o =>
+            {
+                o.GrainCallTimeout = TimeSpan.FromHours(1);
+                o.GrainRetryDeadline = TimeSpan.FromHours(1);
+            });
             silo.AddOutgoingGrainCallFilter(context =>
             {
                 if (context.InterfaceName.Contains("IProviderGrain", StringComparison.Ordinal))
