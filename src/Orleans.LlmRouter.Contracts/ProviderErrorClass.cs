@@ -49,4 +49,16 @@ public enum ProviderErrorClass
 
     /// <summary>A node of the gateway's cluster became unavailable during the call (a stream cut by a silo loss).</summary>
     ClusterUnavailable,
+
+    /// <summary>
+    /// Not sent: the gateway's own requests-per-minute limit of the provider, model or deployment is reached for this
+    /// minute (cluster-wide). Retryable: a call refused only for capacity is answered 503 with Retry-After.
+    /// </summary>
+    RequestsPerMinuteLimit,
+
+    /// <summary>Not sent: the gateway's own tokens-per-minute limit of the provider, model or deployment is reached for this minute.</summary>
+    TokensPerMinuteLimit,
+
+    /// <summary>Not sent: the provider, model or deployment has its <c>max_concurrency</c> calls in flight cluster-wide.</summary>
+    ConcurrencyLimit,
 }

@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Host.Tests;
 
 /// <summary>
 /// The shipped configuration plus a provider of type <c>openai</c> pointed at the wire-faithful mock upstream on
-/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>, <c>mock-reasoner</c> (reasoning); action <c>mock_chain</c> = mock-gpt then sim-small, <c>mock_fail_chain</c> = mock-gpt then mock-reasoner (one provider that never opens its breaker); providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test, <c>mockrlmsg</c> (model <c>mock-rl-msg</c>) for the Messages surface's), so gateway
+/// loopback (models <c>mock-gpt</c>, <c>mock-embed</c>, <c>mock-reasoner</c> (reasoning); action <c>mock_chain</c> = mock-gpt then sim-small, <c>mock_fail_chain</c> = mock-gpt then mock-reasoner (one provider that never opens its breaker); providers <c>mockrl</c> (model <c>mock-rl</c>, for the log test) and <c>mockpause</c> (model <c>mock-pause</c>, action <c>mock_pause_chain</c>) for 429s, each its own since a 429 pauses its provider; <c>mockrlchat</c>/<c>mockrlembed</c> (models <c>mock-rl-chat</c>, <c>mock-rl-embed</c>) for the error-mapping test, <c>mockrlmsg</c> (model <c>mock-rl-msg</c>) for the Messages surface's; <c>mockcap</c> (model <c>mock-cap</c>, <c>max_concurrency: 1</c>) for capacity refusals), so gateway
 /// tests cross the real HTTP adapter. Its key comes from an environment variable, as in production.
 /// </summary>
 public static class MockBackedConfig
@@ -73,6 +73,15 @@ public static class MockBackedConfig
                 timeout_seconds: 10
                 priority: 5008
                 retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 20 }
+              # max_concurrency 1, for the capacity-refusal test (one slow call holds the slot).
+              - id: mockcap
+                type: openai
+                base_url: {{mock.ToString().TrimEnd('/')}}
+                api_key_env: {{KeyVariable}}
+                timeout_seconds: 30
+                priority: 5009
+                retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 20 }
+                limits: { max_concurrency: 1 }
               - id: mockollama
                 type: ollama
                 base_url: {{mock.ToString().TrimEnd('/')}}
@@ -110,6 +119,8 @@ public static class MockBackedConfig
               - { name: mock-rl-embed, provider: mockrlembed, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
                   capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
               - { name: mock-rl-msg, provider: mockrlmsg, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
+              - { name: mock-cap, provider: mockcap, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: mock-embed, provider: mock, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
                   capabilities: [embedding], pricing: { input: 0.02, output: 0 } }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Providers;
 using Orleans.LlmRouter.Grains.Hosting;
 
 namespace Orleans.LlmRouter.Grains.Providers;
@@ -94,8 +95,15 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// </summary>
     public async ValueTask<(CallPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long estimatedTokens)
     {
+        var (permit, refusal) = await AdmitCallAsync(provider, model, estimatedTokens);
+        return (permit, refusal?.Reason);
+    }
+
+    /// <summary>As <see cref="AdmitAsync(ProviderDefinition, ModelDefinition, long)"/>, with the refusal's class (which limit, or unavailable).</summary>
+    public async ValueTask<(CallPermit? Permit, GateRefusal? Refusal)> AdmitCallAsync(ProviderDefinition provider, ModelDefinition model, long estimatedTokens)
+    {
         ArgumentNullException.ThrowIfNull(model);
-        var (first, denied) = await AdmitAsync(provider, estimatedTokens);
+        var (first, denied) = await AdmitScopeAsync(provider, estimatedTokens);
         if (first is null)
         {
             return (null, denied);
@@ -107,12 +115,12 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
 
         var deployment = model.Deployment;
-        var (second, deniedByModel) = await AdmitAsync(scope, estimatedTokens);
+        var (second, deniedByModel) = await AdmitScopeAsync(scope, estimatedTokens);
         if (second is null)
         {
             await ReturnUnusedAsync(first);
             var who = deployment is null ? $"model '{model.Name}' on provider '{provider.Id}'" : $"deployment '{deployment.Id}' of model '{model.Name}'";
-            return (null, deniedByModel?.Replace($"provider '{scope.Id}'", who, StringComparison.Ordinal));
+            return (null, deniedByModel! with { Reason = deniedByModel.Reason.Replace($"provider '{scope.Id}'", who, StringComparison.Ordinal) });
         }
 
         return (new CallPermit(first, second, model.Breaker is not null || deployment is not null, deployment is not null), null);
@@ -283,6 +291,17 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// <summary>Admits one upstream request, or returns the reason it may not be sent.</summary>
     public async ValueTask<(ProviderPermit? Permit, string? Denied)> AdmitAsync(ProviderDefinition provider, long estimatedTokens)
     {
+        var (permit, refusal) = await AdmitScopeAsync(provider, estimatedTokens);
+        return (permit, refusal?.Reason);
+    }
+
+    /// <summary>
+    /// Admits one upstream request through one scope, or says why not. A limit refuses only when it is reached
+    /// cluster-wide as far as leasing can tell: the silo's lease or slots are used up and the grain has none left to
+    /// give (see <see cref="TakeRateAsync"/> and <see cref="TakeSlotAsync"/> for the bound).
+    /// </summary>
+    private async ValueTask<(ProviderPermit? Permit, GateRefusal? Refusal)> AdmitScopeAsync(ProviderDefinition provider, long estimatedTokens)
+    {
         ArgumentNullException.ThrowIfNull(provider);
         var local = LocalFor(provider);
         if (local.Snapshot is null || _clock.UtcNow - local.SubscribedAt > Resubscribe)
@@ -292,7 +311,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         if (Unavailable(provider) is { } reason)
         {
-            return (null, reason);
+            return (null, new GateRefusal(reason, ProviderErrorClass.Unavailable));
         }
 
         var probe = false;
@@ -301,17 +320,18 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
             probe = await Bounded(Grain(provider.Id).TryBeginProbeAsync());
             if (!probe)
             {
-                return (null, $"provider '{provider.Id}' circuit is half-open and its probe is in flight");
+                return (null, new GateRefusal($"provider '{provider.Id}' circuit is half-open and its probe is in flight", ProviderErrorClass.Unavailable));
             }
         }
 
         var slot = false;
         try
         {
-            if (!await TakeRateAsync(provider, local, estimatedTokens))
+            if (await TakeRateAsync(provider, local, estimatedTokens) is { } spent)
             {
                 await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
-                return (null, $"provider '{provider.Id}' rate limit (rpm/tpm) is spent for this minute");
+                var name = spent == ProviderErrorClass.RequestsPerMinuteLimit ? "rpm" : "tpm";
+                return (null, new GateRefusal($"provider '{provider.Id}' rate limit ({name}) is spent for this minute", spent, RateWindow.WindowEnd(_clock.UtcNow)));
             }
 
             if (provider.Limits.MaxConcurrency is { } max)
@@ -319,7 +339,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
                 if (!await TakeSlotAsync(provider, local, max))
                 {
                     await ReturnUnusedAsync(new ProviderPermit(provider, 0, probe, slot: false));
-                    return (null, $"provider '{provider.Id}' is at its max concurrency ({max})");
+                    return (null, new GateRefusal($"provider '{provider.Id}' is at its max concurrency ({max})", ProviderErrorClass.ConcurrencyLimit));
                 }
 
                 slot = true;
@@ -450,27 +470,39 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     {
         foreach (var (id, local) in _locals)
         {
-            int held;
-            lock (local)
-            {
-                held = local.SlotsHeld;
-            }
-
-            if (held == 0)
+            if (local.SlotsHeld == 0)
             {
                 continue;
             }
 
+            // In turn with refills and give-backs, so the count sent is the one the grain holds for this silo.
+            await local.SlotSync.WaitAsync();
             try
             {
-                await Bounded(Grain(id).RenewSlotsAsync(_holder, held));
+                int held;
+                lock (local)
+                {
+                    held = local.SlotsHeld;
+                }
+
+                if (held > 0)
+                {
+                    await Bounded(Grain(id).RenewSlotsAsync(_holder, held));
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogRefreshFailed(_logger, id, ex);
             }
+            finally
+            {
+                local.SlotSync.Release();
+            }
         }
     }
+
+    /// <summary>True when no slot refill, give-back or renewal is queued or in flight for any scope (for tests and drains).</summary>
+    internal bool SlotTrafficIdle => _locals.Values.All(l => !l.GiveBackQueued && l.SlotSync.CurrentCount == 1 && l.RateSync.CurrentCount == 1);
 
     /// <summary>The local snapshot, as this silo sees the provider (for health and tests).</summary>
     public ProviderSnapshot? LocalSnapshot(string providerId) => _locals.TryGetValue(providerId, out var l) ? l.Snapshot : null;
@@ -522,38 +554,83 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
-    private async ValueTask<bool> TakeRateAsync(ProviderDefinition provider, Local local, long tokens)
+    /// <summary>
+    /// Takes one request and <paramref name="tokens"/> from this silo's rate lease, refilling it from the grain when it
+    /// is used up; null when taken, else the limit that is spent. One caller per scope refills at a time
+    /// (<see cref="Local.RateSync"/>) and the others take from its lease, so concurrent callers never ask for more than
+    /// the silo needs (thirty-two callers each asking a twentieth of a minute used to take the whole minute and refuse
+    /// the rest). A lease of an ended minute that arrives after the new minute's is dropped, never put in its place.
+    /// Refused only when the grain has nothing left to grant this minute: every request and token of the limit is granted
+    /// to a silo — admitted, or at most one lease chunk (1/<see cref="LeaseFraction"/>) unused in each other silo.
+    /// </summary>
+    private async ValueTask<ProviderErrorClass?> TakeRateAsync(ProviderDefinition provider, Local local, long tokens)
     {
         var limits = provider.Limits;
         if (limits.RequestsPerMinute is null && limits.TokensPerMinute is null)
         {
-            return true;
+            return null;
         }
 
         lock (local)
         {
             if (TryConsume(local, limits, tokens))
             {
-                return true;
+                return null;
             }
         }
 
-        var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
-        var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
-        var lease = await Bounded(Grain(provider.Id).LeaseAsync(askRequests, askTokens));
-        Apply(local, lease.Snapshot);
-        lock (local)
+        await local.RateSync.WaitAsync();
+        try
         {
-            if (lease.ExpiresAt != local.LeaseExpires)
+            // Each pass either admits, or is granted something (which callers outside the lock may take first), or ends.
+            for (var pass = 0; pass < 64; pass++)
             {
-                local.LeaseRequests = 0;
-                local.LeaseTokens = 0;
-                local.LeaseExpires = lease.ExpiresAt;
+                lock (local)
+                {
+                    if (TryConsume(local, limits, tokens))
+                    {
+                        return null;
+                    }
+                }
+
+                var askRequests = limits.RequestsPerMinute is { } rpm ? Math.Max(1, rpm / LeaseFraction) : 1_000_000;
+                var askTokens = limits.TokensPerMinute is { } tpm ? Math.Max(tokens, tpm / LeaseFraction) : Math.Max(tokens, 1);
+                var lease = await Bounded(Grain(provider.Id).LeaseAsync(askRequests, askTokens));
+                Apply(local, lease.Snapshot);
+                lock (local)
+                {
+                    if (lease.ExpiresAt > local.LeaseExpires)
+                    {
+                        local.LeaseRequests = 0;
+                        local.LeaseTokens = 0;
+                        local.LeaseExpires = lease.ExpiresAt;
+                    }
+
+                    if (lease.ExpiresAt == local.LeaseExpires)
+                    {
+                        local.LeaseRequests += lease.Requests;
+                        local.LeaseTokens += lease.Tokens;
+                    }
+
+                    if (TryConsume(local, limits, tokens))
+                    {
+                        return null;
+                    }
+                }
+
+                if (lease.Requests == 0 && lease.ExpiresAt > _clock.UtcNow)
+                {
+                    return limits.RequestsPerMinute is { } r && lease.Snapshot.RequestsThisMinute >= r
+                        ? ProviderErrorClass.RequestsPerMinuteLimit
+                        : ProviderErrorClass.TokensPerMinuteLimit;
+                }
             }
 
-            local.LeaseRequests += lease.Requests;
-            local.LeaseTokens += lease.Tokens;
-            return TryConsume(local, limits, tokens);
+            return limits.TokensPerMinute is not null ? ProviderErrorClass.TokensPerMinuteLimit : ProviderErrorClass.RequestsPerMinuteLimit;
+        }
+        finally
+        {
+            local.RateSync.Release();
         }
     }
 
@@ -574,21 +651,51 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         return true;
     }
 
+    /// <summary>Slots asked of the grain at a time: an eighth of the limit (at least one), one when the grain last answered short.</summary>
+    internal static int SlotChunk(int max, bool short_) => short_ ? 1 : Math.Max(1, max / 8);
+
+    /// <summary>
+    /// Takes a concurrency slot: from the slots this silo holds, else from the grain. The grain is asked by one caller at
+    /// a time per scope (<see cref="Local.SlotSync"/>, also taken by give-backs): callers that find the silo's slots in use
+    /// wait for that one refill and take from it, so a silo never asks for more than it needs and never reaches the grain
+    /// with an ask that overtook its own give-back. Refused only when the grain has no slot left to lease — every slot of
+    /// the cluster is held by a call in flight or, at most <see cref="SlotChunk"/> × 2 per other silo, idle in its hands.
+    /// </summary>
     private async ValueTask<bool> TakeSlotAsync(ProviderDefinition provider, Local local, int max)
+    {
+        if (TryTakeHeldSlot(local))
+        {
+            return true;
+        }
+
+        await local.SlotSync.WaitAsync();
+        try
+        {
+            if (TryTakeHeldSlot(local))
+            {
+                return true; // the refill another caller was waiting for served this one too
+            }
+
+            var want = SlotChunk(max, local.SlotsShort);
+            var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, want));
+            lock (local)
+            {
+                local.SlotsHeld += granted;
+                local.SlotsShort = granted < want;
+            }
+
+            return TryTakeHeldSlot(local);
+        }
+        finally
+        {
+            local.SlotSync.Release();
+        }
+    }
+
+    private static bool TryTakeHeldSlot(Local local)
     {
         lock (local)
         {
-            if (local.InFlight < local.SlotsHeld)
-            {
-                local.InFlight++;
-                return true;
-            }
-        }
-
-        var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, Math.Max(1, max / 8)));
-        lock (local)
-        {
-            local.SlotsHeld += granted;
             if (local.InFlight < local.SlotsHeld)
             {
                 local.InFlight++;
@@ -599,22 +706,61 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
+    /// <summary>
+    /// Frees a call's slot. Idle slots go back to the grain when this silo has no call in flight, when it holds more than
+    /// two chunks idle (down to one chunk), or when the grain last answered it short (all of them): a silo keeps little
+    /// idle capacity, so another silo is not refused for slots nobody uses. The give-back runs in the background, in turn
+    /// with this scope's refills.
+    /// </summary>
     private void ReleaseSlot(ProviderDefinition provider, Local local)
     {
-        int giveBack = 0;
+        var max = provider.Limits.MaxConcurrency ?? 1;
         lock (local)
         {
             local.InFlight--;
-            if (local.InFlight == 0)
+            if (local.GiveBackQueued || SlotsToGiveBack(local, max) == 0)
             {
-                giveBack = local.SlotsHeld;
-                local.SlotsHeld = 0;
+                return;
             }
+
+            local.GiveBackQueued = true;
         }
 
-        if (giveBack > 0)
+        _ = GiveBackSlotsAsync(provider.Id, local, max);
+    }
+
+    private static int SlotsToGiveBack(Local local, int max)
+    {
+        var idle = local.SlotsHeld - local.InFlight;
+        var chunk = SlotChunk(max, false);
+        return local.InFlight == 0 || local.SlotsShort ? idle : idle > 2 * chunk ? idle - chunk : 0;
+    }
+
+    private async Task GiveBackSlotsAsync(string providerId, Local local, int max)
+    {
+        await local.SlotSync.WaitAsync();
+        try
         {
-            _ = Grain(provider.Id).ReleaseSlotsAsync(_holder, giveBack);
+            int giveBack;
+            lock (local)
+            {
+                local.GiveBackQueued = false;
+                giveBack = SlotsToGiveBack(local, max); // as of now: calls admitted meanwhile keep theirs
+                local.SlotsHeld -= giveBack;
+            }
+
+            if (giveBack > 0)
+            {
+                await Bounded(Grain(providerId).ReleaseSlotsAsync(_holder, giveBack));
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRefreshFailed(_logger, providerId, ex); // the grain takes them back when this silo's renewals stop counting them
+        }
+        finally
+        {
+            local.SlotSync.Release();
         }
     }
 
@@ -700,6 +846,18 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         public DateTimeOffset LeaseExpires { get; set; }
 
         public int SlotsHeld { get; set; }
+
+        /// <summary>True when the grain last gave fewer slots than asked: ask one at a time and keep none idle.</summary>
+        public bool SlotsShort { get; set; }
+
+        /// <summary>Held by the one caller refilling this scope's rate lease from the grain.</summary>
+        public SemaphoreSlim RateSync { get; } = new(1, 1);
+
+        /// <summary>True while a give-back of idle slots waits for its turn.</summary>
+        public bool GiveBackQueued { get; set; }
+
+        /// <summary>Taken by every call to the grain about this scope's slots: one refill or give-back at a time, in order.</summary>
+        public SemaphoreSlim SlotSync { get; } = new(1, 1);
 
         public int InFlight { get; set; }
 

@@ -8,6 +8,7 @@ using Orleans.LlmRouter.Core.Pricing;
 using Orleans.LlmRouter.Core.Routing;
 using Orleans.LlmRouter.Core.Tokens;
 using Orleans.LlmRouter.Core.Validation;
+using Orleans.LlmRouter.Grains.Providers;
 using Orleans.LlmRouter.Grains.Telemetry;
 using Orleans.LlmRouter.Providers.Abstractions;
 
@@ -671,25 +672,49 @@ internal sealed partial class RouterEngine
         public async Task<Attempt> AdmitAsync(ProviderDefinition provider, ModelDefinition model, long tokens, Activity? span)
         {
             Grains.Providers.CallPermit? permit;
-            string? denied;
+            Grains.Providers.GateRefusal? denied;
             try
             {
-                (permit, denied) = await engine.services.Gate.AdmitAsync(provider, model, tokens);
+                (permit, denied) = await engine.services.Gate.AdmitCallAsync(provider, model, tokens);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                (permit, denied) = (null, $"provider '{provider.Id}' state could not be reached ({ex.GetType().Name})");
+                (permit, denied) = (null, new($"provider '{provider.Id}' state could not be reached ({ex.GetType().Name})", ProviderErrorClass.Unavailable));
             }
 
             if (permit is null)
             {
-                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, ProviderErrorClass.Unavailable, denied, 0) { Deployment = model.Deployment?.Id });
-                engine.telemetry.GateDenied(span, provider, denied);
-                throw ProviderException.Create(ProviderErrorClass.Unavailable, provider, model, null, denied ?? "unavailable");
+                // A limit of ours names itself (rpm, tpm, concurrency): retryable capacity, not a failed upstream.
+                var errorClass = denied?.Class ?? ProviderErrorClass.Unavailable;
+                if (denied?.RetryAt is { } at && (_capacityRetryAt is null || at < _capacityRetryAt))
+                {
+                    _capacityRetryAt = at;
+                }
+
+                Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, errorClass, denied?.Reason, 0) { Deployment = model.Deployment?.Id });
+                engine.telemetry.GateDenied(span, provider, denied?.Reason);
+                throw ProviderException.Create(errorClass, provider, model, null, denied?.Reason ?? "unavailable");
             }
 
             return new Attempt(engine, this, provider, model, permit, span);
         }
+
+        /// <summary>
+        /// Seconds a caller refused for capacity should wait: until the earliest per-minute window of the refusing limits
+        /// ends, else one second (a concurrency slot frees as soon as a call ends).
+        /// </summary>
+        private double CapacityRetryAfter()
+        {
+            var concurrencyOnly = Attempts.Any(a => a.ErrorClass is ProviderErrorClass.ConcurrencyLimit or ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable);
+            if (concurrencyOnly || _capacityRetryAt is not { } at)
+            {
+                return 1.0;
+            }
+
+            return Math.Max(1.0, Math.Ceiling((at - engine.services.Time.GetUtcNow()).TotalSeconds));
+        }
+
+        private DateTimeOffset? _capacityRetryAt;
 
         /// <summary>Request id of a billed failed attempt's ledger row (the request's own row keeps the plain id).</summary>
         public string AttemptRowId() => $"{context.RequestId}/{++_billedAttempts}";
@@ -732,7 +757,9 @@ internal sealed partial class RouterEngine
             }
 
             var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_deploymentSkips).Concat(_budgetSkips).ToList();
-            var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable) ? 1.0 : (double?)null;
+            var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable || a.ErrorClass?.IsCapacityLimit() == true)
+                ? CapacityRetryAfter()
+                : (double?)null;
             return new AllModelsFailedException(Attempts, skipped) { RetryAfterSeconds = retryAfter };
         }
     }

@@ -25,8 +25,8 @@ internal static class OpenAiErrors
     /// <summary>
     /// The mapping: 413 too large; 400 invalid request or JSON; 404/400 cannot route; 402 budget; 429 the tenant's own
     /// rate limit; 401 a tenant that does not exist (any more); 503 with Retry-After a lost or unreachable node
-    /// (<see cref="IsClusterFault"/>); all models failed is 503 when every attempt was rate-limited (retry later
-    /// helps), else 502.
+    /// (<see cref="IsClusterFault"/>); all models failed is 503 with Retry-After when every attempt was refused for
+    /// capacity (a limit of ours, or rate-limited or overloaded upstream: retry later helps), else 502.
     /// </summary>
     public static Task WriteExceptionAsync(HttpContext http, Exception ex, bool callLost = false)
     {
@@ -47,7 +47,8 @@ internal static class OpenAiErrors
             TenantRateLimitedException limited => WriteRateLimitedAsync(http, limited),
             TenantNotFoundException => WriteUnauthorizedAsync(http),
             Surfaces.SurfaceNotFoundException missing => WriteAsync(http, StatusCodes.Status404NotFound, missing.Message, "invalid_request_error", missing.Param, "not_found"),
-            AllModelsFailedException failed => WriteAsync(http, Surfaces.SurfaceFailure.Saturated(failed) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway, failed.Message, "all_models_failed", null, "all_models_failed"),
+            AllModelsFailedException failed when Surfaces.SurfaceFailure.Saturated(failed) => WriteCapacityAsync(http, failed),
+            AllModelsFailedException failed => WriteAsync(http, StatusCodes.Status502BadGateway, failed.Message, "all_models_failed", null, "all_models_failed"),
             _ => throw new ArgumentException($"No OpenAI mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
         };
     }
@@ -114,6 +115,24 @@ internal static class OpenAiErrors
         }
 
         return WriteAsync(http, StatusCodes.Status503ServiceUnavailable, router?.Message ?? "A node of the cluster became unavailable during the call; retry shortly.", "service_unavailable", null, "cluster_unavailable", shouldRetry: true);
+    }
+
+    /// <summary>
+    /// 503 with <c>Retry-After</c> when every candidate was refused for capacity (a limit of ours or the provider's
+    /// 429/overload): retryable, not a failed upstream. Refused by our limits only, the type is <c>service_unavailable</c>
+    /// and the code names the limit (<see cref="Surfaces.SurfaceFailure.CapacityCode"/>); with an upstream among them, type
+    /// and code stay <c>all_models_failed</c>. The message lists each attempt.
+    /// </summary>
+    public static Task WriteCapacityAsync(HttpContext http, AllModelsFailedException failed)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Headers.RetryAfter = Surfaces.SurfaceFailure.RetryAfter(failed);
+        }
+
+        var type = Surfaces.SurfaceFailure.OwnLimitsOnly(failed) ? "service_unavailable" : "all_models_failed";
+        return WriteAsync(http, StatusCodes.Status503ServiceUnavailable, failed.Message, type, null, Surfaces.SurfaceFailure.CapacityCode(failed), shouldRetry: true);
     }
 
     /// <summary>429 for a tenant's own rpm/tpm, with <c>Retry-After</c> (seconds to the next minute).</summary>

@@ -24,7 +24,7 @@ internal enum FailureKind
     /// <summary>The tenant's own rpm/tpm limit (429 with Retry-After).</summary>
     RateLimited,
 
-    /// <summary>Every candidate was rate-limited upstream: retrying later helps (OpenAI 503, Anthropic 529).</summary>
+    /// <summary>Every candidate was refused for capacity — a limit of ours (rpm, tpm, max_concurrency) or rate-limited or overloaded upstream: retrying later helps (OpenAI 503, Anthropic 529, with Retry-After).</summary>
     Overloaded,
 
     /// <summary>Every candidate failed for other reasons (502).</summary>

@@ -61,13 +61,49 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
             TenantRateLimitedException limited => new(FailureKind.RateLimited, StatusCodes.Status429TooManyRequests, limited.Message, null, limited.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture), ex),
             TenantNotFoundException => new(FailureKind.Unauthorized, StatusCodes.Status401Unauthorized, "Missing or invalid API key.", null, null, ex),
             AllModelsFailedException failed when Saturated(failed) =>
-                new(FailureKind.Overloaded, StatusCodes.Status503ServiceUnavailable, failed.Message, null, null, ex),
+                new(FailureKind.Overloaded, StatusCodes.Status503ServiceUnavailable, failed.Message, null, RetryAfter(failed), ex),
             AllModelsFailedException failed => new(FailureKind.UpstreamFailed, StatusCodes.Status502BadGateway, failed.Message, null, null, ex),
             _ => throw new ArgumentException($"No surface mapping for {ex.GetType().Name}; check Maps first.", nameof(ex)),
         };
     }
 
-    /// <summary>True when every attempt was refused for capacity (rate-limited or overloaded): a retry later may pass.</summary>
+    /// <summary>
+    /// True when every attempt was refused for capacity — rate-limited or overloaded upstream, or refused by a limit of
+    /// ours (rpm, tpm, max_concurrency of a provider, model or deployment): a retry later may pass, so the answer is 503
+    /// (Anthropic 529) with Retry-After, never a failed upstream.
+    /// </summary>
     public static bool Saturated(AllModelsFailedException failed) =>
-        failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded);
+        failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
+            or ProviderErrorClass.RequestsPerMinuteLimit or ProviderErrorClass.TokensPerMinuteLimit or ProviderErrorClass.ConcurrencyLimit);
+
+    /// <summary>Whole seconds to wait after a capacity refusal: the router's hint (to the end of a per-minute window), at least 1.</summary>
+    public static string RetryAfter(AllModelsFailedException failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        return ((int)Math.Max(1, Math.Ceiling(failed.RetryAfterSeconds ?? 1))).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// The error code of a capacity refusal: when every attempt met a limit of ours, that limit's name if it was one
+    /// (<c>concurrency_limit</c>, <c>requests_per_minute_limit</c>, <c>tokens_per_minute_limit</c>) or
+    /// <c>capacity_exhausted</c>; when an upstream was rate-limited or overloaded too, <c>all_models_failed</c> as before.
+    /// </summary>
+    public static string CapacityCode(AllModelsFailedException failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        if (!OwnLimitsOnly(failed))
+        {
+            return "all_models_failed";
+        }
+
+        var classes = failed.Attempts.Select(a => a.ErrorClass).Distinct().ToList();
+        return classes is [{ } only] ? only.Name() : "capacity_exhausted";
+    }
+
+    /// <summary>True when every attempt was refused by a limit of ours (rpm, tpm, max_concurrency), none by an upstream.</summary>
+    public static bool OwnLimitsOnly(AllModelsFailedException failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        return failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RequestsPerMinuteLimit or ProviderErrorClass.TokensPerMinuteLimit or ProviderErrorClass.ConcurrencyLimit);
+    }
 }

@@ -52,6 +52,10 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
           - { id: idem }
           - { id: stream }
           - { id: rated, limits: { rpm: 3 } }
+          - { id: rpm-load, limits: { rpm: 600000 } }
+          - { id: tpm-load, limits: { tpm: 6000000 } }
+          - { id: rpm-full, limits: { rpm: 600 } }
+          - { id: tpm-full, limits: { tpm: 6000 } }
         """;
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero));

@@ -30,10 +30,26 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
           - { id: probetpm, type: simulated, limits: { tpm: 1000 }, circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
           - { id: slotlease, type: simulated, limits: { max_concurrency: 2 } }
           - { id: tpmrefund, type: simulated, limits: { tpm: 1000 } }
+          - { id: conc4096, type: simulated, limits: { max_concurrency: 4096 } }
+          - { id: conc320, type: simulated, limits: { max_concurrency: 320 } }
+          - { id: conc32, type: simulated, limits: { max_concurrency: 32 } }
+          - { id: rpmload, type: simulated, limits: { rpm: 600000 } }
+          - { id: tpmload, type: simulated, limits: { tpm: 6000000 } }
+          - { id: rpmfull, type: simulated, limits: { rpm: 6000 } }
+          - { id: tpmfull, type: simulated, limits: { tpm: 60000 } }
+          - { id: loadscoped, type: simulated }
         models:
           - { name: m-limited, provider: scoped, provider_model: l, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 }, limits: { rpm: 6 } }
           - { name: m-fragile, provider: scoped, provider_model: f, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 },
               circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 } }
+          - { name: m-rpmload, provider: loadscoped, provider_model: r, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 }, limits: { rpm: 600000, tpm: 60000000, max_concurrency: 320 } }
+          - name: m-deployed
+            capabilities: [chat]
+            context_window: 1000
+            max_output_tokens: 10
+            pricing: { input: 1, output: 1 }
+            deployments:
+              - { provider: loadscoped, provider_model: d, limits: { rpm: 600000, tpm: 60000000, max_concurrency: 320 } }
           - { name: m-plain, provider: scoped, provider_model: p, capabilities: [chat], context_window: 1000, max_output_tokens: 10, pricing: { input: 1, output: 1 } }
         """;
 
@@ -61,6 +77,13 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorageAsDefault();
             silo.Services.AddSingleton(new RouterClock(Clock));
             silo.Services.AddLlmRouterGrains(Catalog);
+            // The load tests advance the fake clock while grain calls are in flight on a busy machine: the gate's bound on
+            // a grain call (fake time) must not cut them. No test here is about that bound.
+            silo.Services.Configure<Orleans.LlmRouter.Grains.Routing.RouterOptions>(o =>
+            {
+                o.GrainCallTimeout = TimeSpan.FromHours(1);
+                o.GrainRetryDeadline = TimeSpan.FromHours(1);
+            });
             silo.AddOutgoingGrainCallFilter(context =>
             {
                 if (context.InterfaceName.Contains("IProviderGrain", StringComparison.Ordinal))
