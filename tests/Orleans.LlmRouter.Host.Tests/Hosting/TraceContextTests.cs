@@ -80,7 +80,8 @@ public sealed class TraceContextTests
             var sent = Sent(shape, marker);
             AssertCarried(sent, trace, sampled, path);
             Assert.Equal(TraceState, sent.Headers.GetValueOrDefault("tracestate"));
-            var baggage = sent.Headers.GetValueOrDefault("baggage") ?? "";
+            // W3C baggage allows spaces around '=' (.NET's propagator writes them).
+            var baggage = (sent.Headers.GetValueOrDefault("baggage") ?? "").Replace(" ", "", StringComparison.Ordinal);
             Assert.True(baggage.Contains("tenant.app=billing", StringComparison.Ordinal) && baggage.Contains("user.tier=gold", StringComparison.Ordinal), $"{path}: baggage '{baggage}'");
         }
 
