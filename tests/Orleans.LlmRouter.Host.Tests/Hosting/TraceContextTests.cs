@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Telemetry;
 using Orleans.LlmRouter.MockUpstream;
 
@@ -147,6 +149,43 @@ public sealed class TraceContextTests
             var lines = (await csv.Content.ReadAsStringAsync(Cancel)).Split('\n');
             Assert.EndsWith(",trace_id", lines[0], StringComparison.Ordinal);
             Assert.EndsWith("," + trace, Assert.Single(lines, l => l.StartsWith(requestId + ",", StringComparison.Ordinal)), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A co-hosted application calling the router grain from the silo (the grain API) carries its current activity's
+    /// trace to the upstream, on a completion and a stream, and the ledger row stores it; with and without an exporter.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_grain_api_call_carries_the_callers_activity_to_the_upstream_and_the_ledger(bool exporter)
+    {
+        await using var shape = await TraceShape.StartAsync(frontEnd: false, exporter);
+        Assert.Equal(exporter, RouterTelemetry.Source.HasListeners());
+        var router = shape.SiloServices.GetRequiredService<IGrainFactory>().GetRouter();
+
+        foreach (var stream in new[] { false, true })
+        {
+            var (trace, marker) = (NewTrace(), NewMarker());
+            var context = new RouterContext("dev") { Model = "mock-gpt" };
+            var request = new ChatRequest([RouterMessage.FromText("user", marker)]);
+            using (new Activity("co-hosted app").SetParentId(Parent(trace, sampled: true)).Start())
+            {
+                if (stream)
+                {
+                    await foreach (var _ in router.StreamAsync(request, context, Cancel))
+                    {
+                    }
+                }
+                else
+                {
+                    await router.CompleteAsync(request, context, Cancel);
+                }
+            }
+
+            AssertCarried(Sent(shape, marker), trace, sampled: true, stream ? "grain API stream" : "grain API");
+            Assert.Equal(trace, Assert.Single(await shape.LedgerAsync(), r => r.RequestId == context.RequestId).TraceId);
         }
     }
 
