@@ -16,7 +16,7 @@ var tenantCount = Int("--tenants", 200);
 // The durable hot-tenant figure at a higher concurrency: group commit batches more records per round-trip.
 var hotConnections = Int("--hot-connections", 96);
 var postgres = Environment.GetEnvironmentVariable("LLMROUTER_POSTGRES");
-// --targets mock,yarp,portkey,gateway,gateway-otel-off,gateway-scraped,gateway-baseline,gateway-pg measures only those (the mock always runs: it is the upstream).
+// --targets mock,yarp,portkey,gateway,gateway-otel-off,gateway-trace-off,gateway-scraped,gateway-baseline,gateway-pg measures only those (the mock always runs: it is the upstream).
 // gateway-baseline: the gateway built from an earlier commit (bench/run.sh --baseline REF builds it and sets LLMROUTER_BENCH_BASELINE).
 var only = args.SkipWhile(a => a != "--targets").Skip(1).FirstOrDefault()?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 bool Wanted(string target) => only is null || only.Contains(target);
@@ -76,6 +76,13 @@ if (Wanted("gateway-otel-off"))
     targets.Add(services.Add(await StartGatewayAsync("gateway-otel-off", storage: null, new Dictionary<string, string> { ["LlmRouter__Telemetry__Enabled"] = "false" })));
 }
 
+// Trace context (issue 31): "gateway" carries W3C trace context to the upstream with no exporter (the default);
+// "gateway-trace-off" does not (LlmRouter:Telemetry:TraceContext=false, the behaviour before): the cost of carrying it.
+if (Wanted("gateway-trace-off"))
+{
+    targets.Add(services.Add(await StartGatewayAsync("gateway-trace-off", storage: null, new Dictionary<string, string> { ["LlmRouter__Telemetry__TraceContext"] = "false" })));
+}
+
 using var scraping = new CancellationTokenSource();
 if (Wanted("gateway-scraped"))
 {
@@ -97,7 +104,7 @@ if (Wanted("gateway-pg") && !string.IsNullOrEmpty(postgres))
 
 // The variants of the gateway (telemetry off or scraped, an earlier build) run the scenarios that show overhead
 // (throughput at saturation, latency, TTFT) only.
-static bool TelemetryVariant(string name) => name is "gateway-otel-off" or "gateway-scraped" or "gateway-baseline";
+static bool TelemetryVariant(string name) => name is "gateway-otel-off" or "gateway-trace-off" or "gateway-scraped" or "gateway-baseline";
 
 Console.WriteLine($"Orleans.LlmRouter bench — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {(quick ? "quick" : "full")} run; wrk {(Wrk.Available ? "found" : "NOT found: closed-loop runs skipped")}");
 foreach (var t in targets)
@@ -210,9 +217,9 @@ foreach (var g in targets.Where(t => t.Name.StartsWith("gateway", StringComparis
     }
 }
 
-foreach (var variant in new[] { "gateway-otel-off", "gateway-scraped", "gateway-baseline" })
+foreach (var variant in new[] { "gateway-otel-off", "gateway-trace-off", "gateway-scraped", "gateway-baseline" })
 {
-    var label = variant == "gateway-baseline" ? "gateway" : "gateway (telemetry on)";
+    var label = variant switch { "gateway-baseline" => "gateway", "gateway-trace-off" => "gateway (trace context carried)", _ => "gateway (telemetry on)" };
     foreach (var scenario in results.Where(r => r.Target == variant).Select(r => r.Scenario).Distinct())
     {
         var on = results.FirstOrDefault(r => r.Target == "gateway" && r.Scenario == scenario).F;

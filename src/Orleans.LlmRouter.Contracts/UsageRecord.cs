@@ -42,4 +42,7 @@ public sealed record UsageRecord(
 
     /// <summary>The deployment called, for a model with <c>deployments</c>; null for a single-provider model.</summary>
     [Id(16)] public string? Deployment { get; init; }
+
+    /// <summary>The W3C trace id (32 lowercase hex digits) the call ran under; null when it had no trace context.</summary>
+    [Id(17)] public string? TraceId { get; init; }
 }

@@ -28,6 +28,9 @@ internal sealed record LedgerRecord
     /// <summary>The deployment called, for a model with <c>deployments</c>; null for a single-provider model.</summary>
     public string? Deployment { get; init; }
 
+    /// <summary>The W3C trace id of the call (the caller's, or the one the gateway started); null when it had none.</summary>
+    public string? TraceId { get; init; }
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }

@@ -489,4 +489,24 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         var totals = (await ledger.ReportAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken)).Totals;
         Assert.Equal((320L, 100L, 1L, 7L), (totals.CacheWriteTokens, totals.CacheWrite1hTokens, totals.EstimatedCalls, totals.ReasoningTokens));
     }
+
+    [Fact]
+    public async Task The_trace_id_is_stored_and_read_back()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "tr-" + Guid.NewGuid().ToString("N")[..8];
+        var trace = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        await ledger.AppendAsync(Row(tenant, 1) with { TraceId = trace });
+        await ledger.AppendAsync(Row(tenant, 2)); // a grain-API call without trace context
+        Assert.Equal(trace, await db.ScalarAsync<string>("SELECT trace_id FROM llm_calls WHERE tenant_id = $1 AND tenant_seq = 1", tenant));
+
+        var read = new List<LedgerRecord>();
+        await foreach (var r in ledger.ReadAfterAsync(tenant, 0, TestContext.Current.CancellationToken))
+        {
+            read.Add(r);
+        }
+
+        Assert.Equal([trace, null], read.OrderBy(r => r.TenantSeq).Select(r => r.TraceId)); // the trace_id column (012)
+    }
 }

@@ -205,6 +205,7 @@ internal sealed partial class TenantBudgetGrain(
             Provider = record.Provider,
             Model = record.Model,
             Deployment = record.Deployment,
+            TraceId = record.TraceId,
             PromptTokens = record.Usage.PromptTokens,
             CompletionTokens = record.Usage.CompletionTokens,
             CachedTokens = record.Usage.CachedTokens,

@@ -57,6 +57,10 @@ public static class LlmRouterSiloExtensions
             sp.GetRequiredService<ProviderGate>()));
         services.AddSingleton<RouterEngine>();
         services.AddSingleton<ReservationKeeper>();
+        // W3C trace context across grain calls with or without an exporter (after Orleans' own activity propagation
+        // when the host registered it first, so a sampled grain-call activity is used when there is one).
+        services.AddSingleton<IOutgoingGrainCallFilter, Telemetry.TraceContextOutgoingFilter>();
+        services.AddSingleton<IIncomingGrainCallFilter, Telemetry.TraceContextIncomingFilter>();
 
         // Lets a front end running as an Orleans client ask whether the silo it reaches runs its request (silo loss).
         services.AddKeyedTransient<IGrainExtension, RouterProbeExtension>(typeof(Contracts.IRouterProbeExtension));
@@ -81,6 +85,8 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
         services.AddRequestLimits();
+        services.AddOptions<Telemetry.TelemetryOptions>();
+        services.AddSingleton<IOutgoingGrainCallFilter, Telemetry.TraceContextOutgoingFilter>(); // the caller's trace context into the silos
         return services;
     }
 

@@ -594,6 +594,9 @@ internal sealed partial class RouterEngine
 
         public DateTimeOffset StartedAt { get; } = engine.services.Time.GetUtcNow();
 
+        /// <summary>The W3C trace id the request runs under (the caller's, or the one its HTTP surface started), for the ledger row.</summary>
+        public string? TraceId { get; } = TraceContext.CurrentTraceId();
+
         /// <summary>
         /// Makes <paramref name="queue"/>[<paramref name="index"/>] callable: a model with deployments is replaced, where
         /// it stands in the chain, by its deployments that can take a call now (breaker closed, not paused by a 429,
@@ -733,6 +736,7 @@ internal sealed partial class RouterEngine
                 StartedAt = StartedAt,
                 CompletedAt = engine.services.Time.GetUtcNow(),
                 Deployment = model.Deployment?.Id,
+                TraceId = TraceId,
             };
 
         /// <summary>Every candidate failed or was skipped: the error to throw (a request that was tried is one ledger row).</summary>

@@ -24,4 +24,14 @@ public sealed class TelemetryOptions
     /// Off by default; prompts can hold personal data. Keys are never recorded whatever this says.
     /// </summary>
     public bool RecordContent { get; set; }
+
+    /// <summary>
+    /// Carry W3C trace context (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>) from every surface and grain caller
+    /// to every upstream call, across silos, whether or not an exporter records spans (default true): an HTTP request
+    /// without a <c>traceparent</c> starts a new trace, returned in the <c>traceresponse</c> header; the call's log lines
+    /// and its ledger row carry the trace id. Without an exporter only the context is carried (no span is recorded).
+    /// False restores the behaviour before issue 31 — the context stops at the grain call unless an exporter samples —
+    /// and exists to measure what carrying it costs (bench target <c>gateway-trace-off</c>).
+    /// </summary>
+    public bool TraceContext { get; set; } = true;
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -13,12 +14,21 @@ namespace Orleans.LlmRouter.Host.Hosting;
 /// <c>traceparent</c> is honoured) and HttpClient (the upstream call carries the trace on); metrics of the router, the
 /// ledger, Orleans, ASP.NET Core and HttpClient. OTLP export only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set;
 /// Prometheus <c>/metrics</c> per <see cref="MetricsEndpointOptions"/>. Logs carry trace and span ids and the request
-/// id, which every response returns in <c>X-Request-Id</c>.
+/// id, which every response returns in <c>X-Request-Id</c>. W3C trace context is carried to the upstream whether or not
+/// an exporter is configured (<see cref="TelemetryOptions.TraceContext"/>); every response returns the trace id in
+/// <c>traceresponse</c>. Sampling, with an exporter, is the SDK's: <c>OTEL_TRACES_SAMPLER</c> (default
+/// <c>parentbased_always_on</c>, which follows the caller's sampled flag).
 /// </summary>
 internal static class GatewayTelemetry
 {
     /// <summary>The response header with the request id (the ledger row's, the logs' and the router span's).</summary>
     public const string RequestIdHeader = "X-Request-Id";
+
+    /// <summary>
+    /// The response header with the request's W3C trace context (<c>00-{trace id}-{span id}-{flags}</c>, W3C Trace
+    /// Context Level 2): the caller's trace id, or the new one the gateway started for a request without <c>traceparent</c>.
+    /// </summary>
+    public const string TraceResponseHeader = "traceresponse";
 
     private const string RequestIdItem = "llmrouter.request_id";
 
@@ -78,10 +88,19 @@ internal static class GatewayTelemetry
     {
         ArgumentNullException.ThrowIfNull(app);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter.Http");
+        var traceContext = app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value.TraceContext;
         app.Use(async (http, next) =>
         {
             var id = RequestId(http);
             http.Response.Headers[RequestIdHeader] = id;
+            // ASP.NET Core starts the request's activity (continuing an incoming traceparent) whenever its hosting logger
+            // or a listener is on; when neither is (its logging off), a propagation-only one takes its place.
+            using var own = traceContext && Activity.Current is null ? TraceContext.Start(http.Request.Headers, FromHeaders, rootWhenMissing: true) : null;
+            if (traceContext && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+            {
+                http.Response.Headers[TraceResponseHeader] = TraceResponse(current);
+            }
+
             Activity.Current?.SetTag("llmrouter.request_id", id);
             using (logger.BeginScope(new RequestScope(id)))
             {
@@ -125,6 +144,20 @@ internal static class GatewayTelemetry
         id = Guid.NewGuid().ToString("N");
         http.Items[RequestIdItem] = id;
         return id;
+    }
+
+    /// <summary>The <c>traceresponse</c> value of <paramref name="activity"/>: version, trace id, span id, flags.</summary>
+    public static string TraceResponse(Activity activity)
+    {
+        ArgumentNullException.ThrowIfNull(activity);
+        var sampled = (activity.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0;
+        return string.Concat("00-", activity.TraceId.ToHexString(), "-", activity.SpanId.ToHexString(), sampled ? "-01" : "-00");
+    }
+
+    private static void FromHeaders(object? carrier, string name, out string? value, out IEnumerable<string>? values)
+    {
+        values = null;
+        value = carrier is IHeaderDictionary headers && headers.TryGetValue(name, out var v) && v.Count > 0 ? v.ToString() : null;
     }
 
     /// <summary>A log scope of one key, <c>RequestId</c>.</summary>

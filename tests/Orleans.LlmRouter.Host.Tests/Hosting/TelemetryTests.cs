@@ -128,7 +128,9 @@ public sealed partial class TelemetryTests(GatewayFixture gateway)
     public async Task Prompt_and_completion_text_go_on_the_router_span_only_with_the_explicit_opt_in()
     {
         var spans = new List<Activity>();
-        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource(LlmRouterTelemetry.Name).AddInMemoryExporter(spans).Build();
+        // Only the router's spans are listened to: the HTTP request's activity (the router span's parent, since trace context
+        // is carried into the grain) is not recorded, so a parent-based sampler would drop the router span; record it always.
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource(LlmRouterTelemetry.Name).SetSampler(new AlwaysOnSampler()).AddInMemoryExporter(spans).Build();
         var config = MockBackedConfig.Create(gateway.Mock.BaseAddress);
         var app = Orleans.LlmRouter.Host.Hosting.GatewayHost.Build(
         [
