@@ -114,6 +114,29 @@ internal sealed class Service : IDisposable
         }
     }
 
+    /// <summary>Threads and open sockets of the process now, from /proc (a socket is an fd linked to <c>socket:[inode]</c>).</summary>
+    public (int Threads, int Sockets) Handles()
+    {
+        try
+        {
+            var threads = int.Parse(File.ReadAllLines($"/proc/{Process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal)).Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+            var sockets = 0;
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{Process.Id}/fd"))
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal))
+                {
+                    sockets++;
+                }
+            }
+
+            return (threads, sockets);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return (0, 0);
+        }
+    }
+
     public void Dispose()
     {
         try
