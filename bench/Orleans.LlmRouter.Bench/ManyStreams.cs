@@ -84,7 +84,7 @@ internal static class ManyStreams
         await Task.Delay(TimeSpan.FromSeconds(20));
         var after30 = await admin.SampleAsync();
         var rows = await admin.LedgerAsync(tenant);
-        var calls = warmups.Concat(routed.Streams).Select(s => (s.RequestId, s.Status)).ToList();
+        var calls = warmups.Concat(routed.Streams).Select(s => (s.RequestId, s.Status, true)).ToList();
         var check = LedgerCheck.Of(calls, rows);
         var allSucceeded = rows.All(r => r.Success);
 
@@ -159,11 +159,11 @@ internal static class ManyStreams
             while (await reader.ReadLineAsync() is { } line)
             {
                 var now = Stopwatch.GetTimestamp();
-                var at = line.IndexOf("<t:", StringComparison.Ordinal);
+                var at = line.IndexOf("@t", StringComparison.Ordinal);
                 if (at >= 0)
                 {
-                    var end = line.IndexOf('>', at);
-                    var written = long.Parse(line.AsSpan(at + 3, end - at - 3), CultureInfo.InvariantCulture);
+                    var end = line.IndexOf(';', at);
+                    var written = long.Parse(line.AsSpan(at + 2, end - at - 2), CultureInfo.InvariantCulture);
                     delays.Add((now - written) * 1000.0 / Stopwatch.Frequency);
                     if (last != 0)
                     {
@@ -209,7 +209,9 @@ internal static class ManyStreams
 
         public string Describe() => string.Create(CultureInfo.InvariantCulture, $"{Completed} complete, {Chunks} chunks, delay p50 {P(50):0.00} ms, p99 {P(99):0.00} ms, max {Max:0.00} ms, worst gap {WorstGap:0.0} ms, {Wall:0.0} s");
 
-        public object Summary() => new { completed = Completed, chunks = Chunks, p50 = P(50), p99 = P(99), p999 = P(99.9), max = Max, worstGap = WorstGap, wall = Wall };
+        public object Summary() => new { completed = Completed, chunks = Chunks, p50 = Finite(P(50)), p99 = Finite(P(99)), p999 = Finite(P(99.9)), max = Finite(Max), worstGap = WorstGap, wall = Wall };
+
+        private static double? Finite(double v) => double.IsFinite(v) ? v : null;
     }
 
     private sealed class Peak

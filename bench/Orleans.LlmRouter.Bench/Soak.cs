@@ -61,7 +61,9 @@ internal static class Soak
         return $$"""
             providers:
               - { id: soak-main, type: openai, base_url: "{{url}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, limits: { max_concurrency: 256 } }
-              - { id: soak-faults, type: openai, base_url: "{{url}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, limits: { max_concurrency: 64 } }
+              - { id: soak-faults, type: openai, base_url: "{{url}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, limits: { max_concurrency: 64 },
+                  circuit_breaker: { failure_ratio: 1.0, minimum_calls: 1000000, window_seconds: 30, break_seconds: 30 } }
+              - { id: soak-stall, type: openai, base_url: "{{url}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30, limits: { max_concurrency: 64 } }
               - { id: soak-err, type: openai, base_url: "{{url}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30 }
               - { id: soak-flaky, type: openai, base_url: "{{url}}", api_key_env: BENCH_MOCK_KEY, timeout_seconds: 30 }
             models:
@@ -70,6 +72,8 @@ internal static class Soak
               - { name: soak-embed, provider: soak-main, provider_model: mock-embed, context_window: 8192, max_output_tokens: 1,
                   capabilities: [embedding], pricing: { input: 0.02, output: 0 } }
               - { name: soak-faults, provider: soak-faults, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
+                  capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
+              - { name: soak-stall, provider: soak-stall, provider_model: mock-small, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
               - { name: soak-err, provider: soak-err, provider_model: mock-broken, context_window: 128000, max_output_tokens: 4096,
                   capabilities: [chat, streaming], pricing: { input: 0.15, output: 0.60 } }
@@ -82,7 +86,7 @@ internal static class Soak
                   default: [soak-flaky, soak-chat]
             tenants:
               - { id: {{t.Main}}, key_hashes: ["{{Hash(t.MainKey)}}"], budgets: { tokens: { daily: 100000000000 }, usd: { daily: 1000000 } }, limits: { rpm: 100000000, tpm: 100000000000 } }
-              - { id: {{t.Poor}}, key_hashes: ["{{Hash(t.PoorKey)}}"], budgets: { tokens: { daily: 20000 } }, limits: { rpm: 100000000, tpm: 100000000000 } }
+              - { id: {{t.Poor}}, key_hashes: ["{{Hash(t.PoorKey)}}"], budgets: { tokens: { daily: 2000 } }, limits: { rpm: 100000000, tpm: 100000000000 } }
 
             """;
     }
@@ -167,7 +171,7 @@ internal static class Soak
         var poor = await admin.ReconcileAsync(tenants.Poor);
         var rows = (await admin.LedgerAsync(tenants.Main)).Concat(await admin.LedgerAsync(tenants.Poor)).ToList();
         var all = outcomes.ToList();
-        var check = LedgerCheck.Of(all.Select(o => (o.RequestId, o.Status)).ToList(), rows);
+        var check = LedgerCheck.Of(all.Select(o => (o.RequestId, o.Status, o.Tried)).ToList(), rows);
 
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"Soak of `{gateway.Name}`: {length.TotalMinutes:0} min at {rate}/s ({machine}); mock latency 20 ms, first chunk 10 ms, 5 ms per chunk.");
@@ -238,7 +242,7 @@ internal static class Soak
             Kind.Error => ("/v1/chat/completions", t.MainKey, Chat("soak-err", "A call to a broken deployment.", false), false),
             Kind.Fallback => ("/v1/chat/completions", t.MainKey, Chat("action:soak_fallback", "A call that falls back.", false), false),
             Kind.Midstream => ("/v1/chat/completions", t.MainKey, Chat("soak-faults", "A stream that fails mid-way [mock:midstream] after a few chunks.", true), true),
-            _ => ("/v1/chat/completions", t.MainKey, Chat("soak-faults", "A stream the client abandons [mock:stall] after two chunks.", true), true),
+            _ => ("/v1/chat/completions", t.MainKey, Chat("soak-stall", "A stream the client abandons [mock:stall] after two chunks.", true), true),
         };
         try
         {
@@ -249,8 +253,8 @@ internal static class Soak
             var status = (int)response.StatusCode;
             if (!stream || !response.IsSuccessStatusCode)
             {
-                _ = await response.Content.ReadAsByteArrayAsync();
-                return new Outcome(kind, minute, status, id, false);
+                var text = await response.Content.ReadAsStringAsync();
+                return new Outcome(kind, minute, status, id, false, response.IsSuccessStatusCode || Tried(text));
             }
 
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
@@ -266,48 +270,72 @@ internal static class Soak
                 usage |= line.Contains("\"usage\":{", StringComparison.Ordinal);
             }
 
-            return new Outcome(kind, minute, status, id, usage);
+            return new Outcome(kind, minute, status, id, usage, true);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
         {
-            return new Outcome(kind, minute, 0, null, false);
+            return new Outcome(kind, minute, 0, null, false, true);
         }
+    }
+
+    /// <summary>
+    /// Whether a failed call reached a provider (and so is a ledger row): an <c>all_models_failed</c> error lists every
+    /// candidate as tried (<c>model@provider: class (message)</c>) or skipped (<c>model@provider: skipped (reason)</c>,
+    /// e.g. its breaker open); a call whose every candidate was skipped, or that was refused by its budget, was not tried.
+    /// </summary>
+    private static bool Tried(string errorBody)
+    {
+        if (!errorBody.Contains("all_models_failed", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        using var doc = JsonDocument.Parse(errorBody);
+        var message = doc.RootElement.GetProperty("error").GetProperty("message").GetString() ?? string.Empty;
+        const string Prefix = "All models failed: ";
+        return message.StartsWith(Prefix, StringComparison.Ordinal)
+            && message[Prefix.Length..].Split("; ").Any(part => !part.Contains(": skipped (", StringComparison.Ordinal));
     }
 
     private static string Chat(string model, string text, bool stream) =>
         $$"""{"model":"{{model}}","max_tokens":64,{{(stream ? "\"stream\":true,\"stream_options\":{\"include_usage\":true}," : "")}}"messages":[{"role":"user","content":"{{text}}"}]}""";
 
-    private sealed record Outcome(Kind Kind, int Minute, int Status, string? RequestId, bool UsageChunk);
+    // Tried: the call reached a provider (a 2xx, or a failure that lists a tried candidate), so it is a ledger row.
+    private sealed record Outcome(Kind Kind, int Minute, int Status, string? RequestId, bool UsageChunk, bool Tried);
 }
 
 /// <summary>
-/// The ledger against what the client saw: every call the gateway routed (any answer but 402) is exactly one row under
-/// its request id, a refused call (402) none, and no row belongs to a call the client did not make. Billed failed
+/// The ledger against what the client saw: every call that reached a provider (a 2xx, or a failure listing a tried
+/// candidate) is exactly one row under its request id; a call refused before any attempt (402 by its budget, or every
+/// candidate skipped, e.g. its breaker open) has none; no row belongs to a call the client did not make. Billed failed
 /// attempts (<c>REQUEST/N</c>) are counted on their own.
 /// </summary>
-internal sealed record LedgerCheck(int Rows, int Successful, int BilledFailed, int AttemptRows, int Refused, int RoutedWithoutRow, int Duplicates, int RefusedWithRow, int UnknownRows, int NoRequestId)
+internal sealed record LedgerCheck(int Rows, int Successful, int BilledFailed, int AttemptRows, int Refused, int NotTried, int TriedWithoutRow, int Duplicates, int NotTriedWithRow, int UnknownRows, int NoRequestId)
 {
-    public bool Exact => RoutedWithoutRow == 0 && Duplicates == 0 && RefusedWithRow == 0 && UnknownRows == 0 && NoRequestId == 0 && Rows == Successful + BilledFailed + AttemptRows;
+    public bool Exact => TriedWithoutRow == 0 && Duplicates == 0 && NotTriedWithRow == 0 && UnknownRows == 0 && NoRequestId == 0 && Rows == Successful + BilledFailed + AttemptRows;
 
-    public static LedgerCheck Of(IReadOnlyList<(string? RequestId, int Status)> calls, IReadOnlyList<LedgerRow> rows)
+    public static LedgerCheck Of(IReadOnlyList<(string? RequestId, int Status, bool Tried)> calls, IReadOnlyList<LedgerRow> rows)
     {
         var own = rows.Where(r => !r.IsAttemptRow).GroupBy(r => r.RequestId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var seen = calls.Where(c => c.RequestId is not null).Select(c => c.RequestId!).ToHashSet(StringComparer.Ordinal);
-        var routed = calls.Where(c => c.RequestId is not null && c.Status != 402).ToList();
+        var tried = calls.Where(c => c.RequestId is not null && c.Tried).ToList();
+        var notTried = calls.Where(c => c.RequestId is not null && !c.Tried).ToList();
         return new LedgerCheck(
             rows.Count,
-            routed.Count(c => c.Status is >= 200 and < 300 && own.ContainsKey(c.RequestId!)),
-            routed.Count(c => c.Status is not (>= 200 and < 300) && own.ContainsKey(c.RequestId!)),
+            tried.Count(c => c.Status is >= 200 and < 300 && own.ContainsKey(c.RequestId!)),
+            tried.Count(c => c.Status is not (>= 200 and < 300) && own.ContainsKey(c.RequestId!)),
             rows.Count(r => r.IsAttemptRow),
             calls.Count(c => c.Status == 402),
-            routed.Count(c => !own.ContainsKey(c.RequestId!)),
+            notTried.Count,
+            tried.Count(c => !own.ContainsKey(c.RequestId!)),
             own.Values.Count(n => n > 1),
-            calls.Count(c => c.Status == 402 && c.RequestId is not null && own.ContainsKey(c.RequestId)),
+            notTried.Count(c => own.ContainsKey(c.RequestId!)),
             rows.Count(r => !seen.Contains(r.BaseId)),
             calls.Count(c => c.RequestId is null));
     }
 
     public string Describe() =>
         $"{Rows} rows = {Successful} successful + {BilledFailed} billed failed calls + {AttemptRows} billed failed attempts: {(Exact ? "exact" : "NOT exact")}; "
-        + $"{Refused} refused (402) with {RefusedWithRow} rows; routed calls without a row {RoutedWithoutRow}; ids with more than one row {Duplicates}; rows of unknown calls {UnknownRows}; calls without a response id {NoRequestId}.";
+        + $"{NotTried} calls refused before any attempt ({Refused} of them 402) with {NotTriedWithRow} rows; calls that reached a provider without a row {TriedWithoutRow}; "
+        + $"ids with more than one row {Duplicates}; rows of unknown calls {UnknownRows}; calls without a response id {NoRequestId}.";
 }

@@ -19,7 +19,7 @@ public sealed partial class MockUpstreamServer
     public ConcurrentDictionary<string, int> ModelRequests { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// When set, each content piece of an OpenAI-surface stream is replaced by <c>&lt;t:TICKS&gt;</c>, the
+    /// When set, each content piece of an OpenAI-surface stream is replaced by <c>@tTICKS;</c>, the
     /// <see cref="System.Diagnostics.Stopwatch"/> timestamp at which the mock wrote it (a machine-wide monotonic clock on
     /// Linux), so a client on the same machine can measure how long each chunk took to reach it (the bench's stream run).
     /// </summary>
