@@ -5,7 +5,7 @@ namespace Orleans.LlmRouter.Bench;
 
 /// <summary>One reading of a gateway process: /proc figures and the admin API's runtime view.</summary>
 internal sealed record RuntimeSample(
-    double RssMb, double GcHeapMb, int Threads, int Sockets, int Activations, int CallsRunning, int ReservationsHeld, int ProviderCallsActive, int SlotsHeld,
+    double RssMb, double GcHeapMb, double? LiveHeapMb, int Threads, int Sockets, int Activations, int CallsRunning, int ReservationsHeld, int ProviderCallsActive, int SlotsHeld,
     IReadOnlyDictionary<string, int> ActivationsByType)
 {
     public bool InFlightIsZero => CallsRunning == 0 && ReservationsHeld == 0 && ProviderCallsActive == 0 && SlotsHeld == 0;
@@ -35,15 +35,17 @@ internal sealed class GatewayAdmin : IDisposable
         _http.DefaultRequestHeaders.Authorization = new("Bearer", "sk-llmrouter-admin-dev");
     }
 
-    public async Task<RuntimeSample> SampleAsync()
+    /// <param name="fullGc">Also the live heap after full blocking collections in the gateway (a pause: once a minute at most).</param>
+    public async Task<RuntimeSample> SampleAsync(bool fullGc = false)
     {
         var (rss, _) = _gateway.Memory();
         var (threads, sockets) = _gateway.Handles();
-        using var doc = JsonDocument.Parse(await _http.GetStringAsync(new Uri("/api/v1/runtime", UriKind.Relative)));
+        using var doc = JsonDocument.Parse(await _http.GetStringAsync(new Uri(fullGc ? "/api/v1/runtime?gc=full" : "/api/v1/runtime", UriKind.Relative)));
         var r = doc.RootElement;
         static int Int(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : -1;
         var byType = r.GetProperty("activationsByType").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
-        return new RuntimeSample(rss, r.GetProperty("gcHeapBytes").GetInt64() / 1048576.0, threads, sockets, Int(r, "activations"), Int(r, "callsRunning"),
+        double? live = r.TryGetProperty("liveHeapBytes", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetInt64() / 1048576.0 : null;
+        return new RuntimeSample(rss, r.GetProperty("gcHeapBytes").GetInt64() / 1048576.0, live, threads, sockets, Int(r, "activations"), Int(r, "callsRunning"),
             Int(r, "reservationsHeld"), Int(r, "providerCallsActive"), Int(r, "providerSlotsHeld"), byType);
     }
 

@@ -103,7 +103,7 @@ internal static class Soak
         }
 
         var samples = new List<(string Label, RuntimeSample S, Dictionary<string, int> Counts)>();
-        samples.Add(("start", await admin.SampleAsync(), []));
+        samples.Add(("start", await admin.SampleAsync(fullGc: true), []));
         Console.WriteLine($"soak {gateway.Name}: {length.TotalMinutes:0} min at {rate}/s, tenants {tenants.Main} and {tenants.Poor}");
 
         const int MaxOpen = 2000; // bounded: past this many open client calls, a scheduled call is skipped and counted
@@ -126,7 +126,7 @@ internal static class Soak
             if (elapsed >= nextSample)
             {
                 var minute = (int)Math.Round(nextSample.TotalMinutes);
-                samples.Add(($"{minute}", await admin.SampleAsync(), Counts(outcomes, minute - 1)));
+                samples.Add(($"{minute}", await admin.SampleAsync(fullGc: true), Counts(outcomes, minute - 1)));
                 Print(gateway.Name, samples[^1]);
                 nextSample += TimeSpan.FromMinutes(1);
             }
@@ -159,13 +159,13 @@ internal static class Soak
         var lastMinute = (int)Math.Ceiling(length.TotalMinutes);
         if (samples[^1].Label != lastMinute.ToString(CultureInfo.InvariantCulture))
         {
-            samples.Add(($"{lastMinute}", await admin.SampleAsync(), Counts(outcomes, lastMinute - 1)));
+            samples.Add(($"{lastMinute}", await admin.SampleAsync(fullGc: true), Counts(outcomes, lastMinute - 1)));
             Print(gateway.Name, samples[^1]);
         }
 
         // After the load: every in-flight figure back to zero, then the budget grains and the ledger.
         var (drained, after, zero) = await admin.DrainAsync(TimeSpan.FromSeconds(60));
-        samples.Add(($"after (+{after.TotalSeconds:0} s)", drained, []));
+        samples.Add(($"after (+{after.TotalSeconds:0} s)", await admin.SampleAsync(fullGc: true), []));
         Print(gateway.Name, samples[^1]);
         var main = await admin.ReconcileAsync(tenants.Main);
         var poor = await admin.ReconcileAsync(tenants.Poor);
@@ -176,12 +176,12 @@ internal static class Soak
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"Soak of `{gateway.Name}`: {length.TotalMinutes:0} min at {rate}/s ({machine}); mock latency 20 ms, first chunk 10 ms, 5 ms per chunk.");
         md.AppendLine();
-        md.AppendLine("| minute | calls | 2xx | 402 | 5xx | abandoned | RSS MB | GC heap MB | threads | sockets | activations | calls running | reservations | provider calls | slots |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| minute | calls | 2xx | 402 | 5xx | abandoned | RSS MB | GC heap MB | live heap MB | threads | sockets | activations | calls running | reservations | provider calls | slots |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (label, s, c) in samples)
         {
             string C(string k) => c.Count == 0 ? "" : c.GetValueOrDefault(k).ToString(CultureInfo.InvariantCulture);
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {C("calls")} | {C("2xx")} | {C("402")} | {C("5xx")} | {C("abandoned")} | {s.RssMb:0} | {s.GcHeapMb:0.0} | {s.Threads} | {s.Sockets} | {s.Activations} | {s.CallsRunning} | {s.ReservationsHeld} | {s.ProviderCallsActive} | {s.SlotsHeld} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {C("calls")} | {C("2xx")} | {C("402")} | {C("5xx")} | {C("abandoned")} | {s.RssMb:0} | {s.GcHeapMb:0.0} | {s.LiveHeapMb:0.0} | {s.Threads} | {s.Sockets} | {s.Activations} | {s.CallsRunning} | {s.ReservationsHeld} | {s.ProviderCallsActive} | {s.SlotsHeld} |");
         }
 
         var byKind = all.Where(o => o.Minute >= 0).GroupBy(o => o.Kind).OrderBy(g => g.Key)
@@ -216,7 +216,7 @@ internal static class Soak
     }
 
     private static void Print(string name, (string Label, RuntimeSample S, Dictionary<string, int> Counts) x) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name} {x.Label}: calls {x.Counts.GetValueOrDefault("calls")}, RSS {x.S.RssMb:0} MB, GC heap {x.S.GcHeapMb:0.0} MB, threads {x.S.Threads}, sockets {x.S.Sockets}, activations {x.S.Activations}, running {x.S.CallsRunning}, reservations {x.S.ReservationsHeld}, provider calls {x.S.ProviderCallsActive}, slots {x.S.SlotsHeld}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name} {x.Label}: calls {x.Counts.GetValueOrDefault("calls")}, RSS {x.S.RssMb:0} MB, GC heap {x.S.GcHeapMb:0.0} MB, live {x.S.LiveHeapMb:0.0} MB, threads {x.S.Threads}, sockets {x.S.Sockets}, activations {x.S.Activations}, running {x.S.CallsRunning}, reservations {x.S.ReservationsHeld}, provider calls {x.S.ProviderCallsActive}, slots {x.S.SlotsHeld}"));
 
     private static Dictionary<string, int> Counts(IEnumerable<Outcome> outcomes, int minute)
     {

@@ -10,7 +10,9 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// <c>GET /api/v1/runtime</c> (admin key): this process's memory and threads, what it holds for calls in flight
 /// (router calls running, budget reservations kept alive, provider calls admitted and concurrency slots held) and the
 /// cluster's grain activations by type. Every in-flight figure is zero once every call has ended; a soak run reads
-/// it every minute to show that nothing grows without bound.
+/// it every minute to show that nothing grows without bound. With <c>?gc=full</c> it first runs full blocking
+/// collections (a pause of the whole process: a diagnostic, not for a monitoring loop) and reports the live heap, the
+/// figure that shows a leak where the heap size after the last collection may still hold garbage of older generations.
 /// </summary>
 internal static class RuntimeEndpoints
 {
@@ -21,9 +23,10 @@ internal static class RuntimeEndpoints
         return admin;
     }
 
-    private static async Task<Ok<RuntimeView>> RuntimeAsync(IGrainFactory grains, IServiceProvider services)
+    private static async Task<Ok<RuntimeView>> RuntimeAsync(IGrainFactory grains, IServiceProvider services, string? gc)
     {
-        var gc = GC.GetGCMemoryInfo();
+        long? live = string.Equals(gc, "full", StringComparison.OrdinalIgnoreCase) ? GC.GetTotalMemory(forceFullCollection: true) : null;
+        var memory = GC.GetGCMemoryInfo();
         using var process = Process.GetCurrentProcess();
 
         // A front end running as an Orleans client has no router, keeper or gate of its own: those figures are null.
@@ -37,8 +40,9 @@ internal static class RuntimeEndpoints
             .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount), StringComparer.Ordinal);
         return TypedResults.Ok(new RuntimeView(
             process.WorkingSet64,
-            gc.HeapSizeBytes,
+            memory.HeapSizeBytes,
             GC.GetTotalMemory(forceFullCollection: false),
+            live,
             GC.CollectionCount(0),
             GC.CollectionCount(2),
             process.Threads.Count,
@@ -56,6 +60,7 @@ internal static class RuntimeEndpoints
     /// <param name="WorkingSetBytes">Resident memory.</param>
     /// <param name="GcHeapBytes">Managed heap size after the last collection.</param>
     /// <param name="GcAllocatedBytes">Bytes thought to be allocated on the managed heap now.</param>
+    /// <param name="LiveHeapBytes">Managed heap in use after full blocking collections (only with <c>?gc=full</c>).</param>
     /// <param name="Gen0Collections">Generation 0 collections so far.</param>
     /// <param name="Gen2Collections">Generation 2 (full) collections so far.</param>
     /// <param name="Threads">Operating-system threads of the process.</param>
@@ -71,6 +76,7 @@ internal static class RuntimeEndpoints
         long WorkingSetBytes,
         long GcHeapBytes,
         long GcAllocatedBytes,
+        long? LiveHeapBytes,
         int Gen0Collections,
         int Gen2Collections,
         int Threads,
