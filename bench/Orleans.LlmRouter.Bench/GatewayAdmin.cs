@@ -97,5 +97,18 @@ internal sealed class GatewayAdmin : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>The machine's 1, 5 and 15 minute load averages (the machine is shared: context for every figure).</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
     public static string Mb(double v) => v.ToString("0", CultureInfo.InvariantCulture);
 }

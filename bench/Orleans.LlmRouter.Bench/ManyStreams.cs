@@ -53,7 +53,9 @@ internal static class ManyStreams
         var before = await admin.SampleAsync();
         Console.WriteLine($"{count} streams: gateway RSS before {before.RssMb:0} MB, GC heap {before.GcHeapMb:0.0} MB");
 
+        var mockCpu = mock.CpuTime();
         var direct = await RunOnceAsync(client, mock.Address, null, body, count, null);
+        var mockDirectCpu = (mock.CpuTime() - mockCpu).TotalSeconds;
         Console.WriteLine($"  direct to the mock: {direct.Describe()}");
         var peak = new Peak();
         using var sampling = new CancellationTokenSource();
@@ -73,7 +75,15 @@ internal static class ManyStreams
                 }
             }
         });
+        var gatewayCpu = gateway.CpuTime();
+        var gatewayWait = gateway.RunQueueWait();
+        var clientWait = Service.RunQueueWait(Environment.ProcessId);
+        mockCpu = mock.CpuTime();
         var routed = await RunOnceAsync(client, gateway.Address, Key(tenant), body, count, admin);
+        var gatewayRoutedCpu = (gateway.CpuTime() - gatewayCpu).TotalSeconds;
+        var gatewayWaited = (gateway.RunQueueWait() - gatewayWait).TotalSeconds;
+        var clientWaited = (Service.RunQueueWait(Environment.ProcessId) - clientWait).TotalSeconds;
+        var mockRoutedCpu = (mock.CpuTime() - mockCpu).TotalSeconds;
         await sampling.CancelAsync();
         await sampler;
         Console.WriteLine($"  through the gateway: {routed.Describe()}");
@@ -101,6 +111,7 @@ internal static class ManyStreams
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Added by the gateway (through minus direct): p50 {routed.P(50) - direct.P(50):0.00} ms, p99 {routed.P(99) - direct.P(99):0.00} ms, worst chunk {routed.Max - direct.Max:0.00} ms (worst chunk through the gateway {routed.Max:0.00} ms after the mock wrote it).");
         md.AppendLine(CultureInfo.InvariantCulture, $"Gateway RSS: before {before.RssMb:0} MB, peak during {peak.Rss:0} MB, after {after10.RssMb:0} MB (+10 s) and {after30.RssMb:0} MB (+30 s); GC heap {before.GcHeapMb:0.0} → {after30.GcHeapMb:0.0} MB; threads {before.Threads} → peak {peak.Threads} → {after30.Threads}; sockets {before.Sockets} → peak {peak.Sockets} → {after30.Sockets}.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"CPU: the gateway {gatewayRoutedCpu:0.0} s over the {routed.Wall:0.0} s of its run ({gatewayRoutedCpu / routed.Wall:0.00} cores, {gatewayRoutedCpu * 1e6 / Math.Max(1, routed.Chunks):0} µs per content chunk); the mock {mockDirectCpu:0.0} s direct, {mockRoutedCpu:0.0} s through the gateway. Time the gateway's threads waited runnable for a CPU during its run: {gatewayWaited:0.0} s (the client's: {clientWaited:0.0} s; `/proc/PID/task/*/schedstat`). Load average at the end: {GatewayAdmin.LoadAverage()}.");
         md.AppendLine(CultureInfo.InvariantCulture, $"In flight during the run (sampled when all streams were open): {routed.Mid?.CallsRunning} calls running, {routed.Mid?.ReservationsHeld} reservations; after: {(zero ? "all zero" : "NOT zero")} {after.TotalSeconds:0.0} s after the last stream ended.");
         md.AppendLine(CultureInfo.InvariantCulture, $"Ledger ({warm} warm-up streams included): {check.Describe()} Every row a success: {(allSucceeded ? "yes" : "NO")}.");
         var ok = routed.Completed == count && direct.Completed == count && check.Exact && zero && allSucceeded && rows.Count == count + warm;
@@ -114,6 +125,8 @@ internal static class ManyStreams
             count,
             direct = direct.Summary(),
             gateway = routed.Summary(),
+            runQueueWaitSeconds = new { gateway = gatewayWaited, client = clientWaited },
+            cpuSeconds = new { gateway = gatewayRoutedCpu, mockDirect = mockDirectCpu, mockRouted = mockRoutedCpu },
             rssMb = new { before = before.RssMb, peak = peak.Rss, after10 = after10.RssMb, after30 = after30.RssMb },
             ledger = check,
             ok,

@@ -128,6 +128,7 @@ internal static class Soak
                 var minute = (int)Math.Round(nextSample.TotalMinutes);
                 samples.Add(($"{minute}", await admin.SampleAsync(fullGc: true), Counts(outcomes, minute - 1)));
                 Print(gateway.Name, samples[^1]);
+                Console.WriteLine($"    load average {GatewayAdmin.LoadAverage()}");
                 nextSample += TimeSpan.FromMinutes(1);
             }
 
@@ -187,6 +188,7 @@ internal static class Soak
         var byKind = all.Where(o => o.Minute >= 0).GroupBy(o => o.Kind).OrderBy(g => g.Key)
             .Select(g => $"{g.Key.ToString().ToLowerInvariant()} {g.Count()} ({string.Join(", ", g.GroupBy(o => o.Status).OrderBy(x => x.Key).Select(x => $"{(x.Key == 0 ? "no response" : x.Key.ToString(CultureInfo.InvariantCulture))}: {x.Count()}"))})");
         md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Load average of the machine (2 cores, shared) at the end: {GatewayAdmin.LoadAverage()}.");
         md.AppendLine(CultureInfo.InvariantCulture, $"Calls by kind and status: {string.Join("; ", byKind)}. Skipped at the client's cap of {MaxOpen} open calls: {skipped}.");
         md.AppendLine(CultureInfo.InvariantCulture, $"Streams: {all.Count(o => o.Kind == Kind.Stream && o.UsageChunk)} of {all.Count(o => o.Kind == Kind.Stream)} complete streams ended with their usage chunk.");
         md.AppendLine(CultureInfo.InvariantCulture, $"After the load: in-flight figures {(zero ? "all zero" : "NOT zero")} {after.TotalSeconds:0.0} s after the last call ended; budget grains' reservations {main.Reservations} and {poor.Reservations}; reconcile (counters == ledger) {(main.Consistent && poor.Consistent ? "consistent" : "NOT consistent")} for both tenants.");
