@@ -39,7 +39,7 @@ internal static class ManyStreams
     public static async Task<int> RunAsync(Service mock, Service gateway, int count, string tenant, string machine, string outDir)
     {
         using var admin = new GatewayAdmin(gateway);
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = count + 16, UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) })
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = count + 16, UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) })
         {
             Timeout = TimeSpan.FromSeconds(120),
         };
@@ -50,7 +50,7 @@ internal static class ManyStreams
         await Task.WhenAll(Enumerable.Range(0, warm).Select(_ => StreamAsync(client, mock.Address, null, body)));
         var warmups = await Task.WhenAll(Enumerable.Range(0, warm).Select(_ => StreamAsync(client, gateway.Address, Key(tenant), body)));
         await admin.DrainAsync(TimeSpan.FromSeconds(30));
-        var before = await admin.SampleAsync();
+        var before = await admin.SampleAsync(fullGc: true);
         Console.WriteLine($"{count} streams: gateway RSS before {before.RssMb:0} MB, GC heap {before.GcHeapMb:0.0} MB");
 
         var mockCpu = mock.CpuTime();
@@ -88,11 +88,22 @@ internal static class ManyStreams
         await sampler;
         Console.WriteLine($"  through the gateway: {routed.Describe()}");
 
+        // The client closes its connections (as 512 clients would); the gateway's pooled connections to the mock close
+        // when idle for the pool's idle timeout. Sockets are polled until they are back near where they were (3 min at most).
+        client.Dispose();
         var (drained, after, zero) = await admin.DrainAsync(TimeSpan.FromSeconds(60));
         await Task.Delay(TimeSpan.FromSeconds(10));
         var after10 = await admin.SampleAsync();
-        await Task.Delay(TimeSpan.FromSeconds(20));
-        var after30 = await admin.SampleAsync();
+        var socketsWatch = Stopwatch.StartNew();
+        var afterSockets = after10;
+        while (afterSockets.Sockets > before.Sockets + 8 && socketsWatch.Elapsed < TimeSpan.FromMinutes(3))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            afterSockets = await admin.SampleAsync();
+        }
+
+        var socketsBackAfter = socketsWatch.Elapsed.TotalSeconds + 10;
+        var after30 = await admin.SampleAsync(fullGc: true);
         var rows = await admin.LedgerAsync(tenant);
         var calls = warmups.Concat(routed.Streams).Select(s => (s.RequestId, s.Status, true)).ToList();
         var check = LedgerCheck.Of(calls, rows);
@@ -110,7 +121,7 @@ internal static class ManyStreams
 
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Added by the gateway (through minus direct): p50 {routed.P(50) - direct.P(50):0.00} ms, p99 {routed.P(99) - direct.P(99):0.00} ms, worst chunk {routed.Max - direct.Max:0.00} ms (worst chunk through the gateway {routed.Max:0.00} ms after the mock wrote it).");
-        md.AppendLine(CultureInfo.InvariantCulture, $"Gateway RSS: before {before.RssMb:0} MB, peak during {peak.Rss:0} MB, after {after10.RssMb:0} MB (+10 s) and {after30.RssMb:0} MB (+30 s); GC heap {before.GcHeapMb:0.0} → {after30.GcHeapMb:0.0} MB; threads {before.Threads} → peak {peak.Threads} → {after30.Threads}; sockets {before.Sockets} → peak {peak.Sockets} → {after30.Sockets}.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Gateway RSS: before {before.RssMb:0} MB, peak during {peak.Rss:0} MB, after {after10.RssMb:0} MB (+10 s) and {after30.RssMb:0} MB (+{socketsBackAfter:0} s, after full collections); live heap (after full collections) {before.LiveHeapMb:0.0} MB before, {after30.LiveHeapMb:0.0} MB after; threads {before.Threads} → peak {peak.Threads} → {after30.Threads}; sockets {before.Sockets} → peak {peak.Sockets} → {after10.Sockets} at +10 s → {afterSockets.Sockets} at +{socketsBackAfter:0} s (the client closed its connections at the end; the gateway's idle pooled connections to the mock close after the pool's idle timeout).");
         md.AppendLine(CultureInfo.InvariantCulture, $"CPU: the gateway {gatewayRoutedCpu:0.0} s over the {routed.Wall:0.0} s of its run ({gatewayRoutedCpu / routed.Wall:0.00} cores, {gatewayRoutedCpu * 1e6 / Math.Max(1, routed.Chunks):0} µs per content chunk); the mock {mockDirectCpu:0.0} s direct, {mockRoutedCpu:0.0} s through the gateway. Time the gateway's threads waited runnable for a CPU during its run: {gatewayWaited:0.0} s (the client's: {clientWaited:0.0} s; `/proc/PID/task/*/schedstat`). Load average at the end: {GatewayAdmin.LoadAverage()}.");
         md.AppendLine(CultureInfo.InvariantCulture, $"In flight during the run (sampled when all streams were open): {routed.Mid?.CallsRunning} calls running, {routed.Mid?.ReservationsHeld} reservations; after: {(zero ? "all zero" : "NOT zero")} {after.TotalSeconds:0.0} s after the last stream ended.");
         md.AppendLine(CultureInfo.InvariantCulture, $"Ledger ({warm} warm-up streams included): {check.Describe()} Every row a success: {(allSucceeded ? "yes" : "NO")}.");
@@ -127,7 +138,9 @@ internal static class ManyStreams
             gateway = routed.Summary(),
             runQueueWaitSeconds = new { gateway = gatewayWaited, client = clientWaited },
             cpuSeconds = new { gateway = gatewayRoutedCpu, mockDirect = mockDirectCpu, mockRouted = mockRoutedCpu },
-            rssMb = new { before = before.RssMb, peak = peak.Rss, after10 = after10.RssMb, after30 = after30.RssMb },
+            rssMb = new { before = before.RssMb, peak = peak.Rss, after10 = after10.RssMb, afterEnd = after30.RssMb },
+            liveHeapMb = new { before = before.LiveHeapMb, after = after30.LiveHeapMb },
+            sockets = new { before = before.Sockets, peak = peak.Sockets, after10 = after10.Sockets, afterEnd = afterSockets.Sockets, backAfterSeconds = socketsBackAfter },
             ledger = check,
             ok,
         }, GatewayAdmin.Indented));
