@@ -114,6 +114,60 @@ internal sealed class Service : IDisposable
         }
     }
 
+    /// <summary>
+    /// Time the process's threads have spent runnable but waiting for a CPU, summed over its live threads
+    /// (<c>/proc/PID/task/*/schedstat</c>, second field): on a shared machine, how much of a delay is the scheduler's.
+    /// </summary>
+    public TimeSpan RunQueueWait() => RunQueueWait(Process.Id);
+
+    public static TimeSpan RunQueueWait(int pid)
+    {
+        long ns = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    var fields = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ');
+                    ns += long.Parse(fields[1], CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return TimeSpan.FromTicks(ns / 100);
+    }
+
+    /// <summary>Threads and open sockets of the process now, from /proc (a socket is an fd linked to <c>socket:[inode]</c>).</summary>
+    public (int Threads, int Sockets) Handles()
+    {
+        try
+        {
+            var threads = int.Parse(File.ReadAllLines($"/proc/{Process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal)).Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+            var sockets = 0;
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{Process.Id}/fd"))
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal))
+                {
+                    sockets++;
+                }
+            }
+
+            return (threads, sockets);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return (0, 0);
+        }
+    }
+
     public void Dispose()
     {
         try

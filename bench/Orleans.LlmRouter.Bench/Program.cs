@@ -41,7 +41,53 @@ var cpu = new Dictionary<(string Target, string Scenario), (double Cores, double
 var memory = new Dictionary<string, (double Rss, double Peak)>();
 using var services = new DisposableList();
 var mockPort = Service.FreePort();
-var mock = services.Add(await Service.StartAsync("mock", Dll("Orleans.LlmRouter.MockUpstream", "testassets"), ["--urls", $"http://127.0.0.1:{mockPort}"], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{mockPort}"), "/v1/models", work));
+// --soak MINUTES: mixed traffic through the gateway in memory and on PostgreSQL, figures every minute (Soak.cs).
+// --streams N: N concurrent slow streams through one embedded gateway, chunk delays against a direct connection (ManyStreams.cs).
+var soakMinutes = args.Contains("--soak") ? Int("--soak", 10) : 0;
+var streamCount = args.Contains("--streams") ? Int("--streams", 512) : 0;
+string[] mockMode = streamCount > 0 ? ManyStreams.MockArgs : soakMinutes > 0 ? Soak.MockArgs : [];
+var mock = services.Add(await Service.StartAsync("mock", Dll("Orleans.LlmRouter.MockUpstream", "testassets"), ["--urls", $"http://127.0.0.1:{mockPort}", .. mockMode], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{mockPort}"), "/v1/models", work));
+if (soakMinutes > 0 || streamCount > 0)
+{
+    var runId = DateTime.UtcNow.ToString("MMddHHmm", CultureInfo.InvariantCulture);
+    var machine = $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}";
+    if (streamCount > 0)
+    {
+        var streamTenant = ManyStreams.Tenant(runId);
+        var gw = services.Add(await StartGatewayAsync("gateway", storage: null, extraYaml: ManyStreams.Yaml(streamTenant)));
+        return await ManyStreams.RunAsync(mock, gw, streamCount, streamTenant, machine, outDir);
+    }
+
+    var modes = new List<(string Name, string? Storage)>();
+    if (Wanted("gateway"))
+    {
+        modes.Add(("gateway", null));
+    }
+
+    if (Wanted("gateway-pg"))
+    {
+        if (string.IsNullOrEmpty(postgres))
+        {
+            Console.Error.WriteLine("gateway-pg: LLMROUTER_POSTGRES is not set; the durable soak is skipped");
+        }
+        else
+        {
+            modes.Add(("gateway-pg", postgres));
+        }
+    }
+
+    var failed = 0;
+    foreach (var (name, storage) in modes)
+    {
+        // One soak at a time: each gateway is started for its run and stopped before the next.
+        var tenants = Soak.Tenants(runId + (storage is null ? "m" : "p"));
+        using var gw = await StartGatewayAsync(name, storage, extraYaml: Soak.Yaml(mock.Address, tenants));
+        failed += await Soak.RunAsync(gw, tenants, TimeSpan.FromMinutes(soakMinutes), Int("--rate", 100), machine, outDir);
+    }
+
+    return failed == 0 ? 0 : 1;
+}
+
 var targets = new List<Service>();
 if (Wanted("mock"))
 {
@@ -288,9 +334,15 @@ async Task<(string Target, string Scenario, Figures F)> Measured(Service target,
 }
 
 // hostRoot: the checkout whose Release build and config/ to run (an earlier commit for gateway-baseline); this one by default.
-async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<string, string>? extra = null, string? hostRoot = null)
+// extraYaml: one more catalog file (providers, models, actions, tenants of a soak or stream run), merged with the rest.
+async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<string, string>? extra = null, string? hostRoot = null, string? extraYaml = null)
 {
     var config = Path.Combine(work, name + "-config");
+    if (Directory.Exists(config))
+    {
+        Directory.Delete(config, recursive: true);
+    }
+
     Directory.CreateDirectory(config);
     foreach (var file in Directory.GetFiles(Path.Combine(hostRoot ?? root, "config"), "*.yaml"))
     {
@@ -337,6 +389,11 @@ async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<s
     }
 
     await File.WriteAllTextAsync(Path.Combine(config, "bench.yaml"), text);
+    if (extraYaml is not null)
+    {
+        await File.WriteAllTextAsync(Path.Combine(config, "run.yaml"), extraYaml);
+    }
+
     var port = Service.FreePort();
     var env = new Dictionary<string, string>
     {

@@ -18,6 +18,13 @@ public sealed partial class MockUpstreamServer
     /// <summary>Requests received per model id (counted whether or not requests are recorded).</summary>
     public ConcurrentDictionary<string, int> ModelRequests { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// When set, each content piece of an OpenAI-surface stream is replaced by <c>@tTICKS;</c>, the
+    /// <see cref="System.Diagnostics.Stopwatch"/> timestamp at which the mock wrote it (a machine-wide monotonic clock on
+    /// Linux), so a client on the same machine can measure how long each chunk took to reach it (the bench's stream run).
+    /// </summary>
+    public bool StampChunks { get; set; }
+
     internal string? ModelScenario(string model)
     {
         ModelRequests.AddOrUpdate(model, 1, static (_, n) => n + 1);

@@ -163,7 +163,7 @@ internal sealed class OpenAiMockApi(MockUpstreamServer server) : MockApi(server)
                 return;
             }
 
-            var piece = pieces[i];
+            var piece = Server.StampChunks ? "@t" + System.Diagnostics.Stopwatch.GetTimestamp().ToString(System.Globalization.CultureInfo.InvariantCulture) + ";" : pieces[i];
             await Event(http, w => Chunk(w, id, model, role: false, content: piece, toolCalls: default, finish: null));
         }
 

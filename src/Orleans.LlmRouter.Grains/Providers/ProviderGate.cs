@@ -519,6 +519,26 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         }
     }
 
+    /// <summary>
+    /// This silo's totals over every scope: calls admitted and not yet completed, calls holding a concurrency slot, and
+    /// slots held from the provider grains (all zero once every call has ended; for the runtime view and soak runs).
+    /// </summary>
+    internal (int Active, int InFlight, int SlotsHeld) Totals()
+    {
+        int active = 0, inFlight = 0, slots = 0;
+        foreach (var local in _locals.Values)
+        {
+            active += Volatile.Read(ref local.Active);
+            lock (local)
+            {
+                inFlight += local.InFlight;
+                slots += local.SlotsHeld;
+            }
+        }
+
+        return (active, inFlight, slots);
+    }
+
     Task IProviderObserver.OnSnapshot(ProviderSnapshot snapshot)
     {
         if (_locals.TryGetValue(snapshot.ProviderId, out var local))

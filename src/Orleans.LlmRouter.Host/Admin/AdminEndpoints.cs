@@ -35,6 +35,7 @@ internal static class AdminEndpoints
         admin.MapGet("/pricing/cheapest", Cheapest);
         admin.MapGet("/ledger/quarantine", QuarantineAsync);
         admin.MapTenantEndpoints();
+        admin.MapRuntimeEndpoints();
 
         // Usage and its audit: the admin key, or the tenant's own key.
         api.MapGet("/tenants/{id}/usage", UsageAsync).RequireAuthorization(LlmRouterAuthentication.TenantOrAdminPolicy).WithMetadata(AdminKeyFailures.TenantOrAdmin);
