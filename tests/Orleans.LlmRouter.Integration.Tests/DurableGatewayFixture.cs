@@ -10,12 +10,16 @@ namespace Orleans.LlmRouter.Integration.Tests;
 
 /// <summary>
 /// One durable gateway (silo + HTTP on loopback) with grain state and the ledger on a fresh PostgreSQL database, a
-/// random admin key and two tenants with their own keys. For tests of the admin API against the real ledger.
+/// random admin key and tenants with their own keys: <c>ta</c> and <c>tb</c> for the reconcile tests (which count their
+/// ledger rows), <c>tr</c> for the others. For tests of the admin API against the real ledger.
 /// </summary>
 public sealed class DurableGatewayFixture : IAsyncLifetime
 {
     public const string KeyA = "sk-test-reconcile-a";
     public const string KeyB = "sk-test-reconcile-b";
+
+    /// <summary>The key of tenant <c>tr</c>, for tests whose calls must not show in the reconcile tests' ledger counts.</summary>
+    public const string KeyR = "sk-test-responses-r";
 
     private WebApplication? _app;
 
@@ -48,6 +52,7 @@ public sealed class DurableGatewayFixture : IAsyncLifetime
             tenants:
               - { id: ta, key_hashes: ["{{Hash(KeyA)}}"], time_zone: UTC }
               - { id: tb, key_hashes: ["{{Hash(KeyB)}}"], time_zone: UTC }
+              - { id: tr, key_hashes: ["{{Hash(KeyR)}}"], time_zone: UTC }
             """);
         _app = GatewayHost.Build(
         [

@@ -14,7 +14,7 @@ public sealed class DurableResponseStoreTests(DurableGatewayFixture fx)
     {
         fx.Database.RequireOrSkip();
         var cancel = TestContext.Current.CancellationToken;
-        using var a = fx.Client(DurableGatewayFixture.KeyA);
+        using var a = fx.Client(DurableGatewayFixture.KeyR);
         using var created = await a.PostAsync("/v1/responses", new StringContent("""{"model":"m","input":"keep me durably"}""", Encoding.UTF8, "application/json"), cancel);
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         using var doc = JsonDocument.Parse(await created.Content.ReadAsStringAsync(cancel));
@@ -40,7 +40,7 @@ public sealed class DurableResponseStoreTests(DurableGatewayFixture fx)
         await using var connection = new NpgsqlConnection(fx.Database.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT count(*) FROM OrleansStorage WHERE GrainIdExtensionString LIKE @key AND PayloadBinary IS NOT NULL", connection);
-        command.Parameters.AddWithValue("key", "%ta/" + responseId);
+        command.Parameters.AddWithValue("key", "%tr/" + responseId);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }
