@@ -173,6 +173,7 @@ public static partial class GatewayHost
                 settings.Apply(silo);
                 silo.AddActivityPropagation(); // one trace across silos
                 silo.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = shutdown.DeactivationTimeout);
+                silo.Services.Configure<Grains.Hosting.RouterDrainOptions>(o => o.InFlightTimeout = shutdown.InFlightTimeout);
                 silo.Services.AddLlmRouterGrains(catalogToRun);
             });
             AddRouterCalls(builder.Services, guard: false);

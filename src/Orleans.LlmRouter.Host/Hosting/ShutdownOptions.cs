@@ -27,6 +27,12 @@ internal sealed class ShutdownOptions
     /// <summary>The bound.</summary>
     public TimeSpan Timeout => TimeSpan.FromSeconds(ShutdownTimeoutSeconds);
 
+    /// <summary>
+    /// A stopping silo waits up to half the bound for the router calls in flight on it to finish (before its grains
+    /// deactivate, so they settle and are recorded normally).
+    /// </summary>
+    public TimeSpan InFlightTimeout => TimeSpan.FromSeconds(ShutdownTimeoutSeconds / 2.0);
+
     /// <summary>Grains get a third of the bound to deactivate (Orleans' default is longer than our whole bound).</summary>
     public TimeSpan DeactivationTimeout => TimeSpan.FromSeconds(Math.Max(1, ShutdownTimeoutSeconds / 3.0));
 

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.LlmRouter.Grains.Routing;
+
+namespace Orleans.LlmRouter.Grains.Hosting;
+
+/// <summary>
+/// A stopping silo's router calls finish before its grains are deactivated. Orleans stops a silo stage by stage: at
+/// <c>Active</c> its gateway tells the clients (separate front ends) to send new calls elsewhere, at <c>BecomeActive</c>
+/// the silo turns <c>ShuttingDown</c> in membership, then its grains are deactivated (budget counters flush) and the
+/// ledger drains. This participant waits at <c>BecomeActive</c> until no router call (completion, stream or embedding)
+/// runs on the silo any more, bounded by <see cref="RouterDrainOptions.InFlightTimeout"/>, so a call that reached the
+/// silo before it stopped taking new ones gets its answer — with the budget grains, the provider grains and the ledger
+/// all still up to settle and record it. A call still running at the bound goes on into deactivation, which cuts it.
+/// </summary>
+internal sealed partial class RouterDrain(RouterServices services, IOptions<RouterDrainOptions> options, RouterClock clock, ILogger<RouterDrain> logger)
+    : ILifecycleParticipant<ISiloLifecycle>
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(RouterDrain), ServiceLifecycleStage.BecomeActive, _ => Task.CompletedTask, StopAsync);
+
+    /// <summary>Waits for the router calls in flight (internal for tests).</summary>
+    internal async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var time = clock.Time;
+        var running = services.InFlight.Count;
+        if (running == 0)
+        {
+            return;
+        }
+
+        LogWaiting(logger, running, options.Value.InFlightTimeout.TotalSeconds);
+        var started = time.GetTimestamp();
+        while (services.InFlight.Count > 0 && time.GetElapsedTime(started) < options.Value.InFlightTimeout && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Poll, time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        var left = services.InFlight.Count;
+        if (left == 0)
+        {
+            var seconds = time.GetElapsedTime(started).TotalSeconds;
+            LogDrained(logger, running, seconds);
+        }
+        else
+        {
+            LogCut(logger, left);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: waiting up to {Seconds} s for {Count} router call(s) in flight on this silo")]
+    private static partial void LogWaiting(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: the {Count} router call(s) in flight finished within {Seconds:0.0} s")]
+    private static partial void LogDrained(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping: {Count} router call(s) still running at the drain bound; deactivation cuts them (their callers get 503 with Retry-After)")]
+    private static partial void LogCut(ILogger logger, int count);
+}
+
+/// <summary>How long a stopping silo waits for its router calls in flight (<see cref="RouterDrain"/>).</summary>
+internal sealed class RouterDrainOptions
+{
+    /// <summary>Default 15 s; the gateway host sets half of <c>LlmRouter:ShutdownTimeoutSeconds</c>.</summary>
+    public TimeSpan InFlightTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}
