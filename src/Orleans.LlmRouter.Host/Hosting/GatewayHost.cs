@@ -33,10 +33,15 @@ public static partial class GatewayHost
     /// <summary>
     /// Runs the gateway until shutdown. Exit code 2 when the configuration is invalid (including shipped dev keys outside
     /// the embedded mode), 3 when stopping overran its bound (<see cref="ShutdownOptions"/>). With <c>--audit</c>, runs
-    /// <see cref="LedgerAudit"/> against a running gateway instead.
+    /// <see cref="LedgerAudit"/> against a running gateway instead; with <c>--probe &lt;url&gt;</c>, <see cref="HealthProbe"/>.
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (HealthProbe.Requested(args))
+        {
+            return await HealthProbe.RunAsync(args, Console.Error);
+        }
+
         if (LedgerAudit.Requested(args))
         {
             return await LedgerAudit.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable("LLMROUTER_ADMIN_KEY"));
