@@ -5,13 +5,15 @@ using Orleans.LlmRouter.Grains.Routing;
 namespace Orleans.LlmRouter.Grains.Hosting;
 
 /// <summary>
-/// A stopping silo's router calls finish before its grains are deactivated. Orleans stops a silo stage by stage: at
-/// <c>Active</c> its gateway tells the clients (separate front ends) to send new calls elsewhere, at <c>BecomeActive</c>
-/// the silo turns <c>ShuttingDown</c> in membership, then its grains are deactivated (budget counters flush) and the
-/// ledger drains. This participant waits at <c>BecomeActive</c> until no router call (completion, stream or embedding)
-/// runs on the silo any more, bounded by <see cref="RouterDrainOptions.InFlightTimeout"/>, so a call that reached the
-/// silo before it stopped taking new ones gets its answer — with the budget grains, the provider grains and the ledger
-/// all still up to settle and record it. A call still running at the bound goes on into deactivation, which cuts it.
+/// A stopping silo finishes its router calls before it leaves. Orleans stops a silo stage by stage: at <c>Active</c>
+/// its gateway tells the clients (separate front ends) to send to other gateways — after which the next item of a
+/// stream in progress through it would go to another silo, which does not know the stream — at <c>BecomeActive</c> it
+/// turns <c>ShuttingDown</c> in membership, then its grains deactivate (budget counters are written) and the ledger
+/// drains. This participant stops first (stage <c>Active + 1</c>): the router refuses new calls from then on
+/// (<see cref="SiloDrainingException"/>, before anything is done for them, so the front end sends them to another
+/// silo), and it waits until the calls and streams already running finish, bounded by
+/// <see cref="RouterDrainOptions.InFlightTimeout"/>, with the gateway, the budget and provider grains and the ledger all
+/// still up. A call still running at the bound goes on into the rest of the stop, which may cut it.
 /// </summary>
 internal sealed partial class RouterDrain(RouterServices services, IOptions<RouterDrainOptions> options, RouterClock clock, ILogger<RouterDrain> logger)
     : ILifecycleParticipant<ISiloLifecycle>
@@ -19,12 +21,13 @@ internal sealed partial class RouterDrain(RouterServices services, IOptions<Rout
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
 
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(RouterDrain), ServiceLifecycleStage.BecomeActive, _ => Task.CompletedTask, StopAsync);
+        lifecycle.Subscribe(nameof(RouterDrain), ServiceLifecycleStage.Active + 1, _ => Task.CompletedTask, StopAsync);
 
     /// <summary>Waits for the router calls in flight (internal for tests).</summary>
     internal async Task StopAsync(CancellationToken cancellationToken)
     {
         var time = clock.Time;
+        services.InFlight.StartDraining();
         var running = services.InFlight.Count;
         if (running == 0)
         {

@@ -26,11 +26,11 @@ internal sealed partial class RouterCall : IDisposable
 
     /// <summary>
     /// Calls the router once, and once more through another router key (so, usually, another gateway silo) when the
-    /// cluster refused the first call without running it: an Orleans rejection (the silo was stopping, its gateway had
-    /// closed, it was declared dead before the message went out) or a gateway too busy to take it. The router method
+    /// cluster refused the first call without running it: a draining router's refusal, an Orleans rejection (the silo
+    /// was stopping, it was declared dead before the message went out) or a gateway too busy to take it. The router method
     /// never ran, so nothing was reserved, sent upstream or billed, and repeating it is safe. Only a separate front end
     /// (an Orleans client with several gateways) retries; co-hosted, the router is this silo's own. Not for streams: a
-    /// stream's first message may be refused after its enumeration began, when the upstream call is under way.
+    /// stream is repeated by <see cref="Surfaces.RoutedStream.OpenAsync"/> only after a draining router's refusal.
     /// </summary>
     public async Task<T> InvokeAsync<T>(Func<IRouterGrain, RouterContext, CancellationToken, Task<T>> invoke)
     {
@@ -39,16 +39,25 @@ internal sealed partial class RouterCall : IDisposable
         {
             return await invoke(Router, Context, Token);
         }
-        catch (Exception ex) when (NotDelivered(ex) && !_lost && !Token.IsCancellationRequested && TryReroute())
+        catch (Exception ex) when (RetryRefused(ex, stream: false))
         {
             LogRetried(_owner.Logger, ex, Context.RequestId, Context.TenantId);
             return await invoke(Router, Context, Token);
         }
     }
 
+    /// <summary>
+    /// True, once per call, when <paramref name="ex"/> proves the router did nothing for it and the call has been
+    /// moved to another router key: then the caller repeats it on <see cref="Router"/>. A stream is repeated only after
+    /// a refusal by a draining router (<see cref="Grains.Routing.SiloDrainingException"/>), which comes before anything
+    /// ran; a rejected message of a stream may belong to an enumeration already under way.
+    /// </summary>
+    internal bool RetryRefused(Exception ex, bool stream) =>
+        (stream ? ex is Grains.Routing.SiloDrainingException : NotDelivered(ex)) && !_lost && !Token.IsCancellationRequested && TryReroute();
+
     /// <summary>True for the failures that prove the router method did not run.</summary>
     internal static bool NotDelivered(Exception ex) =>
-        ex is Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.GatewayTooBusyException;
+        ex is Grains.Routing.SiloDrainingException or Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.GatewayTooBusyException;
 
     private bool TryReroute()
     {
