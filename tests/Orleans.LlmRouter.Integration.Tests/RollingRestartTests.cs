@@ -29,6 +29,9 @@ public sealed class RollingRestartTests : IAsyncLifetime
         _db.RequireOrSkip();
         Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "needs SIGTERM");
         var cancel = TestContext.Current.CancellationToken;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var timings = new List<string>();
+        void Mark(string what) => timings.Add($"{clock.Elapsed.TotalSeconds:0.0}s {what}");
         await using var cluster = new ProcessCluster(_db.ConnectionString);
 
         // Front ends keep serving for a moment after SIGTERM (readiness off), as the chart has them: a request a
@@ -40,6 +43,7 @@ public sealed class RollingRestartTests : IAsyncLifetime
             await cluster.StartAsync("frontend", "frontend1", frontEndSettings),
             await cluster.StartAsync("frontend", "frontend2", frontEndSettings),
         };
+        Mark("started");
         var rotation = frontEnds.ToArray(); // what a Service would send to: replaced whole, read by the workers
         using var admin = frontEnds[0].Client(AdminKey);
 
@@ -113,7 +117,7 @@ public sealed class RollingRestartTests : IAsyncLifetime
         {
             var before = delivered.Count;
             await ClusterHttp.WaitUntil(() => delivered.Count >= before + 30 || !failures.IsEmpty, TimeSpan.FromSeconds(60), "traffic " + what);
-            Assert.True(failures.IsEmpty, $"{what}: {string.Join("\n", failures.Take(10))}\nlogs in {cluster.LogDirectory}");
+            Assert.True(failures.IsEmpty, $"{what}: {string.Join("\n", failures.Take(10))}\nlogs in {cluster.LogDirectory}; steps: {string.Join(", ", timings)}");
         }
 
         var exits = new List<(string Name, int Code)>();
@@ -121,28 +125,42 @@ public sealed class RollingRestartTests : IAsyncLifetime
         {
             await TrafficFlows("before the restarts");
 
-            // The StatefulSet's rolling update: each silo is stopped, then its replacement starts.
+            // The StatefulSet's rolling update: each silo is stopped, then its replacement starts. (The new front ends
+            // start meanwhile, to keep the test short; they take no traffic until they replace the old ones.)
+            Task<ProcessCluster.Node[]>? newFrontEnds = null;
             for (var i = 0; i < 3; i++)
             {
                 exits.Add((silos[i].Name, await ProcessCluster.TerminateAsync(silos[i], TimeSpan.FromSeconds(60))));
+                Mark($"silo {i + 1} stopped");
+                if (i == 2)
+                {
+                    newFrontEnds = Task.WhenAll(
+                        cluster.StartAsync("frontend", "frontend1-new", frontEndSettings),
+                        cluster.StartAsync("frontend", "frontend2-new", frontEndSettings));
+                }
+
                 silos[i] = await cluster.StartAsync("silo", $"silo{i + 1}-new");
+                Mark($"silo {i + 1} replaced");
                 await TrafficFlows($"after silo {i + 1} was replaced");
             }
 
-            // The Deployment's rolling update: the new front end first (maxSurge 1), then the old one leaves the rotation
-            // and is stopped.
+            // The Deployment's rolling update: a new front end joins the rotation (maxSurge 1), then the old one leaves
+            // it and is stopped, one after the other.
+            var replacements = await newFrontEnds!;
+            Mark("new front ends started");
             for (var i = 0; i < 2; i++)
             {
-                var replacement = await cluster.StartAsync("frontend", $"frontend{i + 1}-new", frontEndSettings);
                 var old = frontEnds[i];
-                frontEnds[i] = replacement;
+                frontEnds[i] = replacements[i];
                 Volatile.Write(ref rotation, frontEnds.ToArray());
                 exits.Add((old.Name, await ProcessCluster.TerminateAsync(old, TimeSpan.FromSeconds(60))));
+                Mark($"front end {i + 1} stopped");
                 await TrafficFlows($"after front end {i + 1} was replaced");
             }
 
             // Scale-in from three silos to two.
             exits.Add((silos[2].Name, await ProcessCluster.TerminateAsync(silos[2], TimeSpan.FromSeconds(60))));
+            Mark("scaled in");
             await TrafficFlows("after the scale-in");
         }
         finally
@@ -153,7 +171,8 @@ public sealed class RollingRestartTests : IAsyncLifetime
 
         Assert.True(failures.IsEmpty, $"{failures.Count} failed calls: {string.Join("\n", failures.Take(10))}\nlogs in {cluster.LogDirectory}");
         Assert.All(exits, e => Assert.True(e.Code == 0, $"{e.Name} exited with {e.Code} (3: its stop overran the bound)"));
-        TestContext.Current.SendDiagnosticMessage($"delivered {delivered.Count}, retryable 503 {retryable}, budget 402 {refusedByBudget}");
+        Mark($"traffic stopped: delivered {delivered.Count}, retryable 503 {retryable}, budget 402 {refusedByBudget}");
+        TestContext.Current.SendDiagnosticMessage(string.Join(", ", timings));
 
         // No spend lost and none invented: the ledger holds exactly the delivered calls, the counters equal the ledger,
         // no reservation is left, and the contended budget held.
