@@ -50,6 +50,7 @@ internal sealed class InFlightRequests(TimeProvider time)
             cts.Dispose();
             throw new SiloDrainingException();
         }
+
         if (!_early.IsEmpty && _early.TryRemove(requestId, out var early) && early.TenantId == tenantId && time.GetUtcNow() - early.At < EarlyCancelLifetime)
         {
             cts.Cancel();
