@@ -34,8 +34,11 @@ public sealed partial class CatalogLoader
         IEnumerable<string> files;
         if (Directory.Exists(path))
         {
+            // A Kubernetes ConfigMap volume holds each file twice: the visible name is a link into a hidden
+            // "..<timestamp>" directory (through "..data"). Directories whose name starts with ".." are skipped.
             files = Directory.EnumerateFiles(path, "*.*", SearchOption.AllDirectories)
                 .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+                .Where(f => !Path.GetRelativePath(path, f).Split(Path.DirectorySeparatorChar).SkipLast(1).Any(d => d.StartsWith("..", StringComparison.Ordinal)))
                 .Order(StringComparer.Ordinal)
                 .ToList();
         }

@@ -142,6 +142,28 @@ public sealed class ProcessCluster : IAsyncDisposable
         node.Process.WaitForExit(10_000);
     }
 
+    /// <summary>SIGTERM, as Kubernetes stops a pod: returns the exit code once the node has drained and exited.</summary>
+    public static async Task<int> TerminateAsync(Node node, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        using (var kill = Process.Start("kill", ["-TERM", node.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await node.Process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{node.Name} did not exit within {timeout} of SIGTERM. Last lines:\n{node.LogTail(40)}");
+        }
+
+        return node.Process.ExitCode;
+    }
+
     /// <summary>Stops every node gracefully (SIGTERM), front end first.</summary>
     public async Task StopAllAsync()
     {

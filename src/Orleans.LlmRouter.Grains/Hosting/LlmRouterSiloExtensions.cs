@@ -62,6 +62,10 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton<IOutgoingGrainCallFilter, Telemetry.TraceContextOutgoingFilter>();
         services.AddSingleton<IIncomingGrainCallFilter, Telemetry.TraceContextIncomingFilter>();
 
+        // A stopping silo lets its router calls in flight finish before its grains deactivate (graceful drain).
+        services.AddOptions<RouterDrainOptions>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RouterDrain>();
+
         // Lets a front end running as an Orleans client ask whether the silo it reaches runs its request (silo loss).
         services.AddKeyedTransient<IGrainExtension, RouterProbeExtension>(typeof(Contracts.IRouterProbeExtension));
         return services;

@@ -22,14 +22,35 @@ internal sealed class InFlightRequests(TimeProvider time)
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string TenantId, DateTimeOffset At)> _early = new(StringComparer.Ordinal);
 
+    private volatile bool _draining;
+
     public int Count => _entries.Count;
 
-    /// <summary>Registers a request; dispose the result when the request ends.</summary>
+    /// <summary>True once the silo stops taking new requests (<see cref="StartDraining"/>).</summary>
+    public bool Draining => _draining;
+
+    /// <summary>From now on <see cref="Begin"/> refuses new requests with <see cref="SiloDrainingException"/>.</summary>
+    public void StartDraining() => _draining = true;
+
+    /// <summary>
+    /// Registers a request; dispose the result when the request ends. On a draining silo it throws
+    /// <see cref="SiloDrainingException"/> instead, before anything was done for the request.
+    /// </summary>
     public Registration Begin(string requestId, string tenantId, CancellationToken callerToken)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
         var entry = new Entry(tenantId, cts);
         _entries[requestId] = entry;
+
+        // Registered first, checked second: a drain that starts meanwhile either sees this request in Count (and waits
+        // for it) or this check sees the drain (and the request is refused). Never neither.
+        if (_draining)
+        {
+            _entries.TryRemove(new KeyValuePair<string, Entry>(requestId, entry));
+            cts.Dispose();
+            throw new SiloDrainingException();
+        }
+
         if (!_early.IsEmpty && _early.TryRemove(requestId, out var early) && early.TenantId == tenantId && time.GetUtcNow() - early.At < EarlyCancelLifetime)
         {
             cts.Cancel();

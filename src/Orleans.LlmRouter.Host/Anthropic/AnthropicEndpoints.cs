@@ -63,7 +63,7 @@ internal static class AnthropicEndpoints
                 return;
             }
 
-            var completion = await call.Router.CompleteAsync(parsed.Request, context, call.Token);
+            var completion = await call.InvokeAsync((router, ctx, ct) => router.CompleteAsync(parsed.Request, ctx, ct));
             RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
             RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, completion.Model, parsed.CacheControl);
             await SurfaceJson.WriteAsync(http, StatusCodes.Status200OK, (id, completion), static (w, s) => AnthropicWriter.WriteMessage(w, s.id, s.completion));

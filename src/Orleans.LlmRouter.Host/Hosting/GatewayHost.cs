@@ -33,10 +33,15 @@ public static partial class GatewayHost
     /// <summary>
     /// Runs the gateway until shutdown. Exit code 2 when the configuration is invalid (including shipped dev keys outside
     /// the embedded mode), 3 when stopping overran its bound (<see cref="ShutdownOptions"/>). With <c>--audit</c>, runs
-    /// <see cref="LedgerAudit"/> against a running gateway instead.
+    /// <see cref="LedgerAudit"/> against a running gateway instead; with <c>--probe &lt;url&gt;</c>, <see cref="HealthProbe"/>.
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (HealthProbe.Requested(args))
+        {
+            return await HealthProbe.RunAsync(args, Console.Error);
+        }
+
         if (LedgerAudit.Requested(args))
         {
             return await LedgerAudit.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable("LLMROUTER_ADMIN_KEY"));
@@ -79,11 +84,21 @@ public static partial class GatewayHost
             await stopping.Task;
         }
 
-        var bound = app.Services.GetRequiredService<ShutdownOptions>().Timeout + ShutdownOptions.ExitMargin;
+        // Readiness is already off (ReadyAsync answers 503 "draining" once stopping began); keep serving while load
+        // balancers and Kubernetes Services take this process out of rotation, then stop listening and drain.
+        var options = app.Services.GetRequiredService<ShutdownOptions>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter");
+        LogDraining(logger, options.DrainDelaySeconds, options.ShutdownTimeoutSeconds);
+        if (options.DrainDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(options.DrainDelay);
+        }
+
+        var bound = options.Timeout + ShutdownOptions.ExitMargin;
         var stop = app.StopAsync();
         if (await Task.WhenAny(stop, Task.Delay(bound)) != stop)
         {
-            LogShutdownOverrun(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orleans.LlmRouter"), bound.TotalSeconds);
+            LogShutdownOverrun(logger, bound.TotalSeconds);
             return 3;
         }
 
@@ -163,6 +178,7 @@ public static partial class GatewayHost
                 settings.Apply(silo);
                 silo.AddActivityPropagation(); // one trace across silos
                 silo.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = shutdown.DeactivationTimeout);
+                silo.Services.Configure<Grains.Hosting.RouterDrainOptions>(o => o.InFlightTimeout = shutdown.InFlightTimeout);
                 silo.Services.AddLlmRouterGrains(catalogToRun);
             });
             AddRouterCalls(builder.Services, guard: false);
@@ -257,9 +273,17 @@ public static partial class GatewayHost
         }
     }
 
-    /// <summary>Ready when this silo is active in the cluster and the ledger's store answers.</summary>
-    private static async Task<IResult> ReadyAsync(IServiceProvider services, ILedger ledger, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ready when this silo is active in the cluster and the ledger's store answers; unready (503 <c>draining</c>) from
+    /// the moment the process is asked to stop, so it is taken out of rotation before it stops listening.
+    /// </summary>
+    private static async Task<IResult> ReadyAsync(IServiceProvider services, ILedger ledger, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return TypedResults.Json(new HealthBody("draining"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         var storage = await ledger.IsReachableAsync(cancellationToken);
         bool cluster;
         if (services.GetService<Orleans.Runtime.ISiloStatusOracle>() is { } oracle)
@@ -310,6 +334,9 @@ public static partial class GatewayHost
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "INSECURE: LlmRouter:AllowDevKeys=true accepts the shipped development admin and tenant keys, which are public. Never use this setting in production.")]
     private static partial void LogDevKeysAllowed(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: /readyz answers 503 draining; still serving for {DelaySeconds} s, then draining for up to {TimeoutSeconds} s")]
+    private static partial void LogDraining(ILogger logger, int delaySeconds, int timeoutSeconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown did not finish within {Seconds} s; exiting with work still in flight")]
     private static partial void LogShutdownOverrun(ILogger logger, double seconds);

@@ -30,6 +30,14 @@ internal sealed class LlmRouterClusterOptions
     /// <summary>Fast failure detection for local clusters and tests (<see cref="MembershipSettings.Fast"/>).</summary>
     public bool FastMembership { get; set; }
 
+    /// <summary>
+    /// Orleans' Kubernetes hosting (<c>Microsoft.Orleans.Hosting.Kubernetes</c>) on a silo in a Kubernetes pod: the silo
+    /// names itself after the pod and advertises the pod IP (<c>POD_NAME</c>, <c>POD_NAMESPACE</c>, <c>POD_IP</c> from the
+    /// downward API), and a silo whose pod is gone is declared dead at once. Membership stays on PostgreSQL, so it needs
+    /// <c>LlmRouter:Clustering=postgres</c>. The Helm chart sets it; default off.
+    /// </summary>
+    public bool KubernetesHosting { get; set; }
+
     /// <summary>How often a separate front end re-reads the gateway list (default 5 s).</summary>
     public string? GatewayListRefreshPeriod { get; set; }
 

@@ -46,6 +46,11 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
             failures.Add($"LlmRouter:Clustering must be 'localhost' or 'postgres', not '{options.Clustering}'.");
         }
 
+        if (options.KubernetesHosting && !options.PostgresClustering)
+        {
+            failures.Add("LlmRouter:KubernetesHosting=true needs LlmRouter:Clustering=postgres (membership stays on PostgreSQL).");
+        }
+
         Port(failures, "SiloPort", options.SiloPort);
         Port(failures, "GatewayPort", options.GatewayPort);
         Required(failures, "ClusterId", options.ClusterId);

@@ -48,6 +48,12 @@ internal sealed record SiloSettings(
     /// </summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Orleans' Kubernetes hosting on this silo (<see cref="LlmRouterClusterOptions.KubernetesHosting"/>): the pod's
+    /// name, namespace and IP come from the downward API instead of <see cref="AdvertisedHost"/>.
+    /// </summary>
+    public bool KubernetesHosting { get; init; }
+
     public const string Invariant = "Npgsql";
 
     /// <summary>Binds and validates <see cref="LlmRouterOptions"/>, <see cref="LlmRouterStorageOptions"/> and <see cref="LlmRouterClusterOptions"/> from the <c>LlmRouter</c> section.</summary>
@@ -89,6 +95,7 @@ internal sealed record SiloSettings(
             Membership = (cluster.Membership ?? new MembershipOptions()).Over(preset),
             GatewayListRefreshPeriod = LlmRouterClusterOptions.Duration(cluster.GatewayListRefreshPeriod) ?? TimeSpan.FromSeconds(5),
             ResponseTimeout = LlmRouterClusterOptions.Duration(cluster.ResponseTimeout) ?? TimeSpan.FromSeconds(30),
+            KubernetesHosting = cluster.KubernetesHosting,
         };
     }
 
@@ -142,11 +149,35 @@ internal sealed record SiloSettings(
                 o.ClusterId = ClusterId;
                 o.ServiceId = ServiceId;
             });
-            // On one machine silos advertise loopback; in containers each advertises its own address (LlmRouter:AdvertisedHost).
-            var address = string.IsNullOrEmpty(AdvertisedHost)
-                ? IPAddress.Loopback
-                : Dns.GetHostAddresses(AdvertisedHost).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
-            silo.ConfigureEndpoints(address, SiloPort, GatewayPort, listenOnAnyHostAddress: !string.IsNullOrEmpty(AdvertisedHost));
+            if (KubernetesHosting)
+            {
+                // In a pod: Orleans' Kubernetes hosting advertises POD_IP, listens on every address, names the silo after
+                // the pod (POD_NAME) and, watching the pods of this cluster (labels orleans/clusterId and orleans/serviceId
+                // in POD_NAMESPACE), declares a silo dead as soon as its pod is deleted. Only the ports are ours.
+                silo.Configure<Orleans.Configuration.EndpointOptions>(o =>
+                {
+                    o.SiloPort = SiloPort;
+                    o.GatewayPort = GatewayPort;
+
+                    // Set here, not left to the Kubernetes hosting's post-configuration: Orleans' own endpoint
+                    // post-configuration runs first and fills in an address of the host's choosing, which the
+                    // Kubernetes one then keeps (it only sets an address that is still unset).
+                    if (Environment.GetEnvironmentVariable(Orleans.Hosting.Kubernetes.KubernetesHostingOptions.PodIPEnvironmentVariable) is { Length: > 0 } podIp)
+                    {
+                        o.AdvertisedIPAddress = IPAddress.Parse(podIp);
+                    }
+                });
+                silo.UseKubernetesHosting();
+            }
+            else
+            {
+                // On one machine silos advertise loopback; in containers each advertises its own address (LlmRouter:AdvertisedHost).
+                var address = string.IsNullOrEmpty(AdvertisedHost)
+                    ? IPAddress.Loopback
+                    : Dns.GetHostAddresses(AdvertisedHost).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+                silo.ConfigureEndpoints(address, SiloPort, GatewayPort, listenOnAnyHostAddress: !string.IsNullOrEmpty(AdvertisedHost));
+            }
+
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = Invariant;

@@ -80,7 +80,7 @@ internal static class ChatCompletionsEndpoints
                 return;
             }
 
-            var completion = await call.Router.CompleteAsync(parsed.Request, context, call.Token);
+            var completion = await call.InvokeAsync((router, ctx, ct) => router.CompleteAsync(parsed.Request, ctx, ct));
             SetRouteHeaders(http, ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
             var buffer = new ArrayBufferWriter<byte>(1024);
             using (var w = new Utf8JsonWriter(buffer))

@@ -42,7 +42,7 @@ internal static class EmbeddingsEndpoints
         using var call = calls.Begin(context, http.RequestAborted);
         try
         {
-            var result = await call.Router.EmbedAsync(request, context, call.Token);
+            var result = await call.InvokeAsync((router, ctx, ct) => router.EmbedAsync(request, ctx, ct));
             http.Response.Headers["X-LlmRouter-Provider"] = ProviderHeader.Value(result.Provider, result.Deployment);
             http.Response.Headers["X-LlmRouter-Model"] = result.Model;
             http.Response.Headers["X-LlmRouter-Cost-Usd"] = OpenAiWriter.Money(result.CostUsd);

@@ -3,12 +3,13 @@ using Orleans.LlmRouter.Contracts;
 namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>One call to the router from the front end; see <see cref="RouterCalls.Begin"/>.</summary>
-internal sealed class RouterCall : IDisposable
+internal sealed partial class RouterCall : IDisposable
 {
     private readonly RouterCalls _owner;
     private readonly CancellationTokenSource _source;
-    private readonly CancellationTokenRegistration _cancelRouter;
+    private CancellationTokenRegistration _cancelRouter;
     private volatile bool _lost;
+    private bool _retried;
 
     internal RouterCall(RouterCalls owner, RouterContext context, IRouterGrain router, CancellationTokenSource source, long started)
     {
@@ -21,7 +22,57 @@ internal sealed class RouterCall : IDisposable
     }
 
     /// <summary>The router reference to call (and to enumerate a stream on).</summary>
-    public IRouterGrain Router { get; }
+    public IRouterGrain Router { get; private set; }
+
+    /// <summary>
+    /// Calls the router once, and once more through another router key (so, usually, another gateway silo) when the
+    /// cluster refused the first call without running it: a draining router's refusal, an Orleans rejection (the silo
+    /// was stopping, it was declared dead before the message went out) or a gateway too busy to take it. The router method
+    /// never ran, so nothing was reserved, sent upstream or billed, and repeating it is safe. Only a separate front end
+    /// (an Orleans client with several gateways) retries; co-hosted, the router is this silo's own. Not for streams: a
+    /// stream is repeated by <see cref="Surfaces.RoutedStream.OpenAsync"/> only after a draining router's refusal.
+    /// </summary>
+    public async Task<T> InvokeAsync<T>(Func<IRouterGrain, RouterContext, CancellationToken, Task<T>> invoke)
+    {
+        ArgumentNullException.ThrowIfNull(invoke);
+        try
+        {
+            return await invoke(Router, Context, Token);
+        }
+        catch (Exception ex) when (RetryRefused(ex, stream: false))
+        {
+            LogRetried(_owner.Logger, ex, Context.RequestId, Context.TenantId);
+            return await invoke(Router, Context, Token);
+        }
+    }
+
+    /// <summary>
+    /// True, once per call, when <paramref name="ex"/> proves the router did nothing for it and the call has been
+    /// moved to another router key: then the caller repeats it on <see cref="Router"/>. A stream is repeated only after
+    /// a refusal by a draining router (<see cref="Grains.Routing.SiloDrainingException"/>), which comes before anything
+    /// ran; a rejected message of a stream may belong to an enumeration already under way.
+    /// </summary>
+    internal bool RetryRefused(Exception ex, bool stream) =>
+        (stream ? ex is Grains.Routing.SiloDrainingException : NotDelivered(ex)) && !_lost && !Token.IsCancellationRequested && TryReroute();
+
+    /// <summary>True for the failures that prove the router method did not run.</summary>
+    internal static bool NotDelivered(Exception ex) =>
+        ex is Grains.Routing.SiloDrainingException or Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.GatewayTooBusyException;
+
+    private bool TryReroute()
+    {
+        if (_retried || !_owner.Guard)
+        {
+            return false;
+        }
+
+        _retried = true;
+        _cancelRouter.Dispose();
+        Router = _owner.NextRouter(Router);
+        Misses = 0;
+        _cancelRouter = Router.CancelWhen(Context, _source.Token);
+        return true;
+    }
 
     /// <summary>Pass this to the router call: it fires when the HTTP client goes away or the call's router is lost.</summary>
     public CancellationToken Token => _source.Token;
@@ -54,4 +105,7 @@ internal sealed class RouterCall : IDisposable
         _cancelRouter.Dispose();
         _source.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of tenant {TenantId}: the cluster refused it before it ran; retrying once through another router")]
+    private static partial void LogRetried(ILogger logger, Exception error, string requestId, string tenantId);
 }

@@ -83,6 +83,26 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     /// <summary>Calls being tracked (for tests).</summary>
     internal int Count => _calls.Count;
 
+    /// <summary>True for a separate front end (spread keys, probes, retries of refused calls).</summary>
+    internal bool Guard => _guard;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>A router under another key than <paramref name="current"/>'s (a retry; guarded front ends only).</summary>
+    internal IRouterGrain NextRouter(IRouterGrain current)
+    {
+        for (var i = 0; i < RouterKeys; i++)
+        {
+            var next = _routers((int)((uint)Interlocked.Increment(ref _next) % RouterKeys));
+            if (!next.Equals(current))
+            {
+                return next;
+            }
+        }
+
+        return current;
+    }
+
     /// <summary>
     /// Begins a call: the router to call and a token that fires when <paramref name="aborted"/> does (the HTTP client
     /// went away) or when the call's router is lost. Either way the router is asked to cancel the request too.

@@ -89,7 +89,7 @@ internal static class ResponsesEndpoints
                 return;
             }
 
-            var completion = await call.Router.CompleteAsync(request, context, call.Token);
+            var completion = await call.InvokeAsync((router, ctx, ct) => router.CompleteAsync(request, ctx, ct));
             var (status, reason) = ResponseSnapshot.StatusOf(completion.FinishReason);
             var done = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), status, completion.Model, parsed)
             {

@@ -29,16 +29,23 @@ internal sealed class RoutedStream : IAsyncDisposable
     public static async Task<RoutedStream> OpenAsync(RouterCall call, ChatRequest request, RouterContext context)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var items = call.Router.StreamAsync(request, context, call.Token).GetAsyncEnumerator(call.Token);
-        try
+        while (true)
         {
-            var first = await items.MoveNextAsync() ? items.Current : null;
-            return new RoutedStream(items, call, first);
-        }
-        catch
-        {
-            await items.DisposeAsync();
-            throw;
+            var items = call.Router.StreamAsync(request, context, call.Token).GetAsyncEnumerator(call.Token);
+            try
+            {
+                var first = await items.MoveNextAsync() ? items.Current : null;
+                return new RoutedStream(items, call, first);
+            }
+            catch (Exception ex) when (call.RetryRefused(ex, stream: true))
+            {
+                await items.DisposeAsync(); // a draining silo refused it before it began: once more, on another router
+            }
+            catch
+            {
+                await items.DisposeAsync();
+                throw;
+            }
         }
     }
 

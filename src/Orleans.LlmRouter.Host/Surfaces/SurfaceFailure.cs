@@ -33,6 +33,8 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
     /// </summary>
     public static bool IsClusterFault(Exception ex) =>
         ex is ClusterUnavailableException
+            or Grains.Routing.SiloDrainingException // a stopping silo refused the call (and the retry found one too)
+            or Orleans.Runtime.EnumerationAbortedException // a stream's silo went away mid-stream
             or Orleans.Runtime.OrleansMessageRejectionException // includes SiloUnavailableException
             or Orleans.Runtime.GatewayTooBusyException
             or Orleans.Runtime.Messaging.ConnectionFailedException

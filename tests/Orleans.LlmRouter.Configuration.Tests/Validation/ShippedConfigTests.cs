@@ -8,6 +8,37 @@ public sealed class ShippedConfigTests
         new CatalogLoader(environment: environment ?? (_ => null)).LoadPath(Path.Combine(AppContext.BaseDirectory, "shipped-config"));
 
     [Fact]
+    public void A_config_map_volume_is_read_once_without_its_hidden_timestamped_copies()
+    {
+        // The layout kubelet gives a ConfigMap volume: name -> ..data/name, ..data -> ..2026_12_07_12_00_00.000000001/.
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "symbolic links");
+        var root = Directory.CreateTempSubdirectory("configmap-").FullName;
+        try
+        {
+            var version = Path.Combine(root, "..2026_12_07_12_00_00.000000001");
+            Directory.CreateDirectory(version);
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(AppContext.BaseDirectory, "shipped-config"), "*.yaml"))
+            {
+                File.Copy(file, Path.Combine(version, Path.GetFileName(file)));
+            }
+
+            Directory.CreateSymbolicLink(Path.Combine(root, "..data"), version);
+            foreach (var file in Directory.EnumerateFiles(version))
+            {
+                File.CreateSymbolicLink(Path.Combine(root, Path.GetFileName(file)), Path.Combine("..data", Path.GetFileName(file)));
+            }
+
+            var result = new CatalogLoader(environment: _ => null).LoadPath(root);
+            Assert.Equal(LoadShipped().Catalog.Models.Count, result.Catalog.Models.Count);
+            Assert.Equal(Directory.EnumerateFiles(version).Count(), result.Files.Count);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_shipped_config_is_valid_and_works_without_any_key()
     {
         var result = LoadShipped();

@@ -8,6 +8,22 @@ public sealed class InFlightRequestsTests
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
 
     [Fact]
+    public void A_draining_silo_refuses_new_requests_and_keeps_the_running_ones()
+    {
+        var inFlight = new InFlightRequests(_clock);
+        var running = inFlight.Begin("r-running", "acme", CancellationToken.None);
+        inFlight.StartDraining();
+
+        Assert.Throws<SiloDrainingException>(() => inFlight.Begin("r-new", "acme", CancellationToken.None));
+        Assert.Equal(1, inFlight.Count); // the refused one left nothing behind
+        Assert.True(inFlight.IsRunning("r-running"));
+        Assert.False(inFlight.IsRunning("r-new"));
+
+        running.Dispose();
+        Assert.Equal(0, inFlight.Count); // what the drain waits for
+    }
+
+    [Fact]
     public void A_running_request_is_cancelled_at_once_by_its_own_tenant_only()
     {
         var inFlight = new InFlightRequests(_clock);

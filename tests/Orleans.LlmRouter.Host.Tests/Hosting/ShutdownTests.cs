@@ -93,6 +93,83 @@ public sealed class ShutdownTests
         }
     }
 
+    [Fact]
+    public async Task Sigterm_turns_readiness_off_first_keeps_serving_for_the_drain_delay_then_exits_cleanly()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "needs SIGTERM");
+        var ct = TestContext.Current.CancellationToken;
+        var http = GatewayFixture.FreePort();
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orleans.LlmRouter.Host.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.Environment["LlmRouter__ConfigPath"] = Path.Combine(AppContext.BaseDirectory, "shipped-config");
+        info.Environment["LlmRouter__SiloPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+        info.Environment["LlmRouter__GatewayPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+        info.Environment["LlmRouter__ClusterId"] = $"drain-{Guid.NewGuid():N}";
+        info.Environment["LlmRouter__ShutdownTimeoutSeconds"] = "5";
+        // Generous, so that a loaded machine still gets its two requests in before the stop proper.
+        info.Environment["LlmRouter__DrainDelaySeconds"] = "15";
+        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        var output = new StringBuilder();
+        using var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
+            client.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.DevKey);
+            await WaitReadyAsync(client, process, output, ct);
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])!)
+            {
+                await kill.WaitForExitAsync(ct);
+            }
+
+            // Readiness turns first (a Service stops sending here) ...
+            var waited = Stopwatch.StartNew();
+            HttpResponseMessage ready;
+            while ((ready = await client.GetAsync("/readyz", ct)).StatusCode != System.Net.HttpStatusCode.ServiceUnavailable)
+            {
+                ready.Dispose();
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), "readiness never turned after SIGTERM");
+                await Task.Delay(50, ct);
+            }
+
+            using (ready)
+            {
+                Assert.Contains("draining", await ready.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+            }
+
+            // ... while a request that still arrives (a stale endpoint) is served.
+            Assert.False(process.HasExited);
+            using (var call = await client.PostAsync(
+                "/v1/chat/completions",
+                new StringContent("""{"model":"action:chat_small","max_tokens":20,"messages":[{"role":"user","content":"one more while draining"}]}""", Encoding.UTF8, "application/json"),
+                ct))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, call.StatusCode);
+            }
+
+            using var exitWait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            exitWait.CancelAfter(TimeSpan.FromSeconds(90));
+            await process.WaitForExitAsync(exitWait.Token);
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {output}");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static async Task WaitReadyAsync(HttpClient client, Process process, StringBuilder output, CancellationToken ct)
     {
         var deadline = Stopwatch.StartNew();

@@ -53,6 +53,7 @@ public sealed class SiloSettingsTests
     [InlineData("LlmRouter:LedgerOutageMode", "ignore")]
     [InlineData("LlmRouter:SiloPort", "70000")]
     [InlineData("LlmRouter:GatewayPort", "not-a-port")]
+    [InlineData("LlmRouter:KubernetesHosting", "true")] // without LlmRouter:Clustering=postgres
     public void A_bad_value_stops_start_up_naming_the_setting(string key, string value)
     {
         // Bound to LlmRouterClusterOptions and validated (LlmRouterOptionsValidator): start-up fails with exit code 2.

@@ -63,6 +63,8 @@ public sealed class StartupTests
     [InlineData("LlmRouter:Membership:NumVotesForDeathDeclaration", "0")]
     [InlineData("LlmRouter:ShutdownTimeoutSeconds", "0")]
     [InlineData("LlmRouter:ShutdownTimeoutSeconds", "soon")]
+    [InlineData("LlmRouter:DrainDelaySeconds", "-1")]
+    [InlineData("LlmRouter:DrainDelaySeconds", "301")]
     public async Task A_bad_setting_stops_startup_naming_its_key_with_exit_code_2(string key, string value)
     {
         var stderr = new StringWriter();

@@ -152,6 +152,72 @@ public sealed class RouterCallsTests
         Assert.Contains("r-abort", ((FakeRouter)call.Router).Cancelled);
     }
 
+    [Fact]
+    public async Task A_call_the_cluster_refused_unrun_is_retried_once_through_another_router()
+    {
+        using var calls = Guarded();
+        using var call = calls.Begin(new RouterContext("t1") { RequestId = "r-refused" }, CancellationToken.None);
+        var first = call.Router;
+        var seen = new List<IRouterGrain>();
+        var answer = await call.InvokeAsync((router, context, ct) =>
+        {
+            seen.Add(router);
+            return seen.Count == 1 ? Task.FromException<int>(new Orleans.Runtime.GatewayTooBusyException()) : Task.FromResult(42);
+        });
+
+        Assert.Equal(42, answer);
+        Assert.Equal(2, seen.Count);
+        Assert.Same(first, seen[0]);
+        Assert.NotSame(first, seen[1]);
+        Assert.Same(seen[1], call.Router); // probes and the cancellation follow the call to its new router
+        Assert.False(call.Lost);
+    }
+
+    [Fact]
+    public async Task A_second_refusal_is_not_retried_again()
+    {
+        using var calls = Guarded();
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
+        var attempts = 0;
+        await Assert.ThrowsAsync<Orleans.Runtime.SiloUnavailableException>(() => call.InvokeAsync<int>((_, _, _) =>
+        {
+            attempts++;
+            return Task.FromException<int>(new Orleans.Runtime.SiloUnavailableException());
+        }));
+        Assert.Equal(2, attempts);
+    }
+
+    [Theory]
+    [InlineData("timeout")] // the call may have run: its outcome is unknown
+    [InlineData("cluster")] // the router gave up on a grain: it may have sent upstream already
+    public async Task A_failure_that_does_not_prove_the_router_never_ran_is_not_retried(string kind)
+    {
+        using var calls = Guarded();
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
+        var attempts = 0;
+        Exception error = kind == "timeout" ? new TimeoutException() : new ClusterUnavailableException("budget grain unreachable");
+        await Assert.ThrowsAnyAsync<Exception>(() => call.InvokeAsync<int>((_, _, _) =>
+        {
+            attempts++;
+            return Task.FromException<int>(error);
+        }));
+        Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task Co_hosted_calls_are_not_retried()
+    {
+        using var calls = new RouterCalls(k => _routers[k], Probe, _time, NullLogger.Instance, guard: false);
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
+        var attempts = 0;
+        await Assert.ThrowsAsync<Orleans.Runtime.SiloUnavailableException>(() => call.InvokeAsync<int>((_, _, _) =>
+        {
+            attempts++;
+            return Task.FromException<int>(new Orleans.Runtime.SiloUnavailableException());
+        }));
+        Assert.Equal(1, attempts);
+    }
+
     private RouterCalls Guarded() => new(k => _routers[k], Probe, _time, NullLogger.Instance, guard: true);
 
     private Task<string[]> Probe(IRouterGrain router, string[] ids, CancellationToken cancellationToken)
