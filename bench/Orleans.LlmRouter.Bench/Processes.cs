@@ -25,6 +25,29 @@ internal sealed class Service : IDisposable
     /// <summary>Extra request headers this target needs (Portkey's provider and custom host).</summary>
     public IReadOnlyDictionary<string, string> Headers { get; }
 
+    /// <summary>
+    /// Writes a child's output line to its log; a line that arrives after the log was closed (the reader threads can
+    /// outlive the node) is dropped, never thrown on the reader's thread.
+    /// </summary>
+    private static void WriteLine(StreamWriter log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (log)
+        {
+            try
+            {
+                log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -52,8 +75,8 @@ internal sealed class Service : IDisposable
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + name);
         var log = new StreamWriter(Path.Combine(logDir, name + ".log")) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) => WriteLine(log, e.Data);
+        process.ErrorDataReceived += (_, e) => WriteLine(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var service = new Service(name, process, address, headers);

@@ -52,6 +52,29 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// A free loopback port never handed out before in this test run: a restarted cluster must not find one of its old
     /// silo addresses (still in the membership table) answered by a different process.
     /// </summary>
+    /// <summary>
+    /// Writes a child's output line to its log; a line that arrives after the log was closed (the reader threads can
+    /// outlive the node) is dropped, never thrown on the reader's thread.
+    /// </summary>
+    private static void WriteLine(StreamWriter log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (log)
+        {
+            try
+            {
+                log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
     public static int FreePort()
     {
         while (true)
@@ -120,8 +143,8 @@ public sealed class ProcessCluster : IAsyncDisposable
 
         var process = Process.Start(info)!;
         var log = new StreamWriter(Path.Combine(LogDirectory, name + ".log")) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) => WriteLine(log, e.Data);
+        process.ErrorDataReceived += (_, e) => WriteLine(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var node = new Node(name, role, process, new Uri($"http://127.0.0.1:{http}"), log, Path.Combine(LogDirectory, name + ".log")) { SiloPort = siloPort };

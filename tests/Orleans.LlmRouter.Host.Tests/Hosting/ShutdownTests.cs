@@ -40,10 +40,10 @@ public sealed class ShutdownTests
         info.Environment["LlmRouter__ShutdownTimeoutSeconds"] = Bound.ToString(CultureInfo.InvariantCulture);
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var output = new StringBuilder();
+        var output = new ProcessOutput();
         using var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, e) => output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -115,10 +115,10 @@ public sealed class ShutdownTests
         info.Environment["LlmRouter__DrainDelaySeconds"] = "15";
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var output = new StringBuilder();
+        var output = new ProcessOutput();
         using var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, e) => output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -170,7 +170,7 @@ public sealed class ShutdownTests
         }
     }
 
-    private static async Task WaitReadyAsync(HttpClient client, Process process, StringBuilder output, CancellationToken ct)
+    private static async Task WaitReadyAsync(HttpClient client, Process process, ProcessOutput output, CancellationToken ct)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(90))
@@ -192,5 +192,27 @@ public sealed class ShutdownTests
         }
 
         Assert.Fail("the gateway never became ready: " + output);
+    }
+
+    /// <summary>A child process's output lines, written by its reader threads while the test reads them.</summary>
+    private sealed class ProcessOutput
+    {
+        private readonly StringBuilder _text = new();
+
+        public void Add(string? line)
+        {
+            lock (_text)
+            {
+                _text.AppendLine(line);
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_text)
+            {
+                return _text.ToString();
+            }
+        }
     }
 }
