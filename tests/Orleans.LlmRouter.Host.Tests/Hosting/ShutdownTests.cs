@@ -26,26 +26,8 @@ public sealed class ShutdownTests
             """, ct);
         var http = GatewayFixture.FreePort();
         const int Bound = 3;
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orleans.LlmRouter.Host.dll")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.Environment["LlmRouter__ConfigPath"] = config;
-        info.Environment["LlmRouter__SiloPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
-        info.Environment["LlmRouter__GatewayPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
-        info.Environment["LlmRouter__ClusterId"] = $"shutdown-{Guid.NewGuid():N}";
-        info.Environment["LlmRouter__ShutdownTimeoutSeconds"] = Bound.ToString(CultureInfo.InvariantCulture);
-        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var output = new ProcessOutput();
-        using var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => output.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var (process, output) = StartGateway(config, http, "shutdown", new() { ["LlmRouter__ShutdownTimeoutSeconds"] = Bound.ToString(CultureInfo.InvariantCulture) });
+        using var owned = process;
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = Timeout.InfiniteTimeSpan };
@@ -99,28 +81,13 @@ public sealed class ShutdownTests
         Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "needs SIGTERM");
         var ct = TestContext.Current.CancellationToken;
         var http = GatewayFixture.FreePort();
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orleans.LlmRouter.Host.dll")])
+        // A generous drain delay, so that a loaded machine still gets its two requests in before the stop proper.
+        var (process, output) = StartGateway(Path.Combine(AppContext.BaseDirectory, "shipped-config"), http, "drain", new()
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.Environment["LlmRouter__ConfigPath"] = Path.Combine(AppContext.BaseDirectory, "shipped-config");
-        info.Environment["LlmRouter__SiloPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
-        info.Environment["LlmRouter__GatewayPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
-        info.Environment["LlmRouter__ClusterId"] = $"drain-{Guid.NewGuid():N}";
-        info.Environment["LlmRouter__ShutdownTimeoutSeconds"] = "5";
-        // Generous, so that a loaded machine still gets its two requests in before the stop proper.
-        info.Environment["LlmRouter__DrainDelaySeconds"] = "15";
-        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var output = new ProcessOutput();
-        using var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => output.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+            ["LlmRouter__ShutdownTimeoutSeconds"] = "5",
+            ["LlmRouter__DrainDelaySeconds"] = "15",
+        });
+        using var owned = process;
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
@@ -168,6 +135,36 @@ public sealed class ShutdownTests
                 process.Kill(entireProcessTree: true);
             }
         }
+    }
+
+    /// <summary>Starts the gateway (embedded role) as a child process on its own ports, with its output captured.</summary>
+    private static (Process Process, ProcessOutput Output) StartGateway(string config, int http, string cluster, Dictionary<string, string> settings)
+    {
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orleans.LlmRouter.Host.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.Environment["LlmRouter__ConfigPath"] = config;
+        info.Environment["LlmRouter__SiloPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+        info.Environment["LlmRouter__GatewayPort"] = GatewayFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+        info.Environment["LlmRouter__ClusterId"] = $"{cluster}-{Guid.NewGuid():N}";
+        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in settings)
+        {
+            info.Environment[name] = value;
+        }
+
+        var output = new ProcessOutput();
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return (process, output);
     }
 
     private static async Task WaitReadyAsync(HttpClient client, Process process, ProcessOutput output, CancellationToken ct)
