@@ -235,19 +235,16 @@ public static partial class GatewayHost
 
         var files = string.Join(", ", loaded.Files);
         LogConfig(logger, files, catalog.Providers.Count, catalog.Models.Count, catalog.Actions.Count, catalog.Tenants.Count);
-        foreach (var notice in loaded.Notices)
+        // One line each for the live and the disabled providers (the loader's notices are all about disabled
+        // providers, and the catalog in force says why each is).
+        var providers = catalog.Providers.Values.OrderBy(p => p.Id, StringComparer.Ordinal).ToList();
+        var live = string.Join(", ", providers.Where(p => p.Enabled).Select(p => $"{p.Id} ({p.Type})"));
+        LogProvidersLive(logger, live);
+        var disabled = providers.Where(p => !p.Enabled).Select(p => $"{p.Id} ({p.DisabledReason ?? "disabled"})").ToList();
+        if (disabled.Count > 0)
         {
-            LogNotice(logger, notice);
-        }
-
-        foreach (var provider in catalog.Providers.Values.Where(p => !p.Enabled && loaded.Catalog.Providers[p.Id].Enabled))
-        {
-            LogNotice(logger, $"Provider '{provider.Id}' is disabled: {provider.DisabledReason}.");
-        }
-
-        foreach (var provider in catalog.Providers.Values.Where(p => p.Enabled))
-        {
-            LogProviderLive(logger, provider.Id, provider.Type);
+            var list = string.Join(", ", disabled);
+            LogProvidersDisabled(logger, disabled.Count, list);
         }
 
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -350,11 +347,11 @@ public static partial class GatewayHost
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration loaded from {Files}: {Providers} providers, {Models} models, {Actions} actions, {Tenants} dev tenants")]
     private static partial void LogConfig(ILogger logger, string files, int providers, int models, int actions, int tenants);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Notice}")]
-    private static partial void LogNotice(ILogger logger, string notice);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Providers live: {Providers}")]
+    private static partial void LogProvidersLive(ILogger logger, string providers);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Provider '{Provider}' ({Type}) is live")]
-    private static partial void LogProviderLive(ILogger logger, string provider, string type);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Providers disabled ({Count}): {Providers}")]
+    private static partial void LogProvidersDisabled(ILogger logger, int count, string providers);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "LLM router listening on {Url} (OpenAI-compatible: {Url}/v1/chat/completions)")]
     private static partial void LogListening(ILogger logger, string url);
