@@ -1,6 +1,8 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Client;
+using Orleans.LlmRouter.Contracts;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -37,6 +39,8 @@ public static class LlmRouterClientServiceCollectionExtensions
 
     private static void AddOptions(IServiceCollection services, Action<LlmRouterClientOptions>? configure)
     {
+        // The app's trace context reaches the router (and the upstream) whether or not the app records spans.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IOutgoingGrainCallFilter, TraceContextGrainCallFilter>());
         services.AddOptions<LlmRouterClientOptions>();
         if (configure is not null)
         {

@@ -21,8 +21,6 @@ internal static class TraceContext
     /// <summary>The operation name of a propagation-only activity.</summary>
     public const string PropagationActivityName = "Orleans.LlmRouter.TraceContext";
 
-    private const string TraceParent = "traceparent";
-
     /// <summary>The W3C trace id of the current activity (the ledger row's <c>trace_id</c>); null without one.</summary>
     public static string? CurrentTraceId() =>
         Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.TraceId.ToHexString() : null;
@@ -59,18 +57,6 @@ internal static class TraceContext
         return activity.Start();
     }
 
-    /// <summary>Writes the current activity's context into the outgoing call's request context, unless it is there already.</summary>
-    public static void Inject()
-    {
-        if (Activity.Current is not { IdFormat: ActivityIdFormat.W3C } current
-            || string.Equals(RequestContext.Get(TraceParent) as string, current.Id, StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        DistributedContextPropagator.Current.Inject(current, null, static (_, key, value) => RequestContext.Set(key, value));
-    }
-
     /// <summary>Reads a field of the trace context from the incoming call's request context.</summary>
     public static void FromRequestContext(object? carrier, string name, out string? value, out IEnumerable<string>? values)
     {
@@ -79,7 +65,10 @@ internal static class TraceContext
     }
 }
 
-/// <summary>Every grain call made from this process carries the caller's trace context (<see cref="TraceContext"/>).</summary>
+/// <summary>
+/// Every grain call made from this process carries the caller's trace context
+/// (<see cref="Contracts.TraceContextGrainCallFilter"/>), unless <see cref="TelemetryOptions.TraceContext"/> is off.
+/// </summary>
 internal sealed class TraceContextOutgoingFilter(IOptions<TelemetryOptions> options) : IOutgoingGrainCallFilter
 {
     private readonly bool _enabled = options.Value.TraceContext;
@@ -88,7 +77,7 @@ internal sealed class TraceContextOutgoingFilter(IOptions<TelemetryOptions> opti
     {
         if (_enabled)
         {
-            TraceContext.Inject();
+            Contracts.TraceContextGrainCallFilter.Inject();
         }
 
         return context.Invoke();

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Telemetry;
 using Orleans.LlmRouter.MockUpstream;
@@ -186,6 +188,34 @@ public sealed class TraceContextTests
 
             AssertCarried(Sent(shape, marker), trace, sampled: true, stream ? "grain API stream" : "grain API");
             Assert.Equal(trace, Assert.Single(await shape.LedgerAsync(), r => r.RequestId == context.RequestId).TraceId);
+        }
+    }
+
+    [Fact]
+    public async Task An_apps_own_orleans_client_carries_its_activity_to_the_upstream_and_the_ledger_without_an_exporter()
+    {
+        await using var shape = await TraceShape.StartAsync(frontEnd: false, exporter: false);
+        var app = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        app.Logging.ClearProviders();
+        app.UseOrleansClient(client => client.UseLocalhostClustering(shape.GatewayPort, "llmrouter", shape.ClusterId));
+        app.Services.AddLlmRouterChatClient(o => o.DefaultTenantId = "dev");
+        using var host = app.Build();
+        await host.StartAsync(Cancel);
+        try
+        {
+            var chat = host.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
+            var (trace, marker) = (NewTrace(), NewMarker());
+            using (new Activity("app with its own client").SetParentId(Parent(trace, sampled: true)).Start())
+            {
+                await chat.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, marker)], new Microsoft.Extensions.AI.ChatOptions { ModelId = "mock-gpt" }, Cancel);
+            }
+
+            AssertCarried(Sent(shape, marker), trace, sampled: true, "IChatClient over an app's Orleans client");
+            Assert.Contains(await shape.LedgerAsync(), r => r.TraceId == trace);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
         }
     }
 

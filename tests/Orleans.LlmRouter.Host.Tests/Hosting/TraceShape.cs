@@ -47,6 +47,12 @@ internal sealed class TraceShape : IAsyncDisposable
     /// <summary>The services of the process that runs the router (its ledger).</summary>
     public IServiceProvider SiloServices => _apps[0].Services;
 
+    /// <summary>The silo's Orleans gateway port, for an app with its own Orleans client.</summary>
+    public int GatewayPort { get; private set; }
+
+    /// <summary>The cluster's id (its service id is the default, <c>llmrouter</c>).</summary>
+    public string ClusterId { get; } = $"trace-{Guid.NewGuid():N}";
+
     /// <summary>OTLP export requests the sink received (traces and metrics).</summary>
     public int Exported => Volatile.Read(ref _exported);
 
@@ -114,13 +120,13 @@ internal sealed class TraceShape : IAsyncDisposable
     {
         Mock = await MockUpstreamServer.StartAsync();
         _configDir = MockBackedConfig.Create(Mock.BaseAddress);
-        var gatewayPort = GatewayFixture.FreePort();
+        var gatewayPort = GatewayPort = GatewayFixture.FreePort();
         List<string> common =
         [
             "--urls", "http://127.0.0.1:0",
             $"--LlmRouter:ConfigPath={_configDir}",
             $"--LlmRouter:GatewayPort={gatewayPort}",
-            $"--LlmRouter:ClusterId=trace-{Guid.NewGuid():N}",
+            $"--LlmRouter:ClusterId={ClusterId}",
             "--Logging:LogLevel:Default=Warning",
         ];
         if (Exporter)
