@@ -33,7 +33,7 @@ public class TraceContextBenchmarks
         var request = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").SetParentId(Caller).Start();
         RequestContext.Clear();
         var traceresponse = GatewayTelemetry.TraceResponse(request);
-        TraceContext.Inject(); // front end: outgoing grain call filter
+        Contracts.TraceContextGrainCallFilter.Inject(); // front end: outgoing grain call filter
         Activity.Current = null; // silo: the grain call arrives without an activity
         using var propagation = TraceContext.Start(null, TraceContext.FromRequestContext, rootWhenMissing: false);
         using var upstream = new HttpRequestMessage(HttpMethod.Post, "http://127.0.0.1/v1/chat/completions");

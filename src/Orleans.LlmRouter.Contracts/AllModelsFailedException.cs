@@ -38,6 +38,13 @@ public sealed class AllModelsFailedException : LlmRouterException
     /// <summary>Retry-after hint (seconds) when every failure was a rate limit, else null.</summary>
     [Id(2)] public double? RetryAfterSeconds { get; init; }
 
+    /// <summary>
+    /// Why each candidate that could have taken the call did not: the error class of every attempt, then of every
+    /// candidate skipped because it could not take a call now (see <see cref="CandidateDecision.ErrorClass"/>).
+    /// </summary>
+    public IEnumerable<ProviderErrorClass?> Refusals() =>
+        Attempts.Select(a => a.ErrorClass).Concat(Skipped.Where(s => s.ErrorClass is not null).Select(s => s.ErrorClass));
+
     private static string Describe(IReadOnlyList<AttemptRecord> attempts, IReadOnlyList<CandidateDecision> skipped)
     {
         var parts = attempts.Select(a => $"{a.Model}@{a.Provider}{(a.Deployment is { } d && d != a.Provider ? " (deployment " + d + ")" : string.Empty)}: {a.ErrorClass?.Name()} ({a.Message})")

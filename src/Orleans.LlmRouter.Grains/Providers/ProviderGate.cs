@@ -24,6 +24,8 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private static readonly TimeSpan SuccessFlush = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan SlotRenewal = TimeSpan.FromSeconds(10); // well inside ProviderGrain.SlotLease
     private static readonly TimeSpan LoadReport = TimeSpan.FromSeconds(4); // well inside ProviderGrain.InFlightLease
+    private static readonly TimeSpan SlotPoll = TimeSpan.FromMilliseconds(1); // first pause between asks during the slot wait (real time: a latency bound, not a limit's window)
+    private static readonly TimeSpan SlotPollMax = TimeSpan.FromMilliseconds(16); // the pause doubles up to this
 
     /// <summary>This gate's identity as a holder of concurrency slots (one per silo process).</summary>
     private readonly string _holder = Guid.NewGuid().ToString("N");
@@ -31,6 +33,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
     private readonly IGrainFactory _grains;
     private readonly TimeSpan _callTimeout;
+    private readonly TimeSpan _slotWait;
     private readonly RouterClock _clock;
     private readonly ILogger<ProviderGate> _logger;
     private readonly ConcurrentDictionary<string, Local> _locals = new(StringComparer.Ordinal);
@@ -42,6 +45,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger, Microsoft.Extensions.Options.IOptions<Routing.RouterOptions>? options = null)
     {
         _callTimeout = options?.Value.GrainCallTimeout ?? new Routing.RouterOptions().GrainCallTimeout;
+        _slotWait = options?.Value.SlotWait ?? new Routing.RouterOptions().SlotWait;
         _grains = grains;
         _clock = clock;
         _logger = logger;
@@ -49,7 +53,21 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     }
 
     /// <summary>Why the provider cannot take calls now, from local state only; null when it can (or may probe).</summary>
-    public string? Unavailable(ProviderDefinition provider)
+    public string? Unavailable(ProviderDefinition provider) => Closed(provider)?.Reason;
+
+    /// <summary>Why <paramref name="model"/> cannot take calls now: its provider's state, then its own scope's.</summary>
+    public string? Unavailable(ProviderDefinition provider, ModelDefinition model) => Closed(provider, model)?.Reason;
+
+    /// <summary>
+    /// As <see cref="Unavailable(ProviderDefinition, ModelDefinition)"/>, as a refusal with its class: a pause after an
+    /// upstream 429 is <see cref="ProviderErrorClass.RateLimited"/> (retryable when it ends), a provider disabled at run
+    /// time or an open circuit <see cref="ProviderErrorClass.Unavailable"/>.
+    /// </summary>
+    public GateRefusal? Closed(ProviderDefinition provider, ModelDefinition model) =>
+        Closed(provider) ?? (ScopeOf(provider, model) is { } scope ? Closed(scope) : null);
+
+    /// <summary>As <see cref="Closed(ProviderDefinition, ModelDefinition)"/>, for the provider's own state only.</summary>
+    public GateRefusal? Closed(ProviderDefinition provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
         var local = LocalFor(provider);
@@ -67,25 +85,21 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         if (s.Disabled)
         {
-            return $"provider '{provider.Id}' is disabled at run time";
+            return new($"provider '{provider.Id}' is disabled at run time", ProviderErrorClass.Unavailable);
         }
 
         if (s.PausedUntil is { } paused && paused > now)
         {
-            return $"provider '{provider.Id}' is paused by its rate limit until {paused:O}";
+            return new($"provider '{provider.Id}' is paused by its rate limit until {paused:O}", ProviderErrorClass.RateLimited, paused);
         }
 
         if (s.State == ProviderCircuitState.Open && s.OpenUntil is { } until && until > now)
         {
-            return $"provider '{provider.Id}' circuit is open until {until:O}";
+            return new($"provider '{provider.Id}' circuit is open until {until:O}", ProviderErrorClass.Unavailable);
         }
 
         return null;
     }
-
-    /// <summary>Why <paramref name="model"/> cannot take calls now: its provider's state, then its own scope's.</summary>
-    public string? Unavailable(ProviderDefinition provider, ModelDefinition model) =>
-        Unavailable(provider) ?? (ScopeOf(provider, model) is { } scope ? Unavailable(scope) : null);
 
     /// <summary>
     /// Admits one upstream request to <paramref name="model"/>: through its provider's scope and, when the model has
@@ -198,12 +212,18 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     }
 
     /// <summary>True when the deployment's own rpm/tpm are spent for this minute, as far as this silo can tell (its lease is empty and the cluster's minute is used up).</summary>
-    public bool LimitsSpent(ProviderDefinition provider, ModelDefinition deployment)
+    public bool LimitsSpent(ProviderDefinition provider, ModelDefinition deployment) => SpentLimit(provider, deployment) is not null;
+
+    /// <summary>
+    /// As <see cref="LimitsSpent"/>, as a refusal naming the spent limit (<see cref="ProviderErrorClass.RequestsPerMinuteLimit"/>
+    /// or <see cref="ProviderErrorClass.TokensPerMinuteLimit"/>) and the end of its minute; null when the deployment can take a call.
+    /// </summary>
+    public GateRefusal? SpentLimit(ProviderDefinition provider, ModelDefinition deployment)
     {
         ArgumentNullException.ThrowIfNull(deployment);
         if (ScopeOf(provider, deployment) is not { } scope || scope.Limits is { RequestsPerMinute: null, TokensPerMinute: null } || !_locals.TryGetValue(scope.Id, out var local))
         {
-            return false;
+            return null;
         }
 
         var now = _clock.UtcNow;
@@ -211,11 +231,18 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
         {
             if (now < local.LeaseExpires && local.LeaseRequests > 0)
             {
-                return false;
+                return null;
             }
         }
 
-        return local.Snapshot is { } s && now < s.MinuteEnds && Headroom(scope.Limits, s) <= 0;
+        if (local.Snapshot is not { } s || now >= s.MinuteEnds || Headroom(scope.Limits, s) > 0)
+        {
+            return null;
+        }
+
+        var requests = scope.Limits.RequestsPerMinute is { } rpm && s.RequestsThisMinute >= rpm;
+        return new($"its rate limit ({(requests ? "rpm" : "tpm")}) is spent for this minute",
+            requests ? ProviderErrorClass.RequestsPerMinuteLimit : ProviderErrorClass.TokensPerMinuteLimit, s.MinuteEnds);
     }
 
     private double Headroom(ProviderLimits limits, ProviderSnapshot s)
@@ -309,9 +336,9 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
             await SubscribeAsync(provider.Id, local);
         }
 
-        if (Unavailable(provider) is { } reason)
+        if (Closed(provider) is { } closed)
         {
-            return (null, new GateRefusal(reason, ProviderErrorClass.Unavailable));
+            return (null, closed);
         }
 
         var probe = false;
@@ -678,8 +705,10 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// Takes a concurrency slot: from the slots this silo holds, else from the grain. The grain is asked by one caller at
     /// a time per scope (<see cref="Local.SlotSync"/>, also taken by give-backs): callers that find the silo's slots in use
     /// wait for that one refill and take from it, so a silo never asks for more than it needs and never reaches the grain
-    /// with an ask that overtook its own give-back. Refused only when the grain has no slot left to lease — every slot of
-    /// the cluster is held by a call in flight or, at most <see cref="SlotChunk"/> × 2 per other silo, idle in its hands.
+    /// with an ask that overtook its own give-back. When the grain has no slot left to lease it asks the silos holding
+    /// slots to give their idle ones back (<see cref="IProviderObserver.OnSlotsWanted"/>), and this silo asks again
+    /// within <see cref="Routing.RouterOptions.SlotWait"/>: refused only when, through that wait, every slot of the
+    /// cluster stayed held by a call in flight (or by a silo that did not answer in time).
     /// </summary>
     private async ValueTask<bool> TakeSlotAsync(ProviderDefinition provider, Local local, int max)
     {
@@ -696,6 +725,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
                 return true; // the refill another caller was waiting for served this one too
             }
 
+            local.SlotMax = max;
             var want = SlotChunk(max, local.SlotsShort);
             var granted = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, want));
             lock (local)
@@ -704,7 +734,37 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
                 local.SlotsShort = granted < want;
             }
 
-            return TryTakeHeldSlot(local);
+            if (TryTakeHeldSlot(local))
+            {
+                return true;
+            }
+
+            // Every slot is leased. The grain has asked the silos holding slots to give back the idle ones; ask again
+            // until one comes (or a call of this silo ends), within the bounded wait, before refusing the call.
+            var waitStarted = TimeProvider.System.GetTimestamp();
+            var pause = SlotPoll;
+            while (TimeProvider.System.GetElapsedTime(waitStarted) < _slotWait)
+            {
+                await Task.Delay(pause, TimeProvider.System);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, SlotPollMax.Ticks));
+                if (TryTakeHeldSlot(local))
+                {
+                    return true;
+                }
+
+                var more = await Bounded(Grain(provider.Id).AcquireSlotsAsync(_holder, 1));
+                lock (local)
+                {
+                    local.SlotsHeld += more;
+                }
+
+                if (TryTakeHeldSlot(local))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
         finally
         {
@@ -753,7 +813,29 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     {
         var idle = local.SlotsHeld - local.InFlight;
         var chunk = SlotChunk(max, false);
-        return local.InFlight == 0 || local.SlotsShort ? idle : idle > 2 * chunk ? idle - chunk : 0;
+        return local.InFlight == 0 || local.SlotsShort || local.SlotsWanted ? idle : idle > 2 * chunk ? idle - chunk : 0;
+    }
+
+    Task IProviderObserver.OnSlotsWanted(string scopeId)
+    {
+        if (!_locals.TryGetValue(scopeId, out var local))
+        {
+            return Task.CompletedTask;
+        }
+
+        lock (local)
+        {
+            if (local.GiveBackQueued || local.SlotsHeld - local.InFlight <= 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            local.SlotsWanted = true;
+            local.GiveBackQueued = true;
+        }
+
+        _ = GiveBackSlotsAsync(scopeId, local, local.SlotMax);
+        return Task.CompletedTask;
     }
 
     private async Task GiveBackSlotsAsync(string providerId, Local local, int max)
@@ -766,6 +848,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
             {
                 local.GiveBackQueued = false;
                 giveBack = SlotsToGiveBack(local, max); // as of now: calls admitted meanwhile keep theirs
+                local.SlotsWanted = false;
                 local.SlotsHeld -= giveBack;
             }
 
@@ -869,6 +952,12 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 
         /// <summary>True when the grain last gave fewer slots than asked: ask one at a time and keep none idle.</summary>
         public bool SlotsShort { get; set; }
+
+        /// <summary>True when another silo was short of slots: the queued give-back returns every idle slot.</summary>
+        public bool SlotsWanted { get; set; }
+
+        /// <summary>The scope's max_concurrency, as of the last refill (for a give-back the grain asked for).</summary>
+        public int SlotMax { get; set; } = 1;
 
         /// <summary>Held by the one caller refilling this scope's rate lease from the grain.</summary>
         public SemaphoreSlim RateSync { get; } = new(1, 1);

@@ -31,6 +31,9 @@ internal sealed partial class ProviderGrain(
     private readonly Dictionary<string, (int Count, DateTimeOffset ExpiresAt)> _inFlight = new(StringComparer.Ordinal);
     private double _latencyP50;
     private readonly Dictionary<IProviderObserver, DateTimeOffset> _observers = [];
+
+    /// <summary>True from a short slot grant's ask to the holders until a release or a full grant (one ask at a time).</summary>
+    private bool _slotsWanted;
     private ProviderDefinition _provider = null!;
     private CircuitBreaker _breaker = null!;
     private RateWindow _window = null!;
@@ -169,6 +172,21 @@ internal sealed partial class ProviderGrain(
             _slots[holder] = (held + granted, now + SlotLease);
         }
 
+        if (granted == count)
+        {
+            _slotsWanted = false;
+        }
+        else if (!_slotsWanted && _slots.Any(kv => kv.Key != holder && kv.Value.Count > 0))
+        {
+            // Short while other silos hold slots, some maybe idle: ask them once to give idle ones back (until a release
+            // or a full grant shows the ask was heard); the asking silo asks again within its bounded wait.
+            _slotsWanted = true;
+            foreach (var observer in _observers.Keys)
+            {
+                _ = observer.OnSlotsWanted(_provider.Id);
+            }
+        }
+
         return Task.FromResult(granted);
     }
 
@@ -216,6 +234,7 @@ internal sealed partial class ProviderGrain(
     public Task ReleaseSlotsAsync(string holder, int count)
     {
         ArgumentNullException.ThrowIfNull(holder);
+        _slotsWanted = false;
         if (_slots.TryGetValue(holder, out var held))
         {
             var left = held.Count - Math.Max(0, count);

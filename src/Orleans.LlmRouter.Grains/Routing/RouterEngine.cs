@@ -619,12 +619,18 @@ internal sealed partial class RouterEngine
                     var cost = ReferenceEquals(view.Pricing, candidate.Model.Pricing)
                         ? candidate.EstimatedCostUsd
                         : CostCalculator.Estimate(view.Pricing, candidate.EstimatedPromptTokens, candidate.ReservedOutputTokens);
-                    var reason = !host.Enabled
-                        ? $"provider '{host.Id}' is disabled"
-                        : services.Gate.Unavailable(host, view) ?? (services.Gate.LimitsSpent(host, view) ? "its rate limit (rpm/tpm) is spent for this minute" : null);
-                    if (reason is not null)
+                    if (!host.Enabled)
                     {
-                        _deploymentSkips.Add(new CandidateDecision(view.Name, host.Id, false, $"deployment '{view.Deployment!.Id}': {reason}", cost));
+                        _deploymentSkips.Add(new CandidateDecision(view.Name, host.Id, false, $"deployment '{view.Deployment!.Id}': provider '{host.Id}' is disabled", cost));
+                        continue;
+                    }
+
+                    if ((services.Gate.Closed(host, view) ?? services.Gate.SpentLimit(host, view)) is { } refusal)
+                    {
+                        // Skipped when chosen, not tried: its class still counts, so a call whose every deployment is spent is a capacity refusal.
+                        NoteRetryAt(refusal.RetryAt);
+                        _firstRefused ??= (view, host, refusal.Class);
+                        _deploymentSkips.Add(new CandidateDecision(view.Name, host.Id, false, $"deployment '{view.Deployment!.Id}': {refusal.Reason}", cost, refusal.Class));
                         continue;
                     }
 
@@ -689,10 +695,7 @@ internal sealed partial class RouterEngine
             {
                 // A limit of ours names itself (rpm, tpm, concurrency): retryable capacity, not a failed upstream.
                 var errorClass = denied?.Class ?? ProviderErrorClass.Unavailable;
-                if (denied?.RetryAt is { } at && (_capacityRetryAt is null || at < _capacityRetryAt))
-                {
-                    _capacityRetryAt = at;
-                }
+                NoteRetryAt(denied?.RetryAt);
 
                 Attempts.Add(new AttemptRecord(model.Name, provider.Id, false, errorClass, denied?.Reason, 0) { Deployment = model.Deployment?.Id });
                 engine.telemetry.GateDenied(span, provider, denied?.Reason);
@@ -708,7 +711,8 @@ internal sealed partial class RouterEngine
         /// </summary>
         private double CapacityRetryAfter()
         {
-            var concurrencyOnly = Attempts.Any(a => a.ErrorClass is ProviderErrorClass.ConcurrencyLimit or ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable);
+            var concurrencyOnly = Attempts.Any(a => a.ErrorClass is ProviderErrorClass.ConcurrencyLimit or ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable)
+                || _deploymentSkips.Any(s => s.ErrorClass is ProviderErrorClass.Unavailable);
             if (concurrencyOnly || _capacityRetryAt is not { } at)
             {
                 return 1.0;
@@ -718,6 +722,18 @@ internal sealed partial class RouterEngine
         }
 
         private DateTimeOffset? _capacityRetryAt;
+
+        /// <summary>The first deployment skipped because it could not take a call now: the ledger row of a call refused before any attempt names it.</summary>
+        private (ModelDefinition Model, ProviderDefinition Provider, ProviderErrorClass Class)? _firstRefused;
+
+        /// <summary>Keeps the earliest time a refused limit frees up (the end of its minute, or of a 429 pause).</summary>
+        private void NoteRetryAt(DateTimeOffset? at)
+        {
+            if (at is { } value && (_capacityRetryAt is null || value < _capacityRetryAt))
+            {
+                _capacityRetryAt = value;
+            }
+        }
 
         /// <summary>Request id of a billed failed attempt's ledger row (the request's own row keeps the plain id).</summary>
         public string AttemptRowId() => $"{context.RequestId}/{++_billedAttempts}";
@@ -747,6 +763,13 @@ internal sealed partial class RouterEngine
                 return _lastBudget;
             }
 
+            if (Attempts.Count == 0 && _firstRefused is { } refused && refused.Class.IsCapacityLimit())
+            {
+                // Every deployment was skipped for a spent limit of ours: one row naming the limit, as a refusal at the gate has.
+                var record = Record(refused.Model, refused.Provider, TokenUsage.Zero, 0m, false, refused.Class, null);
+                await engine.calls.RetryAsync(() => engine.Budget(context.TenantId).SettleAsync(null, record), "record the call in the ledger");
+            }
+
             if (Attempts.Count > 0)
             {
                 var last = Attempts[^1];
@@ -761,7 +784,8 @@ internal sealed partial class RouterEngine
             }
 
             var skipped = Plan.Candidates.Where(c => !c.Eligible).Select(Decision).Concat(_deploymentSkips).Concat(_budgetSkips).ToList();
-            var retryAfter = Attempts.Count > 0 && Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable || a.ErrorClass?.IsCapacityLimit() == true)
+            var refusals = new AllModelsFailedException(Attempts, skipped).Refusals().ToList();
+            var retryAfter = refusals.Count > 0 && refusals.All(c => c is ProviderErrorClass.RateLimited or ProviderErrorClass.Unavailable || c?.IsCapacityLimit() == true)
                 ? CapacityRetryAfter()
                 : (double?)null;
             return new AllModelsFailedException(Attempts, skipped) { RetryAfterSeconds = retryAfter };

@@ -15,4 +15,12 @@ public sealed class RouterOptions
     /// Retry-After. Keep it above the membership failure-detection time.
     /// </summary>
     public TimeSpan GrainRetryDeadline { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a silo that finds a scope's concurrency slots all leased waits for slots other silos hold idle
+    /// (<c>LlmRouter:Router:SlotWait</c>, default 20 ms). The provider grain asks those silos to give their idle slots
+    /// back; the silo asks again until it gets one or this bound passes, and only then refuses the call. A wait for
+    /// capacity that exists elsewhere in the cluster, ended as soon as a slot comes; zero refuses at once.
+    /// </summary>
+    public TimeSpan SlotWait { get; set; } = TimeSpan.FromMilliseconds(20);
 }

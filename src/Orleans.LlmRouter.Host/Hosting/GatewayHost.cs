@@ -144,6 +144,7 @@ public static partial class GatewayHost
             .ValidateOnStart();
         builder.Services.AddOptions<RouterOptions>().Bind(config.GetSection("LlmRouter:Router"))
             .Validate(o => o.GrainCallTimeout > TimeSpan.Zero && o.GrainRetryDeadline >= o.GrainCallTimeout, "LlmRouter:Router: GrainCallTimeout must be positive and GrainRetryDeadline at least as long.")
+            .Validate(o => o.SlotWait >= TimeSpan.Zero && o.SlotWait < o.GrainCallTimeout, "LlmRouter:Router: SlotWait must be zero or more and shorter than GrainCallTimeout.")
             .ValidateOnStart();
 
         // Graceful shutdown within one bound: Kestrel stops taking requests and drains in-flight ones (including

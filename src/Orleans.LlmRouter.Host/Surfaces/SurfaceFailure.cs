@@ -71,11 +71,12 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
 
     /// <summary>
     /// True when every attempt was refused for capacity — rate-limited or overloaded upstream, or refused by a limit of
-    /// ours (rpm, tpm, max_concurrency of a provider, model or deployment): a retry later may pass, so the answer is 503
+    /// ours (rpm, tpm, max_concurrency of a provider, model or deployment), including deployments skipped when chosen
+    /// because their minute was spent or a 429 paused them: a retry later may pass, so the answer is 503
     /// (Anthropic 529) with Retry-After, never a failed upstream.
     /// </summary>
     public static bool Saturated(AllModelsFailedException failed) =>
-        failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
+        failed.Refusals().Any() && failed.Refusals().All(c => c is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
             or ProviderErrorClass.RequestsPerMinuteLimit or ProviderErrorClass.TokensPerMinuteLimit or ProviderErrorClass.ConcurrencyLimit);
 
     /// <summary>Whole seconds to wait after a capacity refusal: the router's hint (to the end of a per-minute window), at least 1.</summary>
@@ -98,7 +99,7 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
             return "all_models_failed";
         }
 
-        var classes = failed.Attempts.Select(a => a.ErrorClass).Distinct().ToList();
+        var classes = failed.Refusals().Distinct().ToList();
         return classes is [{ } only] ? only.Name() : "capacity_exhausted";
     }
 
@@ -106,6 +107,6 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
     public static bool OwnLimitsOnly(AllModelsFailedException failed)
     {
         ArgumentNullException.ThrowIfNull(failed);
-        return failed.Attempts.Count > 0 && failed.Attempts.All(a => a.ErrorClass is ProviderErrorClass.RequestsPerMinuteLimit or ProviderErrorClass.TokensPerMinuteLimit or ProviderErrorClass.ConcurrencyLimit);
+        return failed.Refusals().Any() && failed.Refusals().All(c => c is ProviderErrorClass.RequestsPerMinuteLimit or ProviderErrorClass.TokensPerMinuteLimit or ProviderErrorClass.ConcurrencyLimit);
     }
 }

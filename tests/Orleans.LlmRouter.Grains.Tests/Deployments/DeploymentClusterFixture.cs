@@ -93,6 +93,14 @@ public sealed class DeploymentClusterFixture : IAsyncLifetime
             deployments:
               - { provider: da, provider_model: sp-a, limits: { rpm: 2 } }
               - { provider: db, provider_model: sp-b }
+          - name: capped
+            capabilities: [chat]
+            context_window: 8000
+            max_output_tokens: 100
+            pricing: { input: 1, output: 2 }
+            deployments:
+              - { provider: da, provider_model: cap-a, limits: { rpm: 1 } }
+              - { provider: db, provider_model: cap-b, limits: { rpm: 1 } }
           - { name: plain-b, provider: db, provider_model: plain-b, capabilities: [chat], context_window: 8000, max_output_tokens: 100, pricing: { input: 1, output: 2 } }
           - { name: backup, provider: dc, provider_model: backup-c, capabilities: [chat], context_window: 8000, max_output_tokens: 100, pricing: { input: 1, output: 2 } }
         actions:

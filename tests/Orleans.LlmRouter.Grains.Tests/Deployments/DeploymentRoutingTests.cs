@@ -340,4 +340,42 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
             Assert.Single(c.Attempts); // skipped when chosen, not tried and refused
         }
     }
+
+    [Fact]
+    public async Task A_model_whose_every_deployment_has_spent_its_minute_is_a_capacity_refusal_with_retry_after_not_a_failed_upstream()
+    {
+        // Spend the one request per minute of both deployments of 'capped'; both silos learn it from the deployments' grains.
+        var deployments = fx.Catalog.DeploymentsOf(fx.Catalog.Models["capped"]);
+        fx.Clock.Advance(TimeSpan.FromSeconds(60 - (fx.Clock.GetUtcNow().ToUnixTimeSeconds() % 60))); // start of a minute
+        foreach (var deployment in deployments)
+        {
+            var (permit, _) = await fx.Gates[0].AdmitAsync(fx.Catalog.ProviderOf(deployment), deployment, 10);
+            Assert.NotNull(permit);
+            await fx.Gates[0].Complete(permit!, new ProviderOutcome(true, null, false, 1, false, 0, null));
+        }
+
+        var seen = DateTime.UtcNow.AddSeconds(10);
+        while (!deployments.All(d => fx.Gates.All(g => g.LimitsSpent(fx.Catalog.ProviderOf(d), d))))
+        {
+            Assert.True(DateTime.UtcNow < seen, "the silos did not learn that the deployments' minute is spent");
+            foreach (var gate in fx.Gates)
+            {
+                foreach (var d in deployments)
+                {
+                    await gate.RefreshAsync($"capped@{d.Deployment!.Id}");
+                }
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        for (var silo = 0; silo < 2; silo++)
+        {
+            var refused = await Assert.ThrowsAsync<AllModelsFailedException>(() => CallAsync(silo, "capped", $"capped {silo}"));
+            Assert.Empty(refused.Attempts); // skipped when chosen, nothing sent upstream
+            Assert.Equal(2, refused.Skipped.Count(s => s.ErrorClass == ProviderErrorClass.RequestsPerMinuteLimit));
+            Assert.NotNull(refused.RetryAfterSeconds); // retryable capacity: the surfaces answer 503/529 with Retry-After
+            Assert.InRange(refused.RetryAfterSeconds!.Value, 1, 60);
+        }
+    }
 }

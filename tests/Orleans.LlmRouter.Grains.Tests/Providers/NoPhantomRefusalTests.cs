@@ -214,10 +214,54 @@ public sealed class NoPhantomRefusalTests(ProviderClusterFixture fx)
         Assert.True(admitted > 0);
         Assert.InRange(peak, 1, max); // never more than the limit in flight cluster-wide
         Assert.All(refusals.Keys, r => Assert.Contains("max concurrency", r, StringComparison.Ordinal));
-        // Not asserted: how few calls were in flight at a refusal. Slots given back travel to the grain while callers of
-        // other silos ask (and this counter drops before a slot is released), so the figure read here is loose; seen
-        // as low as 7 of 32 with 96 callers on three silos. See docs/architecture.md, "Limits".
-        _ = lowestAtRefusal;
+        // How few calls were in flight at a refusal is not asserted here: this counter drops before a slot is released,
+        // so it reads low. The early side is held by A_silo_short_of_slots_gets_the_ones_another_silo_holds_idle_….
+        TestContext.Current.TestOutputHelper?.WriteLine($"admitted {admitted}, fewest counted in flight at a refusal: {lowestAtRefusal}");
+    }
+
+    [Fact]
+    public async Task A_silo_short_of_slots_gets_the_ones_another_silo_holds_idle_instead_of_a_refusal()
+    {
+        // Silo 0 leases all 16 slots and keeps 4 idle after four of its calls end (a silo keeps up to two chunks idle).
+        const int max = 16;
+        var p = fx.Provider("slotidle");
+        var held = new List<(ProviderGate Gate, ProviderPermit Permit)>();
+        for (var i = 0; i < max; i++)
+        {
+            var (permit, denied) = await fx.Gates[0].AdmitAsync(p, 1);
+            Assert.True(permit is not null, denied);
+            held.Add((fx.Gates[0], permit));
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            await held[0].Gate.Complete(held[0].Permit, Success);
+            held.RemoveAt(0);
+        }
+
+        try
+        {
+            // 12 of 16 in flight cluster-wide: the other silos' calls are admitted with the slots silo 0 holds idle.
+            for (var i = 0; i < 4; i++)
+            {
+                var gate = fx.Gates[1 + (i % 2)];
+                var (permit, denied) = await gate.AdmitAsync(p, 1);
+                Assert.True(permit is not null, $"call {i} refused with {12 + i} of {max} in flight cluster-wide: {denied}");
+                held.Add((gate, permit));
+            }
+
+            // All 16 in flight: the limit still holds.
+            var (over, refused) = await fx.Gates[1].AdmitAsync(p, 1);
+            Assert.Null(over);
+            Assert.Contains("max concurrency (16)", refused, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var (gate, permit) in held)
+            {
+                await gate.Complete(permit, Success);
+            }
+        }
     }
 
     private static void InterlockedMax(ref int target, int value)

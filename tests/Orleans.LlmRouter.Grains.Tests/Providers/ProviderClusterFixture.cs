@@ -31,6 +31,7 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
           - { id: slotlease, type: simulated, limits: { max_concurrency: 2 } }
           - { id: tpmrefund, type: simulated, limits: { tpm: 1000 } }
           - { id: conc4096, type: simulated, limits: { max_concurrency: 4096 } }
+          - { id: slotidle, type: simulated, limits: { max_concurrency: 16 } }
           - { id: conc320, type: simulated, limits: { max_concurrency: 320 } }
           - { id: conc32, type: simulated, limits: { max_concurrency: 32 } }
           - { id: rpmload, type: simulated, limits: { rpm: 600000 } }
@@ -83,6 +84,9 @@ public sealed class ProviderClusterFixture : IAsyncLifetime
             {
                 o.GrainCallTimeout = TimeSpan.FromHours(1);
                 o.GrainRetryDeadline = TimeSpan.FromHours(1);
+                // Generous on a loaded machine: a slot another silo gives back arrives within it. Refusals at a real limit
+                // wait it out, so the tests that expect them stay short by making few.
+                o.SlotWait = TimeSpan.FromSeconds(1);
             });
             silo.AddOutgoingGrainCallFilter(context =>
             {

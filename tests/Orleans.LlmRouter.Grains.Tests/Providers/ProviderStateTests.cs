@@ -232,6 +232,11 @@ public sealed class ProviderStateTests(ProviderClusterFixture fx)
         {
             var gate = fx.Gates[silo];
             await Eventually(() => gate.Unavailable(p) is { } r && r.Contains("paused", StringComparison.Ordinal), $"silo {silo} sees the pause");
+
+            // A refusal for the pause is the upstream's rate limit, retryable when the pause ends: not an unavailable provider.
+            var refusal = gate.Closed(p);
+            Assert.Equal(ProviderErrorClass.RateLimited, refusal?.Class);
+            Assert.NotNull(refusal?.RetryAt);
         }
 
         fx.Clock.Advance(TimeSpan.FromSeconds(21));
