@@ -10,10 +10,12 @@ namespace Orleans.LlmRouter.Grains.Routing;
 /// request cannot hold up the silo's other calls and routing uses every core of the silo. Stateless: it runs on the
 /// silo that got the request.
 /// </summary>
-// One reentrant activation per silo: the follow-up calls of a stream (MoveNext/Dispose on the enumerator) always reach
-// the activation holding its enumerator. With several local workers Orleans may route them to another activation, which
-// aborts the stream under load (EnumerationAbortedException, seen in bench/). The activation only dispatches.
-[StatelessWorker(1)]
+// One reentrant activation per silo that is never removed for idleness: the follow-up calls of a stream (MoveNext and
+// Dispose on the enumerator) must reach the activation holding its enumerator. With several local workers Orleans may
+// route them to another activation; and Orleans' adaptive idle-worker removal deactivates a worker that has no request
+// running (every 500 ms after a burst of queued messages), which is what a stream is between two of its consumer's
+// pulls. Either aborts the stream (EnumerationAbortedException). The activation only dispatches.
+[StatelessWorker(1, removeIdleWorkers: false)]
 [Reentrant]
 internal sealed class RouterGrain(RouterEngine engine, RouterServices services) : Grain, IRouterGrain
 {

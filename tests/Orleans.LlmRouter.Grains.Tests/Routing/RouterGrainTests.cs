@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Pricing;
 
@@ -159,6 +160,18 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
         Assert.Equal("b-small", items[0].Model);
         Assert.Equal("stop", items[^1].FinishReason);
         Assert.NotNull(items[^1].Usage);
+    }
+
+    [Fact]
+    public void The_router_is_one_worker_per_silo_that_is_never_removed_for_idleness()
+    {
+        // A stream's enumerator lives in the router activation between its consumer's pulls, when no request runs there:
+        // a second local worker, or the removal of an idle one, would abort the stream (EnumerationAbortedException).
+        var services = fx.Cluster.Silos[0].ServiceProvider;
+        var type = services.GetRequiredService<Orleans.Metadata.GrainTypeResolver>().GetGrainType(typeof(Orleans.LlmRouter.Grains.Routing.RouterGrain));
+        var properties = services.GetRequiredService<Orleans.Metadata.GrainPropertiesResolver>().GetGrainProperties(type).Properties;
+        Assert.Equal("1", properties["max-local-instances"]);
+        Assert.Equal("False", properties["remove-idle-workers"]);
     }
 
     [Fact]
