@@ -3,6 +3,7 @@ using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Host.OpenAi;
 using Orleans.LlmRouter.Ledger;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.Admin;
 
@@ -15,7 +16,7 @@ namespace Orleans.LlmRouter.Host.Admin;
 internal static class AdminProblems
 {
     public static bool Maps(Exception ex) =>
-        ex is JsonException or OpenAiRequestException or InvalidRoutingException or TenantRegistryException or TenantNotFoundException or LedgerUnavailableException
+        ex is JsonException or InvalidRequestException or InvalidRoutingException or TenantRegistryException or TenantNotFoundException or LedgerUnavailableException
         || OpenAiErrors.IsClusterFault(ex);
 
     public static IResult For(HttpContext http, Exception ex)
@@ -31,7 +32,7 @@ internal static class AdminProblems
         return ex switch
         {
             JsonException json => TypedResults.Problem("The request body is not valid JSON: " + json.Message, statusCode: 400, title: "Invalid request"),
-            OpenAiRequestException bad => TypedResults.Problem(bad.Message, statusCode: 400, title: "Invalid request", extensions: new Dictionary<string, object?> { ["param"] = bad.Param }),
+            InvalidRequestException bad => TypedResults.Problem(bad.Message, statusCode: 400, title: "Invalid request", extensions: new Dictionary<string, object?> { ["param"] = bad.Param }),
             InvalidRoutingException routing => TypedResults.Problem(routing.Message, statusCode: routing.NotFound ? 404 : 400, title: "Cannot route"),
             TenantRegistryException registry => Problem(registry.Kind switch { "not_found" => 404, "conflict" => 409, _ => 400 }, registry.Message),
             TenantNotFoundException missing => Unauthorized(http, missing.Message),

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Host.OpenAi;
 using static Orleans.LlmRouter.Host.Surfaces.SurfaceJson;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.Anthropic;
 
@@ -21,22 +22,22 @@ internal static class AnthropicRequestParser
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+            throw new InvalidRequestException(null, "The request body must be a JSON object.");
         }
 
         var warnings = new List<string>();
-        var model = OptionalString(root, "model", "model") ?? throw new OpenAiRequestException("model", "model: Field required");
+        var model = OptionalString(root, "model", "model") ?? throw new InvalidRequestException("model", "model: Field required");
         int? maxTokens = OptionalInt(root, "max_tokens", 1);
         if (maxTokens is null && !countOnly)
         {
-            throw new OpenAiRequestException("max_tokens", "max_tokens: Field required");
+            throw new InvalidRequestException("max_tokens", "max_tokens: Field required");
         }
 
         var messages = new List<RouterMessage>();
         ParseSystem(root, messages, warnings);
         if (!root.TryGetProperty("messages", out var messagesEl) || messagesEl.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException("messages", "messages: Field required (an array of messages)");
+            throw new InvalidRequestException("messages", "messages: Field required (an array of messages)");
         }
 
         var index = 0;
@@ -47,14 +48,14 @@ internal static class AnthropicRequestParser
 
         if (!messages.Any(m => m.Role != "system"))
         {
-            throw new OpenAiRequestException("messages", "messages: at least one message is required");
+            throw new InvalidRequestException("messages", "messages: at least one message is required");
         }
 
         if (root.TryGetProperty("top_k", out var topK) && topK.ValueKind != JsonValueKind.Null)
         {
             if (topK.ValueKind != JsonValueKind.Number || !topK.TryGetInt32(out var k) || k < 0)
             {
-                throw new OpenAiRequestException("top_k", "top_k: must be a non-negative integer");
+                throw new InvalidRequestException("top_k", "top_k: must be a non-negative integer");
             }
 
             warnings.Add("top_k is not supported by the gateway and was ignored");
@@ -66,7 +67,7 @@ internal static class AnthropicRequestParser
             switch (OptionalString(thinking, "type", "thinking.type"))
             {
                 case "enabled":
-                    thinkingBudget = OptionalInt(thinking, "budget_tokens", 1024) ?? throw new OpenAiRequestException("thinking.budget_tokens", "thinking.budget_tokens: Field required (at least 1024)");
+                    thinkingBudget = OptionalInt(thinking, "budget_tokens", 1024) ?? throw new InvalidRequestException("thinking.budget_tokens", "thinking.budget_tokens: Field required (at least 1024)");
                     break;
                 case "adaptive":
                     thinkingBudget = 4096;
@@ -104,7 +105,7 @@ internal static class AnthropicRequestParser
                 null => null,
                 var e when e is "low" or "medium" or "high" => e,
                 "max" => "high",
-                var other => throw new OpenAiRequestException("output_config.effort", $"output_config.effort: Input should be 'low', 'medium', 'high' or 'max', not '{other}'"),
+                var other => throw new InvalidRequestException("output_config.effort", $"output_config.effort: Input should be 'low', 'medium', 'high' or 'max', not '{other}'"),
             };
             config.TryGetProperty("format", out format);
         }
@@ -122,7 +123,7 @@ internal static class AnthropicRequestParser
         if (format.ValueKind != JsonValueKind.Object || OptionalString(format, "type", $"{path}.type") != "json_schema"
             || !format.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(path, $"{path}: must be {{\"type\":\"json_schema\",\"schema\":{{…}}}}");
+            throw new InvalidRequestException(path, $"{path}: must be {{\"type\":\"json_schema\",\"schema\":{{…}}}}");
         }
 
         return new ResponseFormat(ResponseFormatKind.JsonSchema, "output", schema.GetRawText(), Strict: true);
@@ -152,10 +153,10 @@ internal static class AnthropicRequestParser
                     var path = $"system.{i++}";
                     if (block.ValueKind != JsonValueKind.Object || OptionalString(block, "type", $"{path}.type") != "text")
                     {
-                        throw new OpenAiRequestException(path, $"{path}: system blocks must be text blocks");
+                        throw new InvalidRequestException(path, $"{path}: system blocks must be text blocks");
                     }
 
-                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{path}.text") ?? throw new OpenAiRequestException($"{path}.text", $"{path}.text: Field required")) with { CacheControlJson = CacheControl(block) });
+                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{path}.text") ?? throw new InvalidRequestException($"{path}.text", $"{path}.text: Field required")) with { CacheControlJson = CacheControl(block) });
                 }
 
                 // Blocks with a cache breakpoint stay apart (the Anthropic adapter sends them as blocks); otherwise one text.
@@ -170,7 +171,7 @@ internal static class AnthropicRequestParser
 
                 return;
             default:
-                throw new OpenAiRequestException("system", "system: must be a string or an array of text blocks");
+                throw new InvalidRequestException("system", "system: must be a string or an array of text blocks");
         }
     }
 
@@ -178,18 +179,18 @@ internal static class AnthropicRequestParser
     {
         if (m.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(path, $"{path}: must be an object");
+            throw new InvalidRequestException(path, $"{path}: must be an object");
         }
 
         var role = OptionalString(m, "role", $"{path}.role");
         if (role is not ("user" or "assistant" or "system"))
         {
-            throw new OpenAiRequestException($"{path}.role", $"{path}.role: Input should be 'user', 'assistant' or 'system'");
+            throw new InvalidRequestException($"{path}.role", $"{path}.role: Input should be 'user', 'assistant' or 'system'");
         }
 
         if (!m.TryGetProperty("content", out var content))
         {
-            throw new OpenAiRequestException($"{path}.content", $"{path}.content: Field required");
+            throw new InvalidRequestException($"{path}.content", $"{path}.content: Field required");
         }
 
         if (content.ValueKind == JsonValueKind.String)
@@ -200,14 +201,14 @@ internal static class AnthropicRequestParser
 
         if (content.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException($"{path}.content", $"{path}.content: must be a string or an array of content blocks");
+            throw new InvalidRequestException($"{path}.content", $"{path}.content: must be a string or an array of content blocks");
         }
 
         if (role == "system")
         {
             var texts = content.EnumerateArray().Select((b, i) => b.ValueKind == JsonValueKind.Object && OptionalString(b, "type", $"{path}.content.{i}.type") == "text"
                 ? OptionalString(b, "text", $"{path}.content.{i}.text") ?? string.Empty
-                : throw new OpenAiRequestException($"{path}.content.{i}", $"{path}.content.{i}: system messages hold text blocks only"));
+                : throw new InvalidRequestException($"{path}.content.{i}", $"{path}.content.{i}: system messages hold text blocks only"));
             messages.Add(RouterMessage.FromText("system", string.Join("\n\n", texts)));
             return;
         }
@@ -220,44 +221,44 @@ internal static class AnthropicRequestParser
             var bp = $"{path}.content.{i++}";
             if (block.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException(bp, $"{bp}: must be an object");
+                throw new InvalidRequestException(bp, $"{bp}: must be an object");
             }
 
             switch (OptionalString(block, "type", $"{bp}.type"))
             {
                 case "text":
-                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{bp}.text") ?? throw new OpenAiRequestException($"{bp}.text", $"{bp}.text: Field required")) with { CacheControlJson = CacheControl(block) });
+                    parts.Add(ContentPart.FromText(OptionalString(block, "text", $"{bp}.text") ?? throw new InvalidRequestException($"{bp}.text", $"{bp}.text: Field required")) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "image" when role == "user":
                     parts.Add(ParseImage(block, bp) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "image":
-                    throw new OpenAiRequestException(bp, $"{bp}: image blocks are only allowed in user messages");
+                    throw new InvalidRequestException(bp, $"{bp}: image blocks are only allowed in user messages");
                 case "document":
                     parts.Add(ParseDocument(block, bp, role, warnings) with { CacheControlJson = CacheControl(block) });
                     break;
                 case "tool_use" when role == "assistant":
-                    var id = OptionalString(block, "id", $"{bp}.id") ?? throw new OpenAiRequestException($"{bp}.id", $"{bp}.id: Field required");
-                    var name = OptionalString(block, "name", $"{bp}.name") ?? throw new OpenAiRequestException($"{bp}.name", $"{bp}.name: Field required");
+                    var id = OptionalString(block, "id", $"{bp}.id") ?? throw new InvalidRequestException($"{bp}.id", $"{bp}.id: Field required");
+                    var name = OptionalString(block, "name", $"{bp}.name") ?? throw new InvalidRequestException($"{bp}.name", $"{bp}.name: Field required");
                     var input = block.TryGetProperty("input", out var inp) && inp.ValueKind == JsonValueKind.Object ? inp.GetRawText() : "{}";
                     calls.Add(new ToolCall(id, name, input));
                     break;
                 case "tool_use":
-                    throw new OpenAiRequestException(bp, $"{bp}: tool_use blocks are only allowed in assistant messages");
+                    throw new InvalidRequestException(bp, $"{bp}: tool_use blocks are only allowed in assistant messages");
                 case "tool_result" when role == "user":
                     // A tool result is a message of its own in the request model, before the rest of this user turn.
                     FlushUser(messages, parts);
                     messages.Add(ParseToolResult(block, bp));
                     break;
                 case "tool_result":
-                    throw new OpenAiRequestException(bp, $"{bp}: tool_result blocks are only allowed in user messages");
+                    throw new InvalidRequestException(bp, $"{bp}: tool_result blocks are only allowed in user messages");
                 case "thinking" or "redacted_thinking":
                     break; // passed back by clients that keep the conversation; not forwarded
                 case "server_tool_use" or "web_search_tool_result" or "search_result":
                     warnings.Add($"{bp}: {OptionalString(block, "type", $"{bp}.type")} blocks are not supported by the gateway and were ignored");
                     break;
                 case var other:
-                    throw new OpenAiRequestException($"{bp}.type", $"{bp}.type: unknown content block type '{other}'");
+                    throw new InvalidRequestException($"{bp}.type", $"{bp}.type: unknown content block type '{other}'");
             }
         }
 
@@ -285,7 +286,7 @@ internal static class AnthropicRequestParser
 
     private static RouterMessage ParseToolResult(JsonElement block, string path)
     {
-        var id = OptionalString(block, "tool_use_id", $"{path}.tool_use_id") ?? throw new OpenAiRequestException($"{path}.tool_use_id", $"{path}.tool_use_id: Field required");
+        var id = OptionalString(block, "tool_use_id", $"{path}.tool_use_id") ?? throw new InvalidRequestException($"{path}.tool_use_id", $"{path}.tool_use_id: Field required");
         var text = string.Empty;
         if (block.TryGetProperty("content", out var c))
         {
@@ -305,7 +306,7 @@ internal static class AnthropicRequestParser
                         {
                             "text" => OptionalString(inner, "text", $"{ip}.text") ?? string.Empty,
                             "image" => "[image]",
-                            _ => throw new OpenAiRequestException(ip, $"{ip}: tool_result content must be text or image blocks"),
+                            _ => throw new InvalidRequestException(ip, $"{ip}: tool_result content must be text or image blocks"),
                         });
                     }
 
@@ -314,7 +315,7 @@ internal static class AnthropicRequestParser
                 case JsonValueKind.Null:
                     break;
                 default:
-                    throw new OpenAiRequestException($"{path}.content", $"{path}.content: must be a string or an array of blocks");
+                    throw new InvalidRequestException($"{path}.content", $"{path}.content: must be a string or an array of blocks");
             }
         }
 
@@ -330,7 +331,7 @@ internal static class AnthropicRequestParser
     {
         if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException($"{path}.source", $"{path}.source: Field required");
+            throw new InvalidRequestException($"{path}.source", $"{path}.source: Field required");
         }
 
         switch (OptionalString(source, "type", $"{path}.source.type"))
@@ -339,27 +340,27 @@ internal static class AnthropicRequestParser
                 var media = OptionalString(source, "media_type", $"{path}.source.media_type");
                 if (media is not ("image/jpeg" or "image/png" or "image/gif" or "image/webp"))
                 {
-                    throw new OpenAiRequestException($"{path}.source.media_type", $"{path}.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'");
+                    throw new InvalidRequestException($"{path}.source.media_type", $"{path}.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'");
                 }
 
-                var data = OptionalString(source, "data", $"{path}.source.data") ?? throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: Field required");
+                var data = OptionalString(source, "data", $"{path}.source.data") ?? throw new InvalidRequestException($"{path}.source.data", $"{path}.source.data: Field required");
                 var buffer = new byte[(data.Length * 3 / 4) + 3];
                 if (data.Length == 0 || !Convert.TryFromBase64String(data, buffer, out _))
                 {
-                    throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: invalid base64 data");
+                    throw new InvalidRequestException($"{path}.source.data", $"{path}.source.data: invalid base64 data");
                 }
 
                 return ContentPart.FromImage($"data:{media};base64,{data}");
             case "url":
-                var url = OptionalString(source, "url", $"{path}.source.url") ?? throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: Field required");
+                var url = OptionalString(source, "url", $"{path}.source.url") ?? throw new InvalidRequestException($"{path}.source.url", $"{path}.source.url: Field required");
                 if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
                 {
-                    throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: must be an http(s) URL");
+                    throw new InvalidRequestException($"{path}.source.url", $"{path}.source.url: must be an http(s) URL");
                 }
 
                 return ContentPart.FromImage(url);
             case var other:
-                throw new OpenAiRequestException($"{path}.source.type", $"{path}.source.type: image sources are 'base64' or 'url', not '{other}'");
+                throw new InvalidRequestException($"{path}.source.type", $"{path}.source.type: image sources are 'base64' or 'url', not '{other}'");
         }
     }
 
@@ -374,7 +375,7 @@ internal static class AnthropicRequestParser
     {
         if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException($"{path}.source", $"{path}.source: Field required");
+            throw new InvalidRequestException($"{path}.source", $"{path}.source: Field required");
         }
 
         var title = OptionalString(block, "title", $"{path}.title");
@@ -391,57 +392,57 @@ internal static class AnthropicRequestParser
         var type = OptionalString(source, "type", $"{path}.source.type");
         if (type is "base64" or "url" && role != "user")
         {
-            throw new OpenAiRequestException(path, $"{path}: document blocks are only allowed in user messages");
+            throw new InvalidRequestException(path, $"{path}: document blocks are only allowed in user messages");
         }
 
         switch (type)
         {
             case "text":
-                var data = OptionalString(source, "data", $"{path}.source.data") ?? throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: Field required");
+                var data = OptionalString(source, "data", $"{path}.source.data") ?? throw new InvalidRequestException($"{path}.source.data", $"{path}.source.data: Field required");
                 return ContentPart.FromText(title is null ? data : $"{title}\n\n{data}");
             case "content":
                 if (!source.TryGetProperty("content", out var inner) || inner.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
                 {
-                    throw new OpenAiRequestException($"{path}.source.content", $"{path}.source.content: Field required (a string or text blocks)");
+                    throw new InvalidRequestException($"{path}.source.content", $"{path}.source.content: Field required (a string or text blocks)");
                 }
 
                 var text = inner.ValueKind == JsonValueKind.String
                     ? inner.GetString()!
                     : string.Join("\n\n", inner.EnumerateArray().Select((b, i) => b.ValueKind == JsonValueKind.Object && OptionalString(b, "type", $"{path}.source.content.{i}.type") == "text"
                         ? OptionalString(b, "text", $"{path}.source.content.{i}.text") ?? string.Empty
-                        : throw new OpenAiRequestException($"{path}.source.content.{i}", $"{path}.source.content.{i}: the gateway takes text blocks only in a content document")));
+                        : throw new InvalidRequestException($"{path}.source.content.{i}", $"{path}.source.content.{i}: the gateway takes text blocks only in a content document")));
                 return ContentPart.FromText(title is null ? text : $"{title}\n\n{text}");
             case "base64":
                 var media = OptionalString(source, "media_type", $"{path}.source.media_type");
                 if (media != "application/pdf")
                 {
-                    throw new OpenAiRequestException($"{path}.source.media_type", $"{path}.source.media_type: Input should be 'application/pdf'");
+                    throw new InvalidRequestException($"{path}.source.media_type", $"{path}.source.media_type: Input should be 'application/pdf'");
                 }
 
-                var pdf = OptionalString(source, "data", $"{path}.source.data") ?? throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: Field required");
+                var pdf = OptionalString(source, "data", $"{path}.source.data") ?? throw new InvalidRequestException($"{path}.source.data", $"{path}.source.data: Field required");
                 if (pdf.Length == 0 || !System.Buffers.Text.Base64.IsValid(pdf))
                 {
-                    throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: invalid base64 data");
+                    throw new InvalidRequestException($"{path}.source.data", $"{path}.source.data: invalid base64 data");
                 }
 
                 if (!IsPdf(pdf))
                 {
-                    throw new OpenAiRequestException($"{path}.source.data", $"{path}.source.data: the data is not a PDF (it does not start with %PDF-)");
+                    throw new InvalidRequestException($"{path}.source.data", $"{path}.source.data: the data is not a PDF (it does not start with %PDF-)");
                 }
 
                 return ContentPart.FromDocument(media, pdf, title);
             case "url":
-                var url = OptionalString(source, "url", $"{path}.source.url") ?? throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: Field required");
+                var url = OptionalString(source, "url", $"{path}.source.url") ?? throw new InvalidRequestException($"{path}.source.url", $"{path}.source.url: Field required");
                 if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
                 {
-                    throw new OpenAiRequestException($"{path}.source.url", $"{path}.source.url: must be an http(s) URL");
+                    throw new InvalidRequestException($"{path}.source.url", $"{path}.source.url: must be an http(s) URL");
                 }
 
                 return ContentPart.FromDocumentUrl(url, title);
             case "file":
-                throw new OpenAiRequestException($"{path}.source.type", $"{path}.source.type: 'file' sources need Anthropic's Files API, which the gateway does not pass on; send the PDF as base64 or by URL");
+                throw new InvalidRequestException($"{path}.source.type", $"{path}.source.type: 'file' sources need Anthropic's Files API, which the gateway does not pass on; send the PDF as base64 or by URL");
             case var other:
-                throw new OpenAiRequestException($"{path}.source.type", $"{path}.source.type: document sources are 'base64', 'url', 'text' or 'content', not '{other}'");
+                throw new InvalidRequestException($"{path}.source.type", $"{path}.source.type: document sources are 'base64', 'url', 'text' or 'content', not '{other}'");
         }
     }
 
@@ -461,7 +462,7 @@ internal static class AnthropicRequestParser
 
         if (stop.ValueKind != JsonValueKind.Array || stop.EnumerateArray().Any(s => s.ValueKind != JsonValueKind.String))
         {
-            throw new OpenAiRequestException("stop_sequences", "stop_sequences: must be an array of strings");
+            throw new InvalidRequestException("stop_sequences", "stop_sequences: must be an array of strings");
         }
 
         var list = stop.EnumerateArray().Select(s => s.GetString()!).Where(s => s.Length > 0).ToList();
@@ -477,7 +478,7 @@ internal static class AnthropicRequestParser
 
         if (tools.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException("tools", "tools: must be an array");
+            throw new InvalidRequestException("tools", "tools: must be an array");
         }
 
         var list = new List<ToolDefinition>();
@@ -487,11 +488,11 @@ internal static class AnthropicRequestParser
             var path = $"tools.{i++}";
             if (t.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException(path, $"{path}: must be an object");
+                throw new InvalidRequestException(path, $"{path}: must be an object");
             }
 
             var type = OptionalString(t, "type", $"{path}.type");
-            var name = OptionalString(t, "name", $"{path}.name") ?? throw new OpenAiRequestException($"{path}.name", $"{path}.name: Field required");
+            var name = OptionalString(t, "name", $"{path}.name") ?? throw new InvalidRequestException($"{path}.name", $"{path}.name: Field required");
             if (type is not (null or "custom"))
             {
                 // Anthropic's server and client-side built-in tools (web_search_…, bash_…, text_editor_…) exist only there.
@@ -501,7 +502,7 @@ internal static class AnthropicRequestParser
 
             if (!t.TryGetProperty("input_schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException($"{path}.input_schema", $"{path}.input_schema: Field required (a JSON schema object)");
+                throw new InvalidRequestException($"{path}.input_schema", $"{path}.input_schema: Field required (a JSON schema object)");
             }
 
             list.Add(new ToolDefinition(name, OptionalString(t, "description", $"{path}.description"), schema.GetRawText(), OptionalBool(t, "strict", $"{path}.strict") ?? false) { CacheControlJson = CacheControl(t) });
@@ -519,7 +520,7 @@ internal static class AnthropicRequestParser
 
         if (tc.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException("tool_choice", "tool_choice: must be an object with a 'type'");
+            throw new InvalidRequestException("tool_choice", "tool_choice: must be an object with a 'type'");
         }
 
         return OptionalString(tc, "type", "tool_choice.type") switch
@@ -527,8 +528,8 @@ internal static class AnthropicRequestParser
             "auto" => "auto",
             "any" => "required",
             "none" => "none",
-            "tool" => OptionalString(tc, "name", "tool_choice.name") ?? throw new OpenAiRequestException("tool_choice.name", "tool_choice.name: Field required"),
-            var other => throw new OpenAiRequestException("tool_choice.type", $"tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none', not '{other}'"),
+            "tool" => OptionalString(tc, "name", "tool_choice.name") ?? throw new InvalidRequestException("tool_choice.name", "tool_choice.name: Field required"),
+            var other => throw new InvalidRequestException("tool_choice.type", $"tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none', not '{other}'"),
         };
     }
 

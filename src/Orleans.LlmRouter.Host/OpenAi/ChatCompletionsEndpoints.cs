@@ -8,6 +8,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
@@ -216,7 +217,7 @@ internal static class ChatCompletionsEndpoints
         }
         catch (JsonException ex)
         {
-            throw new OpenAiRequestException(null, "The request body is not valid JSON: " + ex.Message);
+            throw new InvalidRequestException(null, "The request body is not valid JSON: " + ex.Message);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

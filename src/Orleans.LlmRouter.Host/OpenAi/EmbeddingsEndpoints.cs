@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
@@ -102,13 +103,13 @@ internal static class EmbeddingsEndpoints
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+            throw new InvalidRequestException(null, "The request body must be a JSON object.");
         }
 
         string? model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         if (!root.TryGetProperty("input", out var input))
         {
-            throw new OpenAiRequestException("input", "Missing required parameter: 'input'.");
+            throw new InvalidRequestException("input", "Missing required parameter: 'input'.");
         }
 
         List<string> inputs = input.ValueKind switch
@@ -116,23 +117,23 @@ internal static class EmbeddingsEndpoints
             JsonValueKind.String => [input.GetString()!],
             JsonValueKind.Array when input.GetArrayLength() > 0 && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
                 input.EnumerateArray().Select(e => e.GetString()!).ToList(),
-            _ => throw new OpenAiRequestException("input", "'input' must be a string or a non-empty array of strings."),
+            _ => throw new InvalidRequestException("input", "'input' must be a string or a non-empty array of strings."),
         };
         if (inputs.Any(string.IsNullOrEmpty))
         {
-            throw new OpenAiRequestException("input", "'input' must not contain empty strings.");
+            throw new InvalidRequestException("input", "'input' must not contain empty strings.");
         }
 
         int? dimensions = null;
         if (root.TryGetProperty("dimensions", out var d) && d.ValueKind != JsonValueKind.Null)
         {
-            dimensions = d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var n) && n is > 0 and <= 8192 ? n : throw new OpenAiRequestException("dimensions", "'dimensions' must be an integer from 1 to 8192.");
+            dimensions = d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var n) && n is > 0 and <= 8192 ? n : throw new InvalidRequestException("dimensions", "'dimensions' must be an integer from 1 to 8192.");
         }
 
         var format = root.TryGetProperty("encoding_format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : "float";
         if (format is not ("float" or "base64"))
         {
-            throw new OpenAiRequestException("encoding_format", "'encoding_format' must be 'float' or 'base64'.");
+            throw new InvalidRequestException("encoding_format", "'encoding_format' must be 'float' or 'base64'.");
         }
 
         return (new EmbeddingRequest(inputs, dimensions), model, format == "base64");

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
@@ -40,7 +41,7 @@ internal static class OpenAiErrors
         return ex switch
         {
             RequestTooLargeException tooLarge => WriteTooLargeAsync(http, tooLarge.Message),
-            OpenAiRequestException bad => WriteAsync(http, StatusCodes.Status400BadRequest, bad.Message, "invalid_request_error", bad.Param, "invalid_request"),
+            InvalidRequestException bad => WriteAsync(http, StatusCodes.Status400BadRequest, bad.Message, "invalid_request_error", bad.Param, "invalid_request"),
             JsonException json => WriteAsync(http, StatusCodes.Status400BadRequest, "The request body is not valid JSON: " + json.Message, "invalid_request_error", null, "invalid_request"),
             InvalidRoutingException routing => WriteAsync(http, routing.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, routing.Message, "invalid_request_error", routing.Param ?? "model", routing.NotFound ? "model_not_found" : "invalid_request"),
             BudgetExceededException budget => WriteBudgetAsync(http, budget),

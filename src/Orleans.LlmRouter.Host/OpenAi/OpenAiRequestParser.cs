@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
@@ -17,18 +18,18 @@ internal static class OpenAiRequestParser
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+            throw new InvalidRequestException(null, "The request body must be a JSON object.");
         }
 
         var model = OptionalString(root, "model");
         if (!root.TryGetProperty("messages", out var messagesEl))
         {
-            throw new OpenAiRequestException("messages", "Missing required parameter: 'messages'.");
+            throw new InvalidRequestException("messages", "Missing required parameter: 'messages'.");
         }
 
         if (messagesEl.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException("messages", "'messages' must be an array.");
+            throw new InvalidRequestException("messages", "'messages' must be an array.");
         }
 
         var messages = new List<RouterMessage>(messagesEl.GetArrayLength());
@@ -40,7 +41,7 @@ internal static class OpenAiRequestParser
 
         if (messages.Count == 0)
         {
-            throw new OpenAiRequestException("messages", "'messages' must contain at least one message.");
+            throw new InvalidRequestException("messages", "'messages' must contain at least one message.");
         }
 
         var maxCompletion = OptionalInt(root, "max_completion_tokens", 1);
@@ -55,7 +56,7 @@ internal static class OpenAiRequestParser
             Tools = ParseTools(root),
             ToolChoice = ParseToolChoice(root),
             Seed = root.TryGetProperty("seed", out var seed) && seed.ValueKind != JsonValueKind.Null
-                ? seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out var s) ? s : throw new OpenAiRequestException("seed", "'seed' must be an integer.")
+                ? seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out var s) ? s : throw new InvalidRequestException("seed", "'seed' must be an integer.")
                 : null,
             User = OptionalString(root, "user"),
             Metadata = ParseMetadata(root),
@@ -64,7 +65,7 @@ internal static class OpenAiRequestParser
         var n = OptionalInt(root, "n", 1);
         if (n is > 1)
         {
-            throw new OpenAiRequestException("n", "Only n=1 is supported.");
+            throw new InvalidRequestException("n", "Only n=1 is supported.");
         }
 
         var stream = OptionalBool(root, "stream") ?? false;
@@ -73,7 +74,7 @@ internal static class OpenAiRequestParser
         {
             if (so.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException("stream_options", "'stream_options' must be an object.");
+                throw new InvalidRequestException("stream_options", "'stream_options' must be an object.");
             }
 
             includeUsage = OptionalBool(so, "include_usage", "stream_options.include_usage") ?? false;
@@ -86,13 +87,13 @@ internal static class OpenAiRequestParser
     {
         if (m.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(path, $"'{path}' must be an object.");
+            throw new InvalidRequestException(path, $"'{path}' must be an object.");
         }
 
-        var role = OptionalString(m, "role", $"{path}.role") ?? throw new OpenAiRequestException($"{path}.role", $"Missing required parameter: '{path}.role'.");
+        var role = OptionalString(m, "role", $"{path}.role") ?? throw new InvalidRequestException($"{path}.role", $"Missing required parameter: '{path}.role'.");
         if (!Roles.Contains(role))
         {
-            throw new OpenAiRequestException($"{path}.role", $"Invalid value '{role}' for '{path}.role': expected one of system, developer, user, assistant, tool.");
+            throw new InvalidRequestException($"{path}.role", $"Invalid value '{role}' for '{path}.role': expected one of system, developer, user, assistant, tool.");
         }
 
         var content = new List<ContentPart>();
@@ -114,7 +115,7 @@ internal static class OpenAiRequestParser
                 case JsonValueKind.Null:
                     break;
                 default:
-                    throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must be a string, an array of content parts, or null.");
+                    throw new InvalidRequestException($"{path}.content", $"'{path}.content' must be a string, an array of content parts, or null.");
             }
         }
 
@@ -123,7 +124,7 @@ internal static class OpenAiRequestParser
         {
             if (role != "assistant" || tc.ValueKind != JsonValueKind.Array)
             {
-                throw new OpenAiRequestException($"{path}.tool_calls", $"'{path}.tool_calls' must be an array on an assistant message.");
+                throw new InvalidRequestException($"{path}.tool_calls", $"'{path}.tool_calls' must be an array on an assistant message.");
             }
 
             var calls = new List<ToolCall>();
@@ -133,12 +134,12 @@ internal static class OpenAiRequestParser
                 var cp = $"{path}.tool_calls[{i++}]";
                 if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object)
                 {
-                    throw new OpenAiRequestException(cp, $"'{cp}' must be an object with a 'function'.");
+                    throw new InvalidRequestException(cp, $"'{cp}' must be an object with a 'function'.");
                 }
 
                 calls.Add(new ToolCall(
-                    OptionalString(call, "id", $"{cp}.id") ?? throw new OpenAiRequestException($"{cp}.id", $"Missing required parameter: '{cp}.id'."),
-                    OptionalString(fn, "name", $"{cp}.function.name") ?? throw new OpenAiRequestException($"{cp}.function.name", $"Missing required parameter: '{cp}.function.name'."),
+                    OptionalString(call, "id", $"{cp}.id") ?? throw new InvalidRequestException($"{cp}.id", $"Missing required parameter: '{cp}.id'."),
+                    OptionalString(fn, "name", $"{cp}.function.name") ?? throw new InvalidRequestException($"{cp}.function.name", $"Missing required parameter: '{cp}.function.name'."),
                     OptionalString(fn, "arguments", $"{cp}.function.arguments") ?? "{}"));
             }
 
@@ -148,12 +149,12 @@ internal static class OpenAiRequestParser
         var toolCallId = OptionalString(m, "tool_call_id", $"{path}.tool_call_id");
         if (role == "tool" && toolCallId is null)
         {
-            throw new OpenAiRequestException($"{path}.tool_call_id", $"Missing required parameter: '{path}.tool_call_id' (required for role 'tool').");
+            throw new InvalidRequestException($"{path}.tool_call_id", $"Missing required parameter: '{path}.tool_call_id' (required for role 'tool').");
         }
 
         if (content.Count == 0 && toolCalls is null)
         {
-            throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must not be empty.");
+            throw new InvalidRequestException($"{path}.content", $"'{path}.content' must not be empty.");
         }
 
         return new RouterMessage(role, content, OptionalString(m, "name", $"{path}.name"), toolCallId, toolCalls);
@@ -163,27 +164,27 @@ internal static class OpenAiRequestParser
     {
         if (part.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(path, $"'{path}' must be an object.");
+            throw new InvalidRequestException(path, $"'{path}' must be an object.");
         }
 
         var type = OptionalString(part, "type", $"{path}.type");
         switch (type)
         {
             case "text":
-                return ContentPart.FromText(OptionalString(part, "text", $"{path}.text") ?? throw new OpenAiRequestException($"{path}.text", $"Missing required parameter: '{path}.text'."));
+                return ContentPart.FromText(OptionalString(part, "text", $"{path}.text") ?? throw new InvalidRequestException($"{path}.text", $"Missing required parameter: '{path}.text'."));
             case "image_url" when role is "user":
                 if (!part.TryGetProperty("image_url", out var img) || img.ValueKind != JsonValueKind.Object)
                 {
-                    throw new OpenAiRequestException($"{path}.image_url", $"'{path}.image_url' must be an object with a 'url'.");
+                    throw new InvalidRequestException($"{path}.image_url", $"'{path}.image_url' must be an object with a 'url'.");
                 }
 
-                var url = OptionalString(img, "url", $"{path}.image_url.url") ?? throw new OpenAiRequestException($"{path}.image_url.url", $"Missing required parameter: '{path}.image_url.url'.");
+                var url = OptionalString(img, "url", $"{path}.image_url.url") ?? throw new InvalidRequestException($"{path}.image_url.url", $"Missing required parameter: '{path}.image_url.url'.");
                 ValidateImageUrl(url, $"{path}.image_url.url");
                 return ContentPart.FromImage(url, OptionalString(img, "detail", $"{path}.image_url.detail"));
             case "image_url":
-                throw new OpenAiRequestException($"{path}.type", $"Image parts are only allowed in user messages ('{path}').");
+                throw new InvalidRequestException($"{path}.type", $"Image parts are only allowed in user messages ('{path}').");
             default:
-                throw new OpenAiRequestException($"{path}.type", $"Invalid content part type '{type}' at '{path}': expected 'text' or 'image_url'.");
+                throw new InvalidRequestException($"{path}.type", $"Invalid content part type '{type}' at '{path}': expected 'text' or 'image_url'.");
         }
     }
 
@@ -195,14 +196,14 @@ internal static class OpenAiRequestParser
             var header = comma > 0 ? url[5..comma] : string.Empty;
             if (comma < 0 || !header.StartsWith("image/", StringComparison.Ordinal) || !header.EndsWith(";base64", StringComparison.Ordinal))
             {
-                throw new OpenAiRequestException(path, $"'{path}' must be a data URI of the form data:image/<type>;base64,<data>.");
+                throw new InvalidRequestException(path, $"'{path}' must be a data URI of the form data:image/<type>;base64,<data>.");
             }
 
             var data = url.AsSpan(comma + 1);
             var buffer = new byte[(data.Length * 3 / 4) + 3];
             if (data.Length == 0 || !Convert.TryFromBase64Chars(data, buffer, out _))
             {
-                throw new OpenAiRequestException(path, $"'{path}' holds invalid base64 image data.");
+                throw new InvalidRequestException(path, $"'{path}' holds invalid base64 image data.");
             }
 
             return;
@@ -210,7 +211,7 @@ internal static class OpenAiRequestParser
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
-            throw new OpenAiRequestException(path, $"'{path}' must be an http(s) URL or a base64 data URI.");
+            throw new InvalidRequestException(path, $"'{path}' must be an http(s) URL or a base64 data URI.");
         }
     }
 
@@ -231,7 +232,7 @@ internal static class OpenAiRequestParser
             return stop.EnumerateArray().Select(s => s.GetString()!).ToList();
         }
 
-        throw new OpenAiRequestException("stop", "'stop' must be a string or an array of at most 4 strings.");
+        throw new InvalidRequestException("stop", "'stop' must be a string or an array of at most 4 strings.");
     }
 
     private static ResponseFormat? ParseResponseFormat(JsonElement root)
@@ -243,7 +244,7 @@ internal static class OpenAiRequestParser
 
         if (rf.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException("response_format", "'response_format' must be an object.");
+            throw new InvalidRequestException("response_format", "'response_format' must be an object.");
         }
 
         switch (OptionalString(rf, "type", "response_format.type"))
@@ -255,18 +256,18 @@ internal static class OpenAiRequestParser
             case "json_schema":
                 if (!rf.TryGetProperty("json_schema", out var js) || js.ValueKind != JsonValueKind.Object)
                 {
-                    throw new OpenAiRequestException("response_format.json_schema", "'response_format.json_schema' must be an object with 'name' and 'schema'.");
+                    throw new InvalidRequestException("response_format.json_schema", "'response_format.json_schema' must be an object with 'name' and 'schema'.");
                 }
 
-                var name = OptionalString(js, "name", "response_format.json_schema.name") ?? throw new OpenAiRequestException("response_format.json_schema.name", "Missing required parameter: 'response_format.json_schema.name'.");
+                var name = OptionalString(js, "name", "response_format.json_schema.name") ?? throw new InvalidRequestException("response_format.json_schema.name", "Missing required parameter: 'response_format.json_schema.name'.");
                 if (!js.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
                 {
-                    throw new OpenAiRequestException("response_format.json_schema.schema", "'response_format.json_schema.schema' must be a JSON schema object.");
+                    throw new InvalidRequestException("response_format.json_schema.schema", "'response_format.json_schema.schema' must be a JSON schema object.");
                 }
 
                 return new ResponseFormat(ResponseFormatKind.JsonSchema, name, schema.GetRawText(), OptionalBool(js, "strict", "response_format.json_schema.strict") ?? false);
             case var other:
-                throw new OpenAiRequestException("response_format.type", $"Invalid value '{other}' for 'response_format.type': expected text, json_object or json_schema.");
+                throw new InvalidRequestException("response_format.type", $"Invalid value '{other}' for 'response_format.type': expected text, json_object or json_schema.");
         }
     }
 
@@ -279,7 +280,7 @@ internal static class OpenAiRequestParser
 
         if (tools.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException("tools", "'tools' must be an array.");
+            throw new InvalidRequestException("tools", "'tools' must be an array.");
         }
 
         var list = new List<ToolDefinition>();
@@ -290,14 +291,14 @@ internal static class OpenAiRequestParser
             if (t.ValueKind != JsonValueKind.Object || OptionalString(t, "type", $"{path}.type") != "function"
                 || !t.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException(path, $"'{path}' must be {{\"type\":\"function\",\"function\":{{...}}}}.");
+                throw new InvalidRequestException(path, $"'{path}' must be {{\"type\":\"function\",\"function\":{{...}}}}.");
             }
 
-            var name = OptionalString(fn, "name", $"{path}.function.name") ?? throw new OpenAiRequestException($"{path}.function.name", $"Missing required parameter: '{path}.function.name'.");
+            var name = OptionalString(fn, "name", $"{path}.function.name") ?? throw new InvalidRequestException($"{path}.function.name", $"Missing required parameter: '{path}.function.name'.");
             string? parameters = null;
             if (fn.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null)
             {
-                parameters = p.ValueKind == JsonValueKind.Object ? p.GetRawText() : throw new OpenAiRequestException($"{path}.function.parameters", $"'{path}.function.parameters' must be a JSON schema object.");
+                parameters = p.ValueKind == JsonValueKind.Object ? p.GetRawText() : throw new InvalidRequestException($"{path}.function.parameters", $"'{path}.function.parameters' must be a JSON schema object.");
             }
 
             list.Add(new ToolDefinition(name, OptionalString(fn, "description", $"{path}.function.description"), parameters, OptionalBool(fn, "strict", $"{path}.function.strict") ?? false));
@@ -324,7 +325,7 @@ internal static class OpenAiRequestParser
             return name;
         }
 
-        throw new OpenAiRequestException("tool_choice", "'tool_choice' must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":...}}.");
+        throw new InvalidRequestException("tool_choice", "'tool_choice' must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":...}}.");
     }
 
     private static Dictionary<string, string>? ParseMetadata(JsonElement root)
@@ -336,7 +337,7 @@ internal static class OpenAiRequestParser
 
         if (md.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException("metadata", "'metadata' must be an object of string values.");
+            throw new InvalidRequestException("metadata", "'metadata' must be an object of string values.");
         }
 
         var dict = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -344,7 +345,7 @@ internal static class OpenAiRequestParser
         {
             if (p.Value.ValueKind != JsonValueKind.String || dict.Count >= 16)
             {
-                throw new OpenAiRequestException("metadata", "'metadata' holds at most 16 string values.");
+                throw new InvalidRequestException("metadata", "'metadata' holds at most 16 string values.");
             }
 
             dict[p.Name] = p.Value.GetString()!;
@@ -360,7 +361,7 @@ internal static class OpenAiRequestParser
             return null;
         }
 
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw new OpenAiRequestException(path ?? name, $"'{path ?? name}' must be a string.");
+        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw new InvalidRequestException(path ?? name, $"'{path ?? name}' must be a string.");
     }
 
     private static bool? OptionalBool(JsonElement obj, string name, string? path = null)
@@ -374,7 +375,7 @@ internal static class OpenAiRequestParser
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw new OpenAiRequestException(path ?? name, $"'{path ?? name}' must be a boolean."),
+            _ => throw new InvalidRequestException(path ?? name, $"'{path ?? name}' must be a boolean."),
         };
     }
 
@@ -387,7 +388,7 @@ internal static class OpenAiRequestParser
 
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || d < min || d > max)
         {
-            throw new OpenAiRequestException(name, string.Create(CultureInfo.InvariantCulture, $"'{name}' must be a number from {min} to {max}."));
+            throw new InvalidRequestException(name, string.Create(CultureInfo.InvariantCulture, $"'{name}' must be a number from {min} to {max}."));
         }
 
         return d;
@@ -402,7 +403,7 @@ internal static class OpenAiRequestParser
 
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var i) || i < min)
         {
-            throw new OpenAiRequestException(name, string.Create(CultureInfo.InvariantCulture, $"'{name}' must be an integer of at least {min}."));
+            throw new InvalidRequestException(name, string.Create(CultureInfo.InvariantCulture, $"'{name}' must be an integer of at least {min}."));
         }
 
         return i;

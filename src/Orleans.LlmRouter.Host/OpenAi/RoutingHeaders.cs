@@ -1,6 +1,7 @@
 using System.Globalization;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.OpenAi;
 
@@ -34,7 +35,7 @@ internal static class RoutingHeaders
         {
             maxCost = decimal.TryParse(mc, NumberStyles.Number, CultureInfo.InvariantCulture, out var v) && v >= 0
                 ? v
-                : throw new OpenAiRequestException("X-LlmRouter-Max-Cost", "The X-LlmRouter-Max-Cost header must be a non-negative decimal number of USD.");
+                : throw new InvalidRequestException("X-LlmRouter-Max-Cost", "The X-LlmRouter-Max-Cost header must be a non-negative decimal number of USD.");
         }
 
         var tags = First(headers, "X-LlmRouter-Tags") is { Length: > 0 } t

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Host.OpenAi;
 using static Orleans.LlmRouter.Host.Surfaces.SurfaceJson;
+using Orleans.LlmRouter.Host.Surfaces;
 
 namespace Orleans.LlmRouter.Host.Responses;
 
@@ -20,16 +21,16 @@ internal static class ResponsesRequestParser
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException(null, "The request body must be a JSON object.");
+            throw new InvalidRequestException(null, "The request body must be a JSON object.");
         }
 
         var warnings = new List<string>();
-        var model = OptionalString(root, "model", "model") ?? throw new OpenAiRequestException("model", "Missing required parameter: 'model'.");
+        var model = OptionalString(root, "model", "model") ?? throw new InvalidRequestException("model", "Missing required parameter: 'model'.");
         var messages = ParseInput(root);
         var previous = OptionalString(root, "previous_response_id", "previous_response_id");
         if (messages.Count == 0 && previous is null)
         {
-            throw new OpenAiRequestException("input", "Missing required parameter: 'input'.");
+            throw new InvalidRequestException("input", "Missing required parameter: 'input'.");
         }
 
         string? effort = null;
@@ -38,7 +39,7 @@ internal static class ResponsesRequestParser
             effort = OptionalString(reasoning, "effort", "reasoning.effort");
             if (effort is not null and not ("minimal" or "low" or "medium" or "high" or "none"))
             {
-                throw new OpenAiRequestException("reasoning.effort", $"Invalid value '{effort}' for 'reasoning.effort': expected minimal, low, medium or high.");
+                throw new InvalidRequestException("reasoning.effort", $"Invalid value '{effort}' for 'reasoning.effort': expected minimal, low, medium or high.");
             }
         }
 
@@ -81,7 +82,7 @@ internal static class ResponsesRequestParser
 
         if (input.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException("input", "'input' must be a string or an array of input items.");
+            throw new InvalidRequestException("input", "'input' must be a string or an array of input items.");
         }
 
         var i = 0;
@@ -90,7 +91,7 @@ internal static class ResponsesRequestParser
             var path = $"input[{i++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException(path, $"'{path}' must be an object.");
+                throw new InvalidRequestException(path, $"'{path}' must be an object.");
             }
 
             var type = OptionalString(item, "type", $"{path}.type") ?? (item.TryGetProperty("role", out _) ? "message" : null);
@@ -101,8 +102,8 @@ internal static class ResponsesRequestParser
                     break;
                 case "function_call":
                     var call = new ToolCall(
-                        OptionalString(item, "call_id", $"{path}.call_id") ?? throw new OpenAiRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'."),
-                        OptionalString(item, "name", $"{path}.name") ?? throw new OpenAiRequestException($"{path}.name", $"Missing required parameter: '{path}.name'."),
+                        OptionalString(item, "call_id", $"{path}.call_id") ?? throw new InvalidRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'."),
+                        OptionalString(item, "name", $"{path}.name") ?? throw new InvalidRequestException($"{path}.name", $"Missing required parameter: '{path}.name'."),
                         OptionalString(item, "arguments", $"{path}.arguments") ?? "{}");
 
                     // Calls of one turn belong to one assistant message (after its text, if any).
@@ -118,13 +119,13 @@ internal static class ResponsesRequestParser
 
                     break;
                 case "function_call_output":
-                    var callId = OptionalString(item, "call_id", $"{path}.call_id") ?? throw new OpenAiRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'.");
+                    var callId = OptionalString(item, "call_id", $"{path}.call_id") ?? throw new InvalidRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'.");
                     messages.Add(new RouterMessage("tool", [ContentPart.FromText(OutputText(item, path))], ToolCallId: callId));
                     break;
                 case "reasoning":
                     break; // passed back by clients that keep the conversation themselves; not forwarded
                 case var other:
-                    throw new OpenAiRequestException($"{path}.type", $"Invalid input item type '{other}' at '{path}': expected message, function_call, function_call_output or reasoning.");
+                    throw new InvalidRequestException($"{path}.type", $"Invalid input item type '{other}' at '{path}': expected message, function_call, function_call_output or reasoning.");
             }
         }
 
@@ -135,14 +136,14 @@ internal static class ResponsesRequestParser
     {
         if (!item.TryGetProperty("output", out var output))
         {
-            throw new OpenAiRequestException($"{path}.output", $"Missing required parameter: '{path}.output'.");
+            throw new InvalidRequestException($"{path}.output", $"Missing required parameter: '{path}.output'.");
         }
 
         return output.ValueKind switch
         {
             JsonValueKind.String => output.GetString()!,
             JsonValueKind.Array => string.Join("\n", output.EnumerateArray().Select(p => p.ValueKind == JsonValueKind.Object ? OptionalString(p, "text", $"{path}.output.text") ?? string.Empty : string.Empty)),
-            _ => throw new OpenAiRequestException($"{path}.output", $"'{path}.output' must be a string or an array of content parts."),
+            _ => throw new InvalidRequestException($"{path}.output", $"'{path}.output' must be a string or an array of content parts."),
         };
     }
 
@@ -151,12 +152,12 @@ internal static class ResponsesRequestParser
         var role = OptionalString(item, "role", $"{path}.role");
         if (role is not ("user" or "assistant" or "system" or "developer"))
         {
-            throw new OpenAiRequestException($"{path}.role", $"Invalid value '{role}' for '{path}.role': expected user, assistant, system or developer.");
+            throw new InvalidRequestException($"{path}.role", $"Invalid value '{role}' for '{path}.role': expected user, assistant, system or developer.");
         }
 
         if (!item.TryGetProperty("content", out var content))
         {
-            throw new OpenAiRequestException($"{path}.content", $"Missing required parameter: '{path}.content'.");
+            throw new InvalidRequestException($"{path}.content", $"Missing required parameter: '{path}.content'.");
         }
 
         if (content.ValueKind == JsonValueKind.String)
@@ -166,7 +167,7 @@ internal static class ResponsesRequestParser
 
         if (content.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must be a string or an array of content parts.");
+            throw new InvalidRequestException($"{path}.content", $"'{path}.content' must be a string or an array of content parts.");
         }
 
         var parts = new List<ContentPart>();
@@ -176,35 +177,35 @@ internal static class ResponsesRequestParser
             var pp = $"{path}.content[{i++}]";
             if (part.ValueKind != JsonValueKind.Object)
             {
-                throw new OpenAiRequestException(pp, $"'{pp}' must be an object.");
+                throw new InvalidRequestException(pp, $"'{pp}' must be an object.");
             }
 
             switch (OptionalString(part, "type", $"{pp}.type"))
             {
                 case "input_text" or "output_text" or "text":
-                    parts.Add(ContentPart.FromText(OptionalString(part, "text", $"{pp}.text") ?? throw new OpenAiRequestException($"{pp}.text", $"Missing required parameter: '{pp}.text'.")));
+                    parts.Add(ContentPart.FromText(OptionalString(part, "text", $"{pp}.text") ?? throw new InvalidRequestException($"{pp}.text", $"Missing required parameter: '{pp}.text'.")));
                     break;
                 case "refusal":
                     parts.Add(ContentPart.FromText(OptionalString(part, "refusal", $"{pp}.refusal") ?? string.Empty));
                     break;
                 case "input_image" when role == "user":
                     var url = OptionalString(part, "image_url", $"{pp}.image_url")
-                        ?? throw new OpenAiRequestException($"{pp}.image_url", OptionalString(part, "file_id", $"{pp}.file_id") is null
+                        ?? throw new InvalidRequestException($"{pp}.image_url", OptionalString(part, "file_id", $"{pp}.file_id") is null
                             ? $"Missing required parameter: '{pp}.image_url'."
                             : $"'{pp}.file_id' is not supported by this gateway (no file store); send the image as 'image_url' (an http(s) URL or a base64 data URI).");
                     ValidateImageUrl(url, $"{pp}.image_url");
                     parts.Add(ContentPart.FromImage(url, OptionalString(part, "detail", $"{pp}.detail")));
                     break;
                 case "input_image":
-                    throw new OpenAiRequestException($"{pp}.type", $"Image parts are only allowed in user messages ('{pp}').");
+                    throw new InvalidRequestException($"{pp}.type", $"Image parts are only allowed in user messages ('{pp}').");
                 case var other:
-                    throw new OpenAiRequestException($"{pp}.type", $"Invalid content part type '{other}' at '{pp}': expected input_text, input_image or output_text.");
+                    throw new InvalidRequestException($"{pp}.type", $"Invalid content part type '{other}' at '{pp}': expected input_text, input_image or output_text.");
             }
         }
 
         if (parts.Count == 0)
         {
-            throw new OpenAiRequestException($"{path}.content", $"'{path}.content' must not be empty.");
+            throw new InvalidRequestException($"{path}.content", $"'{path}.content' must not be empty.");
         }
 
         return new RouterMessage(role, parts);
@@ -218,7 +219,7 @@ internal static class ResponsesRequestParser
             var buffer = new byte[(data.Length * 3 / 4) + 3];
             if (data.Length == 0 || !Convert.TryFromBase64Chars(data, buffer, out _))
             {
-                throw new OpenAiRequestException(path, $"'{path}' holds invalid base64 image data.");
+                throw new InvalidRequestException(path, $"'{path}' holds invalid base64 image data.");
             }
 
             return;
@@ -226,7 +227,7 @@ internal static class ResponsesRequestParser
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
-            throw new OpenAiRequestException(path, $"'{path}' must be an http(s) URL or a base64 data URI (data:image/<type>;base64,<data>).");
+            throw new InvalidRequestException(path, $"'{path}' must be an http(s) URL or a base64 data URI (data:image/<type>;base64,<data>).");
         }
     }
 
@@ -240,7 +241,7 @@ internal static class ResponsesRequestParser
 
         if (format.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAiRequestException("text.format", "'text.format' must be an object.");
+            throw new InvalidRequestException("text.format", "'text.format' must be an object.");
         }
 
         switch (OptionalString(format, "type", "text.format.type"))
@@ -250,15 +251,15 @@ internal static class ResponsesRequestParser
             case "json_object":
                 return new ResponseFormat(ResponseFormatKind.JsonObject);
             case "json_schema":
-                var name = OptionalString(format, "name", "text.format.name") ?? throw new OpenAiRequestException("text.format.name", "Missing required parameter: 'text.format.name'.");
+                var name = OptionalString(format, "name", "text.format.name") ?? throw new InvalidRequestException("text.format.name", "Missing required parameter: 'text.format.name'.");
                 if (!format.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
                 {
-                    throw new OpenAiRequestException("text.format.schema", "'text.format.schema' must be a JSON schema object.");
+                    throw new InvalidRequestException("text.format.schema", "'text.format.schema' must be a JSON schema object.");
                 }
 
                 return new ResponseFormat(ResponseFormatKind.JsonSchema, name, schema.GetRawText(), OptionalBool(format, "strict", "text.format.strict") ?? false);
             case var other:
-                throw new OpenAiRequestException("text.format.type", $"Invalid value '{other}' for 'text.format.type': expected text, json_object or json_schema.");
+                throw new InvalidRequestException("text.format.type", $"Invalid value '{other}' for 'text.format.type': expected text, json_object or json_schema.");
         }
     }
 
@@ -271,7 +272,7 @@ internal static class ResponsesRequestParser
 
         if (tools.ValueKind != JsonValueKind.Array)
         {
-            throw new OpenAiRequestException("tools", "'tools' must be an array.");
+            throw new InvalidRequestException("tools", "'tools' must be an array.");
         }
 
         var list = new List<ToolDefinition>();
@@ -284,18 +285,18 @@ internal static class ResponsesRequestParser
             {
                 if (type is null)
                 {
-                    throw new OpenAiRequestException(path, $"'{path}' must be an object with a 'type'.");
+                    throw new InvalidRequestException(path, $"'{path}' must be an object with a 'type'.");
                 }
 
                 warnings.Add($"tool type '{type}' ({path}) is an OpenAI built-in tool and was not passed on");
                 continue;
             }
 
-            var name = OptionalString(t, "name", $"{path}.name") ?? throw new OpenAiRequestException($"{path}.name", $"Missing required parameter: '{path}.name'.");
+            var name = OptionalString(t, "name", $"{path}.name") ?? throw new InvalidRequestException($"{path}.name", $"Missing required parameter: '{path}.name'.");
             string? parameters = null;
             if (t.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null)
             {
-                parameters = p.ValueKind == JsonValueKind.Object ? p.GetRawText() : throw new OpenAiRequestException($"{path}.parameters", $"'{path}.parameters' must be a JSON schema object.");
+                parameters = p.ValueKind == JsonValueKind.Object ? p.GetRawText() : throw new InvalidRequestException($"{path}.parameters", $"'{path}.parameters' must be a JSON schema object.");
             }
 
             list.Add(new ToolDefinition(name, OptionalString(t, "description", $"{path}.description"), parameters, OptionalBool(t, "strict", $"{path}.strict") ?? false));
@@ -321,7 +322,7 @@ internal static class ResponsesRequestParser
             var type = OptionalString(tc, "type", "tool_choice.type");
             if (type == "function")
             {
-                return OptionalString(tc, "name", "tool_choice.name") ?? throw new OpenAiRequestException("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
+                return OptionalString(tc, "name", "tool_choice.name") ?? throw new InvalidRequestException("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
             }
 
             if (type is not null)
@@ -331,6 +332,6 @@ internal static class ResponsesRequestParser
             }
         }
 
-        throw new OpenAiRequestException("tool_choice", "'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.");
+        throw new InvalidRequestException("tool_choice", "'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.");
     }
 }

@@ -21,7 +21,7 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
     /// fault, not the client going away.
     /// </summary>
     public static bool Maps(Exception ex, bool callLost = false) =>
-        ex is RequestTooLargeException or OpenAiRequestException or JsonException or InvalidRoutingException or BudgetExceededException
+        ex is RequestTooLargeException or InvalidRequestException or JsonException or InvalidRoutingException or BudgetExceededException
             or TenantRateLimitedException or AllModelsFailedException or TenantNotFoundException or SurfaceNotFoundException
         || (callLost && ex is OperationCanceledException)
         || IsClusterFault(ex);
@@ -54,7 +54,7 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
         return ex switch
         {
             RequestTooLargeException tooLarge => new(FailureKind.TooLarge, StatusCodes.Status413PayloadTooLarge, tooLarge.Message, null, null, ex),
-            OpenAiRequestException bad => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, bad.Message, bad.Param, null, ex),
+            InvalidRequestException bad => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, bad.Message, bad.Param, null, ex),
             JsonException json => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, "The request body is not valid JSON: " + json.Message, null, null, ex),
             InvalidRoutingException { NotFound: true } routing => new(FailureKind.NotFound, StatusCodes.Status404NotFound, routing.Message, routing.Param ?? "model", null, ex),
             InvalidRoutingException routing => new(FailureKind.InvalidRequest, StatusCodes.Status400BadRequest, routing.Message, routing.Param ?? "model", null, ex),

@@ -51,7 +51,7 @@ internal static class SurfaceJson
             return null;
         }
 
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw new OpenAi.OpenAiRequestException(path, $"'{path}' must be a string.");
+        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw new InvalidRequestException(path, $"'{path}' must be a string.");
     }
 
     /// <summary>A boolean property, or null when absent or null.</summary>
@@ -66,7 +66,7 @@ internal static class SurfaceJson
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw new OpenAi.OpenAiRequestException(path, $"'{path}' must be a boolean."),
+            _ => throw new InvalidRequestException(path, $"'{path}' must be a boolean."),
         };
     }
 
@@ -80,7 +80,7 @@ internal static class SurfaceJson
 
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || d < min || d > max)
         {
-            throw new OpenAi.OpenAiRequestException(name, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' must be a number from {min} to {max}."));
+            throw new InvalidRequestException(name, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' must be a number from {min} to {max}."));
         }
 
         return d;
@@ -96,7 +96,7 @@ internal static class SurfaceJson
 
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var i) || i < min)
         {
-            throw new OpenAi.OpenAiRequestException(name, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' must be an integer of at least {min}."));
+            throw new InvalidRequestException(name, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' must be an integer of at least {min}."));
         }
 
         return i;
@@ -112,7 +112,7 @@ internal static class SurfaceJson
 
         if (md.ValueKind != JsonValueKind.Object)
         {
-            throw new OpenAi.OpenAiRequestException("metadata", "'metadata' must be an object of string values.");
+            throw new InvalidRequestException("metadata", "'metadata' must be an object of string values.");
         }
 
         var dict = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -120,7 +120,7 @@ internal static class SurfaceJson
         {
             if (p.Value.ValueKind != JsonValueKind.String || dict.Count >= 16)
             {
-                throw new OpenAi.OpenAiRequestException("metadata", "'metadata' holds at most 16 string values.");
+                throw new InvalidRequestException("metadata", "'metadata' holds at most 16 string values.");
             }
 
             dict[p.Name] = p.Value.GetString()!;
