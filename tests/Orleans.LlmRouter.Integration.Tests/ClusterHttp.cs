@@ -32,4 +32,16 @@ internal static class ClusterHttp
             await Task.Delay(100);
         }
     }
+
+    /// <summary>The request id of a stream that ran to <c>[DONE]</c> without an error event; null otherwise.</summary>
+    public static string? StreamDelivered(string sse)
+    {
+        var data = sse.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => l["data: ".Length..].Trim()).ToList();
+        if (data.Count < 2 || data[^1] != "[DONE]" || data.Any(d => d.Contains("\"error\"", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+
+        return JsonDocument.Parse(data[0]).RootElement.GetProperty("id").GetString()!["chatcmpl-".Length..];
+    }
 }

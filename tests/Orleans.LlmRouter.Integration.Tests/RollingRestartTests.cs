@@ -23,7 +23,7 @@ public sealed class RollingRestartTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();
 
-    [Fact(Skip = "open defect (issue 29): in 1 of 5 fresh-clone CI runs a stream answered 503 because its router silo was gone, and its response then waited 30 s for the enumerator's DisposeAsync to that silo (Orleans response timeout), past the client's bound; the stream's disposal on a gone silo must be bounded")]
+    [Fact(Skip = "open defect (issue 29): a stream started through a stopping silo's gateway is cut after its first chunk (EnumerationAbortedException). A stopping silo places a new stateless-worker activation on a random silo (Orleans' StatelessWorkerDirector, LocalSiloStatus.IsTerminating), so the stream's enumerator lives there while its next MoveNext is placed anew elsewhere. Streams need a directory-registered home (a per-stream grain) instead of the stateless router")]
     public async Task A_rolling_restart_of_every_process_and_a_scale_in_lose_no_call_and_no_spend()
     {
         _db.RequireOrSkip();
@@ -59,6 +59,7 @@ public sealed class RollingRestartTests : IAsyncLifetime
         var failures = new ConcurrentQueue<string>();
         var retryable = 0;
         var refusedByBudget = 0;
+        var outcomes = new ConcurrentDictionary<string, string>(StringComparer.Ordinal); // request id -> what the client got
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var workers = keys.SelectMany(kv => new[] { false, true }.Select(stream => Task.Run(async () =>
         {
@@ -79,12 +80,17 @@ public sealed class RollingRestartTests : IAsyncLifetime
                     {
                         using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), CancellationToken.None);
                         var text = await response.Content.ReadAsStringAsync(CancellationToken.None);
+                        if (response.Headers.TryGetValues("X-Request-Id", out var ids))
+                        {
+                            outcomes[ids.First()] = $"{node.Name} stream={stream} {(int)response.StatusCode} {text[..Math.Min(text.Length, 200)]}";
+                        }
+
                         switch (response.StatusCode)
                         {
                             case HttpStatusCode.OK when !stream:
                                 delivered.Add((kv.Key, JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!["chatcmpl-".Length..]));
                                 break;
-                            case HttpStatusCode.OK when StreamDelivered(text) is { } id:
+                            case HttpStatusCode.OK when ClusterHttp.StreamDelivered(text) is { } id:
                                 delivered.Add((kv.Key, id));
                                 break;
                             case HttpStatusCode.PaymentRequired when kv.Key == "rc":
@@ -181,24 +187,19 @@ public sealed class RollingRestartTests : IAsyncLifetime
         {
             var ids = delivered.Where(d => d.Tenant == tenant).Select(d => d.RequestId).ToArray();
             Assert.Equal(ids.Length, await _db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1 AND request_id = ANY($2) AND success", tenant, ids));
-            Assert.Equal(ids.Length, await _db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1 AND success", tenant));
+            var billed = await _db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1 AND success", tenant);
+            if (billed != ids.Length)
+            {
+                var rows = (await _db.ScalarAsync<string>("SELECT coalesce(string_agg(request_id, ','), '') FROM llm_calls WHERE tenant_id = $1 AND success AND NOT (request_id = ANY($2))", tenant, ids)).Split(',');
+                Assert.Fail($"tenant {tenant}: {billed} successful ledger rows, {ids.Length} delivered calls; rows of calls not delivered, with what their client got:\n"
+                    + string.Join("\n", rows.Select(r => $"{r}: {outcomes.GetValueOrDefault(r, "no answer recorded")}")) + $"\nlogs in {cluster.LogDirectory}; steps: {string.Join(", ", timings)}");
+            }
+
             await Reconcile.AssertReconciledAsync(audit, tenant);
         }
 
         var contended = (await ClusterHttp.Usage(audit, "rc")).GetProperty("counters").GetProperty("windows").EnumerateArray()
             .Single(w => w.GetProperty("window").GetString() == "lifetime").GetProperty("tokens").GetInt64();
         Assert.True(contended <= ContendedBudget, $"the contended budget was overshot: {contended} > {ContendedBudget}");
-    }
-
-    /// <summary>The request id of a stream that ran to <c>[DONE]</c> without an error event; null otherwise.</summary>
-    private static string? StreamDelivered(string sse)
-    {
-        var data = sse.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => l["data: ".Length..].Trim()).ToList();
-        if (data.Count < 2 || data[^1] != "[DONE]" || data.Any(d => d.Contains("\"error\"", StringComparison.Ordinal)))
-        {
-            return null;
-        }
-
-        return JsonDocument.Parse(data[0]).RootElement.GetProperty("id").GetString()!["chatcmpl-".Length..];
     }
 }

@@ -15,7 +15,8 @@ namespace Orleans.LlmRouter.Integration.Tests;
 /// activates the tenant registry, the provider grains and the tenant's budget grain (a one-silo cluster can place them
 /// nowhere else); the other two silos join afterwards, and the front end starts last so it spreads its router calls
 /// over all three gateways. Killing the first silo takes those grains (and its share of router work) down; killing the
-/// second takes router work only.
+/// second takes router work only. In that case every other client streams: a stream whose router silo dies answers
+/// within the same bound (a 503 before its first chunk, an error event after it), never after Orleans' response timeout.
 /// </summary>
 /// <remarks>
 /// No call has a test-side timeout that could hide a hang: the HTTP client's own timeout is minutes, each call's
@@ -54,7 +55,8 @@ public sealed class SiloLossTests : IAsyncLifetime
         var cancel = TestContext.Current.CancellationToken;
         await using var cluster = new ProcessCluster(_db.ConnectionString);
         cluster.UseEditedConfig((file, text) => file == "providers.yaml"
-            ? ReplaceOnce(text, "latency_ms: 5", $"latency_ms: {Latency.TotalMilliseconds}")
+            ? ReplaceOnce(ReplaceOnce(ReplaceOnce(text, "latency_ms: 5", $"latency_ms: {Latency.TotalMilliseconds}"),
+                "time_to_first_token_ms: 2", $"time_to_first_token_ms: {Latency.TotalMilliseconds / 2}"), "chunk_delay_ms: 1", "chunk_delay_ms: 100")
             : text);
         var admin = new Dictionary<string, string> { ["LlmRouter__AdminKeyHash"] = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AdminKey))) };
 
@@ -85,14 +87,15 @@ public sealed class SiloLossTests : IAsyncLifetime
         {
             using var client = new HttpClient { BaseAddress = frontEnd.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            var stream = !killFirst && w % 2 == 1;
             for (var i = 0; !Volatile.Read(ref stopStarting); i++)
             {
                 var started = clock.Elapsed;
                 try
                 {
-                    using var response = await client.PostAsync("/v1/chat/completions", Chat($"client {w} call {i}"), CancellationToken.None);
+                    using var response = await client.PostAsync("/v1/chat/completions", Chat($"client {w} call {i}", stream), CancellationToken.None);
                     var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
-                    calls.Add(new Call(w, started, clock.Elapsed, (int)response.StatusCode, response.Headers.RetryAfter is not null, body));
+                    calls.Add(new Call(w, started, clock.Elapsed, (int)response.StatusCode, response.Headers.RetryAfter is not null, body, stream));
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
                         answered[w] = true;
@@ -104,7 +107,7 @@ public sealed class SiloLossTests : IAsyncLifetime
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    calls.Add(new Call(w, started, clock.Elapsed, 0, false, ex.GetType().Name + ": " + ex.Message));
+                    calls.Add(new Call(w, started, clock.Elapsed, 0, false, ex.GetType().Name + ": " + ex.Message, stream));
                 }
             }
         }, CancellationToken.None)).ToList();
@@ -158,7 +161,15 @@ public sealed class SiloLossTests : IAsyncLifetime
             Assert.Equal("service_unavailable", error.GetProperty("type").GetString());
         }
 
-        var delivered = calls.Where(c => c.Status == 200).Select(c => JsonDocument.Parse(c.Body).RootElement.GetProperty("id").GetString()!["chatcmpl-".Length..]).ToArray();
+        // A stream answered 200 either ran to [DONE] or ended with the cluster's error event (its silo died after its first chunk).
+        foreach (var call in calls.Where(c => c.Status == 200 && c.Stream && ClusterHttp.StreamDelivered(c.Body) is null))
+        {
+            Assert.True(call.Body.Contains("\"cluster_unavailable\"", StringComparison.Ordinal), $"a stream neither completed nor ended with the cluster's error event: {call}\n{report}");
+        }
+
+        var delivered = calls.Where(c => c.Status == 200)
+            .Select(c => c.Stream ? ClusterHttp.StreamDelivered(c.Body) : JsonDocument.Parse(c.Body).RootElement.GetProperty("id").GetString()!["chatcmpl-".Length..])
+            .OfType<string>().ToArray();
         Assert.True(calls.Count(c => c.Status == 200 && c.Started > killedAt + Bound) > 0, "the cluster served calls after the failover.\n" + report);
         if (!killFirst)
         {
@@ -196,8 +207,8 @@ public sealed class SiloLossTests : IAsyncLifetime
         await Reconcile.AssertReconciledAsync(adminClient, "loss");
     }
 
-    private static StringContent Chat(string text) =>
-        new($$"""{"model":"sim-small","max_tokens":20,"messages":[{"role":"user","content":"{{text}}"}]}""", Encoding.UTF8, "application/json");
+    private static StringContent Chat(string text, bool stream = false) =>
+        new($$"""{"model":"sim-small","max_tokens":20,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{text}}"}]}""", Encoding.UTF8, "application/json");
 
     private static string ReplaceOnce(string text, string from, string to)
     {
@@ -213,9 +224,9 @@ public sealed class SiloLossTests : IAsyncLifetime
     }
 
 
-    private sealed record Call(int Client, TimeSpan Started, TimeSpan Ended, int Status, bool RetryAfter, string Body)
+    private sealed record Call(int Client, TimeSpan Started, TimeSpan Ended, int Status, bool RetryAfter, string Body, bool Stream)
     {
         public override string ToString() =>
-            $"client {Client}: {Started.TotalSeconds:0.0}-{Ended.TotalSeconds:0.0} s, status {Status}, Retry-After {RetryAfter}, body {(Body.Length > 300 ? Body[..300] : Body)}";
+            $"client {Client}{(Stream ? " (stream)" : "")}: {Started.TotalSeconds:0.0}-{Ended.TotalSeconds:0.0} s, status {Status}, Retry-After {RetryAfter}, body {(Body.Length > 300 ? Body[..300] : Body)}";
     }
 }

@@ -70,6 +70,7 @@ internal sealed partial class RouterCall : IDisposable
         _cancelRouter.Dispose();
         Router = _owner.NextRouter(Router);
         Misses = 0;
+        Started = _owner.Now; // the new router has not begun it yet: it gets the young call's grace before a probe
         _cancelRouter = Router.CancelWhen(Context, _source.Token);
         return true;
     }
@@ -82,7 +83,8 @@ internal sealed partial class RouterCall : IDisposable
 
     internal RouterContext Context { get; }
 
-    internal long Started { get; }
+    /// <summary>When the call was sent to its current <see cref="Router"/> (a retry moves it): probes wait <see cref="RouterCalls.ProbeAfter"/> from here.</summary>
+    internal long Started { get; private set; }
 
     internal int Misses { get; set; }
 
@@ -105,6 +107,12 @@ internal sealed partial class RouterCall : IDisposable
         _cancelRouter.Dispose();
         _source.Dispose();
     }
+
+    /// <summary>Logs why a stream was cut after its first item (a node of the cluster lost, or the call given up).</summary>
+    internal void StreamCut(Exception ex) => LogStreamCut(_owner.Logger, ex, Context.RequestId, Context.TenantId, _lost);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} of tenant {TenantId}: its stream was cut after its first chunk by a cluster fault (router declared lost: {Lost}); the caller gets an error event")]
+    private static partial void LogStreamCut(ILogger logger, Exception error, string requestId, string tenantId, bool lost);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} of tenant {TenantId}: the cluster refused it before it ran; retrying once through another router")]
     private static partial void LogRetried(ILogger logger, Exception error, string requestId, string tenantId);

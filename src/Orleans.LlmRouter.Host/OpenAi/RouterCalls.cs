@@ -88,6 +88,9 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
 
     internal ILogger Logger => _logger;
 
+    /// <summary>The clock's timestamp now.</summary>
+    internal long Now => _time.GetTimestamp();
+
     /// <summary>A router under another key than <paramref name="current"/>'s (a retry; guarded front ends only).</summary>
     internal IRouterGrain NextRouter(IRouterGrain current)
     {
@@ -161,6 +164,11 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
 
         foreach (var call in calls)
         {
+            if (!ReferenceEquals(call.Router, router))
+            {
+                continue; // moved to another router while this probe was out: the answer is about the old one
+            }
+
             if (running.Contains(call.Context.RequestId))
             {
                 call.Misses = 0;

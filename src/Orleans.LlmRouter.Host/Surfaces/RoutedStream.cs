@@ -14,6 +14,7 @@ internal sealed class RoutedStream : IAsyncDisposable
 {
     private readonly IAsyncEnumerator<ChatStreamItem> _items;
     private readonly RouterCall _call;
+    private bool _faulted;
 
     private RoutedStream(IAsyncEnumerator<ChatStreamItem> items, RouterCall call, ChatStreamItem? first)
     {
@@ -39,11 +40,11 @@ internal sealed class RoutedStream : IAsyncDisposable
             }
             catch (Exception ex) when (call.RetryRefused(ex, stream: true))
             {
-                await items.DisposeAsync(); // a draining silo refused it before it began: once more, on another router
+                await ReleaseAsync(items, call, faulted: true); // a draining silo refused it before it began: once more, on another router
             }
-            catch
+            catch (Exception ex)
             {
-                await items.DisposeAsync();
+                await ReleaseAsync(items, call, faulted: SurfaceFailure.IsClusterFault(ex));
                 throw;
             }
         }
@@ -69,6 +70,8 @@ internal sealed class RoutedStream : IAsyncDisposable
             catch (Exception ex) when ((_call.Lost && ex is OperationCanceledException) || SurfaceFailure.IsClusterFault(ex))
             {
                 more = false;
+                _faulted = true;
+                _call.StreamCut(ex);
                 lost = new ChatStreamItem { ErrorClass = ProviderErrorClass.ClusterUnavailable, ErrorMessage = "A node of the cluster became unavailable during the stream." };
             }
 
@@ -88,5 +91,49 @@ internal sealed class RoutedStream : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _items.DisposeAsync();
+    public ValueTask DisposeAsync() => ReleaseAsync(_items, _call, _faulted);
+
+    /// <summary>
+    /// Disposes the enumeration, which tells the silo running it to let it go. That silo may be gone: then its disposal
+    /// would wait for Orleans' response timeout (30 s by default) before the caller's response could end. So the
+    /// disposal is awaited only while the silo is believed alive: not at all after a cluster fault of the enumeration
+    /// (<paramref name="faulted"/>), and no longer than until the call is given up (its silo declared lost, or the
+    /// client gone). A disposal left running ends by itself; its failure means nothing is left to release.
+    /// </summary>
+    private static async ValueTask ReleaseAsync(IAsyncEnumerator<ChatStreamItem> items, RouterCall call, bool faulted)
+    {
+        Task disposing;
+        try
+        {
+            disposing = items.DisposeAsync().AsTask();
+        }
+        catch (Exception ex) when (SurfaceFailure.IsClusterFault(ex) || ex is OperationCanceledException)
+        {
+            return;
+        }
+
+        if (!disposing.IsCompleted && !faulted)
+        {
+            var givenUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (call.Token.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), givenUp))
+            {
+                await Task.WhenAny(disposing, givenUp.Task);
+            }
+        }
+
+        if (!disposing.IsCompleted)
+        {
+            _ = disposing.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return;
+        }
+
+        try
+        {
+            await disposing;
+        }
+        catch (Exception ex) when (SurfaceFailure.IsClusterFault(ex) || ex is OperationCanceledException)
+        {
+            // the enumeration's silo is gone or the call was given up: there is nothing left to release
+        }
+    }
 }

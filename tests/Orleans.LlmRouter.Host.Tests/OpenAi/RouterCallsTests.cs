@@ -174,6 +174,47 @@ public sealed class RouterCallsTests
     }
 
     [Fact]
+    public void A_call_moved_to_another_router_gets_the_young_calls_grace_there_before_it_is_probed()
+    {
+        // The call waited 5 s for a draining silo's refusal, then moves to another router, which has not begun it yet.
+        using var calls = Guarded();
+        using var call = calls.Begin(new RouterContext("t1") { RequestId = "r-moved" }, CancellationToken.None);
+        _answer = ids => Task.FromResult(ids); // its first router still holds it while the refusal is on its way
+        for (var i = 0; i < 5; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        _answer = _ => Task.FromResult(Array.Empty<string>()); // the new router begins it only later
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), stream: false));
+        var probesBefore = _probes;
+        _time.Advance(RouterCalls.ProbeInterval); // 1 s on the new router: too young to probe there
+        Assert.Equal(probesBefore, _probes);
+        Assert.False(call.Lost);
+        _time.Advance(RouterCalls.ProbeInterval); // 2 s: probed, first miss
+        Assert.False(call.Lost);
+        _time.Advance(RouterCalls.ProbeInterval); // second miss: now it is lost
+        Assert.True(call.Lost);
+    }
+
+    [Fact]
+    public async Task A_probe_answer_about_the_router_a_call_has_left_counts_no_miss()
+    {
+        using var calls = Guarded();
+        using var call = calls.Begin(new RouterContext("t1") { RequestId = "r-left" }, CancellationToken.None);
+        var late = new TaskCompletionSource<string[]>();
+        _answer = _ => late.Task;
+        _time.Advance(RouterCalls.ProbeInterval * 2); // a probe of its first router goes out and waits
+        Assert.Equal(1, _probes);
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), stream: false));
+
+        late.SetResult([]); // the first router does not run it: true, and no news about the new one
+        await Task.Yield();
+        Assert.Equal(0, call.Misses);
+        Assert.False(call.Lost);
+    }
+
+    [Fact]
     public async Task A_second_refusal_is_not_retried_again()
     {
         using var calls = Guarded();
