@@ -30,7 +30,6 @@ internal static class ConsoleEndpoints
             return Results.Redirect("/ui/signin");
         });
         session.MapGet("/denied", (HttpContext http) => Denied(http));
-        session.MapGet(string.Empty, OverviewPage.RenderAsync);
         session.MapGet("/", OverviewPage.RenderAsync);
         session.MapGet("/tenants/{id}", TenantPages.TenantAsync);
         session.MapGet("/calls", CallLogPages.ListAsync);
