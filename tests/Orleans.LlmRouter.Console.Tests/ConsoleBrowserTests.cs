@@ -117,6 +117,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         try
         {
             await Expect(page.Locator("tr[data-provider=simulated] td[data-k=enabled]")).ToContainTextAsync("no");
+            await Expect(page.Locator("tr[data-provider=simulated] td[data-k=enabled]")).ToContainTextAsync("disabled at run time");
             await fixture.ScreenshotAsync(page, "07-providers-disabled");
         }
         finally
@@ -126,6 +127,8 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         }
 
         await Expect(page.Locator("tr[data-provider=simulated] td[data-k=enabled]")).ToHaveTextAsync("yes", new() { Timeout = 20_000 });
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Disable simulated" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Enable simulated" })).ToBeHiddenAsync();
         await fixture.ScreenshotAsync(page, "08-providers");
 
         // The playground's dry run as the tenant.

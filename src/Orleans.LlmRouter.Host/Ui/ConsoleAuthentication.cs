@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.Auth;
 
@@ -35,6 +36,12 @@ internal static class ConsoleAuthentication
     public static IServiceCollection AddLlmRouterConsole(this IServiceCollection services, ConsoleOptions options)
     {
         services.AddSingleton(options);
+        if (options.KeysPath is { } keys)
+        {
+            // One key ring for every process serving /ui, so a session opened on one is valid on all.
+            services.AddDataProtection().SetApplicationName("Orleans.LlmRouter").PersistKeysToFileSystem(new DirectoryInfo(keys));
+        }
+
         services.AddAuthentication().AddCookie(Scheme, cookie =>
         {
             cookie.Cookie.Name = CookieName;

@@ -33,7 +33,9 @@ internal static class ProviderPage
             if (r.Configurable)
             {
                 var path = "/ui/providers/" + Uri.EscapeDataString(r.Id);
-                sb.Append(r.Enabled == "yes" ? Button(http, path + "/disable", "Disable " + r.Id, "Disable " + r.Id + " on every silo?", "danger") : Button(http, path + "/enable", "Enable " + r.Id));
+                // Both buttons, the one that does not apply hidden; the live refresh swaps them when the state changes.
+                sb.Append(CultureInfo.InvariantCulture, $"<span data-when=\"on\"{(r.On ? string.Empty : " hidden")}>").Append(Button(http, path + "/disable", "Disable " + r.Id, "Disable " + r.Id + " on every silo?", "danger")).Append("</span>");
+                sb.Append(CultureInfo.InvariantCulture, $"<span data-when=\"off\"{(r.On ? " hidden" : string.Empty)}>").Append(Button(http, path + "/enable", "Enable " + r.Id)).Append("</span>");
             }
             else
             {
@@ -85,10 +87,11 @@ internal static class ProviderPage
                 h is null ? "–" : h.TokensThisMinute.ToString(CultureInfo.InvariantCulture) + (limits?.TokensPerMinute is { } tpm ? $" of {tpm}" : string.Empty),
                 h is null ? "–" : h.ConcurrencySlotsLeased.ToString(CultureInfo.InvariantCulture) + (limits?.MaxConcurrency is { } mc ? $" of {mc}" : string.Empty),
                 h?.LastFailureAt is { } at ? Time(at) + " " + h.LastFailureClass : "–",
-                catalog.ResolveScope(v.Id) is { Enabled: true });
+                catalog.ResolveScope(v.Id) is { Enabled: true },
+                v.Enabled);
         }).ToList();
     }
 
     /// <summary>One provider row as shown (and as the live refresh sends it).</summary>
-    internal sealed record Row(string Id, string Type, string Enabled, string State, string FailureRatio, string Latency, string Requests, string Tokens, string Slots, string LastFailure, bool Configurable);
+    internal sealed record Row(string Id, string Type, string Enabled, string State, string FailureRatio, string Latency, string Requests, string Tokens, string Slots, string LastFailure, bool Configurable, bool On);
 }

@@ -18,11 +18,11 @@ internal static class Svg
     /// <summary>Vertical bars, one per bucket, labelled at both ends of the axis.</summary>
     public static string Bars(string title, IReadOnlyList<(string Label, double Value, string Tip)> bars, string id)
     {
-        const double width = 640, height = 160, pad = 24;
+        const double width = 640, height = 160;
         var max = bars.Count == 0 ? 0 : bars.Max(b => b.Value);
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<figure class=\"chart\" id=\"{E(id)}\"><figcaption>{E(title)}</figcaption>");
-        sb.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {N(width)} {N(height + pad)}\" role=\"img\" aria-label=\"{E(title)}: {bars.Count} bars, highest {N(max)}\" preserveAspectRatio=\"none\">");
+        sb.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {N(width)} {N(height)}\" role=\"img\" aria-label=\"{E(title)}: {bars.Count} bars, highest {N(max)}\" preserveAspectRatio=\"none\">");
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"0\" y1=\"{N(height)}\" x2=\"{N(width)}\" y2=\"{N(height)}\" stroke=\"#555\"/>");
         if (bars.Count > 0 && max > 0)
         {
@@ -33,26 +33,28 @@ internal static class Svg
                 sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"bar\" x=\"{N((i * step) + 1)}\" y=\"{N(height - h)}\" width=\"{N(Math.Max(1, step - 2))}\" height=\"{N(h)}\" fill=\"{Palette[0]}\" data-value=\"{N(bars[i].Value)}\"><title>{E(bars[i].Label)}: {E(bars[i].Tip)}</title></rect>");
             }
 
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"{N(height + 16)}\" class=\"axis\">{E(bars[0].Label)}</text>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(width)}\" y=\"{N(height + 16)}\" text-anchor=\"end\" class=\"axis\">{E(bars[^1].Label)}</text>");
         }
         else
         {
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(width / 2)}\" y=\"{N(height / 2)}\" text-anchor=\"middle\" class=\"axis\">No calls in this range</text>");
         }
 
-        return sb.Append("</svg></figure>").ToString();
+        sb.Append("</svg>");
+        return sb.Append(Axis(bars.Count == 0 ? null : bars[0].Label, bars.Count == 0 ? null : bars[^1].Label)).Append("</figure>").ToString();
     }
+
+    private static string Axis(string? first, string? last) =>
+        first is null ? string.Empty : $"<div class=\"axis-labels\" aria-hidden=\"true\"><span>{E(first)}</span><span>{E(last)}</span></div>";
 
     /// <summary>Bars stacked by series (e.g. a tenant's spend per day by model), with a legend.</summary>
     public static string Stacked(string title, IReadOnlyList<string> columns, IReadOnlyList<string> series, Func<string, string, decimal> value, string id)
     {
-        const double width = 640, height = 180, pad = 24;
+        const double width = 640, height = 180;
         var totals = columns.Select(c => series.Sum(s => value(c, s))).ToList();
         var max = totals.Count == 0 ? 0m : totals.Max();
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<figure class=\"chart\" id=\"{E(id)}\" data-total=\"{E(totals.Sum())}\"><figcaption>{E(title)}</figcaption>");
-        sb.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {N(width)} {N(height + pad)}\" role=\"img\" aria-label=\"{E(title)}: total {E(Usd(totals.Sum()))} over {columns.Count} days\" preserveAspectRatio=\"none\">");
+        sb.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {N(width)} {N(height)}\" role=\"img\" aria-label=\"{E(title)}: total {E(Usd(totals.Sum()))} over {columns.Count} days\" preserveAspectRatio=\"none\">");
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"0\" y1=\"{N(height)}\" x2=\"{N(width)}\" y2=\"{N(height)}\" stroke=\"#555\"/>");
         if (columns.Count > 0 && max > 0)
         {
@@ -74,15 +76,13 @@ internal static class Svg
                 }
             }
 
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"{N(height + 16)}\" class=\"axis\">{E(columns[0])}</text>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(width)}\" y=\"{N(height + 16)}\" text-anchor=\"end\" class=\"axis\">{E(columns[^1])}</text>");
         }
         else
         {
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{N(width / 2)}\" y=\"{N(height / 2)}\" text-anchor=\"middle\" class=\"axis\">No spend in this range</text>");
         }
 
-        sb.Append("</svg><ul class=\"legend\">");
+        sb.Append("</svg>").Append(Axis(columns.Count == 0 ? null : columns[0], columns.Count == 0 ? null : columns[^1])).Append("<ul class=\"legend\">");
         for (var j = 0; j < series.Count; j++)
         {
             sb.Append(CultureInfo.InvariantCulture, $"<li><svg width=\"12\" height=\"12\" aria-hidden=\"true\"><rect width=\"12\" height=\"12\" fill=\"{Palette[j % Palette.Length]}\"/></svg>{E(series[j])}</li>");

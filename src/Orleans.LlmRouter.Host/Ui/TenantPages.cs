@@ -102,7 +102,7 @@ internal static class TenantPages
                     {
                         var basePath = $"/ui/tenants/{Uri.EscapeDataString(id)}/keys/{Uri.EscapeDataString(k.KeyId)}";
                         cells.Add(k.RevokedAt is null
-                            ? Button(http, basePath + "/rotate", "Rotate", "Rotate this key? A new secret is issued and shown once.") + Button(http, basePath + "/revoke", "Revoke", "Revoke this key?", "danger")
+                            ? Button(http, basePath + "/rotate", "Rotate", "Rotate this key? A new secret is issued (shown once) and this one stops working.") + Button(http, basePath + "/revoke", "Revoke", "Revoke this key?", "danger")
                             : string.Empty);
                     }
 

@@ -37,6 +37,10 @@ for (const table of document.querySelectorAll("table[data-poll]")) {
           const value = row[cell.dataset.k];
           if (value !== undefined && cell.textContent !== String(value)) cell.textContent = String(value);
         }
+        // Of the row's alternative controls (data-when="on" / "off"), show the one that applies now.
+        for (const control of tr.querySelectorAll("[data-when]")) {
+          control.hidden = (row.on ? "on" : "off") !== control.dataset.when;
+        }
       }
       status.textContent = "Updated " + new Date().toLocaleTimeString();
       table.dataset.refreshed = String(Number(table.dataset.refreshed || 0) + 1);
