@@ -226,6 +226,27 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         Assert.DoesNotContain("Revoked later", await page.ContentAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnExpiredSessionGetsTheSignInPage()
+    {
+        fixture.RequireBrowser();
+        await using var context = await fixture.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/ui/providers");
+        await SignInAsync(page, ConsoleFixture.AdminKey);
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Providers");
+
+        // Just before the session's lifetime (8 h by default) it still works; past it, the same cookie gets the
+        // sign-in page and no data.
+        fixture.SessionClock.Advance(TimeSpan.FromHours(8) - TimeSpan.FromMinutes(1));
+        await page.GotoAsync("/ui/providers");
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Providers");
+        fixture.SessionClock.Advance(TimeSpan.FromMinutes(2));
+        await page.GotoAsync("/ui/providers");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/ui/signin"));
+        Assert.DoesNotContain("data-provider", await page.ContentAsync(), StringComparison.Ordinal);
+    }
+
     private static async Task SignInAsync(IPage page, string key)
     {
         await page.GetByLabel("Key", new() { Exact = true }).FillAsync(key);

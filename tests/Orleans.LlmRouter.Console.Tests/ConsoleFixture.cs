@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using Orleans.LlmRouter.Host.Hosting;
@@ -22,6 +25,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     private WebApplication? _app;
     private IPlaywright? _playwright;
+
+    /// <summary>The clock of console sessions only (the cookie scheme's), so a test can let a session expire.</summary>
+    public FakeTimeProvider SessionClock { get; } = new(DateTimeOffset.UtcNow);
 
     public static string ChromiumPath => Environment.GetEnvironmentVariable("LLMROUTER_CHROMIUM") is { Length: > 0 } p ? p : "/usr/bin/chromium";
 
@@ -57,7 +63,11 @@ public sealed class ConsoleFixture : IAsyncLifetime
             $"--LlmRouter:ClusterId=console-{Guid.NewGuid():N}",
             "--Logging:LogLevel:Default=Warning",
         ],
-        builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.PostConfigure<CookieAuthenticationOptions>("LlmRouterConsole", o => o.TimeProvider = SessionClock);
+        });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
         Admin = new HttpClient { BaseAddress = BaseAddress };
