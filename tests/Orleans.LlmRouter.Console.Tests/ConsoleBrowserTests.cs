@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -245,6 +246,44 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         await page.GotoAsync("/ui/providers");
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/ui/signin"));
         Assert.DoesNotContain("data-provider", await page.ContentAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EveryPageHasNoSeriousAccessibilityViolationAndStartsWithASkipLink()
+    {
+        fixture.RequireBrowser();
+        await using var context = await fixture.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var violations = new List<string>();
+        async Task CheckAsync(string path)
+        {
+            await page.GotoAsync(path);
+            var result = await page.RunAxe();
+            Assert.NotEmpty(result.Passes); // axe ran on the page
+            foreach (var v in result.Violations)
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"{path}: {v.Id} ({v.Impact}) {v.Help}");
+            }
+
+            violations.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical")
+                .Select(v => $"{path}: {v.Id} ({v.Impact}) {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Target?.ToString()))}"));
+        }
+
+        await CheckAsync("/ui/signin");
+        await SignInAsync(page, ConsoleFixture.AdminKey);
+        foreach (var path in new[] { "/ui", "/ui?range=30d", "/ui/tenants", "/ui/tenants/dev", "/ui/providers", "/ui/calls", "/ui/playground" })
+        {
+            await CheckAsync(path);
+        }
+
+        Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations));
+
+        // Keyboard: the first Tab lands on the skip link, which leads to the main content.
+        await page.GotoAsync("/ui/tenants");
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator(":focus")).ToHaveTextAsync("Skip to content");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("#main$"));
     }
 
     private static async Task SignInAsync(IPage page, string key)

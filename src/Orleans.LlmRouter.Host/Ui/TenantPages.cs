@@ -242,7 +242,7 @@ internal static class TenantPages
     }
 
     private static IResult Error(HttpContext http, string message, int status = StatusCodes.Status400BadRequest) =>
-        Page(http, "Not saved", $"<h1>Not saved</h1><p class=\"error\" role=\"alert\">{E(message)}</p><p><a href=\"javascript:history.back()\">Back</a></p>", status, http.Session());
+        Page(http, "Not saved", $"<h1>Not saved</h1><p class=\"error\" role=\"alert\">{E(message)}</p><p><a href=\"/ui/tenants\">Back to the tenants</a></p>", status, http.Session());
 
     private static string SettingsForm(HttpContext http, string action, TenantSettings? s, string submit)
     {
