@@ -138,6 +138,13 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("sim-small");
         await page.GetByRole(AriaRole.Button, new() { Name = "Dry run" }).ClickAsync();
         await Expect(page.Locator("#chosen")).ToHaveTextAsync("sim-small");
+        await Expect(page.Locator("#answer")).ToHaveCountAsync(0); // a dry run calls no one
+
+        // Sent for real as a tenant with budget left: the answer, its model and its actual cost, billed on the ledger.
+        await page.GetByLabel("Tenant", new() { Exact = true }).SelectOptionAsync("dev");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send as the tenant" }).ClickAsync();
+        await Expect(page.Locator("#answer")).Not.ToBeEmptyAsync();
+        await Expect(page.Locator("#actual-cost")).ToContainTextAsync("$");
         await fixture.ScreenshotAsync(page, "09-playground");
 
         // The Orleans dashboard, mounted under the console.
