@@ -34,4 +34,13 @@ internal interface ILedger
 
     /// <summary>Rows the store refused for their data and that are kept aside instead, newest first (at most <paramref name="limit"/>).</summary>
     Task<QuarantineReport> QuarantineAsync(int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>A bounded page of calls, newest first (<see cref="CallLogQuery"/>: keyset-paginated, across tenants when none is named).</summary>
+    Task<IReadOnlyList<LedgerRecord>> PageAsync(CallLogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Aggregates over a range (calls, failures, spend, latency percentiles, per-bucket series, top tenants and models).</summary>
+    Task<LedgerStats> StatsAsync(LedgerStatsQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>A tenant's spend per day and model over [from, to).</summary>
+    Task<IReadOnlyList<DayModelSpend>> SpendByDayAndModelAsync(string tenantId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
 }

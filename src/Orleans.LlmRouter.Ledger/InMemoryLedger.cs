@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Orleans.LlmRouter.Ledger;
 
 /// <summary>The embedded default's ledger: process memory, lost on restart (the host says so at start-up).</summary>
-internal sealed class InMemoryLedger : ILedger
+internal sealed partial class InMemoryLedger : ILedger
 {
     private readonly Lock _lock = new();
     private readonly List<LedgerRecord> _records = [];

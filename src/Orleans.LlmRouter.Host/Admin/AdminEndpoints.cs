@@ -57,7 +57,8 @@ internal static class AdminEndpoints
         return TypedResults.Ok(await grains.GetRouter().ExplainAsync(parsed.Request, context));
     }
 
-    private static async Task<Ok<ProviderHealthView[]>> ProviderHealthAsync(IGrainFactory grains, ModelCatalog catalog)
+    /// <summary>Every provider, model scope and deployment with its health (also the console's providers page).</summary>
+    internal static async Task<Ok<ProviderHealthView[]>> ProviderHealthAsync(IGrainFactory grains, ModelCatalog catalog)
     {
         var views = new List<ProviderHealthView>();
         foreach (var p in catalog.Providers.Values.OrderBy(p => p.Id, StringComparer.Ordinal))
@@ -80,7 +81,8 @@ internal static class AdminEndpoints
         return TypedResults.Ok(views.ToArray());
     }
 
-    private static async Task<Results<Ok<ProviderSnapshot>, ProblemHttpResult>> SetEnabledAsync(string id, bool enabled, IGrainFactory grains, ModelCatalog catalog, IServiceProvider services)
+    /// <summary>Enables or disables a provider scope at run time (also the console's providers page).</summary>
+    internal static async Task<Results<Ok<ProviderSnapshot>, ProblemHttpResult>> SetEnabledAsync(string id, bool enabled, IGrainFactory grains, ModelCatalog catalog, IServiceProvider services)
     {
         if (catalog.ResolveScope(id) is not { } provider)
         {
@@ -187,12 +189,16 @@ internal static class AdminEndpoints
         return TypedResults.Ok(await ledger.QuarantineAsync(limit ?? 100, http.RequestAborted));
     }
 
-    private static async Task WriteCsvAsync(HttpContext http, ILedger ledger, UsageQuery query)
+    private static Task WriteCsvAsync(HttpContext http, ILedger ledger, UsageQuery query) =>
+        WriteCsvAsync(http, ledger.QueryAsync(query, http.RequestAborted), $"usage-{query.TenantId}.csv");
+
+    /// <summary>Ledger rows as CSV, the usage export's columns (also the console's call log export).</summary>
+    internal static async Task WriteCsvAsync(HttpContext http, IAsyncEnumerable<LedgerRecord> rows, string fileName)
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
-        http.Response.Headers.ContentDisposition = $"attachment; filename=\"usage-{query.TenantId}.csv\"";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
         var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id\n");
-        await foreach (var r in ledger.QueryAsync(query, http.RequestAborted))
+        await foreach (var r in rows)
         {
             sb.AppendJoin(',', Csv(r.RequestId), Csv(r.TenantId), Csv(r.RunId), Csv(string.Join(';', r.Tags)), Csv(r.Action), Csv(r.Strategy), Csv(r.Provider), Csv(r.Model),
                 r.PromptTokens.ToString(CultureInfo.InvariantCulture), r.CompletionTokens.ToString(CultureInfo.InvariantCulture), r.CachedTokens.ToString(CultureInfo.InvariantCulture),

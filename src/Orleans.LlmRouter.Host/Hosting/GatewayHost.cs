@@ -13,6 +13,8 @@ using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Host.OpenAi;
 using Orleans.LlmRouter.Host.Responses;
+using Orleans.LlmRouter.Host.Ui;
+using Orleans.Dashboard;
 
 namespace Orleans.LlmRouter.Host.Hosting;
 
@@ -162,12 +164,17 @@ public static partial class GatewayHost
         }
 
         var catalogToRun = SecureDefaults.ApplySimulated(settings, secure, loaded.Catalog);
+        var console = ConsoleOptions.Read(config); // the admin console at /ui (LlmRouter:Console)
         if (settings.Role == GatewayRole.FrontEnd)
         {
             builder.UseOrleansClient(client =>
             {
                 settings.ApplyClient(client);
                 client.AddActivityPropagation(); // one trace from the front end into the silos
+                if (console.Dashboard)
+                {
+                    client.AddDashboard(o => o.HideTrace = true); // the silos must run it too (LlmRouter:Console:Dashboard)
+                }
             });
             builder.Services.AddLlmRouterFrontEnd(catalogToRun);
             AddRouterCalls(builder.Services, guard: true);
@@ -178,6 +185,10 @@ public static partial class GatewayHost
             {
                 settings.Apply(silo);
                 silo.AddActivityPropagation(); // one trace across silos
+                if (console.Dashboard)
+                {
+                    silo.AddDashboard(o => o.HideTrace = true); // the Orleans dashboard's grains, served at /ui/cluster/
+                }
                 silo.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = shutdown.DeactivationTimeout);
                 silo.Services.Configure<Grains.Hosting.RouterDrainOptions>(o => o.InFlightTimeout = shutdown.InFlightTimeout);
                 silo.Services.AddLlmRouterGrains(catalogToRun);
@@ -189,6 +200,10 @@ public static partial class GatewayHost
         builder.Services.TryAddSingleton<Core.Tokens.PromptTokenCounter>(); // count_tokens on the front end (the silo shares it)
         GatewayTelemetry.Add(builder);
         builder.Services.AddLlmRouterAuthentication();
+        if (console.Enabled)
+        {
+            builder.Services.AddLlmRouterConsole(console);
+        }
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
@@ -206,6 +221,10 @@ public static partial class GatewayHost
             app.MapResponsesEndpoints();
             app.MapAdminEndpoints();
             app.MapOpenApi();
+            if (console.Enabled)
+            {
+                app.MapLlmRouterConsole(console);
+            }
         }
 
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthBody("ok")));
