@@ -5,6 +5,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Host.OpenAi;
+using Orleans.LlmRouter.Host.Surfaces;
 using static Orleans.LlmRouter.Host.Ui.Html;
 
 namespace Orleans.LlmRouter.Host.Ui;
@@ -80,7 +81,7 @@ internal static class PlaygroundPage
                     + $"<dt>Attempts</dt><dd>{E(string.Join("; ", done.Attempts.Select(a => $"{a.Model}@{a.Provider}: {(a.ErrorClass is null ? "ok" : a.ErrorClass.ToString())}")))}</dd><dt>Latency</dt><dd>{E(done.LatencyMs, "0")} ms</dd></dl>";
             }
         }
-        catch (Exception ex) when (ex is OpenAiRequestException or InvalidRoutingException or BudgetExceededException or AllModelsFailedException or TenantRateLimitedException)
+        catch (Exception ex) when (ex is InvalidRequestException or InvalidRoutingException or BudgetExceededException or AllModelsFailedException or TenantRateLimitedException)
         {
             result = $"<p class=\"error\" role=\"alert\">{E(ex.GetType().Name)}: {E(ex.Message)}</p>";
         }
