@@ -9,6 +9,7 @@ using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Admin;
 using Orleans.LlmRouter.Host.Anthropic;
 using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.Mcp;
 using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Host.OpenAi;
@@ -188,6 +189,11 @@ public static partial class GatewayHost
         builder.Services.TryAddSingleton<Core.Tokens.PromptTokenCounter>(); // count_tokens on the front end (the silo shares it)
         GatewayTelemetry.Add(builder);
         builder.Services.AddLlmRouterAuthentication();
+        if (settings.Role != GatewayRole.Silo)
+        {
+            builder.Services.AddLlmRouterMcp(); // /mcp, the MCP gateway (Mcp/)
+        }
+
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
@@ -204,6 +210,7 @@ public static partial class GatewayHost
             app.MapAnthropicEndpoints();
             app.MapResponsesEndpoints();
             app.MapAdminEndpoints();
+            app.MapLlmRouterMcp();
             app.MapOpenApi();
         }
 
