@@ -78,11 +78,6 @@ public sealed partial class CatalogLoader
 
         var notices = new List<string>();
         var providers = Validate(parsed, errors, notices);
-        if (errors.Count > 0)
-        {
-            throw new ConfigurationException(errors.OrderBy(e => e.Location.File, StringComparer.Ordinal).ThenBy(e => e.Location.Line).ToList());
-        }
-
         var mcpServers = ValidateMcp(parsed, errors, notices);
         if (errors.Count > 0)
         {
