@@ -15,15 +15,21 @@ namespace Orleans.LlmRouter.Host.Tests.Mcp;
 /// servers built with the SDK on loopback: <see cref="Healthy"/> (needs a bearer key, given to the gateway through an
 /// environment variable) and <see cref="Flaky"/> (fails, stalls or answers garbage on demand). The catalog names them
 /// several times with different governance (see <c>mcp.yaml</c> below); each test uses its own tenant.
+/// <see cref="McpFrontEndFixture"/> is the other hosting shape: a silo-only gateway and a front end reaching it as an
+/// Orleans client, <c>/mcp</c> on the front end.
 /// </summary>
-public sealed class McpGatewayFixture : IAsyncLifetime
+public class McpGatewayFixture : IAsyncLifetime
 {
     public const string UpstreamKeyVariable = "LLMROUTER_TEST_MCP_FILES_KEY";
     public const string UpstreamKey = "sk-upstream-MCP-secret-7d1e";
     public const string AdminKey = "sk-mcp-operator-key";
 
     private WebApplication? _app;
+    private WebApplication? _frontEnd;
     private string? _configDir;
+
+    /// <summary>True for the separate front end shape.</summary>
+    protected virtual bool SeparateFrontEnd => false;
 
     public UpstreamMcpServer Healthy { get; private set; } = null!;
 
@@ -33,6 +39,7 @@ public sealed class McpGatewayFixture : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The silo's services (its in-memory ledger).</summary>
     public IServiceProvider Services => _app!.Services;
 
     public CapturingLoggerProvider Logs { get; } = new();
@@ -93,25 +100,38 @@ public sealed class McpGatewayFixture : IAsyncLifetime
             {{Tenant("rpm", "    mcp: { servers: [paced] }")}}
             {{Tenant("admin", "    mcp: { servers: [toggled] }")}}
             """);
-        _app = GatewayHost.Build(
+        string[] common =
         [
             "--urls", "http://127.0.0.1:0",
             $"--LlmRouter:ConfigPath={dir}",
-            $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}",
             $"--LlmRouter:GatewayPort={GatewayFixture.FreePort()}",
             $"--LlmRouter:ClusterId=mcp-{Guid.NewGuid():N}",
             $"--LlmRouter:AdminKeyHash={Hash(AdminKey)}",
             "--Logging:LogLevel:Default=Warning",
-        ],
-        builder =>
+        ];
+        void Configure(WebApplicationBuilder builder)
         {
             builder.Services.AddSingleton(new RouterClock(Clock));
             builder.Logging.AddProvider(Logs);
             builder.Logging.AddFilter<CapturingLoggerProvider>("Orleans.LlmRouter", LogLevel.Debug);
             builder.Logging.AddFilter<CapturingLoggerProvider>("System.Net.Http", LogLevel.Trace);
-        });
+        }
+
+        if (!SeparateFrontEnd)
+        {
+            _app = GatewayHost.Build([.. common, $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}"], Configure);
+            await _app.StartAsync();
+            BaseAddress = new Uri(_app.Urls.First());
+            return;
+        }
+
+        // Not the embedded mode: the shipped dev keys and simulated models are opt-in.
+        string[] separate = ["--LlmRouter:AllowDevKeys=true", "--LlmRouter:AllowSimulated=true"];
+        _app = GatewayHost.Build([.. common, .. separate, "--LlmRouter:Role=silo", $"--LlmRouter:SiloPort={GatewayFixture.FreePort()}"], Configure);
         await _app.StartAsync();
-        BaseAddress = new Uri(_app.Urls.First());
+        _frontEnd = GatewayHost.Build([.. common, .. separate, "--LlmRouter:Role=frontend"], Configure);
+        await _frontEnd.StartAsync();
+        BaseAddress = new Uri(_frontEnd.Urls.First());
     }
 
     /// <summary>An MCP client of the official SDK connected to the gateway's <c>/mcp</c> with <paramref name="key"/>.</summary>
@@ -136,10 +156,14 @@ public sealed class McpGatewayFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
+        GC.SuppressFinalize(this);
+        foreach (var app in new[] { _frontEnd, _app })
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            if (app is not null)
+            {
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
         }
 
         await Healthy.DisposeAsync();
@@ -155,4 +179,16 @@ public sealed class McpGatewayFixture : IAsyncLifetime
 public sealed class McpGatewayCollection : ICollectionFixture<McpGatewayFixture>
 {
     public const string Name = "mcp-gateway";
+}
+
+/// <summary><see cref="McpGatewayFixture"/> in the separate shape: <c>/mcp</c> on a front end that is an Orleans client of a silo-only gateway.</summary>
+public sealed class McpFrontEndFixture : McpGatewayFixture
+{
+    protected override bool SeparateFrontEnd => true;
+}
+
+[CollectionDefinition(Name)]
+public sealed class McpFrontEndCollection : ICollectionFixture<McpFrontEndFixture>
+{
+    public const string Name = "mcp-frontend";
 }

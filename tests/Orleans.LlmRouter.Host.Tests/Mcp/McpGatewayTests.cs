@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Host.Mcp;
 using Orleans.LlmRouter.Ledger;
 
@@ -13,9 +14,10 @@ namespace Orleans.LlmRouter.Host.Tests.Mcp;
 /// <summary>
 /// The MCP gateway through its public surface: the official MCP C# client against <c>/mcp</c> of a real embedded
 /// gateway, two SDK-built MCP servers on loopback behind it.
+/// The same tests run in both hosting shapes: <see cref="McpEmbeddedGatewayTests"/> (co-hosted silo) and
+/// <see cref="McpFrontEndGatewayTests"/> (a separate front end).
 /// </summary>
-[Collection(McpGatewayCollection.Name)]
-public sealed class McpGatewayTests(McpGatewayFixture fixture)
+public abstract class McpGatewayTests(McpGatewayFixture fixture)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -245,11 +247,20 @@ public sealed class McpGatewayTests(McpGatewayFixture fixture)
         Assert.Equal(2, rows.Count);
         Assert.Equal(0.01m, rows.Sum(r => r.CostUsd));
 
-        using var admin = fixture.Http(McpGatewayFixture.AdminKey);
-        using var reconcile = JsonDocument.Parse(await admin.GetStringAsync("/api/v1/tenants/t-poor/reconcile", Ct));
-        Assert.True(reconcile.RootElement.GetProperty("consistent").GetBoolean(), reconcile.RootElement.ToString());
-        var csv = await admin.GetStringAsync("/api/v1/tenants/t-poor/usage?format=csv", Ct);
-        Assert.Equal(2, csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(",tool_call", StringComparison.Ordinal)));
+        // The budget's counters equal the ledger: on the silo itself, and through the admin API's reconcile audit and
+        // usage export where the front end shares the silo's ledger (the embedded shape; a separate front end without
+        // PostgreSQL has a ledger of its own).
+        var usage = await fixture.Services.GetRequiredService<IGrainFactory>().GetTenantBudget("t-poor").GetUsageAsync();
+        Assert.Equal(0.01m, usage.Windows.Single(w => w.Window == "lifetime").CostUsd);
+        Assert.Equal(0, usage.ReservationsInFlight);
+        if (fixture is not McpFrontEndFixture)
+        {
+            using var admin = fixture.Http(McpGatewayFixture.AdminKey);
+            using var reconcile = JsonDocument.Parse(await admin.GetStringAsync("/api/v1/tenants/t-poor/reconcile", Ct));
+            Assert.True(reconcile.RootElement.GetProperty("consistent").GetBoolean(), reconcile.RootElement.ToString());
+            var csv = await admin.GetStringAsync("/api/v1/tenants/t-poor/usage?format=csv", Ct);
+            Assert.Equal(2, csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(",tool_call", StringComparison.Ordinal)));
+        }
     }
 
     [Fact]
@@ -288,3 +299,9 @@ public sealed class McpGatewayTests(McpGatewayFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, notAdmin.StatusCode); // as every admin-only route answers a tenant key
     }
 }
+
+[Collection(McpGatewayCollection.Name)]
+public sealed class McpEmbeddedGatewayTests(McpGatewayFixture fixture) : McpGatewayTests(fixture);
+
+[Collection(McpFrontEndCollection.Name)]
+public sealed class McpFrontEndGatewayTests(McpFrontEndFixture fixture) : McpGatewayTests(fixture);
