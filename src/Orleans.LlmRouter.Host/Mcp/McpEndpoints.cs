@@ -43,6 +43,17 @@ internal static class McpEndpoints
                 var (tenant, access) = await CallerAsync(ctx);
                 var call = ctx.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams);
                 return await ctx.Services!.GetRequiredService<McpGateway>().CallToolAsync(tenant.Id, access, call, ct);
+            })
+            .WithListPromptsHandler(async (ctx, ct) =>
+            {
+                var (_, access) = await CallerAsync(ctx);
+                return await ctx.Services!.GetRequiredService<McpGateway>().ListPromptsAsync(access, ct);
+            })
+            .WithGetPromptHandler(async (ctx, ct) =>
+            {
+                var (_, access) = await CallerAsync(ctx);
+                var request = ctx.Params ?? throw new McpProtocolException("prompts/get needs params with a prompt name.", McpErrorCode.InvalidParams);
+                return await ctx.Services!.GetRequiredService<McpGateway>().GetPromptAsync(access, request, ct);
             });
         return services;
     }

@@ -208,6 +208,92 @@ internal sealed partial class McpGateway(
         return result ?? throw failure!;
     }
 
+    /// <summary>
+    /// The union of the prompts of the enabled servers <paramref name="access"/> reaches, namespaced <c>server__prompt</c>
+    /// (prompts are not priced or ledgered: they are text the client reads, not work a server does).
+    /// </summary>
+    public async Task<ListPromptsResult> ListPromptsAsync(McpAccess access, CancellationToken cancellationToken)
+    {
+        var servers = catalog.McpServers.Values.Where(s => s.Enabled && access.AllowsServer(s.Id)).OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
+        var lists = await Task.WhenAll(servers.Select(async s =>
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(s.Timeout);
+            try
+            {
+                if (!(await grains.GetGrain<IMcpServerGrain>(s.Id).GetStatusAsync()).Enabled)
+                {
+                    return [];
+                }
+
+                var client = await upstreams.GetAsync(s, timeout.Token);
+                if (client.ServerCapabilities.Prompts is null)
+                {
+                    return [];
+                }
+
+                var page = await client.ListPromptsAsync(new ListPromptsRequestParams(), timeout.Token);
+                return page.Prompts.Where(p => McpToolNames.IsValidToolName(p.Name)).Select(p => new Prompt
+                {
+                    Name = McpToolNames.Namespaced(s.Id, p.Name),
+                    Title = p.Title,
+                    Description = p.Description,
+                    Arguments = p.Arguments,
+                    Icons = p.Icons,
+                    Meta = p.Meta,
+                }).ToList();
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogListFailed(logger, s.Id, ex.GetType().Name);
+                return new List<Prompt>();
+            }
+        }));
+
+        return new ListPromptsResult { Prompts = lists.SelectMany(l => l).ToList() };
+    }
+
+    /// <summary>Gets a prompt from its server (<c>server__prompt</c>), within the server's timeout.</summary>
+    public async Task<GetPromptResult> GetPromptAsync(McpAccess access, GetPromptRequestParams request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrEmpty(request.Name) || !McpToolNames.TrySplit(request.Name, out var serverId, out var prompt) || !catalog.McpServers.TryGetValue(serverId, out var server) || !server.Enabled)
+        {
+            throw new McpProtocolException($"Unknown prompt '{request.Name}': gateway prompts are named server__prompt (see prompts/list).", McpErrorCode.InvalidParams);
+        }
+
+        if (!access.AllowsServer(serverId))
+        {
+            throw new McpProtocolException($"This key may not use MCP server '{serverId}'.", McpGatewayErrors.Forbidden);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(server.Timeout);
+        McpClient? client = null;
+        try
+        {
+            client = await upstreams.GetAsync(server, timeout.Token);
+            return await client.GetPromptAsync(new GetPromptRequestParams { Name = prompt, Arguments = request.Arguments, Meta = request.Meta }, timeout.Token);
+        }
+        catch (McpProtocolException ex)
+        {
+            throw new McpProtocolException($"MCP server '{serverId}': {ex.Message}", ex.ErrorCode);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new McpProtocolException($"MCP server '{serverId}' did not answer within {server.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.", McpGatewayErrors.UpstreamTimeout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            if (client is not null)
+            {
+                upstreams.Invalidate(serverId, client);
+            }
+
+            throw new McpProtocolException($"MCP server '{serverId}' failed on prompt '{prompt}'.", McpGatewayErrors.UpstreamFailed);
+        }
+    }
+
     private async Task FinishAsync(IMcpServerGrain grain, ITenantBudgetGrain budget, Finish f, CallToolResult? result)
     {
         // The server's health first (a lost report costs nothing billed), then the ledger row: a call that reached the

@@ -264,6 +264,19 @@ public abstract class McpGatewayTests(McpGatewayFixture fixture)
     }
 
     [Fact]
+    public async Task Prompts_pass_through_namespaced_and_filtered_by_server()
+    {
+        await using var narrow = await fixture.ConnectAsync(McpGatewayFixture.KeyOf("narrow"));
+        Assert.Equal(["files__greet", "paced__greet"], (await narrow.ListPromptsAsync(cancellationToken: Ct)).Select(p => p.Name).Order(StringComparer.Ordinal));
+        var prompt = await narrow.GetPromptAsync("files__greet", new Dictionary<string, object?> { ["who"] = "Ada" }, cancellationToken: Ct);
+        Assert.Equal("Hello, Ada", Assert.IsType<TextContentBlock>(Assert.Single(prompt.Messages).Content).Text);
+        var forbidden = await Assert.ThrowsAsync<McpProtocolException>(() => narrow.GetPromptAsync("toggled__greet", new Dictionary<string, object?> { ["who"] = "x" }, cancellationToken: Ct).AsTask());
+        Assert.Equal(McpGatewayErrors.Forbidden, forbidden.ErrorCode);
+        var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => narrow.GetPromptAsync("greet", cancellationToken: Ct).AsTask());
+        Assert.Equal(McpErrorCode.InvalidParams, unknown.ErrorCode);
+    }
+
+    [Fact]
     public async Task An_admin_disables_and_enables_a_server_at_run_time()
     {
         await using var client = await fixture.ConnectAsync(McpGatewayFixture.KeyOf("admin"));

@@ -27,7 +27,7 @@ public enum UpstreamMode
 
 /// <summary>
 /// An MCP server built with the official SDK on a loopback port (Streamable HTTP at <c>/mcp</c>), with tools
-/// <c>echo</c> (<c>{"text"}</c>), <c>add</c> (<c>{"a","b"}</c>) and <c>oops</c> (a tool error: <c>isError</c>), that
+/// <c>echo</c> (<c>{"text"}</c>), <c>add</c> (<c>{"a","b"}</c>) and <c>oops</c> (a tool error: <c>isError</c>), a prompt <c>greet</c>, that
 /// requires a bearer key when given one and fails, stalls or answers garbage on demand (<see cref="Mode"/>).
 /// </summary>
 public sealed class UpstreamMcpServer : IAsyncDisposable
@@ -69,7 +69,15 @@ public sealed class UpstreamMcpServer : IAsyncDisposable
                     new Tool { Name = "oops", Description = "Always fails as a tool.", InputSchema = EmptySchema },
                 ],
             }))
-            .WithCallToolHandler((ctx, ct) => server.CallAsync(ctx.Params!, ct));
+            .WithCallToolHandler((ctx, ct) => server.CallAsync(ctx.Params!, ct))
+            .WithListPromptsHandler((_, _) => ValueTask.FromResult(new ListPromptsResult
+            {
+                Prompts = [new Prompt { Name = "greet", Description = "A greeting.", Arguments = [new PromptArgument { Name = "who", Required = true }] }],
+            }))
+            .WithGetPromptHandler((ctx, _) => ValueTask.FromResult(new GetPromptResult
+            {
+                Messages = [new PromptMessage { Role = Role.User, Content = new TextContentBlock { Text = "Hello, " + ctx.Params!.Arguments?["who"].GetString() } }],
+            }));
         var app = builder.Build();
         app.Use(async (http, next) =>
         {
