@@ -30,6 +30,7 @@ internal sealed partial class McpGateway(
     public static readonly TimeSpan ToolListTtl = TimeSpan.FromSeconds(60);
 
     private readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyList<Tool> Tools)> _tools = new(StringComparer.Ordinal);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<McpClient, IReadOnlyList<Tool>> _taught = [];
 
     /// <summary>The access path of <paramref name="tenant"/>: today its own allow-list (projects and keys will add levels).</summary>
     public static McpAccess AccessOf(TenantDefinition tenant) => new([tenant.Mcp]);
@@ -155,6 +156,13 @@ internal sealed partial class McpGateway(
         try
         {
             client = await upstreams.GetAsync(server, timeout.Token);
+            if (known is not null && (!_taught.TryGetValue(client, out var taught) || !ReferenceEquals(taught, known)))
+            {
+                // The SDK's client sends a tool's Mcp-Param-* headers only for tools it knows (and warns on every call otherwise).
+                client.AddKnownTools(known);
+                _taught.AddOrUpdate(client, known);
+            }
+
             result = await client.CallToolAsync(new CallToolRequestParams { Name = tool, Arguments = call.Arguments, Meta = call.Meta }, timeout.Token);
         }
         catch (McpProtocolException ex)
