@@ -24,7 +24,8 @@ internal sealed partial class McpGateway(
     McpUpstreams upstreams,
     IGrainFactory grains,
     RouterClock clock,
-    ILogger<McpGateway> logger)
+    ILogger<McpGateway> logger,
+    Grains.Routing.ReservationKeeper? keeper = null)
 {
     /// <summary>How long a server's tool list is reused before it is asked again.</summary>
     public static readonly TimeSpan ToolListTtl = TimeSpan.FromSeconds(60);
@@ -126,6 +127,7 @@ internal sealed partial class McpGateway(
             {
                 await budget.ReserveAsync(requestId, 0, price, null);
                 reservation = requestId;
+                keeper?.Hold(budget, tenantId, requestId); // renewed like a model call's while the tool runs (a silo; a separate front end does not renew)
             }
             catch (Exception ex)
             {
@@ -334,6 +336,13 @@ internal sealed partial class McpGateway(
         {
             LogSettleFailed(logger, f.Server, f.Tool, ex.GetType().Name);
             throw new McpProtocolException("The tool call could not be recorded in the ledger; it is not answered.", McpErrorCode.InternalError);
+        }
+        finally
+        {
+            if (f.Reservation is { } held)
+            {
+                keeper?.Drop(held); // settled, or left to expire with its lease
+            }
         }
     }
 

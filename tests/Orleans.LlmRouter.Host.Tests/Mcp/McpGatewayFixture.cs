@@ -74,11 +74,11 @@ public class McpGatewayFixture : IAsyncLifetime
                 pricing: { per_call: 0.01, tools: { add: 0 } }
               - id: flaky
                 url: {{Flaky.Endpoint}}
-                timeout_seconds: 2
+                timeout_seconds: 4
                 circuit_breaker: { failure_ratio: 0.5, minimum_calls: 2, window_seconds: 60, break_seconds: 30 }
               - id: faults
                 url: {{Flaky.Endpoint}}
-                timeout_seconds: 2
+                timeout_seconds: 4
                 circuit_breaker: { failure_ratio: 0.99, minimum_calls: 1000 }
                 pricing: { per_call: 0.5 }
               - id: paced
