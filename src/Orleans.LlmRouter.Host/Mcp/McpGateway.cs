@@ -30,7 +30,11 @@ internal sealed partial class McpGateway(
     /// <summary>How long a server's tool list is reused before it is asked again.</summary>
     public static readonly TimeSpan ToolListTtl = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a call skips asking a server for its tools after a listing failed.</summary>
+    public static readonly TimeSpan ListRetryAfter = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyList<Tool> Tools)> _tools = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _listFailedAt = new(StringComparer.Ordinal);
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<McpClient, IReadOnlyList<Tool>> _taught = [];
 
     /// <summary>The access path of <paramref name="tenant"/>: today its own allow-list (projects and keys will add levels).</summary>
@@ -131,7 +135,15 @@ internal sealed partial class McpGateway(
             }
             catch (Exception ex)
             {
-                await grain.ReportAsync(new McpCallOutcome(false, false, permit.IsProbe, McpServerGrain.CancelledClass, 0)); // not sent: gives a probe back
+                try
+                {
+                    await grain.ReportAsync(new McpCallOutcome(false, false, permit.IsProbe, McpServerGrain.CancelledClass, 0)); // not sent: gives a probe back
+                }
+                catch (Exception reportEx) when (reportEx is not OperationCanceledException)
+                {
+                    LogReportFailed(logger, serverId, reportEx.GetType().Name);
+                }
+
                 if (ex is BudgetExceededException budgetEx)
                 {
                     throw new McpProtocolException(BudgetText(budgetEx, call.Name), McpGatewayErrors.BudgetExceeded);
@@ -346,15 +358,26 @@ internal sealed partial class McpGateway(
         }
     }
 
-    /// <summary>The server's tools for the unknown-tool check, or null when they cannot be listed now (the call then goes to the server, which answers for itself).</summary>
+    /// <summary>
+    /// The server's tools for the unknown-tool check, or null when they cannot be listed now (the call then goes to the
+    /// server, which answers for itself). A failed listing is not retried on the call path for <see cref="ListRetryAfter"/>,
+    /// so a stalled server costs each call its breaker check, not another listing timeout.
+    /// </summary>
     private async Task<IReadOnlyList<Tool>?> KnownToolsAsync(McpServerDefinition server, CancellationToken cancellationToken)
     {
+        if (_listFailedAt.TryGetValue(server.Id, out var failedAt) && clock.UtcNow - failedAt < ListRetryAfter
+            && !(_tools.TryGetValue(server.Id, out var cached) && cached.At > failedAt))
+        {
+            return null;
+        }
+
         try
         {
             return await ServerToolsAsync(server, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            _listFailedAt[server.Id] = clock.UtcNow;
             LogListFailed(logger, server.Id, ex.GetType().Name);
             return null;
         }

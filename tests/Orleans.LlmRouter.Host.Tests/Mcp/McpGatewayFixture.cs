@@ -88,6 +88,10 @@ public class McpGatewayFixture : IAsyncLifetime
               - id: toggled
                 url: {{Healthy.Endpoint}}
                 api_key_env: {{UpstreamKeyVariable}}
+              - id: offline
+                url: http://127.0.0.1:{{GatewayFixture.FreePort()}}/mcp
+                timeout_seconds: 10
+                pricing: { per_call: 1 }
               - id: nokey
                 url: {{Healthy.Endpoint}}
                 api_key_env: LLMROUTER_TEST_MCP_UNSET_KEY
@@ -99,6 +103,7 @@ public class McpGatewayFixture : IAsyncLifetime
             {{Tenant("breaker", "    mcp: { servers: [flaky] }")}}
             {{Tenant("rpm", "    mcp: { servers: [paced] }")}}
             {{Tenant("admin", "    mcp: { servers: [toggled] }")}}
+            {{Tenant("offline", "    mcp: { servers: [offline] }")}}
             """);
         string[] common =
         [

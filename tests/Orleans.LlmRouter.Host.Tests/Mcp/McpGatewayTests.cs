@@ -178,6 +178,25 @@ public abstract class McpGatewayTests(McpGatewayFixture fixture)
     }
 
     [Fact]
+    public async Task An_unreachable_server_is_left_out_of_the_list_and_a_call_to_it_is_a_clear_error_billed_nothing()
+    {
+        await using var client = await fixture.ConnectAsync(McpGatewayFixture.KeyOf("offline"));
+        Assert.Empty(await client.ListToolsAsync(cancellationToken: Ct));
+        for (var i = 0; i < 2; i++)
+        {
+            var failed = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("offline__echo", Args(("text", "x")), cancellationToken: Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct));
+            Assert.Equal(McpGatewayErrors.UpstreamFailed, failed.ErrorCode);
+            Assert.Contains("could not be reached", failed.Message, StringComparison.Ordinal);
+        }
+
+        var rows = await RowsAsync("t-offline");
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal(("connection", 0m, false), (r.ErrorClass, r.CostUsd, r.Success)));
+        var usage = await fixture.Services.GetRequiredService<IGrainFactory>().GetTenantBudget("t-offline").GetUsageAsync();
+        Assert.Equal(0, usage.ReservationsInFlight); // the price reserved for each call was released
+    }
+
+    [Fact]
     public async Task The_breaker_opens_for_the_whole_cluster_and_recovers_through_one_probe_on_the_clock()
     {
         await using var client = await fixture.ConnectAsync(McpGatewayFixture.KeyOf("breaker"));
