@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using Orleans.LlmRouter.Configuration.Mcp;
 using Orleans.LlmRouter.Core.Catalog;
+using Orleans.LlmRouter.Core.Mcp;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -76,12 +78,16 @@ public sealed partial class CatalogLoader
 
         var notices = new List<string>();
         var providers = Validate(parsed, errors, notices);
+        var mcpServers = ValidateMcp(parsed, errors, notices);
         if (errors.Count > 0)
         {
             throw new ConfigurationException(errors.OrderBy(e => e.Location.File, StringComparer.Ordinal).ThenBy(e => e.Location.Line).ToList());
         }
 
-        var catalog = new ModelCatalog(providers, parsed.Models.Select(m => m.Value), parsed.Actions.Select(a => a.Value), parsed.Tenants.Select(t => t.Value));
+        var catalog = new ModelCatalog(providers, parsed.Models.Select(m => m.Value), parsed.Actions.Select(a => a.Value), parsed.Tenants.Select(t => t.Value))
+        {
+            McpServers = mcpServers,
+        };
         return new CatalogLoadResult(catalog, notices, files);
     }
 
@@ -120,11 +126,11 @@ public sealed partial class CatalogLoader
 
             if (document.RootNode is not YamlMappingNode root)
             {
-                reader.Error(document.RootNode, "the top level must be a mapping with providers, models, actions and/or tenants");
+                reader.Error(document.RootNode, "the top level must be a mapping with providers, models, actions, tenants and/or mcp_servers");
                 continue;
             }
 
-            reader.CheckKeys(root, "the top level", "providers", "models", "actions", "tenants");
+            reader.CheckKeys(root, "the top level", "providers", "models", "actions", "tenants", "mcp_servers");
             if (reader.Get(root, "providers") is { } p)
             {
                 foreach (var map in reader.Items(p, "providers"))
@@ -165,7 +171,15 @@ public sealed partial class CatalogLoader
             {
                 foreach (var map in reader.Items(t, "tenants"))
                 {
-                    Add(into.Tenants, TenantParser.Parse(reader, map), x => x.Id, "tenant", reader, map);
+                    Add(into.Tenants, TenantParser.Parse(reader, map, into.McpRefs), x => x.Id, "tenant", reader, map);
+                }
+            }
+
+            if (reader.Get(root, "mcp_servers") is { } mcp)
+            {
+                foreach (var map in reader.Items(mcp, "mcp_servers"))
+                {
+                    Add(into.McpServers, McpServerParser.Parse(reader, map), x => x.Id, "MCP server", reader, map);
                 }
             }
         }
@@ -197,6 +211,7 @@ public sealed partial class CatalogLoader
         ModelDefinition m => m.Location,
         ActionDefinition a => a.Location,
         TenantDefinition t => t.Location,
+        McpServerDefinition s => s.Location,
         _ => SourceLocation.None,
     };
 
@@ -316,6 +331,46 @@ public sealed partial class CatalogLoader
         return providers;
     }
 
+    private Dictionary<string, McpServerDefinition> ValidateMcp(ParsedConfig parsed, List<ConfigError> errors, List<string> notices)
+    {
+        var servers = new Dictionary<string, McpServerDefinition>(StringComparer.Ordinal);
+        foreach (var (_, server) in parsed.McpServers)
+        {
+            var effective = server;
+            if (server.Enabled && server.ApiKeyEnv is { } env && string.IsNullOrEmpty(_environment(env)))
+            {
+                var why = $"environment variable {env} is not set";
+                effective = server with { Enabled = false, DisabledReason = why };
+                notices.Add($"MCP server '{server.Id}' is disabled: {why}.");
+            }
+            else if (!server.Enabled)
+            {
+                effective = server with { DisabledReason = "disabled in configuration" };
+                notices.Add($"MCP server '{server.Id}' is disabled in configuration.");
+            }
+
+            servers[server.Id] = effective;
+        }
+
+        foreach (var reference in parsed.McpRefs.Where(r => !servers.ContainsKey(r.Server)))
+        {
+            var named = reference.Tool is null ? $"MCP server '{reference.Server}'" : $"tool '{reference.Server}{McpToolNames.Separator}{reference.Tool}' of MCP server '{reference.Server}'";
+            errors.Add(new(reference.Location, $"{reference.Owner} allows {named}, which is not in mcp_servers"));
+        }
+
+        foreach (var reference in parsed.McpRefs.Where(r => r.Tool is { } tool && tool != "*" && servers.TryGetValue(r.Server, out _)))
+        {
+            // A tool allowed on a server the same list leaves out can never be called: a typo, said at load.
+            var sameOwnerServers = parsed.McpRefs.Where(r => r.Owner == reference.Owner && r.Tool is null).Select(r => r.Server).ToList();
+            if (sameOwnerServers.Count > 0 && !sameOwnerServers.Contains(reference.Server, StringComparer.Ordinal))
+            {
+                errors.Add(new(reference.Location, $"{reference.Owner} allows tool '{reference.Server}{McpToolNames.Separator}{reference.Tool}' but not its MCP server '{reference.Server}' (add it to mcp.servers)"));
+            }
+        }
+
+        return servers;
+    }
+
     internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
@@ -335,6 +390,10 @@ public sealed partial class CatalogLoader
         public List<KeyValuePair<string, ActionDefinition>> Actions { get; } = [];
 
         public List<KeyValuePair<string, TenantDefinition>> Tenants { get; } = [];
+
+        public List<KeyValuePair<string, McpServerDefinition>> McpServers { get; } = [];
+
+        public List<McpServerParser.McpRef> McpRefs { get; } = [];
 
         public List<ChainRef> ChainRefs { get; } = [];
 

@@ -7,9 +7,9 @@ namespace Orleans.LlmRouter.Configuration;
 
 internal static partial class TenantParser
 {
-    public static TenantDefinition? Parse(YamlNodeReader r, YamlMappingNode map)
+    public static TenantDefinition? Parse(YamlNodeReader r, YamlMappingNode map, List<Mcp.McpServerParser.McpRef> mcpRefs)
     {
-        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook");
+        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook", "mcp");
         var id = r.String(map, "id", "a tenant", required: true);
         var what = id is null ? "a tenant" : $"tenant '{id}'";
         var keys = new List<string>();
@@ -90,9 +90,10 @@ internal static partial class TenantParser
 
         var models = r.StringList(map, "allowed_models", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
         var actions = r.StringList(map, "allowed_actions", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
+        var mcp = Mcp.McpServerParser.ParseAllowList(r, r.Map(map, "mcp", what), what, mcpRefs);
         return id is null
             ? null
-            : new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook };
+            : new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook, Mcp = mcp };
     }
 
     [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]

@@ -45,4 +45,7 @@ public sealed record UsageRecord(
 
     /// <summary>The W3C trace id (32 lowercase hex digits) the call ran under; null when it had no trace context.</summary>
     [Id(17)] public string? TraceId { get; init; }
+
+    /// <summary>What the row bills: null or <c>model_call</c> for a model call, <c>tool_call</c> for an MCP tool call (then <see cref="Provider"/> is the MCP server and <see cref="Model"/> the tool).</summary>
+    [Id(18)] public string? Kind { get; init; }
 }

@@ -31,6 +31,15 @@ internal sealed record LedgerRecord
     /// <summary>The W3C trace id of the call (the caller's, or the one the gateway started); null when it had none.</summary>
     public string? TraceId { get; init; }
 
+    /// <summary>What was billed: <see cref="ModelCall"/> (a model's answer) or <see cref="ToolCall"/> (an MCP tool call through <c>/mcp</c>; then <see cref="Provider"/> is the MCP server and <see cref="Model"/> the tool).</summary>
+    public string Kind { get; init; } = ModelCall;
+
+    /// <summary>The <see cref="Kind"/> of a model call.</summary>
+    public const string ModelCall = "model_call";
+
+    /// <summary>The <see cref="Kind"/> of an MCP tool call.</summary>
+    public const string ToolCall = "tool_call";
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }

@@ -509,4 +509,24 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
 
         Assert.Equal([trace, null], read.OrderBy(r => r.TenantSeq).Select(r => r.TraceId)); // the trace_id column (012)
     }
+    [Fact]
+    public async Task The_kind_of_a_row_is_stored_and_read_back_and_older_rows_are_model_calls()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "kd-" + Guid.NewGuid().ToString("N")[..8];
+        await ledger.AppendAsync(Row(tenant, 1) with { Kind = LedgerRecord.ToolCall, Provider = "files", Model = "echo", PromptTokens = 0, CompletionTokens = 0, CostUsd = 0.01m });
+        await ledger.AppendAsync(Row(tenant, 2));
+        Assert.Equal("tool_call", await db.ScalarAsync<string>("SELECT kind FROM llm_calls WHERE tenant_id = $1 AND tenant_seq = 1", tenant));
+        Assert.Equal("model_call", await db.ScalarAsync<string>("SELECT kind FROM llm_calls WHERE tenant_id = $1 AND tenant_seq = 2", tenant));
+
+        var read = new List<LedgerRecord>();
+        await foreach (var r in ledger.QueryAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken))
+        {
+            read.Add(r);
+        }
+
+        Assert.Equal([LedgerRecord.ToolCall, LedgerRecord.ModelCall], read.OrderBy(r => r.TenantSeq).Select(r => r.Kind)); // the kind column (014)
+        Assert.Equal(0.011m, (await ledger.ReportAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken)).Totals.CostUsd); // reports include tool calls
+    }
 }

@@ -49,6 +49,9 @@ public sealed class ModelCatalog
 
     internal IReadOnlyDictionary<string, TenantDefinition> Tenants { get; }
 
+    /// <summary>The MCP servers behind <c>/mcp</c> (YAML <c>mcp_servers:</c>), by id, disabled ones included.</summary>
+    internal IReadOnlyDictionary<string, Mcp.McpServerDefinition> McpServers { get; init; } = new Dictionary<string, Mcp.McpServerDefinition>(StringComparer.Ordinal);
+
     /// <summary>Model aliases (YAML <c>aliases</c>) to the model they name.</summary>
     public IReadOnlyDictionary<string, ModelDefinition> Aliases { get; }
 
@@ -99,5 +102,8 @@ public sealed class ModelCatalog
             Providers.Values.Select(p => p.Enabled && predicate(p) ? p with { Enabled = false, DisabledReason = reason } : p),
             Models.Values,
             Actions.Values,
-            Tenants.Values);
+            Tenants.Values)
+        {
+            McpServers = McpServers,
+        };
 }

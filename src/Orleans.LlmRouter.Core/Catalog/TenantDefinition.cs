@@ -16,6 +16,9 @@ internal sealed record TenantDefinition(
     /// <summary>Where soft alerts are POSTed (JSON), in addition to the log line; null for log only.</summary>
     public string? AlertWebhook { get; init; }
 
+    /// <summary>The MCP servers and tools the tenant may use through <c>/mcp</c> (YAML <c>mcp:</c>); everything by default.</summary>
+    public Mcp.McpAllowList Mcp { get; init; } = Core.Mcp.McpAllowList.All;
+
     public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model);
 
     public bool MayUseAction(string action) => AllowedActions.Count == 0 || AllowedActions.Contains(action);

@@ -206,6 +206,7 @@ internal sealed partial class TenantBudgetGrain(
             Model = record.Model,
             Deployment = record.Deployment,
             TraceId = record.TraceId,
+            Kind = record.Kind ?? LedgerRecord.ModelCall,
             PromptTokens = record.Usage.PromptTokens,
             CompletionTokens = record.Usage.CompletionTokens,
             CachedTokens = record.Usage.CachedTokens,

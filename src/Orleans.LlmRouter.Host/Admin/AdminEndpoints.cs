@@ -197,7 +197,7 @@ internal static class AdminEndpoints
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
-        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id\n");
+        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id,kind\n");
         await foreach (var r in rows)
         {
             sb.AppendJoin(',', Csv(r.RequestId), Csv(r.TenantId), Csv(r.RunId), Csv(string.Join(';', r.Tags)), Csv(r.Action), Csv(r.Strategy), Csv(r.Provider), Csv(r.Model),
@@ -205,7 +205,7 @@ internal static class AdminEndpoints
                 r.ReasoningTokens.ToString(CultureInfo.InvariantCulture), r.CostUsd.ToString(CultureInfo.InvariantCulture), r.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture),
                 r.TimeToFirstTokenMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? string.Empty, r.Success ? "true" : "false", Csv(r.ErrorClass),
                 r.Attempts.ToString(CultureInfo.InvariantCulture), r.StartedAt.ToString("O", CultureInfo.InvariantCulture), r.CompletedAt.ToString("O", CultureInfo.InvariantCulture),
-                r.UsageEstimated ? "true" : "false", r.CacheWriteTokens.ToString(CultureInfo.InvariantCulture), r.CacheWrite1hTokens.ToString(CultureInfo.InvariantCulture), Csv(r.TraceId));
+                r.UsageEstimated ? "true" : "false", r.CacheWriteTokens.ToString(CultureInfo.InvariantCulture), r.CacheWrite1hTokens.ToString(CultureInfo.InvariantCulture), Csv(r.TraceId), r.Kind);
             sb.Append('\n');
             if (sb.Length > 32_768)
             {

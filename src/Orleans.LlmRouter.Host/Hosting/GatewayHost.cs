@@ -9,6 +9,7 @@ using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Admin;
 using Orleans.LlmRouter.Host.Anthropic;
 using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.Mcp;
 using Orleans.LlmRouter.Ledger;
 using Orleans.LlmRouter.Providers.Abstractions;
 using Orleans.LlmRouter.Host.OpenAi;
@@ -204,6 +205,11 @@ public static partial class GatewayHost
         {
             builder.Services.AddLlmRouterConsole(console);
         }
+
+        if (settings.Role != GatewayRole.Silo)
+        {
+            builder.Services.AddLlmRouterMcp(); // /mcp, the MCP gateway (Mcp/)
+        }
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
@@ -220,6 +226,7 @@ public static partial class GatewayHost
             app.MapAnthropicEndpoints();
             app.MapResponsesEndpoints();
             app.MapAdminEndpoints();
+            app.MapLlmRouterMcp();
             app.MapOpenApi();
             if (console.Enabled)
             {
