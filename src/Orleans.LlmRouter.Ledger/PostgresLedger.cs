@@ -430,6 +430,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
         {
             LogWriteFailed(_logger, batch.Count, _options.OutageMode.ToString(), ex);
+            DropPooledConnections();
             if (_options.OutageMode == LedgerOutageMode.FailClosed)
             {
                 var error = new LedgerUnavailableException("The usage ledger is unavailable; the call was not billed and its response is withheld.", ex);
@@ -459,6 +460,19 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 batch.ForEach(p => p.Done.TrySetException(error));
             }
         }
+    }
+
+    /// <summary>
+    /// PostgreSQL could not be reached: every connection pooled in this process before now may be dead (a restart, a
+    /// failover or a network cut closes them, and a pool finds out only when it lends one). They are dropped — this
+    /// ledger's and every connection-string pool (grain storage, clustering) — so the first grain activation or state
+    /// write after the outage opens a fresh connection instead of failing on a dead one. Connections in use are
+    /// closed when they are returned.
+    /// </summary>
+    private void DropPooledConnections()
+    {
+        _source.Clear();
+        NpgsqlConnection.ClearAllPools();
     }
 
     /// <summary>

@@ -27,6 +27,7 @@ public sealed class DurableClusterFixture : IAsyncLifetime
           - { id: t3 }
           - { id: dup }
           - { id: outage }
+          - { id: after-outage }
           - { id: weekly, budgets: { tokens: { weekly: 400 } } }
         """;
 
