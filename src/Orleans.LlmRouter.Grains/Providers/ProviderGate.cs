@@ -20,7 +20,7 @@ namespace Orleans.LlmRouter.Grains.Providers;
 /// The gate itself holds no lock: each scope's parts synchronise themselves (see each type), the scopes live in a
 /// concurrent dictionary, and background work (flushes, load reports, slot renewals, resubscriptions) runs on one timer.
 /// A query (<see cref="Closed(ProviderDefinition)"/>, <see cref="Load"/>, <see cref="SpentLimit"/>) reads local state
-/// only and starts no remote call; a stale snapshot is refreshed by the timer.
+/// only and starts no remote call; the timer refreshes a snapshot that is stale and was queried since its last refresh.
 /// </remarks>
 internal sealed partial class ProviderGate : IProviderObserver, IDisposable
 {
@@ -43,6 +43,7 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     private readonly ITimer _timer;
     private readonly SemaphoreSlim _reporting = new(1, 1); // one load report at a time: the grain keeps the last it hears
     private DateTimeOffset _slotsRenewedAt;
+    private int _ticking;
     private IProviderObserver? _selfReference;
 
     public ProviderGate(IGrainFactory grains, RouterClock clock, ILogger<ProviderGate> logger, Microsoft.Extensions.Options.IOptions<Routing.RouterOptions>? options = null)
@@ -75,7 +76,9 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     {
         ArgumentNullException.ThrowIfNull(provider);
         var now = _clock.UtcNow;
-        if (StateOf(provider).Snapshot is not { } s)
+        var state = StateOf(provider);
+        state.MarkQueried();
+        if (state.Snapshot is not { } s)
         {
             return null;
         }
@@ -524,6 +527,24 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
     /// </summary>
     private async Task TickAsync()
     {
+        // One tick at a time: a clock that jumps (a paused process, a test's fake clock) fires the timer many times at once.
+        if (Interlocked.Exchange(ref _ticking, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await TickCoreAsync();
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    private async Task TickCoreAsync()
+    {
         await FlushAllAsync();
         await ReportLoadAsync();
         if (_clock.UtcNow - _slotsRenewedAt >= SlotRenewal)
@@ -551,9 +572,9 @@ internal sealed partial class ProviderGate : IProviderObserver, IDisposable
                     GateLog.GrainUnreachable(_logger, id, ex);
                 }
             }
-            else if (_clock.UtcNow - state.SnapshotAt > Staleness)
+            else if (_clock.UtcNow - state.SnapshotAt > Staleness && state.TakeQueried())
             {
-                await RefreshAsync(id);
+                await RefreshAsync(id); // stale and in use: a push may have been lost
             }
         }
     }

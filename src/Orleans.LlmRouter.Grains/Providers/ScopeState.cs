@@ -36,6 +36,14 @@ internal sealed class ScopeState
         }
     }
 
+    private int _queried;
+
+    /// <summary>Notes that the scope's state was read for a call (the timer refreshes stale snapshots of scopes in use).</summary>
+    public void MarkQueried() => Volatile.Write(ref _queried, 1);
+
+    /// <summary>True once per <see cref="MarkQueried"/>: the scope was read for a call since the last time this was asked.</summary>
+    public bool TakeQueried() => Interlocked.Exchange(ref _queried, 0) == 1;
+
     /// <summary>When this silo last subscribed to the grain's pushes (renewed before the grain forgets it).</summary>
     public DateTimeOffset SubscribedAt { get; set; }
 
