@@ -256,6 +256,16 @@ public sealed class DeploymentRoutingTests(DeploymentClusterFixture fx)
             }
 
             Assert.NotNull(limited);
+
+            // The pause reaches the other silo by the grain's push (one-way): once both silos hold it, no call goes there.
+            var paused = fx.Catalog.DeploymentsOf(fx.Catalog.Models["quota"]).Single(d => d.Deployment!.Id == "db");
+            var seen = DateTime.UtcNow.AddSeconds(10);
+            while (!fx.Gates.All(g => g.Unavailable(fx.Catalog.ProviderOf(paused), paused) is not null))
+            {
+                Assert.True(DateTime.UtcNow < seen, "the silos did not learn of the deployment's pause");
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
             var reached = fx.Mock.ModelRequests.GetValueOrDefault("rl-b");
             for (var i = 0; i < 40; i++)
             {
