@@ -40,6 +40,15 @@ internal sealed record LedgerRecord
     /// <summary>The <see cref="Kind"/> of an MCP tool call.</summary>
     public const string ToolCall = "tool_call";
 
+    /// <summary>The project the call was made under (its key's project, or the one the caller named); null for none.</summary>
+    public string? ProjectId { get; init; }
+
+    /// <summary>The id of the tenant key the call was authenticated with (never the secret); null for a grain or <c>IChatClient</c> call that named none.</summary>
+    public string? KeyId { get; init; }
+
+    /// <summary>The end user the call was made for (OpenAI's <c>user</c>, Anthropic's <c>metadata.user_id</c> or the <c>X-LlmRouter-End-User</c> header); null for none.</summary>
+    public string? EndUser { get; init; }
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }

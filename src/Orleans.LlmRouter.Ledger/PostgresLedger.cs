@@ -32,7 +32,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     /// <summary>How long a catch-up waits for the inserts in flight of its tenant before it fails (and is retried).</summary>
     private const string FenceTimeout = "15s";
 
-    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind";
+    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind, project_id, key_id, end_user";
 
     private readonly NpgsqlDataSource _source;
     private readonly NpgsqlDataSource _isolation;
@@ -569,11 +569,12 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 
         await using var cmd = source.CreateCommand($"""
             INSERT INTO llm_calls ({Columns})
-            SELECT r, t, s, run, string_to_array(tg, E'\x1f'), a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, COALESCE(k, 'model_call')
+            SELECT r, t, s, run, string_to_array(tg, E'\x1f'), a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, COALESCE(k, 'model_call'), pj, ky, eu
             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                         $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
-                        $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[])
-                 AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k)
+                        $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[],
+                        $28::text[], $29::text[], $30::text[])
+                 AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu)
             WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared({TenantFenceKey}, h)
                                          FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($2::text[]) AS x ORDER BY h) AS k) AS f) >= 0
             ON CONFLICT (request_id) DO NOTHING
@@ -606,6 +607,9 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.Deployment));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.TraceId));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.Kind));
+        Add(cmd, NpgsqlDbType.Text, records.Select(r => r.ProjectId));
+        Add(cmd, NpgsqlDbType.Text, records.Select(r => r.KeyId));
+        Add(cmd, NpgsqlDbType.Text, records.Select(r => r.EndUser));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -690,6 +694,9 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Deployment = r.IsDBNull(24) ? null : r.GetString(24),
         TraceId = r.IsDBNull(25) ? null : r.GetString(25),
         Kind = r.IsDBNull(26) ? LedgerRecord.ModelCall : r.GetString(26),
+        ProjectId = r.IsDBNull(27) ? null : r.GetString(27),
+        KeyId = r.IsDBNull(28) ? null : r.GetString(28),
+        EndUser = r.IsDBNull(29) ? null : r.GetString(29),
     };
 
     private bool QuarantineToFile(LedgerRecord record, PostgresException refusal)
