@@ -9,7 +9,7 @@ internal static partial class TenantParser
 {
     public static TenantDefinition? Parse(YamlNodeReader r, YamlMappingNode map, List<Mcp.McpServerParser.McpRef> mcpRefs)
     {
-        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook", "mcp");
+        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook", "mcp", "projects", "keys", "end_users");
         var id = r.String(map, "id", "a tenant", required: true);
         var what = id is null ? "a tenant" : $"tenant '{id}'";
         var keys = new List<string>();
@@ -25,6 +25,41 @@ internal static partial class TenantParser
             }
         }
 
+        var budgets = ParseBudgets(r, map, what);
+        var limits = ProviderParser.ParseLimits(r, r.Map(map, "limits", what), what);
+        var threshold = r.Decimal(map, "soft_alert_threshold", what) ?? 0.8m;
+        if (threshold is <= 0 or > 1)
+        {
+            r.Error(r.Get(map, "soft_alert_threshold")!, $"soft_alert_threshold of {what} must be above 0 and at most 1");
+        }
+
+        var timeZone = r.String(map, "time_zone", what) ?? "UTC";
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
+        {
+            r.Error(r.Get(map, "time_zone") ?? map, $"time_zone '{timeZone}' of {what} is not a known time zone");
+        }
+
+        var webhook = r.String(map, "alert_webhook", what);
+        if (webhook is not null && (!Uri.TryCreate(webhook, UriKind.Absolute, out var hook) || (hook.Scheme != Uri.UriSchemeHttp && hook.Scheme != Uri.UriSchemeHttps)))
+        {
+            r.Error(r.Get(map, "alert_webhook")!, $"alert_webhook of {what} must be an absolute http(s) URL");
+        }
+
+        var models = r.StringList(map, "allowed_models", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
+        var actions = r.StringList(map, "allowed_actions", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
+        var mcp = Mcp.McpServerParser.ParseAllowList(r, r.Map(map, "mcp", what), what, mcpRefs);
+        if (id is null)
+        {
+            return null;
+        }
+
+        var tenant = new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook, Mcp = mcp };
+        return TenantLevelParser.Parse(r, map, tenant, what);
+    }
+
+    /// <summary>A <c>budgets:</c> block (<c>tokens:</c> and <c>usd:</c> per window, <c>run_tokens</c>, <c>run_usd</c>) of <paramref name="what"/>.</summary>
+    internal static BudgetLimits ParseBudgets(YamlNodeReader r, YamlMappingNode map, string what)
+    {
         var budgets = BudgetLimits.None;
         if (r.Map(map, "budgets", what) is { } b)
         {
@@ -69,32 +104,10 @@ internal static partial class TenantParser
             budgets = new BudgetLimits(entries);
         }
 
-        var limits = ProviderParser.ParseLimits(r, r.Map(map, "limits", what), what);
-        var threshold = r.Decimal(map, "soft_alert_threshold", what) ?? 0.8m;
-        if (threshold is <= 0 or > 1)
-        {
-            r.Error(r.Get(map, "soft_alert_threshold")!, $"soft_alert_threshold of {what} must be above 0 and at most 1");
-        }
-
-        var timeZone = r.String(map, "time_zone", what) ?? "UTC";
-        if (!TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
-        {
-            r.Error(r.Get(map, "time_zone") ?? map, $"time_zone '{timeZone}' of {what} is not a known time zone");
-        }
-
-        var webhook = r.String(map, "alert_webhook", what);
-        if (webhook is not null && (!Uri.TryCreate(webhook, UriKind.Absolute, out var hook) || (hook.Scheme != Uri.UriSchemeHttp && hook.Scheme != Uri.UriSchemeHttps)))
-        {
-            r.Error(r.Get(map, "alert_webhook")!, $"alert_webhook of {what} must be an absolute http(s) URL");
-        }
-
-        var models = r.StringList(map, "allowed_models", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
-        var actions = r.StringList(map, "allowed_actions", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
-        var mcp = Mcp.McpServerParser.ParseAllowList(r, r.Map(map, "mcp", what), what, mcpRefs);
-        return id is null
-            ? null
-            : new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook, Mcp = mcp };
+        return budgets;
     }
+
+    internal static bool IsKeyHash(string hash) => KeyHashPattern().IsMatch(hash);
 
     [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]
     private static partial Regex KeyHashPattern();

@@ -26,4 +26,10 @@ public abstract class BudgetExceededException : LlmRouterException
 
     /// <summary>lifetime, daily, monthly or run.</summary>
     [Id(1)] public string Window { get; init; } = string.Empty;
+
+    /// <summary>The level whose budget the call would exceed: <c>tenant</c>, <c>project</c>, <c>key</c> or <c>end_user</c>.</summary>
+    [Id(2)] public string Level { get; init; } = BudgetLevels.Tenant;
+
+    /// <summary>The id of that level (the tenant id, project id, key id or end user).</summary>
+    [Id(3)] public string LevelId { get; init; } = string.Empty;
 }

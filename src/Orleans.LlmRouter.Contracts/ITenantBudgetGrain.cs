@@ -26,6 +26,15 @@ public interface ITenantBudgetGrain : IGrainWithStringKey
     Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false);
 
     /// <summary>
+    /// Reserves for a call at the tenant and at every level of <paramref name="path"/> the tenant defines (its project,
+    /// key and budgeted end user), all or none: every level's per-minute limits and budgets are checked in one turn
+    /// before any is held. A refusal names its level (<see cref="BudgetExceededException.Level"/>,
+    /// <see cref="TenantRateLimitedException.Level"/>).
+    /// </summary>
+    [Alias("reserve-path")]
+    Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest, BudgetPath path);
+
+    /// <summary>
     /// Ends a call: drops its reservation (if any), appends its ledger row durably, adds its usage.
     /// Returns false when the request id was already billed (nothing is added twice).
     /// </summary>

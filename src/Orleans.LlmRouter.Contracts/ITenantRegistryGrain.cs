@@ -29,9 +29,38 @@ public interface ITenantRegistryGrain : IGrainWithStringKey
     [Alias("issue-key")]
     Task<IssuedTenantKey> IssueKeyAsync(string tenantId);
 
-    /// <summary>Issues a new key and revokes the old one.</summary>
+    /// <summary>Issues a key with its project, label, expiry, budgets and limits (validated against its parents).</summary>
+    /// <exception cref="TenantRegistryException">No such tenant or project (<c>not_found</c>), or a setting is invalid or above its parent's (<c>invalid</c>).</exception>
+    [Alias("issue-key-with")]
+    Task<IssuedTenantKey> IssueKeyAsync(string tenantId, KeySettings settings);
+
+    /// <summary>Replaces an active key's settings (its secret stays).</summary>
+    [Alias("update-key")]
+    Task<TenantKeyInfo> UpdateKeyAsync(string tenantId, string keyId, KeySettings settings);
+
+    /// <summary>
+    /// Gives a key a new secret and keeps its id, settings and counters; the old secret keeps working for
+    /// <paramref name="overlap"/> (24 hours when null; zero stops it at once).
+    /// </summary>
     [Alias("rotate-key")]
-    Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId);
+    Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId, TimeSpan? overlap = null);
+
+    /// <summary>Creates a project of a tenant, or replaces its settings.</summary>
+    /// <exception cref="TenantRegistryException">No such tenant (<c>not_found</c>), it exists already on create (<c>conflict</c>), or a setting is invalid or above the tenant's (<c>invalid</c>).</exception>
+    [Alias("put-project")]
+    Task<ProjectSettings> PutProjectAsync(string tenantId, ProjectSettings settings, bool create);
+
+    /// <summary>Deletes a project; its keys are revoked with it.</summary>
+    [Alias("delete-project")]
+    Task DeleteProjectAsync(string tenantId, string projectId);
+
+    /// <summary>Sets an end user's budgets and limits.</summary>
+    [Alias("put-end-user")]
+    Task<EndUserSettings> PutEndUserAsync(string tenantId, string endUser, EndUserSettings settings);
+
+    /// <summary>Removes an end user's budgets and limits (its calls are still recorded on the ledger).</summary>
+    [Alias("delete-end-user")]
+    Task DeleteEndUserAsync(string tenantId, string endUser);
 
     /// <summary>Revokes one of a tenant's active keys: requests bearing it are refused from then on.</summary>
     /// <exception cref="TenantRegistryException">The tenant or its active key does not exist (<c>not_found</c>).</exception>

@@ -25,4 +25,13 @@ public sealed record RouterContext(
 
     /// <summary>Free-form tags, stored with the request's ledger row.</summary>
     [Id(7)] public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The tenant's project the call is made under; null for none (a key of a project sets it).</summary>
+    [Id(8)] public string? ProjectId { get; init; }
+
+    /// <summary>The id of the tenant key the call is made with (never the secret); null for none.</summary>
+    [Id(9)] public string? KeyId { get; init; }
+
+    /// <summary>The end user the call is made for (1-256 printable characters); null for none.</summary>
+    [Id(10)] public string? EndUser { get; init; }
 }

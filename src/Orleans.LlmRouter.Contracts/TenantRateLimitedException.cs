@@ -29,4 +29,10 @@ public sealed class TenantRateLimitedException : LlmRouterException
 
     /// <summary>Seconds until the current minute ends and the limit refills (at least 1).</summary>
     [Id(2)] public int RetryAfterSeconds { get; init; }
+
+    /// <summary>The level whose limit is spent: <c>tenant</c>, <c>project</c>, <c>key</c> or <c>end_user</c>.</summary>
+    [Id(3)] public string Level { get; init; } = BudgetLevels.Tenant;
+
+    /// <summary>The id of that level.</summary>
+    [Id(4)] public string LevelId { get; init; } = string.Empty;
 }

@@ -8,4 +8,8 @@ public sealed record TenantUsage(
     [property: Id(2)] int ReservationsInFlight,
     [property: Id(3)] long ReservedTokens,
     [property: Id(4)] decimal ReservedUsd,
-    [property: Id(5)] long LedgerPosition);
+    [property: Id(5)] long LedgerPosition)
+{
+    /// <summary>The counters of the tenant's projects, keys and budgeted end users.</summary>
+    [Id(6)] public IReadOnlyList<LevelUsage> Levels { get; init; } = [];
+}

@@ -48,4 +48,13 @@ public sealed record UsageRecord(
 
     /// <summary>What the row bills: null or <c>model_call</c> for a model call, <c>tool_call</c> for an MCP tool call (then <see cref="Provider"/> is the MCP server and <see cref="Model"/> the tool).</summary>
     [Id(18)] public string? Kind { get; init; }
+
+    /// <summary>The project the call was made under; null for none.</summary>
+    [Id(19)] public string? ProjectId { get; init; }
+
+    /// <summary>The id of the tenant key the call was made with; null for none.</summary>
+    [Id(20)] public string? KeyId { get; init; }
+
+    /// <summary>The end user the call was made for; null for none.</summary>
+    [Id(21)] public string? EndUser { get; init; }
 }

@@ -54,7 +54,10 @@ internal sealed class InFlight
     }
 
     /// <summary>Removes every reservation whose lease ended before <paramref name="now"/>; returns how many.</summary>
-    public int Expire(DateTimeOffset now)
+    public int Expire(DateTimeOffset now) => Expire(now, null);
+
+    /// <summary>Removes every reservation whose lease ended before <paramref name="now"/>, adding their ids to <paramref name="ids"/>; returns how many.</summary>
+    public int Expire(DateTimeOffset now, List<string>? ids)
     {
         List<string>? expired = null;
         foreach (var (id, e) in _byId)
@@ -68,6 +71,11 @@ internal sealed class InFlight
         foreach (var id in expired ?? [])
         {
             Remove(id);
+        }
+
+        if (expired is not null)
+        {
+            ids?.AddRange(expired);
         }
 
         return expired?.Count ?? 0;

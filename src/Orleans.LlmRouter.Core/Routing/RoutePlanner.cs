@@ -34,7 +34,7 @@ internal sealed class RoutePlanner
             }
 
             // An explicit model that cannot do what the request asks is the caller's error (400), not a failed route.
-            if (query.Tenant is not { } who || who.MayUseModel(model.Name))
+            if (query.RefusesModel(model.Name) is null)
             {
                 var missing = required.Where(c => CallerVisible.Contains(c) && !model.Has(c)).Select(c => c.ToName()).ToList();
                 if (missing.Count > 0)
@@ -55,9 +55,9 @@ internal sealed class RoutePlanner
                 throw new RoutingException($"The action '{query.Action}' does not exist.", "model", notFound: true);
             }
 
-            if (query.Tenant is { } t && !t.MayUseAction(action.Name))
+            if (query.RefusesAction(action.Name) is { } who)
             {
-                throw new RoutingException($"The action '{action.Name}' is not allowed for this tenant.", "model", notFound: true);
+                throw new RoutingException($"The action '{action.Name}' is not allowed for this {who}.", "model", notFound: true);
             }
 
             var strategy = string.IsNullOrEmpty(query.Strategy) ? ActionDefinition.DefaultStrategy : query.Strategy;
@@ -183,9 +183,9 @@ internal sealed class RoutePlanner
             return Disabled(provider);
         }
 
-        if (query.Tenant is { } tenant && !tenant.MayUseModel(model.Name))
+        if (query.RefusesModel(model.Name) is { } level)
         {
-            return "model not allowed for this tenant";
+            return "model not allowed for this " + level;
         }
 
         var missing = required.Where(c => !model.Has(c)).Select(c => c.ToName()).ToList();

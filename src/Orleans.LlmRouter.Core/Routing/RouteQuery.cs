@@ -32,6 +32,47 @@ internal sealed record RouteQuery
     /// <summary>The tenant asking, for allowed-model checks; null skips them.</summary>
     public TenantDefinition? Tenant { get; init; }
 
+    /// <summary>The levels below the tenant the call passes (project, key, end user), each narrowing what it may use.</summary>
+    public IReadOnlyList<LevelDefinition> Levels { get; init; } = [];
+
+    /// <summary>The level that does not allow <paramref name="model"/> (<c>tenant</c>, <c>project</c>, <c>key</c>, <c>end user</c>), or null.</summary>
+    public string? RefusesModel(string model)
+    {
+        if (Tenant is { } t && !t.MayUseModel(model))
+        {
+            return "tenant";
+        }
+
+        foreach (var level in Levels)
+        {
+            if (!level.MayUseModel(model))
+            {
+                return level.Level.Replace('_', ' ');
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The level that does not allow <paramref name="action"/>, or null.</summary>
+    public string? RefusesAction(string action)
+    {
+        if (Tenant is { } t && !t.MayUseAction(action))
+        {
+            return "tenant";
+        }
+
+        foreach (var level in Levels)
+        {
+            if (!level.MayUseAction(action))
+            {
+                return level.Level.Replace('_', ' ');
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>True for an embeddings request (<see cref="Needs"/> holds <see cref="Capability.Embedding"/>); chat otherwise.</summary>
     public bool IsEmbedding => Needs.Contains(Capability.Embedding);
 

@@ -30,19 +30,17 @@ internal sealed partial class TenantBudgetGrain(
     ILogger<TenantBudgetGrain> logger) : Grain, ITenantBudgetGrain
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
-    private readonly InFlight _inFlight = new();
-    private readonly SortedDictionary<long, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)?> _done = [];
+    private readonly SortedDictionary<long, Settled?> _done = [];
+    private readonly Dictionary<string, BudgetAccount> _levels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BudgetAccount[]> _held = new(StringComparer.Ordinal); // reservation → the levels below the tenant it holds
     private readonly BudgetOptions _options = options.Value;
     private string _tenantId = string.Empty;
+    private BudgetAccount _tenant = new(BudgetLevels.Tenant, string.Empty);
+    private TenantDefinition? _definition;
     private bool _known;
-    private BudgetLimits _limits = BudgetLimits.None;
     private decimal _alertThreshold = 0.8m;
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
     private string? _webhook;
-    private ProviderLimits? _rateLimits;
-    private RateWindow? _rate;
-    private BudgetCounters _live = new();
-    private BudgetCounters _prefix = new();
     private long _position;
     private long _nextSeq;
     private bool _dirty;
@@ -50,35 +48,64 @@ internal sealed partial class TenantBudgetGrain(
     private bool _superseded;
     private Task _writing = Task.CompletedTask;
 
+    /// <summary>A settled row's usage and the level accounts it counts in, kept until its sequence number joins the prefix.</summary>
+    private sealed record Settled(long Tokens, decimal Usd, string? RunId, DateTimeOffset At, BudgetAccount[] Levels);
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _tenantId = TenantBudgetKeys.TenantOf(this.GetPrimaryKeyString());
-        await RefreshLimitsAsync();
-
+        _tenant = new BudgetAccount(BudgetLevels.Tenant, _tenantId);
+        var now = clock.UtcNow;
         var recount = state.State.RecountPending;
-        _prefix = state.State.Counters.ToCounters(clock.UtcNow);
+        _tenant.Prefix = state.State.Counters.ToCounters(now);
         _position = state.State.Position;
         _nextSeq = state.State.NextSeq;
+        foreach (var (key, level) in state.State.Levels)
+        {
+            var account = NewLevel(key, level.FromSeq);
+            account.Prefix = level.Counters.ToCounters(now);
+            account.LastUsedAt = level.LastUsedAt;
+        }
+
         if (recount)
         {
             // Counters of two activations cannot be merged: start from nothing and read every row (the alerts that
             // fired stay fired). The next write clears the mark.
-            var fired = _prefix.AlertsFired;
-            _prefix = new BudgetCounters { AlertsFired = fired };
+            foreach (var account in Accounts())
+            {
+                account.Prefix = new BudgetCounters { AlertsFired = account.Prefix.AlertsFired };
+            }
+
             _position = 0;
         }
 
-        _prefix.Roll(clock.UtcNow, _zone);
+        // Levels defined since the state was written count the rows after its position (those the catch-up reads).
+        await RefreshLimitsAsync(_position + 1);
+        foreach (var account in Accounts())
+        {
+            account.Prefix.Roll(now, _zone);
+        }
+
         var caughtUp = 0;
         await foreach (var row in ledger.ReadAfterAsync(_tenantId, recount ? long.MinValue : _position, cancellationToken))
         {
-            _prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
+            _tenant.Prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
+            foreach (var level in LevelsOf(row))
+            {
+                level.Prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
+                level.LastUsedAt = level.LastUsedAt is { } last && last > row.CompletedAt ? last : row.CompletedAt;
+            }
+
             _position = Math.Max(_position, row.TenantSeq);
             caughtUp++;
         }
 
         _nextSeq = Math.Max(_nextSeq, _position + 1);
-        _live = _prefix.Clone();
+        foreach (var account in Accounts())
+        {
+            account.Live = account.Prefix.Clone();
+        }
+
         if (recount)
         {
             LogRecounted(logger, _tenantId, caughtUp, _position);
@@ -101,129 +128,220 @@ internal sealed partial class TenantBudgetGrain(
         await FlushAsync(cancellationToken);
     }
 
-    public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false)
+    public Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest = false) =>
+        ReserveAsync(reservationId, tokens, costUsd, runId, countsRequest, BudgetPath.None);
+
+    public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest, BudgetPath path)
     {
-        await RefreshLimitsAsync(); // a local lookup: limits edited through the admin API apply at once
+        ArgumentNullException.ThrowIfNull(path);
+        await RefreshLimitsAsync(_nextSeq); // a local lookup: limits edited through the admin API apply at once
         if (!_known)
         {
             throw new TenantNotFoundException($"Tenant '{_tenantId}' does not exist.") { TenantId = _tenantId };
         }
 
         Roll();
-        if (_inFlight.TokensOf(reservationId) is not null)
+        if (_tenant.InFlight.TokensOf(reservationId) is not null)
         {
             return; // a repeated reservation (its first answer was lost): already held
         }
 
         var now = clock.UtcNow;
-        if (countsRequest && _rateLimits is { } limits && RateLimited(limits, now, tokens) is { } which)
+        var levels = LevelsOf(path);
+        foreach (var level in levels)
         {
-            var retry = (int)Math.Ceiling((RateWindow.WindowEnd(now) - now).TotalSeconds);
-            throw new TenantRateLimitedException($"Rate limit reached for tenant '{_tenantId}': {which} is spent for this minute; retry in {retry} s.")
+            RollLevel(level, now);
+        }
+
+        // Every level is checked before any holds: a refusal at one level holds nothing at the others.
+        if (countsRequest)
+        {
+            CheckRate(_tenant, now, tokens);
+            foreach (var level in levels)
             {
-                TenantId = _tenantId,
-                Limit = which,
-                RetryAfterSeconds = Math.Max(1, retry),
-            };
+                CheckRate(level, now, tokens);
+            }
         }
 
-        if (BudgetRules.Check(_limits, _live, _inFlight, tokens, costUsd, runId) is { } v)
+        if (_tenant.Check(tokens, costUsd, runId) is { } v)
         {
-            throw Rejection(v);
+            throw Rejection(_tenant, v);
         }
 
-        if (countsRequest && _rate is not null)
+        foreach (var level in levels)
         {
-            _rate.Grant(now, 1, 0); // tokens count while in flight (the reservation), then as used (at settle)
+            if (level.Check(tokens, costUsd, runId) is { } lv)
+            {
+                throw Rejection(level, lv);
+            }
         }
 
-        _inFlight.Add(reservationId, tokens, costUsd, runId, now + _options.ReservationLease);
+        var expires = now + _options.ReservationLease;
+        _tenant.Hold(reservationId, tokens, costUsd, runId, countsRequest, now, expires);
+        foreach (var level in levels)
+        {
+            level.Hold(reservationId, tokens, costUsd, runId, countsRequest, now, expires);
+        }
+
+        if (levels.Length > 0)
+        {
+            _held[reservationId] = levels;
+        }
     }
 
     public Task<int> RenewAsync(IReadOnlyList<string> reservationIds)
     {
         ArgumentNullException.ThrowIfNull(reservationIds);
         Roll();
-        return Task.FromResult(_inFlight.Renew(reservationIds, clock.UtcNow + _options.ReservationLease));
-    }
-
-    /// <summary>Which of the tenant's per-minute limits this request would break, if any (nothing is consumed).</summary>
-    private string? RateLimited(ProviderLimits limits, DateTimeOffset now, long tokens)
-    {
-        _rate ??= new RateWindow(limits);
-        if (limits.RequestsPerMinute is { } rpm && _rate.RequestsUsedAt(now) + 1 > rpm)
+        var until = clock.UtcNow + _options.ReservationLease;
+        foreach (var id in reservationIds)
         {
-            return "rpm";
+            foreach (var level in _held.GetValueOrDefault(id) ?? [])
+            {
+                level.InFlight.Renew([id], until);
+            }
         }
 
-        // Tokens this minute: what settled calls actually used, plus what the calls in flight hold (their reservations).
-        return limits.TokensPerMinute is { } tpm && _rate.TokensUsedAt(now) + _inFlight.Tokens + tokens > tpm ? "tpm" : null;
+        return Task.FromResult(_tenant.InFlight.Renew(reservationIds, until));
     }
 
-    private async ValueTask RefreshLimitsAsync()
+    private void CheckRate(BudgetAccount account, DateTimeOffset now, long tokens)
+    {
+        if (account.RateLimited(now, tokens) is { } which)
+        {
+            var retry = (int)Math.Ceiling((RateWindow.WindowEnd(now) - now).TotalSeconds);
+            throw new TenantRateLimitedException($"Rate limit reached for {Who(account)}: {which} is spent for this minute; retry in {retry} s.")
+            {
+                TenantId = _tenantId,
+                Limit = which,
+                RetryAfterSeconds = Math.Max(1, retry),
+                Level = account.Level,
+                LevelId = account.Id,
+            };
+        }
+    }
+
+    /// <summary>Reads the tenant's definition (a local lookup); levels defined since the last read count rows from <paramref name="fromSeq"/>.</summary>
+    private async ValueTask RefreshLimitsAsync(long fromSeq)
     {
         if (await tenants.GetAsync(_tenantId) is { } tenant)
         {
             _known = true;
-            _limits = tenant.Budgets;
+            if (ReferenceEquals(tenant, _definition))
+            {
+                return;
+            }
+
+            _definition = tenant;
             _alertThreshold = tenant.SoftAlertThreshold;
             _zone = BudgetCalendar.Zone(tenant.TimeZone);
             _webhook = tenant.AlertWebhook;
-            var hasRate = tenant.Limits.RequestsPerMinute is not null || tenant.Limits.TokensPerMinute is not null;
-            if (_rateLimits != tenant.Limits)
-            {
-                _rateLimits = hasRate ? tenant.Limits : null;
-                _rate = hasRate ? new RateWindow(tenant.Limits) : null;
-            }
+            _tenant.Configure(tenant.Budgets, tenant.Limits, null, null);
+            Define(tenant, fromSeq);
         }
         else
         {
             _known = false;
-            _limits = BudgetLimits.None;
+            _definition = null;
+            _tenant.Configure(BudgetLimits.None, ProviderLimits.Unlimited, null, null);
         }
+    }
+
+    /// <summary>Keeps an account for every project, key and budgeted end user the tenant defines, and drops the others.</summary>
+    private void Define(TenantDefinition tenant, long fromSeq)
+    {
+        var defined = tenant.Projects.Values.Concat(tenant.Keys.Values.Select(k => k.Level)).Concat(tenant.EndUsers.Values).ToList();
+        var keys = new HashSet<string>(defined.Select(l => l.CounterKey), StringComparer.Ordinal);
+        foreach (var gone in _levels.Keys.Where(k => !keys.Contains(k)).ToList())
+        {
+            _levels.Remove(gone);
+            _dirty = true;
+        }
+
+        foreach (var level in defined)
+        {
+            if (!_levels.TryGetValue(level.CounterKey, out var account))
+            {
+                account = NewLevel(level.CounterKey, fromSeq);
+                account.Prefix.Roll(clock.UtcNow, _zone);
+                account.Live = account.Prefix.Clone();
+                _dirty = true;
+            }
+
+            account.Configure(level.Budgets, level.Limits, level.SoftAlertThreshold, level.AlertWebhook);
+        }
+    }
+
+    private BudgetAccount NewLevel(string counterKey, long fromSeq)
+    {
+        var colon = counterKey.IndexOf(':', StringComparison.Ordinal);
+        var account = new BudgetAccount(counterKey[..colon], counterKey[(colon + 1)..]) { FromSeq = fromSeq };
+        _levels[counterKey] = account;
+        return account;
+    }
+
+    private IEnumerable<BudgetAccount> Accounts() => _levels.Values.Prepend(_tenant);
+
+    /// <summary>The level accounts a call on <paramref name="path"/> reserves at (those defined).</summary>
+    private BudgetAccount[] LevelsOf(BudgetPath path)
+    {
+        if (_levels.Count == 0 || (path.ProjectId is null && path.KeyId is null && path.EndUser is null))
+        {
+            return [];
+        }
+
+        var found = new List<BudgetAccount>(3);
+        Add(BudgetLevels.Project, path.ProjectId);
+        Add(BudgetLevels.Key, path.KeyId);
+        Add(BudgetLevels.EndUser, path.EndUser);
+        return [.. found];
+
+        void Add(string level, string? id)
+        {
+            if (id is not null && _levels.TryGetValue(LevelDefinition.CounterKeyOf(level, id), out var account))
+            {
+                found.Add(account);
+            }
+        }
+    }
+
+    /// <summary>The level accounts a ledger row counts in: those that exist and count from before its sequence number.</summary>
+    private BudgetAccount[] LevelsOf(LedgerRecord row)
+    {
+        if (_levels.Count == 0 || (row.ProjectId is null && row.KeyId is null && row.EndUser is null))
+        {
+            return [];
+        }
+
+        return LedgerRows.LevelKeys(row)
+            .Select(k => _levels.GetValueOrDefault(k))
+            .Where(a => a is not null && row.TenantSeq >= a.FromSeq)
+            .ToArray()!;
     }
 
     public Task ReleaseAsync(string reservationId)
     {
-        _inFlight.Remove(reservationId);
+        Drop(reservationId);
         return Task.CompletedTask;
+    }
+
+    private void Drop(string reservationId)
+    {
+        _tenant.InFlight.Remove(reservationId);
+        if (_held.Remove(reservationId, out var levels))
+        {
+            foreach (var level in levels)
+            {
+                level.InFlight.Remove(reservationId);
+            }
+        }
     }
 
     public async Task<bool> SettleAsync(string? reservationId, UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var seq = _nextSeq++;
-        var row = new LedgerRecord
-        {
-            RequestId = record.RequestId,
-            TenantId = _tenantId,
-            TenantSeq = seq,
-            RunId = record.RunId,
-            Tags = record.Tags,
-            Action = record.Action,
-            Strategy = record.Strategy,
-            Provider = record.Provider,
-            Model = record.Model,
-            Deployment = record.Deployment,
-            TraceId = record.TraceId,
-            Kind = record.Kind ?? LedgerRecord.ModelCall,
-            PromptTokens = record.Usage.PromptTokens,
-            CompletionTokens = record.Usage.CompletionTokens,
-            CachedTokens = record.Usage.CachedTokens,
-            ReasoningTokens = record.Usage.ReasoningTokens,
-            CacheWriteTokens = record.Usage.CacheWriteTokens,
-            CacheWrite1hTokens = record.Usage.CacheWrite1hTokens,
-            UsageEstimated = record.Usage.Estimated,
-            CostUsd = record.CostUsd,
-            LatencyMs = record.LatencyMs,
-            TimeToFirstTokenMs = record.TimeToFirstTokenMs,
-            Success = record.Success,
-            ErrorClass = record.ErrorClass?.Name(),
-            Attempts = record.Attempts,
-            StartedAt = record.StartedAt,
-            CompletedAt = record.CompletedAt,
-        };
-
+        var row = LedgerRows.From(record, _tenantId, seq);
         bool inserted;
         try
         {
@@ -238,7 +356,7 @@ internal sealed partial class TenantBudgetGrain(
         {
             if (reservationId is not null)
             {
-                _inFlight.Remove(reservationId);
+                Drop(reservationId);
             }
         }
 
@@ -249,36 +367,61 @@ internal sealed partial class TenantBudgetGrain(
         }
 
         Roll();
-        _rate?.Charge(clock.UtcNow, row.TotalTokens);
-        _live.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
-        Done(seq, (row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt));
-        PublishRemaining();
-        foreach (var alert in BudgetRules.CrossedAlerts(_limits, _live, _alertThreshold).ToList())
+        var now = clock.UtcNow;
+        var levels = LevelsOf(row);
+        _tenant.Settled(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone, now);
+        foreach (var level in levels)
         {
-            _live.AlertsFired.Add(alert.Key);
-            LogSoftAlert(logger, _tenantId, alert.Window.Name, alert.Unit.ToString(), alert.Used, alert.Limit);
-            if (_webhook is { } url)
-            {
-                // Off the settle path: an alert must never slow down or fail a call.
-                var body = new SoftAlert(_tenantId, alert.Window.Name, alert.Unit.ToString().ToLowerInvariant(), alert.Used, alert.Limit, _alertThreshold, clock.UtcNow);
-                _ = Task.Run(() => PostAlertAsync(url, body));
-            }
+            RollLevel(level, now);
+            level.Settled(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone, now);
+        }
+
+        Done(seq, new Settled(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, levels));
+        PublishRemaining();
+        Alert(_tenant);
+        foreach (var level in levels)
+        {
+            Alert(level);
         }
 
         return true;
     }
 
+    /// <summary>Raises the soft alerts a settle made this account cross (log, and its webhook off the settle path).</summary>
+    private void Alert(BudgetAccount account)
+    {
+        var threshold = account.AlertThreshold ?? _alertThreshold;
+        foreach (var alert in BudgetRules.CrossedAlerts(account.Limits, account.Live, threshold).ToList())
+        {
+            account.Live.AlertsFired.Add(alert.Key);
+            LogSoftAlert(logger, Who(account), alert.Window.Name, alert.Unit.ToString(), alert.Used, alert.Limit);
+            if ((account.Webhook ?? _webhook) is { } url)
+            {
+                // Off the settle path: an alert must never slow down or fail a call.
+                var body = new SoftAlert(_tenantId, alert.Window.Name, alert.Unit.ToString().ToLowerInvariant(), alert.Used, alert.Limit, threshold, clock.UtcNow)
+                {
+                    Level = account.Level,
+                    LevelId = account.Id,
+                };
+                _ = Task.Run(() => PostAlertAsync(url, body));
+            }
+        }
+    }
+
     public Task<TenantUsage> GetUsageAsync()
     {
         Roll();
-        var windows = BudgetWindows.All.Select(w =>
+        var now = clock.UtcNow;
+        var levels = _levels.Values.Select(level =>
         {
-            var count = _live[w];
-            return new WindowUsage(w.Name, w.IsLifetime ? null : count.Key, count.Tokens, count.Usd, _limits.TokenLimit(w.Name), _limits.Limit(w.Name, BudgetUnit.Usd));
+            RollLevel(level, now);
+            return new LevelUsage(level.Level, level.Id, level.Windows(), level.InFlight.Count, level.InFlight.Tokens, level.InFlight.Usd)
+            {
+                FromSeq = level.FromSeq,
+                LastUsedAt = level.LastUsedAt,
+            };
         }).ToList();
-        var runs = _live.Runs.Select(kv => new WindowUsage(BudgetWindows.Run, kv.Key, kv.Value.Tokens, kv.Value.Usd, _limits.TokenLimit(BudgetWindows.Run), _limits.Limit(BudgetWindows.Run, BudgetUnit.Usd)));
-        windows.AddRange(runs);
-        return Task.FromResult(new TenantUsage(_tenantId, windows, _inFlight.Count, _inFlight.Tokens, _inFlight.Usd, _position));
+        return Task.FromResult(new TenantUsage(_tenantId, _tenant.Windows(), _tenant.InFlight.Count, _tenant.InFlight.Tokens, _tenant.InFlight.Usd, _position) { Levels = levels });
     }
 
     private async Task PostAlertAsync(string url, SoftAlert alert)
@@ -304,19 +447,27 @@ internal sealed partial class TenantBudgetGrain(
     private void Roll()
     {
         var now = clock.UtcNow;
-        _live.Roll(now, _zone);
-        _prefix.Roll(now, _zone);
-        if (_inFlight.Expire(now) is > 0 and var expired)
+        List<string>? expired = _held.Count > 0 ? [] : null;
+        var (count, dropped) = _tenant.Roll(now, _zone, now - _options.RunIdleTimeout, expired);
+        if (count > 0)
         {
-            LogReservationsExpired(logger, _tenantId, expired);
+            LogReservationsExpired(logger, _tenantId, count);
+            foreach (var id in expired ?? [])
+            {
+                Drop(id); // its holds at the levels below expire with it
+            }
         }
 
-        var idleSince = now - _options.RunIdleTimeout;
-        if (_live.DropIdleRuns(idleSince) + _prefix.DropIdleRuns(idleSince) > 0)
-        {
-            _dirty = true;
-        }
+        _dirty |= dropped;
     }
+
+    private void RollLevel(BudgetAccount level, DateTimeOffset now) =>
+        _dirty |= level.Roll(now, _zone, now - _options.RunIdleTimeout, null).Dropped;
+
+    /// <summary>How a message names an account: <c>tenant 't'</c> or <c>project 'p' of tenant 't'</c>.</summary>
+    private string Who(BudgetAccount account) => account.Level == BudgetLevels.Tenant
+        ? $"tenant '{_tenantId}'"
+        : $"{account.Level.Replace('_', ' ')} '{account.Id}' of tenant '{_tenantId}'";
 
     /// <summary>Budget left per limited window and unit, for the <c>llmrouter.budget.remaining</c> gauge.</summary>
     private void PublishRemaining()
@@ -330,16 +481,16 @@ internal sealed partial class TenantBudgetGrain(
         var remaining = new List<(string, string, double)>();
         foreach (var window in BudgetWindows.All)
         {
-            var count = _live[window];
+            var count = _tenant.Live[window];
             var current = window.IsLifetime || count.Key == window.KeyAt(now, _zone); // read only: the next call rolls it
             var usedTokens = current ? count.Tokens : 0;
             var usedUsd = current ? count.Usd : 0;
-            if (_limits.TokenLimit(window.Name) is { } tokens)
+            if (_tenant.Limits.TokenLimit(window.Name) is { } tokens)
             {
                 remaining.Add((window.Name, "tokens", Math.Max(0, tokens - usedTokens)));
             }
 
-            if (_limits.Limit(window.Name, BudgetUnit.Usd) is { } usd)
+            if (_tenant.Limits.Limit(window.Name, BudgetUnit.Usd) is { } usd)
             {
                 remaining.Add((window.Name, "usd", (double)Math.Max(0, usd - usedUsd)));
             }
@@ -349,7 +500,7 @@ internal sealed partial class TenantBudgetGrain(
     }
 
     /// <summary>Marks a sequence number finished and advances the persisted prefix over every contiguous finished one.</summary>
-    private void Done(long seq, (long Tokens, decimal Usd, string? RunId, DateTimeOffset At)? applied)
+    private void Done(long seq, Settled? applied)
     {
         _done[seq] = applied;
         while (_done.Remove(_position + 1, out var next))
@@ -357,11 +508,16 @@ internal sealed partial class TenantBudgetGrain(
             _position++;
             if (next is { } n)
             {
-                _prefix.Add(n.Tokens, n.Usd, n.RunId, n.At, _zone);
+                _tenant.Prefix.Add(n.Tokens, n.Usd, n.RunId, n.At, _zone);
+                foreach (var level in n.Levels)
+                {
+                    level.Prefix.Add(n.Tokens, n.Usd, n.RunId, n.At, _zone);
+                    level.Prefix.AlertsFired = new HashSet<string>(level.Live.AlertsFired, StringComparer.Ordinal);
+                }
             }
         }
 
-        _prefix.AlertsFired = new HashSet<string>(_live.AlertsFired, StringComparer.Ordinal);
+        _tenant.Prefix.AlertsFired = new HashSet<string>(_tenant.Live.AlertsFired, StringComparer.Ordinal);
         _dirty = true;
     }
 
@@ -384,9 +540,13 @@ internal sealed partial class TenantBudgetGrain(
         // together must be those of one instant, or the next activation skips the rows in between.
         state.State = new TenantBudgetState
         {
-            Counters = BudgetCountersState.From(_prefix),
+            Counters = BudgetCountersState.From(_tenant.Prefix),
             Position = _position,
             NextSeq = _nextSeq,
+            Levels = _levels.ToDictionary(
+                kv => kv.Key,
+                kv => new LevelState { Counters = BudgetCountersState.From(kv.Value.Prefix), FromSeq = kv.Value.FromSeq, LastUsedAt = kv.Value.LastUsedAt },
+                StringComparer.Ordinal),
         };
         _writing = WriteAsync();
         return _writing;
@@ -452,13 +612,13 @@ internal sealed partial class TenantBudgetGrain(
         }
     }
 
-    private BudgetExceededException Rejection(BudgetViolation v)
+    private BudgetExceededException Rejection(BudgetAccount account, BudgetViolation v)
     {
         var window = v.Window;
-        var message = string.Create(CultureInfo.InvariantCulture, $"Budget exceeded for tenant '{_tenantId}': {window} {(v.Unit == BudgetUnit.Tokens ? "token" : "USD")} limit {v.Limit}, used {v.Used}, in flight {v.Reserved}, this call needs {v.Requested}.");
+        var message = string.Create(CultureInfo.InvariantCulture, $"Budget exceeded for {Who(account)}: {window} {(v.Unit == BudgetUnit.Tokens ? "token" : "USD")} limit {v.Limit}, used {v.Used}, in flight {v.Reserved}, this call needs {v.Requested}.");
         return v.Unit == BudgetUnit.Tokens
-            ? new TokenBudgetExceededException(message) { TenantId = _tenantId, Window = window, Used = (long)v.Used, InFlight = (long)v.Reserved, Limit = (long)v.Limit, Requested = (long)v.Requested }
-            : new CostBudgetExceededException(message) { TenantId = _tenantId, Window = window, UsedUsd = v.Used, InFlightUsd = v.Reserved, LimitUsd = v.Limit, RequestedUsd = v.Requested };
+            ? new TokenBudgetExceededException(message) { TenantId = _tenantId, Level = account.Level, LevelId = account.Id, Window = window, Used = (long)v.Used, InFlight = (long)v.Reserved, Limit = (long)v.Limit, Requested = (long)v.Requested }
+            : new CostBudgetExceededException(message) { TenantId = _tenantId, Level = account.Level, LevelId = account.Id, Window = window, UsedUsd = v.Used, InFlightUsd = v.Reserved, LimitUsd = v.Limit, RequestedUsd = v.Requested };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: another activation of the budget grain wrote its state; marking it for a recount from the ledger and deactivating")]
@@ -476,7 +636,7 @@ internal sealed partial class TenantBudgetGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: caught up {Rows} ledger rows on activation (position {Position})")]
     private static partial void LogCaughtUp(ILogger logger, string tenant, int rows, long position);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant} crossed its soft alert threshold: {Window} {Unit} usage {Used} of limit {Limit}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant} crossed its soft alert threshold: {Window} {Unit} usage {Used} of limit {Limit}")]
     private static partial void LogSoftAlert(ILogger logger, string tenant, string window, string unit, decimal used, decimal limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: counters not persisted on deactivation ({Error}); the next activation catches up from the ledger")]

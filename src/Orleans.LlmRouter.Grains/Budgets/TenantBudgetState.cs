@@ -19,4 +19,7 @@ internal sealed class TenantBudgetState
     /// longer tells which rows the counters hold. The next activation recounts every ledger row of the tenant.
     /// </summary>
     [Id(3)] public bool RecountPending { get; set; }
+
+    /// <summary>The counters of the tenant's projects, keys and budgeted end users, by counter key (e.g. <c>project:p1</c>).</summary>
+    [Id(4)] public Dictionary<string, LevelState> Levels { get; set; } = new(StringComparer.Ordinal);
 }

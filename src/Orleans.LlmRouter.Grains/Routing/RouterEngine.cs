@@ -313,7 +313,7 @@ internal sealed partial class RouterEngine
 
         RequestLimits.Validate(request, limits);
 
-        var tenant = await TenantAsync(context);
+        (var tenant, context, var levels) = await ScopeAsync(context);
         var prompt = request.Inputs.Sum(TokenEstimator.EstimateText);
         var query = new RouteQuery
         {
@@ -325,6 +325,7 @@ internal sealed partial class RouterEngine
             MaxOutputTokens = 0,
             MaxCostUsd = context.MaxCostUsd,
             Tenant = tenant,
+            Levels = levels,
         };
         using var routeSpan = RouterTelemetry.StartRequest("embeddings", context);
         var run = new RouteRun(this, context, Plan(query), "embeddings") { Span = routeSpan };
@@ -383,7 +384,7 @@ internal sealed partial class RouterEngine
 
     public async Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context)
     {
-        var (plan, query) = await PlanForAsync(request, context, throwIfNone: false);
+        var (plan, query, _) = await PlanForAsync(request, context, throwIfNone: false);
         var eligible = plan.Eligible.ToList();
         var chosen = eligible.FirstOrDefault();
         return new RouteExplanation(
@@ -399,8 +400,8 @@ internal sealed partial class RouterEngine
     {
         try
         {
-            var (plan, _) = await PlanForAsync(request, context);
-            return new RouteRun(this, context, plan) { Span = span };
+            var (plan, _, scoped) = await PlanForAsync(request, context);
+            return new RouteRun(this, scoped, plan) { Span = span };
         }
         catch (LlmRouterException ex)
         {
@@ -409,7 +410,7 @@ internal sealed partial class RouterEngine
         }
     }
 
-    private async ValueTask<(RoutePlan Plan, RouteQuery Query)> PlanForAsync(ChatRequest request, RouterContext context, bool throwIfNone = true)
+    private async ValueTask<(RoutePlan Plan, RouteQuery Query, RouterContext Context)> PlanForAsync(ChatRequest request, RouterContext context, bool throwIfNone = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -419,8 +420,8 @@ internal sealed partial class RouterEngine
         }
 
         RequestLimits.Validate(request, limits); // the same limits the HTTP surfaces enforce, for grain-API callers
-        var tenant = await TenantAsync(context);
-        var query = RequestAnalysis.ToQuery(request, context, tenant, services.PromptTokens);
+        var (tenant, scoped, levels) = await ScopeAsync(context);
+        var query = RequestAnalysis.ToQuery(request, scoped, tenant, services.PromptTokens) with { Levels = levels };
         var plan = Plan(query);
         if (throwIfNone && !plan.Eligible.Any())
         {
@@ -433,7 +434,7 @@ internal sealed partial class RouterEngine
             throw new AllModelsFailedException([], plan.Candidates.Select(Decision).ToList());
         }
 
-        return (plan, query);
+        return (plan, query, scoped);
     }
 
     private RoutePlan Plan(RouteQuery query)
@@ -446,6 +447,49 @@ internal sealed partial class RouterEngine
         {
             throw new InvalidRoutingException(ex.Message) { Param = ex.Param, NotFound = ex.NotFound };
         }
+    }
+
+    /// <summary>
+    /// The tenant of the call and the levels below it the call passes (its project, key and budgeted end user), with the
+    /// context's project filled in from its key. A key, project or end user the tenant does not know is the caller's
+    /// error; an end user without settings of its own is recorded on the ledger row only.
+    /// </summary>
+    private async ValueTask<(TenantDefinition Tenant, RouterContext Context, LevelDefinition[] Levels)> ScopeAsync(RouterContext context)
+    {
+        var tenant = await TenantAsync(context);
+        if (context.ProjectId is null && context.KeyId is null && context.EndUser is null)
+        {
+            return (tenant, context, []);
+        }
+
+        var project = context.ProjectId;
+        if (context.KeyId is { } keyId)
+        {
+            if (!tenant.Keys.TryGetValue(keyId, out var key))
+            {
+                throw new InvalidRoutingException($"The tenant '{tenant.Id}' has no active key '{keyId}'.") { Param = "key", NotFound = true };
+            }
+
+            if (project is not null && key.ProjectId is not null && project != key.ProjectId)
+            {
+                throw new InvalidRoutingException($"The key '{keyId}' belongs to project '{key.ProjectId}', not '{project}'.") { Param = "project" };
+            }
+
+            project ??= key.ProjectId;
+        }
+
+        if (project is not null && !tenant.Projects.ContainsKey(project))
+        {
+            throw new InvalidRoutingException($"The tenant '{tenant.Id}' has no project '{project}'.") { Param = "project", NotFound = true };
+        }
+
+        if (context.EndUser is { } user && (user.Length is 0 or > 256 || user.Any(char.IsControl)))
+        {
+            throw new InvalidRoutingException("The end user must be 1-256 characters, none a control character.") { Param = "user" };
+        }
+
+        var scoped = project == context.ProjectId ? context : context with { ProjectId = project };
+        return (tenant, scoped, [.. tenant.LevelsOf(project, context.KeyId, context.EndUser)]);
     }
 
     /// <summary>The tenant of the call; an unknown tenant is refused, never served without budgets or restrictions.</summary>
@@ -563,6 +607,9 @@ internal sealed partial class RouterEngine
         private int _lastCandidate = -1;
         private BudgetExceededException? _lastBudget;
         private bool _counted; // the first reservation of the request counts against the tenant's rpm
+        private readonly BudgetPath _path = context.ProjectId is null && context.KeyId is null && context.EndUser is null
+            ? BudgetPath.None
+            : new BudgetPath(context.ProjectId, context.KeyId, context.EndUser);
         private int _billedAttempts;
 
         public RoutePlan Plan { get; } = plan;
@@ -661,7 +708,7 @@ internal sealed partial class RouterEngine
             try
             {
                 // Safe to repeat after a lost answer: an orphan reservation is a lease that expires.
-                await engine.calls.RetryAsync(() => grain.ReserveAsync(id, tokens, cost, context.RunId, countsRequest: !_counted), "reserve the budget");
+                await engine.calls.RetryAsync(() => grain.ReserveAsync(id, tokens, cost, context.RunId, !_counted, _path), "reserve the budget");
                 _counted = true;
             }
             catch (BudgetExceededException ex)
@@ -753,6 +800,9 @@ internal sealed partial class RouterEngine
                 CompletedAt = engine.services.Time.GetUtcNow(),
                 Deployment = model.Deployment?.Id,
                 TraceId = TraceId,
+                ProjectId = context.ProjectId,
+                KeyId = context.KeyId,
+                EndUser = context.EndUser,
             };
 
         /// <summary>Every candidate failed or was skipped: the error to throw (a request that was tried is one ledger row).</summary>

@@ -38,8 +38,14 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
         _view = Build(catalog, new TenantRegistrySnapshot(-1, []));
     }
 
-    /// <summary>The tenant of a bearer key, or null (unknown or revoked key).</summary>
-    public async ValueTask<TenantDefinition?> ResolveAsync(string? key)
+    /// <summary>The tenant of a bearer key, or null (unknown, expired or revoked key).</summary>
+    public async ValueTask<TenantDefinition?> ResolveAsync(string? key) => (await ResolveKeyAsync(key))?.Tenant;
+
+    /// <summary>
+    /// The tenant and key of a bearer key, or null (unknown, expired or revoked key; a rotated secret after its
+    /// overlap). <see cref="ResolvedKey.Key"/> is null for a YAML key given as a bare hash.
+    /// </summary>
+    public async ValueTask<ResolvedKey?> ResolveKeyAsync(string? key)
     {
         if (string.IsNullOrEmpty(key) || key.Length > 512)
         {
@@ -50,7 +56,12 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
         var hex = Convert.ToHexStringLower(hash);
-        return _view.ByKey.TryGetValue(hex, out var entry) && CryptographicOperations.FixedTimeEquals(entry.Hash, hash) ? entry.Tenant : null;
+        if (!_view.ByKey.TryGetValue(hex, out var entry) || !CryptographicOperations.FixedTimeEquals(entry.Hash, hash))
+        {
+            return null;
+        }
+
+        return entry.Key is null || entry.Key.Opens("sha256:" + hex, _clock.UtcNow) ? new ResolvedKey(entry.Tenant, entry.Key) : null;
     }
 
     /// <summary>A tenant by id, from the local view.</summary>
@@ -124,41 +135,42 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
     private static View Build(ModelCatalog catalog, TenantRegistrySnapshot snapshot)
     {
         var byId = new Dictionary<string, TenantDefinition>(StringComparer.Ordinal);
-        var byKey = new Dictionary<string, (byte[] Hash, TenantDefinition Tenant)>(StringComparer.Ordinal);
+        var byKey = new Dictionary<string, KeyEntry>(StringComparer.Ordinal);
         foreach (var tenant in catalog.Tenants.Values)
         {
-            byId[tenant.Id] = tenant;
-            foreach (var hash in tenant.KeyHashes)
-            {
-                byKey[hash[7..]] = (Convert.FromHexString(hash[7..]), tenant);
-            }
+            Add(tenant);
         }
 
         foreach (var managed in snapshot.Tenants)
         {
-            var s = managed.Settings;
-            var b = s.Budgets;
-            var tenant = new TenantDefinition(
-                s.Id, s.Name, managed.Keys.Where(k => k.RevokedAt is null).Select(k => k.Hash).ToList(),
-                new BudgetLimits(b.Entries().Select(e => KeyValuePair.Create((e.Window, e.Unit == "usd" ? BudgetUnit.Usd : BudgetUnit.Tokens), e.Limit))),
-                new ProviderLimits(s.RequestsPerMinute, s.TokensPerMinute),
-                s.AllowedModels.ToHashSet(StringComparer.Ordinal), s.AllowedActions.ToHashSet(StringComparer.Ordinal),
-                s.SoftAlertThreshold, s.TimeZone, new SourceLocation("admin-api", 0, 0))
-            {
-                AlertWebhook = s.AlertWebhook,
-            };
-            byId[tenant.Id] = tenant;
-            foreach (var hash in tenant.KeyHashes)
-            {
-                byKey[hash[7..]] = (Convert.FromHexString(hash[7..]), tenant);
-            }
+            Add(ManagedTenants.Define(managed));
         }
 
         return new View(snapshot.Version, byId, byKey);
+
+        void Add(TenantDefinition tenant)
+        {
+            byId[tenant.Id] = tenant;
+            foreach (var hash in tenant.KeyHashes)
+            {
+                byKey[hash[7..]] = new KeyEntry(Convert.FromHexString(hash[7..]), tenant, null);
+            }
+
+            foreach (var key in tenant.Keys.Values)
+            {
+                byKey[key.Hash[7..]] = new KeyEntry(Convert.FromHexString(key.Hash[7..]), tenant, key);
+                if (key.PreviousHash is { } previous)
+                {
+                    byKey[previous[7..]] = new KeyEntry(Convert.FromHexString(previous[7..]), tenant, key);
+                }
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant registry unreachable; serving the last known tenants")]
     private static partial void LogRefreshFailed(ILogger logger, Exception ex);
 
-    private sealed record View(long Version, Dictionary<string, TenantDefinition> ById, Dictionary<string, (byte[] Hash, TenantDefinition Tenant)> ByKey);
+    private sealed record KeyEntry(byte[] Hash, TenantDefinition Tenant, KeyDefinition? Key);
+
+    private sealed record View(long Version, Dictionary<string, TenantDefinition> ById, Dictionary<string, KeyEntry> ByKey);
 }

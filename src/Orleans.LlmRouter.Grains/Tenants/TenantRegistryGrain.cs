@@ -41,9 +41,10 @@ internal sealed partial class TenantRegistryGrain(
         }
 
         var now = clock.UtcNow;
-        var tenant = new ManagedTenant(settings, current?.Keys ?? [], current?.CreatedAt ?? now, now);
-        state.State.Tenants[settings.Id] = tenant;
-        await ChangedAsync();
+        var tenant = current is null
+            ? new ManagedTenant(settings, [], now, now)
+            : current with { Settings = settings, UpdatedAt = now };
+        await CommitAsync(tenant);
         return tenant;
     }
 
@@ -57,26 +58,53 @@ internal sealed partial class TenantRegistryGrain(
         await ChangedAsync();
     }
 
-    public async Task<IssuedTenantKey> IssueKeyAsync(string tenantId)
+    public Task<IssuedTenantKey> IssueKeyAsync(string tenantId) => IssueKeyAsync(tenantId, new KeySettings());
+
+    public async Task<IssuedTenantKey> IssueKeyAsync(string tenantId, KeySettings settings)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         var tenant = Require(tenantId);
-        var (info, key) = NewKey();
-        state.State.Tenants[tenantId] = tenant with { Keys = [.. tenant.Keys, info], UpdatedAt = clock.UtcNow };
-        await ChangedAsync();
+        var now = clock.UtcNow;
+        CheckKey(tenant, settings, now);
+        var (info, key) = NewKey(now);
+        await CommitAsync(tenant with { Keys = [.. tenant.Keys, info with { Settings = settings }], UpdatedAt = now });
         return new IssuedTenantKey(tenantId, info.KeyId, key);
     }
 
-    public async Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId)
+    public async Task<TenantKeyInfo> UpdateKeyAsync(string tenantId, string keyId, KeySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var tenant = Require(tenantId);
+        var old = RequireKey(tenant, keyId);
+        var now = clock.UtcNow;
+        CheckKey(tenant, settings, now);
+        var updated = old with { Settings = settings };
+        await CommitAsync(tenant with { Keys = tenant.Keys.Select(k => k.KeyId == old.KeyId ? updated : k).ToList(), UpdatedAt = now });
+        return updated;
+    }
+
+    public async Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId, TimeSpan? overlap = null)
     {
         var tenant = Require(tenantId);
         var old = RequireKey(tenant, keyId);
-        var (info, key) = NewKey();
+        var keep = overlap ?? DefaultRotationOverlap;
+        if (keep < TimeSpan.Zero || keep > MaxRotationOverlap)
+        {
+            throw new TenantRegistryException($"overlapSeconds must be between 0 and {(long)MaxRotationOverlap.TotalSeconds}.") { Kind = "invalid" };
+        }
+
         var now = clock.UtcNow;
-        var keys = tenant.Keys.Select(k => k.KeyId == old.KeyId ? k with { RevokedAt = now } : k).Append(info).ToList();
-        state.State.Tenants[tenantId] = tenant with { Keys = keys, UpdatedAt = now };
-        await ChangedAsync();
-        return new IssuedTenantKey(tenantId, info.KeyId, key);
+        var (fresh, key) = NewKey(now);
+        var rotated = old with { Hash = fresh.Hash, Prefix = fresh.Prefix, PreviousHash = keep > TimeSpan.Zero ? old.Hash : null, PreviousValidUntil = keep > TimeSpan.Zero ? now + keep : null };
+        await CommitAsync(tenant with { Keys = tenant.Keys.Select(k => k.KeyId == old.KeyId ? rotated : k).ToList(), UpdatedAt = now });
+        return new IssuedTenantKey(tenantId, old.KeyId, key);
     }
+
+    /// <summary>How long the secret before a rotation keeps working when the caller does not say.</summary>
+    public static readonly TimeSpan DefaultRotationOverlap = TimeSpan.FromHours(24);
+
+    /// <summary>The longest overlap a rotation may keep the old secret working.</summary>
+    public static readonly TimeSpan MaxRotationOverlap = TimeSpan.FromDays(30);
 
     public async Task RevokeKeyAsync(string tenantId, string keyId)
     {
@@ -84,6 +112,111 @@ internal sealed partial class TenantRegistryGrain(
         var old = RequireKey(tenant, keyId);
         var now = clock.UtcNow;
         state.State.Tenants[tenantId] = tenant with { Keys = tenant.Keys.Select(k => k.KeyId == old.KeyId ? k with { RevokedAt = now } : k).ToList(), UpdatedAt = now };
+        await ChangedAsync();
+    }
+
+    public async Task<ProjectSettings> PutProjectAsync(string tenantId, ProjectSettings settings, bool create)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var tenant = Require(tenantId);
+        if (!IdPattern().IsMatch(settings.Id ?? string.Empty))
+        {
+            throw new TenantRegistryException("Invalid project: id must be 1-64 letters, digits, '.', '_' or '-'.") { Kind = "invalid" };
+        }
+
+        var exists = tenant.Projects.Any(p => p.Id == settings.Id);
+        if (create && exists)
+        {
+            throw new TenantRegistryException($"Project '{settings.Id}' of tenant '{tenantId}' already exists.") { Kind = "conflict" };
+        }
+
+        if (!create && !exists)
+        {
+            throw new TenantRegistryException($"Tenant '{tenantId}' has no project '{settings.Id}'.") { Kind = "not_found" };
+        }
+
+        var projects = tenant.Projects.Where(p => p.Id != settings.Id).Append(settings).OrderBy(p => p.Id, StringComparer.Ordinal).ToList();
+        await CommitAsync(tenant with { Projects = projects, UpdatedAt = clock.UtcNow });
+        return settings;
+    }
+
+    public async Task DeleteProjectAsync(string tenantId, string projectId)
+    {
+        var tenant = Require(tenantId);
+        if (!tenant.Projects.Any(p => p.Id == projectId))
+        {
+            throw new TenantRegistryException($"Tenant '{tenantId}' has no project '{projectId}'.") { Kind = "not_found" };
+        }
+
+        var now = clock.UtcNow;
+        var keys = tenant.Keys.Select(k => k.Settings.Project == projectId && k.RevokedAt is null ? k with { RevokedAt = now } : k).ToList();
+        state.State.Tenants[tenantId] = tenant with { Projects = tenant.Projects.Where(p => p.Id != projectId).ToList(), Keys = keys, UpdatedAt = now };
+        await ChangedAsync();
+    }
+
+    public async Task<EndUserSettings> PutEndUserAsync(string tenantId, string endUser, EndUserSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var tenant = Require(tenantId);
+        if (!LevelRules.IsEndUserId(endUser))
+        {
+            throw new TenantRegistryException("Invalid end user: its id must be 1-256 characters, none a control character.") { Kind = "invalid" };
+        }
+
+        var users = new Dictionary<string, EndUserSettings>(tenant.EndUsers, StringComparer.Ordinal) { [endUser] = settings };
+        await CommitAsync(tenant with { EndUsers = users, UpdatedAt = clock.UtcNow });
+        return settings;
+    }
+
+    public async Task DeleteEndUserAsync(string tenantId, string endUser)
+    {
+        var tenant = Require(tenantId);
+        if (!tenant.EndUsers.ContainsKey(endUser))
+        {
+            throw new TenantRegistryException($"Tenant '{tenantId}' has no end user '{endUser}' with settings.") { Kind = "not_found" };
+        }
+
+        var users = new Dictionary<string, EndUserSettings>(tenant.EndUsers, StringComparer.Ordinal);
+        users.Remove(endUser);
+        state.State.Tenants[tenantId] = tenant with { EndUsers = users, UpdatedAt = clock.UtcNow };
+        await ChangedAsync();
+    }
+
+    /// <summary>A key's own checks: its project exists, it does not expire in the past, its label is short.</summary>
+    private static void CheckKey(ManagedTenant tenant, KeySettings settings, DateTimeOffset now)
+    {
+        var problems = new List<string>();
+        if (settings.Project is { } p && !tenant.Projects.Any(x => x.Id == p))
+        {
+            throw new TenantRegistryException($"Tenant '{tenant.Settings.Id}' has no project '{p}'.") { Kind = "not_found" };
+        }
+
+        if (settings.ExpiresAt is { } at && at <= now)
+        {
+            problems.Add("expiresAt must be in the future");
+        }
+
+        if (settings.Label is { Length: > 200 })
+        {
+            problems.Add("label must be at most 200 characters");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new TenantRegistryException("Invalid key: " + string.Join("; ", problems) + ".") { Kind = "invalid" };
+        }
+    }
+
+    /// <summary>Stores a tenant whose levels all fit within their parents, and pushes the change.</summary>
+    private async Task CommitAsync(ManagedTenant tenant)
+    {
+        var problems = LevelRules.TreeProblems(tenant.Settings, tenant, catalog);
+        if (problems.Count > 0)
+        {
+            throw new TenantRegistryException("Invalid limits: " + string.Join("; ", problems) + ".") { Kind = "invalid" };
+        }
+
+        state.State.Tenants[tenant.Settings.Id] = tenant;
         await ChangedAsync();
     }
 

@@ -152,11 +152,16 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> UsageAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains,
-        DateTimeOffset? from, DateTimeOffset? to, string? model, string? provider, string? action, string? tag, string? format)
+        DateTimeOffset? from, DateTimeOffset? to, string? model, string? provider, string? action, string? tag, string? format, string? groupBy)
     {
         var query = new UsageQuery(id) { From = from, To = to, Model = model, Provider = provider, Action = action, Tag = tag };
         var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
             || http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
+        if (groupBy is not null)
+        {
+            return await LevelEndpoints.GroupedUsageAsync(http, ledger, query, groupBy, csv);
+        }
+
         if (csv)
         {
             await WriteCsvAsync(http, ledger, query);

@@ -9,4 +9,11 @@ namespace Orleans.LlmRouter.Host.Admin;
 /// <param name="QuarantinedRows">The tenant's ledger rows in quarantine (included in the ledger values).</param>
 /// <param name="SpooledRows">The tenant's rows still in this process's spool (included in the ledger values).</param>
 /// <param name="LedgerPosition">The counters' persisted ledger position.</param>
-internal sealed record ReconcileReport(string TenantId, bool Consistent, string TimeZone, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight, long QuarantinedRows, long SpooledRows, long LedgerPosition);
+internal sealed record ReconcileReport(string TenantId, bool Consistent, string TimeZone, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight, long QuarantinedRows, long SpooledRows, long LedgerPosition)
+{
+    /// <summary>The same audit for each project, key and budgeted end user of the tenant (its windows; rows from its <c>FromSeq</c>).</summary>
+    public IReadOnlyList<ReconcileLevel> Levels { get; init; } = [];
+}
+
+/// <summary>The audit of one level below a tenant: each window's ledger sum (rows of the level from <paramref name="FromSeq"/>) against its counters.</summary>
+internal sealed record ReconcileLevel(string Level, string Id, bool Consistent, long FromSeq, IReadOnlyList<ReconcileWindow> Windows, ReconcileInFlight InFlight);

@@ -27,12 +27,59 @@ internal static class Reconciliation
             var before = await budget.GetUsageAsync();
             var windows = Windows(before, zone, time.GetUtcNow());
             var balance = await ledger.BalanceAsync(tenantId, windows, cancellationToken);
+            var levels = HasLevels(before) ? await LevelsAsync(tenantId, zone, ledger, before, time.GetUtcNow(), cancellationToken) : [];
             var after = await budget.GetUsageAsync();
             report = Compare(tenantId, zone, after, balance);
+            report = report with { Levels = levels, Consistent = report.Consistent && levels.All(l => l.Consistent) };
             // A settle between the two reads of the counters makes a difference that is not one; read again.
             if (report.Consistent || (Settled(before) == Settled(after)) || ++attempt >= 3)
             {
                 return report;
+            }
+        }
+    }
+
+    private static bool HasLevels(TenantUsage usage) => usage.Levels.Count > 0;
+
+    /// <summary>
+    /// Each level's counters (project, key, budgeted end user) against the sums of its ledger rows from the sequence
+    /// number it counts from, per window, recomputed the way the budget grain counts them.
+    /// </summary>
+    public static async Task<List<ReconcileLevel>> LevelsAsync(string tenantId, TimeZoneInfo zone, ILedger ledger, TenantUsage counters, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(counters);
+        var sums = counters.Levels.ToDictionary(l => (l.Level, l.Id), _ => new BudgetCounters());
+        foreach (var c in sums.Values)
+        {
+            c.Roll(now, zone);
+        }
+
+        var from = counters.Levels.ToDictionary(l => (l.Level, l.Id), l => l.FromSeq);
+        await foreach (var row in ledger.ReadAfterAsync(tenantId, long.MinValue, cancellationToken))
+        {
+            Count((Contracts.BudgetLevels.Project, row.ProjectId), row);
+            Count((Contracts.BudgetLevels.Key, row.KeyId), row);
+            Count((Contracts.BudgetLevels.EndUser, row.EndUser), row);
+        }
+
+        return counters.Levels.Select(level =>
+        {
+            var ledgerSide = sums[(level.Level, level.Id)];
+            var lines = BudgetWindows.All.Select(w =>
+            {
+                var counted = level.Windows.FirstOrDefault(c => c.Window == w.Name);
+                var l = ledgerSide[w];
+                return Line(new WindowBalance(w.Name, w.IsLifetime ? null : l.Key, 0, l.Tokens, l.Usd), counted?.Tokens, counted?.CostUsd, compareUsd: true, note: null);
+            }).ToList();
+            return new ReconcileLevel(level.Level, level.Id, lines.All(l => l.Consistent), level.FromSeq, lines, new ReconcileInFlight(level.ReservationsInFlight, level.ReservedTokens, level.ReservedUsd));
+        }).ToList();
+
+        void Count((string Level, string? Id) key, LedgerRecord row)
+        {
+            if (key.Id is { } id && sums.TryGetValue((key.Level, id), out var c) && row.TenantSeq >= from[(key.Level, id)])
+            {
+                c.Add(row.TotalTokens, row.CostUsd, null, row.CompletedAt, zone);
             }
         }
     }

@@ -24,24 +24,13 @@ internal static class TenantEndpoints
             await directory.RefreshAsync();
             return TypedResults.NoContent();
         }));
-        tenants.MapPost("/{id}/keys", (string id, IGrainFactory grains, TenantDirectory directory) => Run(async () =>
-        {
-            var key = await Registry(grains).IssueKeyAsync(id);
-            await directory.RefreshAsync();
-            return TypedResults.Created($"/api/v1/tenants/{id}/keys", key);
-        }));
-        tenants.MapPost("/{id}/keys/{keyId}/rotate", (string id, string keyId, IGrainFactory grains, TenantDirectory directory) => Run(async () =>
-        {
-            var key = await Registry(grains).RotateKeyAsync(id, keyId);
-            await directory.RefreshAsync();
-            return TypedResults.Ok(key);
-        }));
         tenants.MapDelete("/{id}/keys/{keyId}", (string id, string keyId, IGrainFactory grains, TenantDirectory directory) => Run(async () =>
         {
             await Registry(grains).RevokeKeyAsync(id, keyId);
             await directory.RefreshAsync();
             return TypedResults.NoContent();
         }));
+        tenants.MapLevelEndpoints();
         return admin;
     }
 

@@ -40,7 +40,7 @@ internal static class AnthropicEndpoints
             using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);
             parsed = AnthropicRequestParser.Parse(doc.RootElement);
             RequestLimits.Validate(parsed.Request, limits.Value);
-            context = RoutingHeaders.From(http, tenant, parsed.Model);
+            context = RoutingHeaders.From(http, tenant, parsed.Model, parsed.Request.User);
         }
         catch (Exception ex) when (SurfaceFailure.Maps(ex))
         {

@@ -32,9 +32,10 @@ internal sealed class LlmRouterKeyHandler(
         }
 
         // Tenant keys first: they carry the hot path.
-        if (await tenants.ResolveAsync(key) is { } tenant)
+        if (await tenants.ResolveKeyAsync(key) is { } resolved)
         {
-            Context.Features.Set(new AuthenticatedTenant(tenant));
+            var tenant = resolved.Tenant;
+            Context.Features.Set(new AuthenticatedTenant(tenant, resolved.Key));
             return Success(new Claim(LlmRouterAuthentication.TenantClaim, tenant.Id), new Claim(ClaimTypes.Name, tenant.Id));
         }
 

@@ -63,7 +63,7 @@ internal static class ChatCompletionsEndpoints
             using var doc = await ReadJsonAsync(http);
             parsed = OpenAiRequestParser.Parse(doc.RootElement);
             RequestLimits.Validate(parsed.Request, limits.Value);
-            context = RoutingHeaders.From(http, tenant, parsed.Model);
+            context = RoutingHeaders.From(http, tenant, parsed.Model, parsed.Request.User);
         }
         catch (Exception ex) when (OpenAiErrors.Maps(ex))
         {

@@ -7,11 +7,13 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 
 /// <summary>
 /// Routing hints of a request: <c>model</c> (a catalog model, <c>auto</c> or <c>action:&lt;name&gt;</c>) and the
-/// <c>X-LlmRouter-Action</c>, <c>-Strategy</c>, <c>-Run</c>, <c>-Tags</c>, <c>-Max-Cost</c> headers.
+/// <c>X-LlmRouter-Action</c>, <c>-Strategy</c>, <c>-Run</c>, <c>-Tags</c>, <c>-Max-Cost</c> headers; the budget levels
+/// of the call: the key it was authenticated with (and that key's project, or <c>X-LlmRouter-Project</c>) and its end
+/// user (<c>X-LlmRouter-End-User</c>, which wins over the body's <c>user</c> / <c>metadata.user_id</c>).
 /// </summary>
 internal static class RoutingHeaders
 {
-    public static RouterContext From(HttpContext http, TenantDefinition tenant, string? model)
+    public static RouterContext From(HttpContext http, TenantDefinition tenant, string? model, string? user = null)
     {
         var headers = http.Request.Headers;
         string? action = First(headers, "X-LlmRouter-Action");
@@ -41,8 +43,12 @@ internal static class RoutingHeaders
         var tags = First(headers, "X-LlmRouter-Tags") is { Length: > 0 } t
             ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [];
+        var key = http.Features.Get<Auth.AuthenticatedTenant>()?.Key;
         return new RouterContext(tenant.Id)
         {
+            KeyId = key?.Id,
+            ProjectId = key?.ProjectId ?? First(headers, "X-LlmRouter-Project"),
+            EndUser = First(headers, "X-LlmRouter-End-User") is { Length: > 0 } endUser ? endUser : user,
             RequestId = Hosting.GatewayTelemetry.RequestId(http), // the X-Request-Id of the response
             Model = explicitModel,
             Action = action,

@@ -62,7 +62,7 @@ internal static class ResponsesEndpoints
             messages.AddRange(parsed.Template.Messages);
             request = parsed.Template with { Messages = messages };
             RequestLimits.Validate(request, limits.Value);
-            context = RoutingHeaders.From(http, tenant, parsed.Model);
+            context = RoutingHeaders.From(http, tenant, parsed.Model, parsed.Template.User);
         }
         catch (Exception ex) when (OpenAiErrors.Maps(ex))
         {

@@ -4,7 +4,8 @@ using Orleans.LlmRouter.Contracts;
 namespace Orleans.LlmRouter.Host.Surfaces;
 
 /// <summary>
-/// The fields of a budget rejection every surface puts in its error object (<c>code</c>, <c>window</c>, <c>unit</c>,
+/// The fields of a budget rejection every surface puts in its error object (<c>code</c>, <c>level</c> (<c>tenant</c>,
+/// <c>project</c>, <c>key</c>, <c>end_user</c>), <c>level_id</c>, <c>window</c>, <c>unit</c>,
 /// <c>used</c>, <c>in_flight</c>, <c>limit</c>, <c>requested</c>), written once for all of them.
 /// </summary>
 internal static class BudgetErrorFields
@@ -14,6 +15,8 @@ internal static class BudgetErrorFields
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(ex);
         w.WriteString("code", "budget_exceeded");
+        w.WriteString("level", ex.Level);
+        w.WriteString("level_id", ex.LevelId);
         w.WriteString("window", ex.Window);
         switch (ex)
         {

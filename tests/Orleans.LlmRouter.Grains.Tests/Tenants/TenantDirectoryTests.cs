@@ -58,7 +58,19 @@ public sealed class TenantDirectoryTests
 
         public Task<IssuedTenantKey> IssueKeyAsync(string tenantId) => throw new NotSupportedException();
 
-        public Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId) => throw new NotSupportedException();
+        public Task<IssuedTenantKey> RotateKeyAsync(string tenantId, string keyId, TimeSpan? overlap = null) => throw new NotSupportedException();
+
+        public Task<IssuedTenantKey> IssueKeyAsync(string tenantId, KeySettings settings) => throw new NotSupportedException();
+
+        public Task<TenantKeyInfo> UpdateKeyAsync(string tenantId, string keyId, KeySettings settings) => throw new NotSupportedException();
+
+        public Task<ProjectSettings> PutProjectAsync(string tenantId, ProjectSettings settings, bool create) => throw new NotSupportedException();
+
+        public Task DeleteProjectAsync(string tenantId, string projectId) => throw new NotSupportedException();
+
+        public Task<EndUserSettings> PutEndUserAsync(string tenantId, string endUser, EndUserSettings settings) => throw new NotSupportedException();
+
+        public Task DeleteEndUserAsync(string tenantId, string endUser) => throw new NotSupportedException();
 
         public Task RevokeKeyAsync(string tenantId, string keyId) => throw new NotSupportedException();
     }

@@ -87,7 +87,7 @@ public sealed class TenantEndpointsTests(GatewayFixture gateway)
         var oldKey = first.GetProperty("key").GetString()!;
         Assert.Equal(HttpStatusCode.OK, await Chat(oldKey));
 
-        var rotated = await Json(await admin.PostAsync($"/api/v1/tenants/{id}/keys/{first.GetProperty("keyId").GetString()}/rotate", null, TestContext.Current.CancellationToken));
+        var rotated = await Json(await admin.PostAsJsonAsync($"/api/v1/tenants/{id}/keys/{first.GetProperty("keyId").GetString()}/rotate", new { overlapSeconds = 0 }, TestContext.Current.CancellationToken));
         var newKey = rotated.GetProperty("key").GetString()!;
         Assert.Equal(HttpStatusCode.Unauthorized, await Chat(oldKey));
         Assert.Equal(HttpStatusCode.OK, await Chat(newKey));

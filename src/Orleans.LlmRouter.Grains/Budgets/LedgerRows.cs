@@ -1,0 +1,61 @@
+using Orleans.LlmRouter.Contracts;
+using Orleans.LlmRouter.Ledger;
+
+namespace Orleans.LlmRouter.Grains.Budgets;
+
+/// <summary>Maps a call's <see cref="UsageRecord"/> to its ledger row under the tenant's sequence number.</summary>
+internal static class LedgerRows
+{
+    public static LedgerRecord From(UsageRecord record, string tenantId, long seq) => new()
+    {
+        RequestId = record.RequestId,
+        TenantId = tenantId,
+        TenantSeq = seq,
+        RunId = record.RunId,
+        Tags = record.Tags,
+        Action = record.Action,
+        Strategy = record.Strategy,
+        Provider = record.Provider,
+        Model = record.Model,
+        Deployment = record.Deployment,
+        TraceId = record.TraceId,
+        Kind = record.Kind ?? LedgerRecord.ModelCall,
+        ProjectId = record.ProjectId,
+        KeyId = record.KeyId,
+        EndUser = record.EndUser,
+        PromptTokens = record.Usage.PromptTokens,
+        CompletionTokens = record.Usage.CompletionTokens,
+        CachedTokens = record.Usage.CachedTokens,
+        ReasoningTokens = record.Usage.ReasoningTokens,
+        CacheWriteTokens = record.Usage.CacheWriteTokens,
+        CacheWrite1hTokens = record.Usage.CacheWrite1hTokens,
+        UsageEstimated = record.Usage.Estimated,
+        CostUsd = record.CostUsd,
+        LatencyMs = record.LatencyMs,
+        TimeToFirstTokenMs = record.TimeToFirstTokenMs,
+        Success = record.Success,
+        ErrorClass = record.ErrorClass?.Name(),
+        Attempts = record.Attempts,
+        StartedAt = record.StartedAt,
+        CompletedAt = record.CompletedAt,
+    };
+
+    /// <summary>The counter keys of the levels below the tenant a row belongs to (project, key, end user).</summary>
+    public static IEnumerable<string> LevelKeys(LedgerRecord row)
+    {
+        if (row.ProjectId is { } p)
+        {
+            yield return Core.Catalog.LevelDefinition.CounterKeyOf(BudgetLevels.Project, p);
+        }
+
+        if (row.KeyId is { } k)
+        {
+            yield return Core.Catalog.LevelDefinition.CounterKeyOf(BudgetLevels.Key, k);
+        }
+
+        if (row.EndUser is { } u)
+        {
+            yield return Core.Catalog.LevelDefinition.CounterKeyOf(BudgetLevels.EndUser, u);
+        }
+    }
+}
