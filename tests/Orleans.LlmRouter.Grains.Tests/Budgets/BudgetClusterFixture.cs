@@ -56,6 +56,33 @@ public sealed class BudgetClusterFixture : IAsyncLifetime
           - { id: tpm-load, limits: { tpm: 6000000 } }
           - { id: rpm-full, limits: { rpm: 600 } }
           - { id: tpm-full, limits: { tpm: 6000 } }
+          - id: lvl
+            projects:
+              - { id: app, budgets: { tokens: { lifetime: 600 } } }
+              - { id: wide }
+            keys:
+              - { id: k-small, hash: "sha256:8a5b0dc0c749a4e464dd125593d4a53a4c42da9bc41719c82b0faf5e146ec0d7", project: wide, budgets: { tokens: { lifetime: 300 } } }
+              - { id: k-rpm, hash: "sha256:ae2e55e84df265202ba02d10585759fecf3659e67481e998fd3a332ea7cbf65b", project: wide, limits: { rpm: 2 } }
+              - { id: k-app, hash: "sha256:32963f6c5206b84dc2824626748d39edf27b66b6f33033101b3c2c92e1bed309", project: app }
+              - { id: k-models, hash: "sha256:d5b12da48747a4cd5139747cd0b07a113993f862055334849849b8513285d83d", allowed_models: [cheap] }
+              - { id: k-free, hash: "sha256:600862fb4c35056fb62cd5992c641eae153c22511c38909d0fd972d28a11b485" }
+            end_users:
+              alice: { budgets: { tokens: { lifetime: 300 } } }
+              bob: { limits: { rpm: 1 } }
+          - id: lvt
+            budgets: { tokens: { lifetime: 300 } }
+            keys:
+              - { id: k-t, hash: "sha256:eec46af02f0afe5b7b1f6c976f280a94c96d73927ea9d5b82955ad61cab22f1b" }
+          - id: lvc
+            budgets: { tokens: { lifetime: 20000 } }
+            projects:
+              - { id: p, budgets: { tokens: { lifetime: 6000 } } }
+            keys:
+              - { id: ka, hash: "sha256:764d42b5d1876e7d9589b4b257fd40bbcfde59ca5886a38e5e99e645cfb1b8d5", project: p, budgets: { tokens: { lifetime: 2500 } } }
+              - { id: kb, hash: "sha256:853a2ae7e8419dd06ceb5b235886ddc5580b57c0529b456357b8d0495e3f791d", project: p, budgets: { tokens: { lifetime: 4000 } } }
+            end_users:
+              u1: { budgets: { tokens: { lifetime: 1500 } } }
+              u2: { budgets: { tokens: { lifetime: 2000 } } }
         """;
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero));
