@@ -112,6 +112,9 @@ public static class LlmRouterOptionsExtensions
             RunId = Text(properties, LlmRouterPropertyNames.Run),
             Tags = properties.TryGetValue(LlmRouterPropertyNames.Tags, out var tags) ? TagsOf(tags) : [],
             MaxCostUsd = properties.TryGetValue(LlmRouterPropertyNames.MaxCostUsd, out var max) ? ToDecimal(max, LlmRouterPropertyNames.MaxCostUsd) : null,
+            ProjectId = Text(properties, LlmRouterPropertyNames.Project),
+            KeyId = Text(properties, LlmRouterPropertyNames.Key),
+            EndUser = Text(properties, LlmRouterPropertyNames.EndUser),
         };
     }
 

@@ -18,6 +18,15 @@ public static class LlmRouterPropertyNames
     /// <summary>Request: tags (a string sequence, or one comma-separated string).</summary>
     public const string Tags = "llmrouter.tags";
 
+    /// <summary>The tenant's project the call is made under (<see cref="Contracts.RouterContext.ProjectId"/>): its budgets and limits apply.</summary>
+    public const string Project = "llmrouter.project";
+
+    /// <summary>The id of a tenant key whose budgets and limits the call is made under (<see cref="Contracts.RouterContext.KeyId"/>).</summary>
+    public const string Key = "llmrouter.key";
+
+    /// <summary>The end user the call is made for (<see cref="Contracts.RouterContext.EndUser"/>).</summary>
+    public const string EndUser = "llmrouter.end_user";
+
     /// <summary>Request: the maximum estimated cost in USD (decimal, double or invariant-culture string).</summary>
     public const string MaxCostUsd = "llmrouter.max_cost_usd";
 

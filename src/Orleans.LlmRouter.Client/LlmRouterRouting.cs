@@ -22,6 +22,15 @@ public sealed record LlmRouterRouting
     /// <summary>Free-form tags recorded with the call in the ledger.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
+    /// <summary>The tenant's project the call is made under.</summary>
+    public string? ProjectId { get; init; }
+
+    /// <summary>The id of the tenant key whose budgets and limits apply.</summary>
+    public string? KeyId { get; init; }
+
+    /// <summary>The end user the call is made for.</summary>
+    public string? EndUser { get; init; }
+
     /// <summary>Models whose estimated cost exceeds this many USD are skipped.</summary>
     public decimal? MaxCostUsd { get; init; }
 }

@@ -38,6 +38,9 @@ public sealed class ClientClusterFixture : IAsyncLifetime
         tenants:
           - { id: acme }
           - { id: tiny, budgets: { tokens: { lifetime: 20 } } }
+          - id: levels
+            projects: [ { id: app } ]
+            end_users: { capped: { budgets: { tokens: { lifetime: 20 } } } }
         """;
 
     internal InMemoryLedger Ledger { get; } = new();

@@ -189,4 +189,21 @@ public sealed class RoutingAndErrorTests(ClientClusterFixture fx)
 
         Assert.Contains("audio/wav", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_project_and_end_user_of_chat_options_are_governed_and_recorded_like_an_http_call()
+    {
+        var options = new ChatOptions { ModelId = "small" }.WithLlmRouter(tenant: "levels");
+        options.AdditionalProperties![LlmRouterPropertyNames.Project] = "app";
+        options.AdditionalProperties[LlmRouterPropertyNames.EndUser] = "someone";
+        var response = await fx.Chat.GetResponseAsync("for an end user", options, TestContext.Current.CancellationToken);
+        var rows = await fx.Ledger.QueryAsync(new Ledger.UsageQuery("levels"), TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        Assert.Contains(rows, r => r.ProjectId == "app" && r.EndUser == "someone" && r.Success);
+        Assert.NotNull(response.ResponseId);
+
+        var capped = new ChatOptions { ModelId = "small" }.WithLlmRouter(tenant: "levels");
+        capped.AdditionalProperties![LlmRouterPropertyNames.EndUser] = "capped";
+        var ex = await Assert.ThrowsAsync<TokenBudgetExceededException>(() => fx.Chat.GetResponseAsync("over the end user's budget", capped, TestContext.Current.CancellationToken));
+        Assert.Equal(("end_user", "capped"), (ex.Level, ex.LevelId));
+    }
 }

@@ -73,6 +73,9 @@ internal static class RouteMapping
             RunId = hints.RunId,
             Tags = hints.Tags,
             MaxCostUsd = hints.MaxCostUsd,
+            ProjectId = hints.ProjectId,
+            KeyId = hints.KeyId,
+            EndUser = hints.EndUser,
         };
     }
 }
