@@ -239,6 +239,41 @@ public sealed class CatalogValidationTests
     }
 
     [Fact]
+    public void Tenant_levels_are_read_projects_keys_and_end_users()
+    {
+        var yaml = Base + """
+            tenants:
+              - id: t1
+                budgets: { tokens: { daily: 1000 } }
+                projects:
+                  - { id: app, budgets: { tokens: { daily: 500 } }, limits: { rpm: 5 }, allowed_models: [m1] }
+                keys:
+                  - { id: ci, hash: "sha256:abababababababababababababababababababababababababababababababab", project: app, expires_at: 2027-06-30T00:00:00Z, label: CI, budgets: { tokens: { daily: 200 } } }
+                end_users:
+                  alice: { budgets: { usd: { monthly: 5 } }, limits: { rpm: 2 } }
+            """;
+        var tenant = Load(("c.yaml", yaml)).Catalog.Tenants["t1"];
+        Assert.Equal(500m, tenant.Projects["app"].Budgets.Limit("daily", BudgetUnit.Tokens));
+        Assert.Equal(5, tenant.Projects["app"].Limits.RequestsPerMinute);
+        var key = tenant.Keys["ci"];
+        Assert.Equal(("app", "sha256:abababababababababababababababababababababababababababababababab", new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero)), (key.ProjectId, key.Hash, key.ExpiresAt!.Value));
+        Assert.Equal(200m, key.Level.Budgets.Limit("daily", BudgetUnit.Tokens));
+        Assert.Equal(5m, tenant.EndUsers["alice"].Budgets.Limit("monthly", BudgetUnit.Usd));
+        Assert.Equal(["project:app", "key:ci", "end_user:alice"], tenant.LevelsOf("app", "ci", "alice").Select(l => l.CounterKey));
+    }
+
+    [Theory]
+    [InlineData("projects: [ { id: app, budgets: { tokens: { daily: 2000 } } } ]", "the daily tokens budget 2000 of project 'app' is above tenant 't1''s 1000")]
+    [InlineData("projects: [ { id: app, budgets: { tokens: { daily: 100 } } } ]\n    keys: [ { id: k, hash: \"sha256:abababababababababababababababababababababababababababababababab\", project: app, budgets: { tokens: { daily: 200 } } } ]", "the daily tokens budget 200 of key 'k' is above project 'app''s 100")]
+    [InlineData("keys: [ { id: k, hash: \"sha256:abababababababababababababababababababababababababababababababab\", project: nope } ]", "names project 'nope', which tenant 't1' does not have")]
+    [InlineData("end_users: { bob: { limits: { rpm: 11 } } }", "the rpm 11 of end user 'bob' is above tenant 't1''s 10")]
+    public void A_level_wider_than_its_parent_is_a_configuration_error_naming_both(string levels, string message)
+    {
+        var error = Single(Base + "tenants:\n  - id: t1\n    budgets: { tokens: { daily: 1000 } }\n    limits: { rpm: 10 }\n    " + levels + "\n");
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void One_configuration_with_many_errors_in_two_files_reports_them_all_with_lines()
     {
         const string providers = """
