@@ -39,11 +39,14 @@ internal static class Reconcile
 
     private static ReconcileReport Assert(ReconcileReport report, string tenant, bool requireIdle)
     {
-        var differing = report.Windows.Where(w => !w.Consistent).Select(w => $"{w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}").ToList();
+        var differing = report.Windows.Where(w => !w.Consistent).Select(w => $"{w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}")
+            .Concat(report.Levels.SelectMany(l => l.Windows.Where(w => !w.Consistent).Select(w => $"{l.Level} '{l.Id}' {w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}")))
+            .ToList();
         Xunit.Assert.True(report.Consistent && differing.Count == 0, $"tenant '{tenant}' counters differ from the ledger: {string.Join("; ", differing)}");
         if (requireIdle)
         {
             Xunit.Assert.True(report.InFlight.Reservations == 0, $"tenant '{tenant}' still has {report.InFlight.Reservations} reservations in flight ({report.InFlight.Tokens} tokens, {report.InFlight.Usd} USD)");
+            Xunit.Assert.All(report.Levels, l => Xunit.Assert.True(l.InFlight.Reservations == 0, $"{l.Level} '{l.Id}' of tenant '{tenant}' still has {l.InFlight.Reservations} reservations in flight"));
         }
 
         return report;
