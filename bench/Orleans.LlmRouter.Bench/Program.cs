@@ -33,6 +33,9 @@ var large = JsonSerializer.Serialize(new { model = "mock-small", max_tokens = 64
 var streaming = """{"model":"mock-small","max_tokens":64,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream a short greeting to the benchmark please."}]}""";
 // The same call to a model served by five deployments (five providers on the mock, weighted): the routing cost of balancing.
 var pooled = small.Replace("\"mock-small\"", "\"mock-pool\"", StringComparison.Ordinal);
+// The same small request on a four-level path: a key of a project, for a budgeted end user (issue 25).
+var leveled = small.Replace("{\"model\"", "{\"user\":\"bench-user\",\"model\"", StringComparison.Ordinal);
+var levelKey = new[] { "sk-bench-levels" };
 var hot = new[] { "sk-bench-hot" };
 var many = Enumerable.Range(0, tenantCount).Select(i => $"sk-bench-t{i:000}").ToArray();
 
@@ -186,6 +189,15 @@ foreach (var t in targets)
             if (hotConnections != connections)
             {
                 results.Add(await Measured(t, $"closed c={hotConnections} small, hot tenant", () => Wrk.RunAsync(t, small, hot, hotConnections, duration, work)));
+            }
+
+            if (t.Name != "gateway-baseline")
+            {
+                results.Add(await Measured(t, $"closed c={connections} small, hot tenant, 4 levels", () => Wrk.RunAsync(t, leveled, levelKey, connections, duration, work)));
+                if (hotConnections != connections)
+                {
+                    results.Add(await Measured(t, $"closed c={hotConnections} small, hot tenant, 4 levels", () => Wrk.RunAsync(t, leveled, levelKey, hotConnections, duration, work)));
+                }
             }
         }
     }
@@ -378,6 +390,20 @@ async Task<Service> StartGatewayAsync(string name, string? storage, Dictionary<s
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
         yaml.AppendLine(CultureInfo.InvariantCulture, $"  - {{ id: {key["sk-bench-".Length..]}, key_hashes: [\"sha256:{hash}\"], budgets: {{ tokens: {{ daily: 100000000000 }}, usd: {{ daily: 1000000 }} }}, limits: {{ rpm: 100000000, tpm: 100000000000 }} }}");
+    }
+
+    if (hostRoot is null)
+    {
+        // A tenant, a project, a key of the project and a budgeted end user, every level budgeted (far from its limits).
+        var levelHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(levelKey[0])));
+        yaml.AppendLine(CultureInfo.InvariantCulture, $$"""
+              - id: levels
+                budgets: { tokens: { daily: 100000000000 }, usd: { daily: 1000000 } }
+                limits: { rpm: 100000000, tpm: 100000000000 }
+                projects: [ { id: app, budgets: { tokens: { daily: 90000000000 }, usd: { daily: 900000 } }, limits: { rpm: 90000000 } } ]
+                keys: [ { id: bench, hash: "sha256:{{levelHash}}", project: app, budgets: { tokens: { daily: 80000000000 } }, limits: { rpm: 80000000 } } ]
+                end_users: { bench-user: { budgets: { tokens: { daily: 70000000000 } }, limits: { rpm: 70000000 } } }
+            """);
     }
 
     var text = yaml.ToString();
