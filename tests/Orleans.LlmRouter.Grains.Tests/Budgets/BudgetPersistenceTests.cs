@@ -35,6 +35,10 @@ public sealed class BudgetPersistenceFixture : IAsyncLifetime
                   default: [m]
             tenants:
               - { id: persisted }
+              - id: plevels
+                projects: [ { id: app } ]
+                keys: [ { id: k1, hash: "sha256:0000000000000000000000000000000000000000000000000000000000000001", project: app } ]
+                end_users: { alice: { budgets: { tokens: { lifetime: 100000 } } } }
             """)]).Catalog;
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
@@ -83,5 +87,36 @@ public sealed class BudgetPersistenceTests(BudgetPersistenceFixture fx) : IClass
         Assert.Equal(45L, lifetime.Tokens);
         Assert.Equal(0.002m, lifetime.CostUsd);
         fx.Storage.FailWrites = false;
+    }
+
+    [Fact]
+    public async Task Level_counters_survive_a_reactivation_and_a_crash_before_the_state_write_equal_to_the_ledger()
+    {
+        var grain = fx.Cluster.Client.GetTenantBudget("plevels");
+        UsageRecord Leveled(string id, string? user) => Usage(id, 10, 5) with { ProjectId = "app", KeyId = "k1", EndUser = user };
+
+        Assert.True(await grain.SettleAsync(null, Leveled("l1", "alice")));
+        Assert.True(await grain.SettleAsync(null, Leveled("l2", "bob"))); // bob has no budget: no counters of his own
+        await grain.Cast<IGrainManagementExtension>().DeactivateOnIdle(); // a graceful stop: the state is written
+        var levels = (await grain.GetUsageAsync()).Levels.ToDictionary(l => (l.Level, l.Id), l => l.Windows.Single(w => w.Window == "lifetime").Tokens);
+        Assert.Equal(30L, levels[(BudgetLevels.Project, "app")]);
+        Assert.Equal(30L, levels[(BudgetLevels.Key, "k1")]);
+        Assert.Equal(15L, levels[(BudgetLevels.EndUser, "alice")]);
+        Assert.DoesNotContain((BudgetLevels.EndUser, "bob"), levels.Keys);
+
+        fx.Storage.FailWrites = true; // the silo "dies" before these settles reach the state: the ledger has them
+        try
+        {
+            Assert.True(await grain.SettleAsync(null, Leveled("l3", "alice")));
+            await grain.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            var after = (await grain.GetUsageAsync()).Levels.ToDictionary(l => (l.Level, l.Id), l => l.Windows.Single(w => w.Window == "lifetime").Tokens);
+            Assert.Equal(45L, after[(BudgetLevels.Project, "app")]);
+            Assert.Equal(45L, after[(BudgetLevels.Key, "k1")]);
+            Assert.Equal(30L, after[(BudgetLevels.EndUser, "alice")]);
+        }
+        finally
+        {
+            fx.Storage.FailWrites = false;
+        }
     }
 }
