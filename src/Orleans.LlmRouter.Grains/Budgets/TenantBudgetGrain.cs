@@ -31,16 +31,14 @@ internal sealed partial class TenantBudgetGrain(
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
     private readonly SortedDictionary<long, Settled?> _done = [];
-    private readonly Dictionary<string, BudgetAccount> _levels = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, BudgetAccount[]> _held = new(StringComparer.Ordinal); // reservation → the levels below the tenant it holds
+    private readonly LevelAccounts _levels = new();
     private readonly BudgetOptions _options = options.Value;
     private string _tenantId = string.Empty;
     private BudgetAccount _tenant = new(BudgetLevels.Tenant, string.Empty);
     private TenantDefinition? _definition;
     private bool _known;
-    private decimal _alertThreshold = 0.8m;
+    private BudgetAlerts _alerts = null!;
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
-    private string? _webhook;
     private long _position;
     private long _nextSeq;
     private bool _dirty;
@@ -55,6 +53,7 @@ internal sealed partial class TenantBudgetGrain(
     {
         _tenantId = TenantBudgetKeys.TenantOf(this.GetPrimaryKeyString());
         _tenant = new BudgetAccount(BudgetLevels.Tenant, _tenantId);
+        _alerts = new BudgetAlerts(_tenantId, http, () => clock.UtcNow, logger);
         var now = clock.UtcNow;
         var recount = state.State.RecountPending;
         _tenant.Prefix = state.State.Counters.ToCounters(now);
@@ -62,7 +61,7 @@ internal sealed partial class TenantBudgetGrain(
         _nextSeq = state.State.NextSeq;
         foreach (var (key, level) in state.State.Levels)
         {
-            var account = NewLevel(key, level.FromSeq);
+            var account = _levels.Restore(key, level.FromSeq);
             account.Prefix = level.Counters.ToCounters(now);
             account.LastUsedAt = level.LastUsedAt;
         }
@@ -90,7 +89,7 @@ internal sealed partial class TenantBudgetGrain(
         await foreach (var row in ledger.ReadAfterAsync(_tenantId, recount ? long.MinValue : _position, cancellationToken))
         {
             _tenant.Prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
-            foreach (var level in LevelsOf(row))
+            foreach (var level in _levels.Of(row))
             {
                 level.Prefix.Add(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone);
                 level.LastUsedAt = level.LastUsedAt is { } last && last > row.CompletedAt ? last : row.CompletedAt;
@@ -147,7 +146,7 @@ internal sealed partial class TenantBudgetGrain(
         }
 
         var now = clock.UtcNow;
-        var levels = LevelsOf(path);
+        var levels = _levels.Of(path);
         foreach (var level in levels)
         {
             RollLevel(level, now);
@@ -183,10 +182,7 @@ internal sealed partial class TenantBudgetGrain(
             level.Hold(reservationId, tokens, costUsd, runId, countsRequest, now, expires);
         }
 
-        if (levels.Length > 0)
-        {
-            _held[reservationId] = levels;
-        }
+        _levels.Held(reservationId, levels);
     }
 
     public Task<int> RenewAsync(IReadOnlyList<string> reservationIds)
@@ -194,13 +190,7 @@ internal sealed partial class TenantBudgetGrain(
         ArgumentNullException.ThrowIfNull(reservationIds);
         Roll();
         var until = clock.UtcNow + _options.ReservationLease;
-        foreach (var id in reservationIds)
-        {
-            foreach (var level in _held.GetValueOrDefault(id) ?? [])
-            {
-                level.InFlight.Renew([id], until);
-            }
-        }
+        _levels.Renew(reservationIds, until);
 
         return Task.FromResult(_tenant.InFlight.Renew(reservationIds, until));
     }
@@ -233,11 +223,10 @@ internal sealed partial class TenantBudgetGrain(
             }
 
             _definition = tenant;
-            _alertThreshold = tenant.SoftAlertThreshold;
+            _alerts.Defaults = (tenant.SoftAlertThreshold, tenant.AlertWebhook);
             _zone = BudgetCalendar.Zone(tenant.TimeZone);
-            _webhook = tenant.AlertWebhook;
             _tenant.Configure(tenant.Budgets, tenant.Limits, null, null);
-            Define(tenant, fromSeq);
+            _dirty |= _levels.Define(tenant, fromSeq, clock.UtcNow, _zone);
         }
         else
         {
@@ -247,77 +236,7 @@ internal sealed partial class TenantBudgetGrain(
         }
     }
 
-    /// <summary>Keeps an account for every project, key and budgeted end user the tenant defines, and drops the others.</summary>
-    private void Define(TenantDefinition tenant, long fromSeq)
-    {
-        var defined = tenant.Projects.Values.Concat(tenant.Keys.Values.Select(k => k.Level)).Concat(tenant.EndUsers.Values).ToList();
-        var keys = new HashSet<string>(defined.Select(l => l.CounterKey), StringComparer.Ordinal);
-        foreach (var gone in _levels.Keys.Where(k => !keys.Contains(k)).ToList())
-        {
-            _levels.Remove(gone);
-            _dirty = true;
-        }
-
-        foreach (var level in defined)
-        {
-            if (!_levels.TryGetValue(level.CounterKey, out var account))
-            {
-                account = NewLevel(level.CounterKey, fromSeq);
-                account.Prefix.Roll(clock.UtcNow, _zone);
-                account.Live = account.Prefix.Clone();
-                _dirty = true;
-            }
-
-            account.Configure(level.Budgets, level.Limits, level.SoftAlertThreshold, level.AlertWebhook);
-        }
-    }
-
-    private BudgetAccount NewLevel(string counterKey, long fromSeq)
-    {
-        var colon = counterKey.IndexOf(':', StringComparison.Ordinal);
-        var account = new BudgetAccount(counterKey[..colon], counterKey[(colon + 1)..]) { FromSeq = fromSeq };
-        _levels[counterKey] = account;
-        return account;
-    }
-
-    private IEnumerable<BudgetAccount> Accounts() => _levels.Values.Prepend(_tenant);
-
-    /// <summary>The level accounts a call on <paramref name="path"/> reserves at (those defined).</summary>
-    private BudgetAccount[] LevelsOf(BudgetPath path)
-    {
-        if (_levels.Count == 0 || (path.ProjectId is null && path.KeyId is null && path.EndUser is null))
-        {
-            return [];
-        }
-
-        var found = new List<BudgetAccount>(3);
-        Add(BudgetLevels.Project, path.ProjectId);
-        Add(BudgetLevels.Key, path.KeyId);
-        Add(BudgetLevels.EndUser, path.EndUser);
-        return [.. found];
-
-        void Add(string level, string? id)
-        {
-            if (id is not null && _levels.TryGetValue(LevelDefinition.CounterKeyOf(level, id), out var account))
-            {
-                found.Add(account);
-            }
-        }
-    }
-
-    /// <summary>The level accounts a ledger row counts in: those that exist and count from before its sequence number.</summary>
-    private BudgetAccount[] LevelsOf(LedgerRecord row)
-    {
-        if (_levels.Count == 0 || (row.ProjectId is null && row.KeyId is null && row.EndUser is null))
-        {
-            return [];
-        }
-
-        return LedgerRows.LevelKeys(row)
-            .Select(k => _levels.GetValueOrDefault(k))
-            .Where(a => a is not null && row.TenantSeq >= a.FromSeq)
-            .ToArray()!;
-    }
+    private IEnumerable<BudgetAccount> Accounts() => _levels.All.Prepend(_tenant);
 
     public Task ReleaseAsync(string reservationId)
     {
@@ -328,13 +247,7 @@ internal sealed partial class TenantBudgetGrain(
     private void Drop(string reservationId)
     {
         _tenant.InFlight.Remove(reservationId);
-        if (_held.Remove(reservationId, out var levels))
-        {
-            foreach (var level in levels)
-            {
-                level.InFlight.Remove(reservationId);
-            }
-        }
+        _levels.Drop(reservationId);
     }
 
     public async Task<bool> SettleAsync(string? reservationId, UsageRecord record)
@@ -368,7 +281,7 @@ internal sealed partial class TenantBudgetGrain(
 
         Roll();
         var now = clock.UtcNow;
-        var levels = LevelsOf(row);
+        var levels = _levels.Of(row);
         _tenant.Settled(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, _zone, now);
         foreach (var level in levels)
         {
@@ -378,41 +291,20 @@ internal sealed partial class TenantBudgetGrain(
 
         Done(seq, new Settled(row.TotalTokens, row.CostUsd, row.RunId, row.CompletedAt, levels));
         PublishRemaining();
-        Alert(_tenant);
+        _alerts.Raise(_tenant, Who(_tenant));
         foreach (var level in levels)
         {
-            Alert(level);
+            _alerts.Raise(level, Who(level));
         }
 
         return true;
-    }
-
-    /// <summary>Raises the soft alerts a settle made this account cross (log, and its webhook off the settle path).</summary>
-    private void Alert(BudgetAccount account)
-    {
-        var threshold = account.AlertThreshold ?? _alertThreshold;
-        foreach (var alert in BudgetRules.CrossedAlerts(account.Limits, account.Live, threshold).ToList())
-        {
-            account.Live.AlertsFired.Add(alert.Key);
-            LogSoftAlert(logger, Who(account), alert.Window.Name, alert.Unit.ToString(), alert.Used, alert.Limit);
-            if ((account.Webhook ?? _webhook) is { } url)
-            {
-                // Off the settle path: an alert must never slow down or fail a call.
-                var body = new SoftAlert(_tenantId, alert.Window.Name, alert.Unit.ToString().ToLowerInvariant(), alert.Used, alert.Limit, threshold, clock.UtcNow)
-                {
-                    Level = account.Level,
-                    LevelId = account.Id,
-                };
-                _ = Task.Run(() => PostAlertAsync(url, body));
-            }
-        }
     }
 
     public Task<TenantUsage> GetUsageAsync()
     {
         Roll();
         var now = clock.UtcNow;
-        var levels = _levels.Values.Select(level =>
+        var levels = _levels.All.Select(level =>
         {
             RollLevel(level, now);
             return new LevelUsage(level.Level, level.Id, level.Windows(), level.InFlight.Count, level.InFlight.Tokens, level.InFlight.Usd)
@@ -424,30 +316,10 @@ internal sealed partial class TenantBudgetGrain(
         return Task.FromResult(new TenantUsage(_tenantId, _tenant.Windows(), _tenant.InFlight.Count, _tenant.InFlight.Tokens, _tenant.InFlight.Usd, _position) { Levels = levels });
     }
 
-    private async Task PostAlertAsync(string url, SoftAlert alert)
-    {
-        try
-        {
-            using var client = http.CreateClient(AlertClientName);
-            using var response = await client.PostAsJsonAsync(url, alert, AlertJson.Default.SoftAlert);
-            if (!response.IsSuccessStatusCode)
-            {
-                LogWebhookFailed(logger, _tenantId, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
-            }
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
-        {
-            LogWebhookFailed(logger, _tenantId, ex.GetType().Name);
-        }
-    }
-
-    /// <summary>Name of the HTTP client used for alert webhooks (5 s timeout).</summary>
-    public const string AlertClientName = "llmrouter-alerts";
-
     private void Roll()
     {
         var now = clock.UtcNow;
-        List<string>? expired = _held.Count > 0 ? [] : null;
+        List<string>? expired = _levels.AnyHeld ? [] : null;
         var (count, dropped) = _tenant.Roll(now, _zone, now - _options.RunIdleTimeout, expired);
         if (count > 0)
         {
@@ -543,10 +415,7 @@ internal sealed partial class TenantBudgetGrain(
             Counters = BudgetCountersState.From(_tenant.Prefix),
             Position = _position,
             NextSeq = _nextSeq,
-            Levels = _levels.ToDictionary(
-                kv => kv.Key,
-                kv => new LevelState { Counters = BudgetCountersState.From(kv.Value.Prefix), FromSeq = kv.Value.FromSeq, LastUsedAt = kv.Value.LastUsedAt },
-                StringComparer.Ordinal),
+            Levels = _levels.Snapshot(),
         };
         _writing = WriteAsync();
         return _writing;
@@ -630,14 +499,8 @@ internal sealed partial class TenantBudgetGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: {Count} reservations expired (their holder stopped renewing them) and were given back")]
     private static partial void LogReservationsExpired(ILogger logger, string tenant, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: the soft-alert webhook failed ({Reason})")]
-    private static partial void LogWebhookFailed(ILogger logger, string tenant, string reason);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: caught up {Rows} ledger rows on activation (position {Position})")]
     private static partial void LogCaughtUp(ILogger logger, string tenant, int rows, long position);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant} crossed its soft alert threshold: {Window} {Unit} usage {Used} of limit {Limit}")]
-    private static partial void LogSoftAlert(ILogger logger, string tenant, string window, string unit, decimal used, decimal limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: counters not persisted on deactivation ({Error}); the next activation catches up from the ledger")]
     private static partial void LogPersistSkipped(ILogger logger, string tenant, string error);

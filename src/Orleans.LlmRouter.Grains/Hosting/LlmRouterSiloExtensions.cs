@@ -41,7 +41,7 @@ public static class LlmRouterSiloExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProviderGateWarmUp>();
         services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
-        services.AddHttpClient(Budgets.TenantBudgetGrain.AlertClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
+        services.AddHttpClient(Budgets.BudgetAlerts.ClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
         services.AddProviderFactories();
         services.AddSingleton<ProviderRegistry>();
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
