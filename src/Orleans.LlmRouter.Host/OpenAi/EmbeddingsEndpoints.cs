@@ -29,9 +29,9 @@ internal static class EmbeddingsEndpoints
         try
         {
             using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);
-            (request, var model, base64) = Parse(doc.RootElement);
+            (request, var model, base64, var user) = Parse(doc.RootElement);
             RequestLimits.Validate(request, limits.Value);
-            context = RoutingHeaders.From(http, tenant, model);
+            context = RoutingHeaders.From(http, tenant, model, user);
         }
         catch (Exception ex) when (OpenAiErrors.Maps(ex))
         {
@@ -99,7 +99,7 @@ internal static class EmbeddingsEndpoints
         }
     }
 
-    private static (EmbeddingRequest Request, string? Model, bool Base64) Parse(JsonElement root)
+    private static (EmbeddingRequest Request, string? Model, bool Base64, string? User) Parse(JsonElement root)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -136,6 +136,12 @@ internal static class EmbeddingsEndpoints
             throw new InvalidRequestException("encoding_format", "'encoding_format' must be 'float' or 'base64'.");
         }
 
-        return (new EmbeddingRequest(inputs, dimensions), model, format == "base64");
+        string? user = null;
+        if (root.TryGetProperty("user", out var u) && u.ValueKind != JsonValueKind.Null)
+        {
+            user = u.ValueKind == JsonValueKind.String ? u.GetString() : throw new InvalidRequestException("user", "'user' must be a string.");
+        }
+
+        return (new EmbeddingRequest(inputs, dimensions), model, format == "base64", user);
     }
 }

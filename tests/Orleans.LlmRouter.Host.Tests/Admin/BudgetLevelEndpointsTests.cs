@@ -99,6 +99,13 @@ public sealed class BudgetLevelEndpointsTests(GatewayFixture gateway)
         // The header wins over the body's user: bob (no budget) is served although the body names alice.
         Assert.Equal(HttpStatusCode.OK, (await Chat(other, "bob via header", user: "alice", endUserHeader: "bob")).StatusCode);
 
+        // An embeddings call's body names its end user too.
+        using (var embedder = Client(other))
+        using (var embedded = await embedder.PostAsync("/v1/embeddings", new StringContent("""{"model":"sim-embed","input":"hello","user":"embedding-user"}""", Encoding.UTF8, "application/json"), ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, embedded.StatusCode);
+        }
+
         // Usage by key and by end user, JSON and CSV, from the ledger.
         var byKey = await Json(await admin.GetAsync($"/api/v1/tenants/{t}/usage?groupBy=key", ct));
         Assert.Contains(byKey.GetProperty("usage").EnumerateArray(), u => u.GetProperty("id").GetString() == keyId && u.GetProperty("calls").GetInt64() > 0);
@@ -106,6 +113,7 @@ public sealed class BudgetLevelEndpointsTests(GatewayFixture gateway)
         var text = await csv.Content.ReadAsStringAsync(ct);
         Assert.StartsWith("endUser,day,model,calls", text, StringComparison.Ordinal);
         Assert.Contains("\nbob,", text, StringComparison.Ordinal);
+        Assert.Contains("\nembedding-user,", text, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync($"/api/v1/tenants/{t}/usage?groupBy=planet", ct)).StatusCode);
 
         // Every level's counters equal its ledger rows; keys list no secret, with a last-used time.
