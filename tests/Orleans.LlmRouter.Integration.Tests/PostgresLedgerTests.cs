@@ -61,14 +61,13 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         var cancel = TestContext.Current.CancellationToken;
 
         // Hold the insert in flight: another transaction has the same request id, uncommitted, so the ledger's insert
-        // (its tenant lock already taken) waits on the unique index.
+        // (its tenant lock already taken) waits on the unique index (of llm_call_ids, where "billed once" lives).
         await using var blocker = new NpgsqlConnection(db.ConnectionString);
         await blocker.OpenAsync(cancel);
         await using var tx = await blocker.BeginTransactionAsync(cancel);
-        await using (var hold = new NpgsqlCommand("INSERT INTO llm_calls (request_id, tenant_id, tenant_seq, provider, model, success) VALUES ($1, $2, 1, 'p1', 'm1', true)", blocker, tx))
+        await using (var hold = new NpgsqlCommand("INSERT INTO llm_call_ids (request_id, completed_at) VALUES ($1, now())", blocker, tx))
         {
             hold.Parameters.AddWithValue(row.RequestId);
-            hold.Parameters.AddWithValue(tenant);
             await hold.ExecuteNonQueryAsync(cancel);
         }
 
