@@ -634,8 +634,11 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 p.Done.TrySetResult(stored.Remove(p.Record.RequestId));
             }
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // An outage (NpgsqlException, TimeoutException, IOException…) or anything else Npgsql throws (its protocol
+            // errors are plain Exceptions): the batch is spooled or failed and the writer goes on. A writer that stopped
+            // here would leave every later append waiting forever.
             LogWriteFailed(_logger, batch.Count, _options.OutageMode.ToString(), ex);
             DropPooledConnections();
             if (_options.OutageMode == LedgerOutageMode.FailClosed)
@@ -695,6 +698,11 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
         catch (PostgresException ex) when (IsDataError(ex))
         {
+            // The connection that ran the refused statement goes: after an error, an auto-prepared statement can be left
+            // in a state where its next execution reads the wrong messages ("Received unexpected backend message
+            // DataRow", Npgsql 10; npgsql/npgsql#6391), which stopped the group commit. Idle connections are closed now,
+            // that one when it is returned; the next batch prepares its statement on a fresh connection.
+            (isolating ? _isolation : _source).Clear();
             if (records.Count == 1)
             {
                 var stored = new HashSet<string>(StringComparer.Ordinal);
