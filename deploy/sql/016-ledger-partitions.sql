@@ -166,6 +166,39 @@ BEGIN
 END
 $fn$;
 
+-- For a row inserted into llm_calls by hand (the repair of a quarantined row): records its request id and adds it to its
+-- day's rollup, as the ledger's insert statement does. False, and nothing changed, when the id is already recorded
+-- (then the row is a duplicate: delete it). Call it in the transaction that inserted the row.
+CREATE OR REPLACE FUNCTION llm_ledger_adopt_row(p_request_id text)
+RETURNS boolean
+LANGUAGE plpgsql AS
+$fn$
+DECLARE
+    r llm_calls;
+BEGIN
+    SELECT * INTO r FROM llm_calls WHERE request_id = p_request_id ORDER BY seq LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'llm_ledger_adopt_row: no row with request id %', p_request_id;
+    END IF;
+    INSERT INTO llm_call_ids (request_id, completed_at) VALUES (r.request_id, r.completed_at) ON CONFLICT (request_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    INSERT INTO llm_usage_daily AS d (tenant_id, day, model, provider, project_id, key_id, calls, failed, estimated, prompt_tokens,
+                                      completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd)
+    VALUES (r.tenant_id, (r.completed_at AT TIME ZONE 'UTC')::date, r.model, r.provider, r.project_id, r.key_id, 1, CASE WHEN r.success THEN 0 ELSE 1 END,
+            CASE WHEN r.usage_estimated THEN 1 ELSE 0 END, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens,
+            r.cache_write_tokens, r.cache_write_1h_tokens, r.cost_usd)
+    ON CONFLICT (tenant_id, day, model, provider, project_id, key_id) DO UPDATE SET
+        calls = d.calls + 1, failed = d.failed + EXCLUDED.failed, estimated = d.estimated + EXCLUDED.estimated,
+        prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens, completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+        cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens, reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens,
+        cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens,
+        cache_write_1h_tokens = d.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens, cost_usd = d.cost_usd + EXCLUDED.cost_usd;
+    RETURN true;
+END
+$fn$;
+
 -- The upgrade from the unpartitioned table (with its rows), or nothing when llm_calls is partitioned already.
 DO $migrate$
 DECLARE
