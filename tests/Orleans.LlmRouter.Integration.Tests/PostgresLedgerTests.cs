@@ -445,6 +445,11 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         Assert.False(await survivor.AppendAsync(rows[3])); // billed once
         Assert.Equal(0, await survivor.ReplaySpoolAsync(TestContext.Current.CancellationToken));
         Assert.Equal(15L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+
+        // The dead silo's rows are rolled up once, by the replay that stored them (issue 33).
+        Assert.Equal(
+            await db.ScalarAsync<string>("SELECT count(*) || '/' || sum(prompt_tokens) || '/' || sum(cost_usd)::numeric(30, 10) FROM llm_calls WHERE tenant_id = $1", tenant),
+            await db.ScalarAsync<string>("SELECT sum(calls) || '/' || sum(prompt_tokens) || '/' || sum(cost_usd) FROM llm_usage_daily WHERE tenant_id = $1", tenant));
     }
 
     [Fact]
