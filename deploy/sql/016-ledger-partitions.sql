@@ -119,7 +119,9 @@ BEGIN
            -- Never below what retention already dropped.
            AND NOT EXISTS (SELECT 1 FROM llm_ledger_state s WHERE s.raw_from IS NOT NULL AND lo_tz < s.raw_from) THEN
             -- Rows that fell into the default partition for this period move into the new one (ids and rollups stay).
-            CREATE TEMP TABLE IF NOT EXISTS llm_calls_moving (LIKE llm_calls) ON COMMIT DROP;
+            IF to_regclass('pg_temp.llm_calls_moving') IS NULL THEN
+                CREATE TEMP TABLE llm_calls_moving (LIKE llm_calls) ON COMMIT DROP;
+            END IF;
             TRUNCATE llm_calls_moving;
             WITH m AS (DELETE FROM llm_calls_default WHERE completed_at >= lo_tz AND completed_at < hi_tz RETURNING *)
             INSERT INTO llm_calls_moving SELECT * FROM m;
