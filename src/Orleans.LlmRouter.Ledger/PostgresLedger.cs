@@ -10,9 +10,10 @@ using NpgsqlTypes;
 namespace Orleans.LlmRouter.Ledger;
 
 /// <summary>
-/// The ledger on PostgreSQL (table <c>llm_calls</c>, see deploy/sql). Appends are group-committed: a single writer
-/// drains every waiting record into one <c>INSERT … SELECT FROM unnest(…)</c> round-trip with
-/// <c>ON CONFLICT (request_id) DO NOTHING RETURNING request_id</c>, so a request id is billed once. When PostgreSQL is
+/// The ledger on PostgreSQL (table <c>llm_calls</c>, partitioned by <c>completed_at</c>, see deploy/sql/016). Appends are
+/// group-committed: a single writer drains every waiting record into one statement (one round-trip, auto-prepared) that
+/// inserts the request ids into <c>llm_call_ids</c> (<c>ON CONFLICT DO NOTHING</c>, so a request id is billed once), the
+/// rows whose id was new, and their sums into the daily rollups <c>llm_usage_daily</c>. When PostgreSQL is
 /// down the batch goes to a local spool file (fsynced) and is replayed in the background, or the append fails
 /// (<see cref="LedgerOutageMode"/>). Spooled records are included in catch-up reads. Spool files of instances that
 /// are gone (their lock is free, see <see cref="LedgerSpool"/>) are adopted at start, before every catch-up read and
@@ -223,8 +224,8 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             """;
         var where = Where(cmd, query);
 
-        // Whole UTC days come from the rollups (per tenant, day, model and provider); the partial days at the edges of
-        // the range, and any query by action or tag (not rolled up), read rows.
+        // Whole UTC days come from the rollups (per tenant, day, model, provider, project and key); the partial days at
+        // the edges of the range, and any query by action or tag (not rolled up), read rows.
         var rollFrom = query.From is { } f ? DateOnly.FromDateTime(f.UtcDateTime.TimeOfDay == TimeSpan.Zero ? f.UtcDateTime : f.UtcDateTime.Date.AddDays(1)) : (DateOnly?)null;
         var rollTo = query.To is { } t ? DateOnly.FromDateTime(t.UtcDateTime.Date) : (DateOnly?)null;
         var rollups = query.Action is null && query.Tag is null && (rollFrom is null || rollTo is null || rollFrom < rollTo);
