@@ -14,7 +14,12 @@ internal interface ILedger
     /// </summary>
     ValueTask<bool> AppendAsync(LedgerRecord record, CancellationToken cancellationToken = default);
 
-    /// <summary>A tenant's records with <see cref="LedgerRecord.TenantSeq"/> above <paramref name="afterTenantSeq"/>, in order.</summary>
+    /// <summary>
+    /// A tenant's records with <see cref="LedgerRecord.TenantSeq"/> above <paramref name="afterTenantSeq"/>, in order. A
+    /// read from before every position (a negative <paramref name="afterTenantSeq"/>: a budget grain's full recount)
+    /// starts with the rows retention dropped, as one record per rollup (<see cref="LedgerRecord.RollupKind"/>, position
+    /// 0), so the sums of tokens and cost it yields are those of every row ever written.
+    /// </summary>
     IAsyncEnumerable<LedgerRecord> ReadAfterAsync(string tenantId, long afterTenantSeq, CancellationToken cancellationToken = default);
 
     /// <summary>The records matching a query, oldest first (for CSV export).</summary>

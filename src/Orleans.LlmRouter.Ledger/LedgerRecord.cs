@@ -40,6 +40,12 @@ internal sealed record LedgerRecord
     /// <summary>The <see cref="Kind"/> of an MCP tool call.</summary>
     public const string ToolCall = "tool_call";
 
+    /// <summary>
+    /// Not a call: the sums of one rollup (tenant, UTC day, model, provider, project, key) of rows retention dropped, read
+    /// by a full recount (<see cref="ILedger.ReadAfterAsync"/> from a negative position) so lifetime counters keep them.
+    /// </summary>
+    public const string RollupKind = "rollup";
+
     /// <summary>The project the call was made under (its key's project, or the one the caller named); null for none.</summary>
     public string? ProjectId { get; init; }
 

@@ -148,13 +148,31 @@ internal sealed partial class PostgresLedger
 
     public async Task<IReadOnlyList<DayModelSpend>> SpendByDayAndModelAsync(string tenantId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
     {
+        // Whole UTC days from the rollups, the partial days at the edges from rows (one statement, one snapshot).
+        var first = CeilingDay(from);
+        var last = DateOnly.FromDateTime(to.UtcDateTime);
+        if (last < first)
+        {
+            last = first;
+        }
+
         await using var cmd = _source.CreateCommand("""
-            SELECT (completed_at AT TIME ZONE 'UTC')::date, model, count(*), coalesce(sum(cost_usd), 0)
-            FROM llm_calls WHERE tenant_id = @tenant AND completed_at >= @from AND completed_at < @to GROUP BY 1, 2 ORDER BY 1, 2
+            SELECT day, model, sum(calls)::bigint, sum(cost) FROM (
+                SELECT day, model, sum(calls) AS calls, sum(cost_usd) AS cost FROM llm_usage_daily
+                WHERE tenant_id = @tenant AND day >= @first AND day < @last GROUP BY 1, 2
+                UNION ALL
+                SELECT (completed_at AT TIME ZONE 'UTC')::date, model, count(*), coalesce(sum(cost_usd), 0)
+                FROM llm_calls WHERE tenant_id = @tenant AND completed_at >= @from AND completed_at < @to
+                                 AND NOT (completed_at >= @firstts AND completed_at < @lastts) GROUP BY 1, 2) AS x
+            GROUP BY 1, 2 ORDER BY 1, 2
             """);
         cmd.Parameters.AddWithValue("tenant", tenantId);
         cmd.Parameters.AddWithValue("from", from.UtcDateTime);
         cmd.Parameters.AddWithValue("to", to.UtcDateTime);
+        cmd.Parameters.AddWithValue("first", first);
+        cmd.Parameters.AddWithValue("last", last);
+        cmd.Parameters.AddWithValue("firstts", first.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+        cmd.Parameters.AddWithValue("lastts", last.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
         var rows = new List<DayModelSpend>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

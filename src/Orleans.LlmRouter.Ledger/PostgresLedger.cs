@@ -10,9 +10,10 @@ using NpgsqlTypes;
 namespace Orleans.LlmRouter.Ledger;
 
 /// <summary>
-/// The ledger on PostgreSQL (table <c>llm_calls</c>, see deploy/sql). Appends are group-committed: a single writer
-/// drains every waiting record into one <c>INSERT … SELECT FROM unnest(…)</c> round-trip with
-/// <c>ON CONFLICT (request_id) DO NOTHING RETURNING request_id</c>, so a request id is billed once. When PostgreSQL is
+/// The ledger on PostgreSQL (table <c>llm_calls</c>, partitioned by <c>completed_at</c>, see deploy/sql/016). Appends are
+/// group-committed: a single writer drains every waiting record into one statement (one round-trip, auto-prepared) that
+/// inserts the request ids into <c>llm_call_ids</c> (<c>ON CONFLICT DO NOTHING</c>, so a request id is billed once), the
+/// rows whose id was new, and their sums into the daily rollups <c>llm_usage_daily</c>. When PostgreSQL is
 /// down the batch goes to a local spool file (fsynced) and is replayed in the background, or the append fails
 /// (<see cref="LedgerOutageMode"/>). Spooled records are included in catch-up reads. Spool files of instances that
 /// are gone (their lock is free, see <see cref="LedgerSpool"/>) are adopted at start, before every catch-up read and
@@ -34,6 +35,21 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 
     private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind, project_id, key_id, end_user";
 
+    /// <summary>
+    /// The rollups of the rows retention dropped (days before <c>llm_ledger_state.raw_from</c>) of tenant $1, as records
+    /// with the columns of <see cref="Columns"/>: <see cref="LedgerRecord.RollupKind"/>, position 0, completed at the
+    /// day's start (UTC), the sums of the day's calls for one model, provider, project and key.
+    /// </summary>
+    private const string DroppedRollups = """
+        SELECT 'rollup/' || d.day || '/' || d.provider || '/' || d.model || '/' || coalesce(d.project_id, '') || '/' || coalesce(d.key_id, ''),
+               d.tenant_id, 0::bigint, NULL::text, '{}'::text[], NULL::text, NULL::text, d.provider, d.model, d.prompt_tokens, d.completion_tokens,
+               d.cached_tokens, d.reasoning_tokens, d.cost_usd, 0::float8, NULL::float8, d.failed = 0, NULL::text, 0, d.day::timestamp AT TIME ZONE 'UTC',
+               d.day::timestamp AT TIME ZONE 'UTC', d.estimated > 0, d.cache_write_tokens, d.cache_write_1h_tokens, NULL::text, NULL::text, 'rollup',
+               d.project_id, d.key_id, NULL::text
+        FROM llm_usage_daily d, llm_ledger_state s
+        WHERE d.tenant_id = $1 AND s.raw_from IS NOT NULL AND d.day < (s.raw_from AT TIME ZONE 'UTC')::date
+        """;
+
     private readonly NpgsqlDataSource _source;
     private readonly NpgsqlDataSource _isolation;
     private readonly PostgresLedgerOptions _options;
@@ -48,6 +64,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private readonly Task _replayer;
+    private readonly Task _maintenance;
 
     public PostgresLedger(PostgresLedgerOptions options, ILogger<PostgresLedger> logger)
     {
@@ -84,6 +101,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         _metrics = new LedgerMetrics(() => SpooledCount, () => Interlocked.Read(ref _quarantinedByThisProcess));
         _writer = Task.Run(WriteLoopAsync);
         _replayer = Task.Run(() => ReplayLoopAsync(adopted > 0));
+        _maintenance = options.PartitionsAhead is null && options.RetainMonths is null ? Task.CompletedTask : Task.Run(MaintenanceLoopAsync);
     }
 
     /// <summary>Records waiting in the spool for PostgreSQL (this instance's and those adopted from instances that are gone).</summary>
@@ -146,7 +164,13 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 await fence.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await using (var cmd = new NpgsqlCommand($"SELECT {Columns} FROM llm_calls WHERE tenant_id = $1 AND tenant_seq > $2 ORDER BY tenant_seq", connection, transaction))
+            // A read from the beginning (a full recount) also counts the rows retention dropped, from their rollups: one
+            // summary record per rollup row before llm_ledger_state.raw_from, at position 0. One statement, one snapshot:
+            // a partition dropped meanwhile is counted once, as rows or as rollups.
+            var sql = afterTenantSeq >= 0
+                ? $"SELECT {Columns} FROM llm_calls WHERE tenant_id = $1 AND tenant_seq > $2 ORDER BY tenant_seq"
+                : $"SELECT {Columns} FROM llm_calls WHERE tenant_id = $1 AND tenant_seq > $2 UNION ALL {DroppedRollups} ORDER BY 3";
+            await using (var cmd = new NpgsqlCommand(sql, connection, transaction))
             {
                 cmd.Parameters.AddWithValue(tenantId);
                 cmd.Parameters.AddWithValue(afterTenantSeq);
@@ -193,12 +217,56 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var cmd = _source.CreateCommand();
-        cmd.CommandText = $"""
-            SELECT (completed_at AT TIME ZONE 'UTC')::date AS day, count(*), count(*) FILTER (WHERE NOT success),
-                   coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0),
-                   coalesce(sum(reasoning_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0), count(*) FILTER (WHERE usage_estimated)
-            FROM llm_calls WHERE {Where(cmd, query)} GROUP BY 1 ORDER BY 1
+        const string RawSums = """
+            count(*), count(*) FILTER (WHERE NOT success),
+            coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0),
+            coalesce(sum(reasoning_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0), count(*) FILTER (WHERE usage_estimated)
             """;
+        var where = Where(cmd, query);
+
+        // Whole UTC days come from the rollups (per tenant, day, model, provider, project and key); the partial days at
+        // the edges of the range, and any query by action or tag (not rolled up), read rows.
+        var rollFrom = query.From is { } f ? DateOnly.FromDateTime(f.UtcDateTime.TimeOfDay == TimeSpan.Zero ? f.UtcDateTime : f.UtcDateTime.Date.AddDays(1)) : (DateOnly?)null;
+        var rollTo = query.To is { } t ? DateOnly.FromDateTime(t.UtcDateTime.Date) : (DateOnly?)null;
+        var rollups = query.Action is null && query.Tag is null && (rollFrom is null || rollTo is null || rollFrom < rollTo);
+        if (!rollups)
+        {
+            cmd.CommandText = $"SELECT (completed_at AT TIME ZONE 'UTC')::date AS day, {RawSums} FROM llm_calls WHERE {where} GROUP BY 1 ORDER BY 1";
+        }
+        else
+        {
+            var roll = new StringBuilder("tenant_id = @tenant");
+            var edges = new List<string>();
+            if (rollFrom is { } rf)
+            {
+                roll.Append(" AND day >= @rf");
+                edges.Add("completed_at < @rfts");
+                cmd.Parameters.AddWithValue("rf", rf);
+                cmd.Parameters.AddWithValue("rfts", rf.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+            }
+
+            if (rollTo is { } rt)
+            {
+                roll.Append(" AND day < @rt");
+                edges.Add("completed_at >= @rtts");
+                cmd.Parameters.AddWithValue("rt", rt);
+                cmd.Parameters.AddWithValue("rtts", rt.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+            }
+
+            roll.Append(query.Model is null ? string.Empty : " AND model = @model").Append(query.Provider is null ? string.Empty : " AND provider = @provider");
+            var raw = edges.Count == 0
+                ? string.Empty
+                : $"UNION ALL SELECT (completed_at AT TIME ZONE 'UTC')::date, {RawSums} FROM llm_calls WHERE {where} AND ({string.Join(" OR ", edges)}) GROUP BY 1";
+            cmd.CommandText = $"""
+                SELECT day, sum(calls)::bigint, sum(failed)::bigint, sum(pt)::bigint, sum(ct)::bigint, sum(cch)::bigint, sum(cost), sum(rt)::bigint, sum(cw)::bigint, sum(cw1h)::bigint, sum(est)::bigint
+                FROM (SELECT day, sum(calls), sum(failed), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cost_usd), sum(reasoning_tokens),
+                             sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(estimated)
+                      FROM llm_usage_daily WHERE {roll} GROUP BY 1
+                      {raw}) AS x(day, calls, failed, pt, ct, cch, cost, rt, cw, cw1h, est)
+                GROUP BY 1 ORDER BY 1
+                """;
+        }
+
         var days = new List<UsageDay>();
         await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
         {
@@ -280,35 +348,40 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             var table = new List<WindowBalance>(windows.Count);
             await using (var cmd = _source.CreateCommand())
             {
-                var sql = new StringBuilder("SELECT ");
+                // Closed UTC days (before today's start) come from the rollups, which also hold what retention dropped;
+                // rows are read only for the open day and for the partial days at a window's edges (a window in the
+                // tenant's zone), so the audit's cost does not grow with history. One statement: one snapshot.
+                var open = DateOnly.FromDateTime(_options.TimeProvider.GetUtcNow().UtcDateTime);
+                var rowAggs = new StringBuilder();
+                var rollAggs = new StringBuilder();
+                var spans = new List<string>();
+                cmd.Parameters.AddWithValue("tenant", tenantId);
                 for (var i = 0; i < windows.Count; i++)
                 {
-                    var w = windows[i];
-                    var cond = new List<string> { "true" };
-                    if (w.From is { } from)
-                    {
-                        cond.Add($"completed_at >= @f{i}");
-                        cmd.Parameters.AddWithValue($"f{i}", from.UtcDateTime);
-                    }
-
-                    if (w.To is { } to)
-                    {
-                        cond.Add($"completed_at < @t{i}");
-                        cmd.Parameters.AddWithValue($"t{i}", to.UtcDateTime);
-                    }
-
-                    var filter = "FILTER (WHERE " + string.Join(" AND ", cond) + ")";
-                    sql.Append(CultureInfo.InvariantCulture, $"count(*) {filter}, coalesce(sum(prompt_tokens + completion_tokens) {filter}, 0)::bigint, coalesce(sum(cost_usd) {filter}, 0), ");
+                    var (rowCond, rollCond) = BalanceSplit(cmd, i, windows[i], open);
+                    spans.Add(rowCond);
+                    var rowFilter = $"FILTER (WHERE {rowCond})";
+                    var rollFilter = $"FILTER (WHERE {rollCond})";
+                    rowAggs.Append(CultureInfo.InvariantCulture, $"count(*) {rowFilter} AS r{i}, coalesce(sum(prompt_tokens + completion_tokens) {rowFilter}, 0)::bigint AS k{i}, coalesce(sum(cost_usd) {rowFilter}, 0) AS c{i}, ");
+                    rollAggs.Append(CultureInfo.InvariantCulture, $"coalesce(sum(calls) {rollFilter}, 0)::bigint AS rr{i}, coalesce(sum(prompt_tokens + completion_tokens) {rollFilter}, 0)::bigint AS rk{i}, coalesce(sum(cost_usd) {rollFilter}, 0) AS rc{i}, ");
                 }
 
-                sql.Append("0 FROM llm_calls WHERE tenant_id = @tenant");
-                cmd.Parameters.AddWithValue("tenant", tenantId);
-                cmd.CommandText = sql.ToString();
+                cmd.CommandText = $"""
+                    SELECT * FROM
+                        (SELECT {rowAggs}0 AS x FROM llm_calls WHERE tenant_id = @tenant AND ({(spans.Count == 0 ? "false" : string.Join(" OR ", spans))})) AS a,
+                        (SELECT {rollAggs}0 AS y FROM llm_usage_daily WHERE tenant_id = @tenant) AS b
+                    """;
                 await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
                 await reader.ReadAsync(cancellationToken);
+                var rolled = (3 * windows.Count) + 1;
                 for (var i = 0; i < windows.Count; i++)
                 {
-                    table.Add(new WindowBalance(windows[i].Window, windows[i].Key, reader.GetInt64(3 * i), reader.GetInt64((3 * i) + 1), reader.GetDecimal((3 * i) + 2)));
+                    table.Add(new WindowBalance(
+                        windows[i].Window,
+                        windows[i].Key,
+                        reader.GetInt64(3 * i) + reader.GetInt64(rolled + (3 * i)),
+                        reader.GetInt64((3 * i) + 1) + reader.GetInt64(rolled + (3 * i) + 1),
+                        reader.GetDecimal((3 * i) + 2) + reader.GetDecimal(rolled + (3 * i) + 2)));
                 }
             }
 
@@ -350,6 +423,133 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Creates the partitions of <c>llm_calls</c> from the current period through <paramref name="through"/> (at the
+    /// interval set in <c>llm_ledger_settings</c>); rows that fell into <c>llm_calls_default</c> for a new period move
+    /// into it. Returns how many partitions were created. Runs at start and every <see cref="PostgresLedgerOptions.MaintenanceInterval"/>.
+    /// </summary>
+    public async Task<int> EnsurePartitionsAsync(DateTimeOffset through, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _source.CreateCommand("SELECT llm_ledger_ensure_partitions($1, $2)");
+        cmd.Parameters.AddWithValue(through.UtcDateTime);
+        cmd.Parameters.AddWithValue(_options.TimeProvider.GetUtcNow().UtcDateTime);
+        return (int)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// Retention: detaches and drops (after exporting them as CSV when <see cref="PostgresLedgerOptions.RetentionExportDirectory"/>
+    /// is set) every partition that ends at or before <paramref name="keepFrom"/>, oldest first. Whole partitions only,
+    /// never row deletes; their request ids go with them and the rollups stay, so reports and audits keep their totals.
+    /// Returns the names of the partitions dropped.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DropPartitionsBeforeAsync(DateTimeOffset keepFrom, CancellationToken cancellationToken = default)
+    {
+        var names = new List<string>();
+        await using (var cmd = _source.CreateCommand("SELECT name FROM llm_ledger_partitions WHERE to_time <= $1 ORDER BY from_time"))
+        {
+            cmd.Parameters.AddWithValue(keepFrom.UtcDateTime);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                names.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var name in names)
+        {
+            if (_options.RetentionExportDirectory is { } directory)
+            {
+                Directory.CreateDirectory(directory);
+                var file = Path.Combine(directory, name + ".csv");
+                await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+                using (var export = await connection.BeginTextExportAsync($"COPY (SELECT * FROM \"{name}\" ORDER BY completed_at, seq) TO STDOUT WITH (FORMAT csv, HEADER)", cancellationToken))
+                await using (var output = new StreamWriter(file + ".tmp", append: false, new UTF8Encoding(false)))
+                {
+                    var buffer = new char[81920];
+                    int n;
+                    while ((n = await export.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        await output.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                    }
+
+                    await output.FlushAsync(cancellationToken);
+                }
+
+                File.Move(file + ".tmp", file, overwrite: true);
+            }
+
+            await using var drop = _source.CreateCommand("SELECT llm_ledger_drop_partition($1)");
+            drop.Parameters.AddWithValue(name);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            LogPartitionDropped(_logger, name, _options.RetentionExportDirectory ?? "(not exported)");
+        }
+
+        return names;
+    }
+
+    /// <summary>The retention horizon for <see cref="PostgresLedgerOptions.RetainMonths"/>: the start of the month that many months before this one, so no row younger than that many months goes.</summary>
+    internal static DateTimeOffset RetentionHorizon(DateTimeOffset now, int retainMonths)
+    {
+        var month = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        return month.AddMonths(-retainMonths);
+    }
+
+    /// <summary>
+    /// Splits an audit window into the whole UTC days before <paramref name="open"/> it covers (read from the rollups)
+    /// and the rest (read from rows: the partial first and last days of a window in the tenant's zone, and the open day).
+    /// Returns the row condition and the rollup condition, with their parameters added to <paramref name="cmd"/>.
+    /// </summary>
+    private static (string Rows, string Rollups) BalanceSplit(NpgsqlCommand cmd, int i, BalanceWindow window, DateOnly open)
+    {
+        var rows = new List<string>();
+        if (window.From is { } from)
+        {
+            rows.Add($"completed_at >= @f{i}");
+            cmd.Parameters.AddWithValue($"f{i}", from.UtcDateTime);
+        }
+
+        if (window.To is { } to)
+        {
+            rows.Add($"completed_at < @t{i}");
+            cmd.Parameters.AddWithValue($"t{i}", to.UtcDateTime);
+        }
+
+        // Whole days: from the first UTC midnight at or after From to the last one at or before To, and before today.
+        DateOnly? first = window.From is { } f ? CeilingDay(f) : null;
+        var last = window.To is { } t ? DateOnly.FromDateTime(t.UtcDateTime) : open;
+        if (last > open)
+        {
+            last = open;
+        }
+
+        if (first is { } a && a >= last)
+        {
+            return (rows.Count == 0 ? "true" : string.Join(" AND ", rows), "false");
+        }
+
+        var roll = new List<string> { $"day < @rt{i}" };
+        cmd.Parameters.AddWithValue($"rt{i}", last);
+        var covered = new List<string> { $"completed_at < @rtts{i}" };
+        cmd.Parameters.AddWithValue($"rtts{i}", last.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+        if (first is { } b)
+        {
+            roll.Add($"day >= @rf{i}");
+            cmd.Parameters.AddWithValue($"rf{i}", b);
+            covered.Add($"completed_at >= @rfts{i}");
+            cmd.Parameters.AddWithValue($"rfts{i}", b.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+        }
+
+        rows.Add("NOT (" + string.Join(" AND ", covered) + ")");
+        return (string.Join(" AND ", rows), string.Join(" AND ", roll));
+    }
+
+    private static DateOnly CeilingDay(DateTimeOffset at)
+    {
+        var utc = at.UtcDateTime;
+        var day = DateOnly.FromDateTime(utc);
+        return utc.TimeOfDay == TimeSpan.Zero ? day : day.AddDays(1);
+    }
+
     public async Task<QuarantineReport> QuarantineAsync(int limit = 100, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, 1000);
@@ -376,6 +576,14 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         try
         {
             await _replayer;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        try
+        {
+            await _maintenance;
         }
         catch (OperationCanceledException)
         {
@@ -427,8 +635,11 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 p.Done.TrySetResult(stored.Remove(p.Record.RequestId));
             }
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // An outage (NpgsqlException, TimeoutException, IOException…) or anything else Npgsql throws (its protocol
+            // errors are plain Exceptions): the batch is spooled or failed and the writer goes on. A writer that stopped
+            // here would leave every later append waiting forever.
             LogWriteFailed(_logger, batch.Count, _options.OutageMode.ToString(), ex);
             DropPooledConnections();
             if (_options.OutageMode == LedgerOutageMode.FailClosed)
@@ -488,6 +699,11 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
         catch (PostgresException ex) when (IsDataError(ex))
         {
+            // The connection that ran the refused statement goes: after an error, an auto-prepared statement can be left
+            // in a state where its next execution reads the wrong messages ("Received unexpected backend message
+            // DataRow", Npgsql 10; npgsql/npgsql#6391), which stopped the group commit. Idle connections are closed now,
+            // that one when it is returned; the next batch prepares its statement on a fresh connection.
+            (isolating ? _isolation : _source).Clear();
             if (records.Count == 1)
             {
                 var stored = new HashSet<string>(StringComparer.Ordinal);
@@ -531,7 +747,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             await using var cmd = _isolation.CreateCommand("""
                 INSERT INTO llm_calls_quarantine (request_id, tenant_id, tenant_seq, record, sqlstate, error)
                 SELECT $1, $2, $3, $4::json, $5, $6
-                WHERE NOT EXISTS (SELECT 1 FROM llm_calls WHERE request_id = $1)
+                WHERE NOT EXISTS (SELECT 1 FROM llm_call_ids WHERE request_id = $1)
                 ON CONFLICT (request_id) DO NOTHING
                 RETURNING request_id
                 """);
@@ -567,18 +783,47 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             return inserted;
         }
 
+        // A request id twice in one statement would join twice below: the first wins, as in the table.
+        records = records.DistinctBy(r => r.RequestId, StringComparer.Ordinal).ToList();
+
+        // One statement: the request ids first (llm_call_ids holds "billed once": a partitioned llm_calls cannot have a
+        // unique key on request_id alone), then the rows whose id was new, then the day's rollups from exactly those rows.
+        // The per-tenant fence locks are taken (shared) before anything is written.
         await using var cmd = source.CreateCommand($"""
-            INSERT INTO llm_calls ({Columns})
-            SELECT r, t, s, run, string_to_array(tg, E'\x1f'), a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, COALESCE(k, 'model_call'), pj, ky, eu
-            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                        $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
-                        $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[],
-                        $28::text[], $29::text[], $30::text[])
-                 AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu)
-            WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared({TenantFenceKey}, h)
-                                         FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($2::text[]) AS x ORDER BY h) AS k) AS f) >= 0
-            ON CONFLICT (request_id) DO NOTHING
-            RETURNING request_id
+            WITH u AS MATERIALIZED (
+                SELECT r, t, s, run, string_to_array(tg, E'\x1f') AS tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid,
+                       COALESCE(k, 'model_call') AS k, pj, ky, eu
+                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                            $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
+                            $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[],
+                            $28::text[], $29::text[], $30::text[])
+                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu)
+                WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared({TenantFenceKey}, h)
+                                             FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($2::text[]) AS x ORDER BY h) AS k) AS f) >= 0),
+            ids AS (
+                INSERT INTO llm_call_ids (request_id, completed_at) SELECT r, ca FROM u
+                ON CONFLICT (request_id) DO NOTHING
+                RETURNING request_id),
+            ins AS (
+                INSERT INTO llm_calls ({Columns})
+                SELECT r, t, s, run, tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu
+                FROM u JOIN ids ON ids.request_id = u.r
+                RETURNING request_id, tenant_id, completed_at, model, provider, project_id, key_id, success, usage_estimated, prompt_tokens,
+                          completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd),
+            roll AS (
+                INSERT INTO llm_usage_daily AS d (tenant_id, day, model, provider, project_id, key_id, calls, failed, estimated, prompt_tokens,
+                                                  completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd)
+                SELECT tenant_id, (completed_at AT TIME ZONE 'UTC')::date, model, provider, project_id, key_id, count(*), count(*) FILTER (WHERE NOT success),
+                       count(*) FILTER (WHERE usage_estimated), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
+                       sum(reasoning_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(cost_usd)
+                FROM ins GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+                ON CONFLICT (tenant_id, day, model, provider, project_id, key_id) DO UPDATE SET
+                    calls = d.calls + EXCLUDED.calls, failed = d.failed + EXCLUDED.failed, estimated = d.estimated + EXCLUDED.estimated,
+                    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens, completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+                    cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens, reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens,
+                    cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens,
+                    cache_write_1h_tokens = d.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens, cost_usd = d.cost_usd + EXCLUDED.cost_usd)
+            SELECT request_id FROM ins
             """);
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.RequestId));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.TenantId));
@@ -786,7 +1031,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             return found;
         }
 
-        await using var cmd = _source.CreateCommand("SELECT request_id FROM llm_calls WHERE request_id = ANY($1)");
+        await using var cmd = _source.CreateCommand("SELECT request_id FROM llm_call_ids WHERE request_id = ANY($1)");
         cmd.Parameters.AddWithValue(requestIds.Select(Sanitize).ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -842,6 +1087,33 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         }
     }
 
+    /// <summary>Creates partitions ahead and applies retention at start and every <see cref="PostgresLedgerOptions.MaintenanceInterval"/>.</summary>
+    private async Task MaintenanceLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var now = _options.TimeProvider.GetUtcNow();
+                if (_options.PartitionsAhead is { } ahead)
+                {
+                    await EnsurePartitionsAsync(now + ahead, _stop.Token);
+                }
+
+                if (_options.RetainMonths is { } months)
+                {
+                    await DropPartitionsBeforeAsync(RetentionHorizon(now, months), _stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                LogMaintenanceFailed(_logger, ex.Message);
+            }
+
+            await Task.Delay(_options.MaintenanceInterval, _options.TimeProvider, _stop.Token);
+        }
+    }
+
     private void TornLine(string file, int line) => LogTornLine(_logger, file, line);
 
     /// <summary>Text PostgreSQL can hold: NUL characters become U+FFFD.</summary>
@@ -863,6 +1135,12 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ledger: writing {Count} records to PostgreSQL failed; outage mode {Mode}")]
     private static partial void LogWriteFailed(ILogger logger, int count, string mode, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger: retention dropped partition {Partition} (export: {Export})")]
+    private static partial void LogPartitionDropped(ILogger logger, string partition, string export);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger: partition maintenance failed ({Reason}); will retry")]
+    private static partial void LogMaintenanceFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ledger: replayed {Count} spooled records into PostgreSQL")]
     private static partial void LogReplayed(ILogger logger, int count);

@@ -61,14 +61,13 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         var cancel = TestContext.Current.CancellationToken;
 
         // Hold the insert in flight: another transaction has the same request id, uncommitted, so the ledger's insert
-        // (its tenant lock already taken) waits on the unique index.
+        // (its tenant lock already taken) waits on the unique index (of llm_call_ids, where "billed once" lives).
         await using var blocker = new NpgsqlConnection(db.ConnectionString);
         await blocker.OpenAsync(cancel);
         await using var tx = await blocker.BeginTransactionAsync(cancel);
-        await using (var hold = new NpgsqlCommand("INSERT INTO llm_calls (request_id, tenant_id, tenant_seq, provider, model, success) VALUES ($1, $2, 1, 'p1', 'm1', true)", blocker, tx))
+        await using (var hold = new NpgsqlCommand("INSERT INTO llm_call_ids (request_id, completed_at) VALUES ($1, now())", blocker, tx))
         {
             hold.Parameters.AddWithValue(row.RequestId);
-            hold.Parameters.AddWithValue(tenant);
             await hold.ExecuteNonQueryAsync(cancel);
         }
 
@@ -446,6 +445,11 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         Assert.False(await survivor.AppendAsync(rows[3])); // billed once
         Assert.Equal(0, await survivor.ReplaySpoolAsync(TestContext.Current.CancellationToken));
         Assert.Equal(15L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+
+        // The dead silo's rows are rolled up once, by the replay that stored them (issue 33).
+        Assert.Equal(
+            await db.ScalarAsync<string>("SELECT count(*) || '/' || sum(prompt_tokens) || '/' || sum(cost_usd)::numeric(30, 10) FROM llm_calls WHERE tenant_id = $1", tenant),
+            await db.ScalarAsync<string>("SELECT sum(calls) || '/' || sum(prompt_tokens) || '/' || sum(cost_usd) FROM llm_usage_daily WHERE tenant_id = $1", tenant));
     }
 
     [Fact]

@@ -112,6 +112,12 @@ public sealed class ProcessClusterTests : IAsyncLifetime
             Assert.True(tokens == counted, $"tenant {tenant}: the counters hold {counted} tokens, the ledger {tokens} in {await _db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant)} rows (max tenant_seq {await _db.ScalarAsync<long>("SELECT coalesce(max(tenant_seq), 0) FROM llm_calls WHERE tenant_id = $1", tenant)}, positions shared by two rows: {await _db.ScalarAsync<long>("SELECT count(*) FROM (SELECT tenant_seq FROM llm_calls WHERE tenant_id = $1 GROUP BY tenant_seq HAVING count(*) > 1) d", tenant)}); process logs in {cluster.LogDirectory}");
             before[tenant] = Lifetime(usage);
 
+            // The rollups (issue 33) equal the rows after the kill: the killed silo's last group commits, spooled and
+            // replayed settles and retried settles are each rolled up exactly once.
+            const string RowSums = "SELECT count(*) || '/' || coalesce(sum(prompt_tokens), 0) || '/' || coalesce(sum(completion_tokens), 0) || '/' || coalesce(sum(cost_usd), 0)::numeric(30, 10) FROM llm_calls WHERE tenant_id = $1";
+            const string RollupSums = "SELECT coalesce(sum(calls), 0) || '/' || coalesce(sum(prompt_tokens), 0) || '/' || coalesce(sum(completion_tokens), 0) || '/' || coalesce(sum(cost_usd), 0)::numeric(30, 10) FROM llm_usage_daily WHERE tenant_id = $1";
+            Assert.Equal(await _db.ScalarAsync<string>(RowSums, tenant), await _db.ScalarAsync<string>(RollupSums, tenant));
+
             // Every window audited (reservations of calls that ran on the killed silo may still be leased).
             await Reconcile.AssertReconciledAsync(admin, tenant, requireIdle: false);
         }

@@ -19,6 +19,12 @@ internal sealed class LlmRouterStorageOptions
     /// <summary>Where the ledger spools during an outage; default <c>spool/</c> next to the binary.</summary>
     public string? SpoolDirectory { get; set; }
 
+    /// <summary>Ledger retention: keep raw rows this many months (whole older partitions are dropped; rollups stay). Unset keeps every row.</summary>
+    public int? LedgerRetainMonths { get; set; }
+
+    /// <summary>With retention: export each partition as CSV into this directory before it is dropped.</summary>
+    public string? LedgerRetentionExportDirectory { get; set; }
+
     internal bool Durable => Storage.Equals("postgres", StringComparison.OrdinalIgnoreCase);
 
     internal LedgerOutageMode ParsedOutageMode =>

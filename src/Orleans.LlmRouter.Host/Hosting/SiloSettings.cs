@@ -54,6 +54,12 @@ internal sealed record SiloSettings(
     /// </summary>
     public bool KubernetesHosting { get; init; }
 
+    /// <summary>Ledger retention in months (<c>LlmRouter:LedgerRetainMonths</c>); null keeps every row.</summary>
+    public int? LedgerRetainMonths { get; init; }
+
+    /// <summary>Where retention exports partitions as CSV before dropping them (<c>LlmRouter:LedgerRetentionExportDirectory</c>).</summary>
+    public string? LedgerRetentionExportDirectory { get; init; }
+
     public const string Invariant = "Npgsql";
 
     /// <summary>Binds and validates <see cref="LlmRouterOptions"/>, <see cref="LlmRouterStorageOptions"/> and <see cref="LlmRouterClusterOptions"/> from the <c>LlmRouter</c> section.</summary>
@@ -77,6 +83,12 @@ internal sealed record SiloSettings(
                 ["LlmRouter:Postgres (an Npgsql connection string) is required with LlmRouter:Storage=postgres or LlmRouter:Clustering=postgres."]);
         }
 
+        if (storage.LedgerRetainMonths is < 1)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(LlmRouterStorageOptions), typeof(LlmRouterStorageOptions),
+                ["LlmRouter:LedgerRetainMonths must be at least 1 (or unset to keep every ledger row)."]);
+        }
+
         var preset = cluster.FastMembership ? MembershipSettings.Fast : MembershipSettings.Production;
         return new SiloSettings(
             gateway.ParsedRole,
@@ -96,6 +108,8 @@ internal sealed record SiloSettings(
             GatewayListRefreshPeriod = LlmRouterClusterOptions.Duration(cluster.GatewayListRefreshPeriod) ?? TimeSpan.FromSeconds(5),
             ResponseTimeout = LlmRouterClusterOptions.Duration(cluster.ResponseTimeout) ?? TimeSpan.FromSeconds(30),
             KubernetesHosting = cluster.KubernetesHosting,
+            LedgerRetainMonths = storage.LedgerRetainMonths,
+            LedgerRetentionExportDirectory = storage.LedgerRetentionExportDirectory,
         };
     }
 
@@ -128,7 +142,13 @@ internal sealed record SiloSettings(
         if (Durable)
         {
             client.Services.AddSingleton<ILedger>(sp => new PostgresLedger(
-                new PostgresLedgerOptions(PostgresConnectionString!) { OutageMode = OutageMode, SpoolDirectory = SpoolDirectory },
+                new PostgresLedgerOptions(PostgresConnectionString!)
+                {
+                    OutageMode = OutageMode,
+                    SpoolDirectory = SpoolDirectory,
+                    RetainMonths = LedgerRetainMonths,
+                    RetentionExportDirectory = LedgerRetentionExportDirectory,
+                },
                 sp.GetRequiredService<ILogger<PostgresLedger>>()));
         }
     }
@@ -214,7 +234,13 @@ internal sealed record SiloSettings(
                 o.ConnectionString = PostgresConnectionString;
             });
             silo.Services.AddSingleton<ILedger>(sp => new PostgresLedger(
-                new PostgresLedgerOptions(PostgresConnectionString!) { OutageMode = OutageMode, SpoolDirectory = SpoolDirectory },
+                new PostgresLedgerOptions(PostgresConnectionString!)
+                {
+                    OutageMode = OutageMode,
+                    SpoolDirectory = SpoolDirectory,
+                    RetainMonths = LedgerRetainMonths,
+                    RetentionExportDirectory = LedgerRetentionExportDirectory,
+                },
                 sp.GetRequiredService<ILogger<PostgresLedger>>()));
         }
         else

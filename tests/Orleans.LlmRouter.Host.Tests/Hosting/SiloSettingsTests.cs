@@ -54,11 +54,24 @@ public sealed class SiloSettingsTests
     [InlineData("LlmRouter:SiloPort", "70000")]
     [InlineData("LlmRouter:GatewayPort", "not-a-port")]
     [InlineData("LlmRouter:KubernetesHosting", "true")] // without LlmRouter:Clustering=postgres
+    [InlineData("LlmRouter:LedgerRetainMonths", "0")]
     public void A_bad_value_stops_start_up_naming_the_setting(string key, string value)
     {
         // Bound to LlmRouterClusterOptions and validated (LlmRouterOptionsValidator): start-up fails with exit code 2.
         var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => SiloSettings.From(Config((key, value))));
         Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ledger_retention_settings_reach_the_silo_settings_and_are_off_by_default()
+    {
+        var none = SiloSettings.From(Config());
+        Assert.Null(none.LedgerRetainMonths);
+        Assert.Null(none.LedgerRetentionExportDirectory);
+
+        var kept = SiloSettings.From(Config(("LlmRouter:LedgerRetainMonths", "13"), ("LlmRouter:LedgerRetentionExportDirectory", "/var/lib/llmrouter/ledger-export")));
+        Assert.Equal(13, kept.LedgerRetainMonths);
+        Assert.Equal("/var/lib/llmrouter/ledger-export", kept.LedgerRetentionExportDirectory);
     }
 
     [Fact]
