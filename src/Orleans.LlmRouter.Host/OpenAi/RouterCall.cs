@@ -29,8 +29,8 @@ internal sealed partial class RouterCall : IDisposable
     /// cluster refused the first call without running it: a draining router's refusal, an Orleans rejection (the silo
     /// was stopping, it was declared dead before the message went out) or a gateway too busy to take it. The router method
     /// never ran, so nothing was reserved, sent upstream or billed, and repeating it is safe. Only a separate front end
-    /// (an Orleans client with several gateways) retries; co-hosted, the router is this silo's own. Not for streams: a
-    /// stream is repeated by <see cref="Surfaces.RoutedStream.OpenAsync"/> only after a draining router's refusal.
+    /// (an Orleans client with several gateways) retries; co-hosted, the router is this silo's own. Streams are repeated by
+    /// <see cref="Surfaces.RoutedStream.OpenAsync"/> (see <see cref="RetryRefused"/>).
     /// </summary>
     public async Task<T> InvokeAsync<T>(Func<IRouterGrain, RouterContext, CancellationToken, Task<T>> invoke)
     {
@@ -39,7 +39,7 @@ internal sealed partial class RouterCall : IDisposable
         {
             return await invoke(Router, Context, Token);
         }
-        catch (Exception ex) when (RetryRefused(ex, stream: false))
+        catch (Exception ex) when (RetryRefused(ex, pulled: false))
         {
             LogRetried(_owner.Logger, ex, Context.RequestId, Context.TenantId);
             return await invoke(Router, Context, Token);
@@ -48,12 +48,13 @@ internal sealed partial class RouterCall : IDisposable
 
     /// <summary>
     /// True, once per call, when <paramref name="ex"/> proves the router did nothing for it and the call has been
-    /// moved to another router key: then the caller repeats it on <see cref="Router"/>. A stream is repeated only after
-    /// a refusal by a draining router (<see cref="Grains.Routing.SiloDrainingException"/>), which comes before anything
-    /// ran; a rejected message of a stream may belong to an enumeration already under way.
+    /// moved to another router key: then the caller repeats it on <see cref="Router"/>. A pulled stream
+    /// (<paramref name="pulled"/>) is repeated only after a refusal by a draining router
+    /// (<see cref="Grains.Routing.SiloDrainingException"/>), which comes before anything ran; a rejected message of a
+    /// pulled stream may belong to an enumeration already under way. A pushed stream is one call, repeated like any.
     /// </summary>
-    internal bool RetryRefused(Exception ex, bool stream) =>
-        (stream ? ex is Grains.Routing.SiloDrainingException : NotDelivered(ex)) && !_lost && !Token.IsCancellationRequested && TryReroute();
+    internal bool RetryRefused(Exception ex, bool pulled) =>
+        (pulled ? ex is Grains.Routing.SiloDrainingException : NotDelivered(ex)) && !_lost && !Token.IsCancellationRequested && TryReroute();
 
     /// <summary>True for the failures that prove the router method did not run.</summary>
     internal static bool NotDelivered(Exception ex) =>
@@ -74,6 +75,9 @@ internal sealed partial class RouterCall : IDisposable
         _cancelRouter = Router.CancelWhen(Context, _source.Token);
         return true;
     }
+
+    /// <summary>Where this call's stream is pushed to (a separate front end), or null to pull it (co-hosted); see <see cref="RouterCalls.StreamObservers"/>.</summary>
+    internal IGrainFactory? StreamObservers => _owner.StreamObservers;
 
     /// <summary>Pass this to the router call: it fires when the HTTP client goes away or the call's router is lost.</summary>
     public CancellationToken Token => _source.Token;

@@ -48,6 +48,7 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     public const int RouterKeys = 16;
 
     private readonly Func<int, IRouterGrain> _routers;
+    private readonly IGrainFactory? _grains;
     private readonly Func<IRouterGrain, string[], CancellationToken, Task<string[]>> _probe;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -65,6 +66,7 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
         : this(key => grains.GetRouter(key), ProbeAsync, time, logger, guard)
     {
         ArgumentNullException.ThrowIfNull(grains);
+        _grains = grains;
     }
 
     internal RouterCalls(Func<int, IRouterGrain> routers, Func<IRouterGrain, string[], CancellationToken, Task<string[]>> probe, TimeProvider time, ILogger logger, bool guard)
@@ -87,6 +89,13 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     internal bool Guard => _guard;
 
     internal ILogger Logger => _logger;
+
+    /// <summary>
+    /// The grain factory a separate front end creates stream observers with: its streams are pushed to it
+    /// (<see cref="Surfaces.PushedStream"/>) rather than pulled through a gateway. Null co-hosted, where the router is
+    /// this silo's own and a stream is pulled in process.
+    /// </summary>
+    internal IGrainFactory? StreamObservers => _guard ? _grains : null;
 
     /// <summary>The clock's timestamp now.</summary>
     internal long Now => _time.GetTimestamp();

@@ -186,7 +186,7 @@ public sealed class RouterCallsTests
         }
 
         _answer = _ => Task.FromResult(Array.Empty<string>()); // the new router begins it only later
-        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), stream: false));
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), pulled: false));
         var probesBefore = _probes;
         _time.Advance(RouterCalls.ProbeInterval); // 1 s on the new router: too young to probe there
         Assert.Equal(probesBefore, _probes);
@@ -206,7 +206,7 @@ public sealed class RouterCallsTests
         _answer = _ => late.Task;
         _time.Advance(RouterCalls.ProbeInterval * 2); // a probe of its first router goes out and waits
         Assert.Equal(1, _probes);
-        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), stream: false));
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), pulled: false));
 
         late.SetResult([]); // the first router does not run it: true, and no news about the new one
         await Task.Yield();
@@ -290,5 +290,7 @@ public sealed class RouterCallsTests
         public Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context) => throw new NotSupportedException();
 
         public IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task StreamToAsync(ChatRequest request, RouterContext context, IChatStreamObserver observer, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }
