@@ -11,6 +11,14 @@ namespace Orleans.LlmRouter.Contracts;
 public interface IChatStreamObserver : IGrainObserver
 {
     /// <summary>
+    /// Tells the caller which silo runs the stream, before anything else is pushed. A caller that watches for lost
+    /// silos watches this one: a stream placed while a silo stopped may run on another silo than the one its router
+    /// key reaches.
+    /// </summary>
+    [Alias("running-on")]
+    Task OnRunningAsync(SiloAddress silo);
+
+    /// <summary>
     /// Takes the next items, in order. The router sends the next batch only after this call completes, so complete it
     /// when there is room for more (flow control); a failure tells the router the caller is gone, and it stops the
     /// stream (what was generated is still billed).

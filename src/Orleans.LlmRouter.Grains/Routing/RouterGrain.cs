@@ -17,7 +17,7 @@ namespace Orleans.LlmRouter.Grains.Routing;
 // pulls. Either aborts the stream (EnumerationAbortedException). The activation only dispatches.
 [StatelessWorker(1, removeIdleWorkers: false)]
 [Reentrant]
-internal sealed class RouterGrain(RouterEngine engine, RouterServices services) : Grain, IRouterGrain
+internal sealed class RouterGrain(RouterEngine engine, RouterServices services, ILocalSiloDetails silo) : Grain, IRouterGrain
 {
     /// <summary>Most items in one push of <see cref="StreamToAsync"/>.</summary>
     internal const int MaxPushBatch = 32;
@@ -51,7 +51,7 @@ internal sealed class RouterGrain(RouterEngine engine, RouterServices services) 
         using var delivering = services.InFlight.HoldDelivery(context.RequestId);
         var stream = engine.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var batch = new List<ChatStreamItem>();
-        var pushing = Task.CompletedTask;
+        var pushing = observer.OnRunningAsync(silo.SiloAddress); // first out, while the engine starts
         try
         {
             while (await Task.Run(() => stream.MoveNextAsync().AsTask(), CancellationToken.None))

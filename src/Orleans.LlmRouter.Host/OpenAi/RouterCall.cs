@@ -9,6 +9,7 @@ internal sealed partial class RouterCall : IDisposable
     private readonly CancellationTokenSource _source;
     private CancellationTokenRegistration _cancelRouter;
     private volatile bool _lost;
+    private volatile SiloAddress? _silo;
     private bool _retried;
 
     internal RouterCall(RouterCalls owner, RouterContext context, IRouterGrain router, CancellationTokenSource source, long started)
@@ -71,6 +72,7 @@ internal sealed partial class RouterCall : IDisposable
         _cancelRouter.Dispose();
         Router = _owner.NextRouter(Router);
         Misses = 0;
+        _silo = null;
         Started = _owner.Now; // the new router has not begun it yet: it gets the young call's grace before a probe
         _cancelRouter = Router.CancelWhen(Context, _source.Token);
         return true;
@@ -91,6 +93,22 @@ internal sealed partial class RouterCall : IDisposable
     internal long Started { get; private set; }
 
     internal int Misses { get; set; }
+
+    /// <summary>
+    /// The silo running this call's pushed stream, as its router told (<see cref="Surfaces.PushedStream"/>); null until
+    /// then, and for other calls. Probes watch that silo rather than the router key's: a stream placed while a silo
+    /// stopped may run on another silo than the one its key reaches.
+    /// </summary>
+    internal SiloAddress? Silo => _silo;
+
+    /// <summary>Records the silo running the stream started on <paramref name="router"/>, unless the call has moved on since.</summary>
+    internal void RunsOn(SiloAddress silo, IRouterGrain router)
+    {
+        if (ReferenceEquals(router, Router))
+        {
+            _silo = silo;
+        }
+    }
 
     internal void MarkLost()
     {

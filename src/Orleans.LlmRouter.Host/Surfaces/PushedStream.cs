@@ -34,6 +34,7 @@ internal sealed class PushedStream : IAsyncEnumerator<ChatStreamItem>, IChatStre
     private readonly RouterCall _call;
     private readonly CancellationTokenSource _stop;
     private readonly IChatStreamObserver _reference;
+    private readonly IRouterGrain _router;
     private readonly Task _running;
     private ChatStreamItem? _current;
     private Exception? _failure;
@@ -44,7 +45,8 @@ internal sealed class PushedStream : IAsyncEnumerator<ChatStreamItem>, IChatStre
         _call = call;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(call.Token);
         _reference = grains.CreateObjectReference<IChatStreamObserver>(this);
-        _running = RunAsync(call.Router, request, context);
+        _router = call.Router;
+        _running = RunAsync(_router, request, context);
     }
 
     /// <summary>Starts the stream on the call's router.</summary>
@@ -64,6 +66,12 @@ internal sealed class PushedStream : IAsyncEnumerator<ChatStreamItem>, IChatStre
             _failure = ex; // thrown by MoveNextAsync once the items before it are read
             _items.Writer.TryComplete();
         }
+    }
+
+    Task IChatStreamObserver.OnRunningAsync(SiloAddress silo)
+    {
+        _call.RunsOn(silo, _router);
+        return Task.CompletedTask;
     }
 
     async Task IChatStreamObserver.OnItemsAsync(ChatStreamItem[] items)
