@@ -27,7 +27,14 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// <para>
 /// The front end also spreads its calls over <see cref="RouterKeys"/> router grain keys: the client sends every message
 /// for one grain id through one gateway, so with a single key one silo ran all the routing of a front end, and its loss
-/// took every call in flight. A stream's follow-up calls use the same reference, so they reach the same activation.
+/// took every call in flight.
+/// </para>
+/// <para>
+/// Streams are pushed to a separate front end (<see cref="Surfaces.PushedStream"/>), and a router placed while its key's
+/// gateway silo was stopping runs on another silo than the key reaches: a probe through the key would miss it. So a
+/// pushed stream whose router named its silo is watched in membership instead (<c>IManagementGrain.GetHosts</c>, one
+/// call per sweep): it misses while that silo is dead or unknown, and a stopping silo, which finishes its streams,
+/// counts as alive.
 /// </para>
 /// </remarks>
 internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDisposable
