@@ -18,6 +18,16 @@ public interface IRouterGrain : IGrainWithIntegerKey
     [Alias("stream")]
     IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Streams a chat completion by pushing its items to <paramref name="observer"/> in batches, one batch at a time
+    /// (the next is sent when the observer has taken the last), and completes once the observer has taken the last
+    /// item. Fallback happens only before the first item is pushed. A failure before it is thrown, as by
+    /// <see cref="StreamAsync"/>; after it the stream ends with an error item. For callers outside the cluster: the
+    /// stream runs within this one call on the silo it reached, which a stopping silo finishes before it leaves.
+    /// </summary>
+    [Alias("stream-push"), ResponseTimeout("00:10:00")]
+    Task StreamToAsync(ChatRequest request, RouterContext context, IChatStreamObserver observer, CancellationToken cancellationToken = default);
+
     /// <summary>Embeds texts on an embedding model (explicit, or through an action such as <c>embedding</c>).</summary>
     [Alias("embed"), ResponseTimeout("00:05:00")]
     Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, RouterContext context, CancellationToken cancellationToken = default);

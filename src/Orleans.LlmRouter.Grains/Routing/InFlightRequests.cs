@@ -21,10 +21,12 @@ internal sealed class InFlightRequests(TimeProvider time)
     private const int MaxEarlyCancels = 10_000;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string TenantId, DateTimeOffset At)> _early = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _delivering = new(StringComparer.Ordinal);
 
     private volatile bool _draining;
 
-    public int Count => _entries.Count;
+    /// <summary>Requests running, and pushed streams still delivering (<see cref="HoldDelivery"/>): what a drain waits for.</summary>
+    public int Count => _entries.Count + _delivering.Count;
 
     /// <summary>True once the silo stops taking new requests (<see cref="StartDraining"/>).</summary>
     public bool Draining => _draining;
@@ -59,8 +61,43 @@ internal sealed class InFlightRequests(TimeProvider time)
         return new Registration(this, requestId, entry);
     }
 
-    /// <summary>True while the request is running on this silo (between <see cref="Begin"/> and the registration's disposal).</summary>
-    public bool IsRunning(string requestId) => _entries.ContainsKey(requestId);
+    /// <summary>
+    /// True while the request is running on this silo (between <see cref="Begin"/> and the registration's disposal), or
+    /// while its pushed stream is still delivering (<see cref="HoldDelivery"/>).
+    /// </summary>
+    public bool IsRunning(string requestId) => _entries.ContainsKey(requestId) || _delivering.ContainsKey(requestId);
+
+    /// <summary>
+    /// Counts a pushed stream as in flight until the result is disposed: from before its request begins (which may
+    /// still refuse it on a draining silo) until its last items have been taken by the caller, which comes after the
+    /// request itself ended. Never refuses; a drain waits for it.
+    /// </summary>
+    public IDisposable HoldDelivery(string requestId)
+    {
+        _delivering.AddOrUpdate(requestId, 1, static (_, n) => n + 1);
+        return new DeliveryHold(this, requestId);
+    }
+
+    private sealed class DeliveryHold(InFlightRequests owner, string requestId) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            {
+                return;
+            }
+
+            while (owner._delivering.TryGetValue(requestId, out var n))
+            {
+                if (n <= 1 ? owner._delivering.TryRemove(new KeyValuePair<string, int>(requestId, n)) : owner._delivering.TryUpdate(requestId, n - 1, n))
+                {
+                    return;
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Cancels a request of <paramref name="tenantId"/>: at once when it is running on this silo (true), or when it

@@ -17,8 +17,11 @@ namespace Orleans.LlmRouter.Grains.Routing;
 // pulls. Either aborts the stream (EnumerationAbortedException). The activation only dispatches.
 [StatelessWorker(1, removeIdleWorkers: false)]
 [Reentrant]
-internal sealed class RouterGrain(RouterEngine engine, RouterServices services) : Grain, IRouterGrain
+internal sealed class RouterGrain(RouterEngine engine, RouterServices services, ILocalSiloDetails silo) : Grain, IRouterGrain
 {
+    /// <summary>Most items in one push of <see cref="StreamToAsync"/>.</summary>
+    internal const int MaxPushBatch = 32;
+
     public Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) =>
         Task.Run(() => engine.CompleteAsync(request, context, cancellationToken), CancellationToken.None);
 
@@ -31,6 +34,51 @@ internal sealed class RouterGrain(RouterEngine engine, RouterServices services) 
             {
                 yield return stream.Current;
             }
+        }
+        finally
+        {
+            await Task.Run(() => stream.DisposeAsync().AsTask(), CancellationToken.None);
+        }
+    }
+
+    public async Task StreamToAsync(ChatRequest request, RouterContext context, IChatStreamObserver observer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(observer);
+
+        // Held from before the request begins until its last batch is taken: a stopping silo's drain waits for the
+        // delivery too, not only for the engine, which ends as soon as its last item is handed over.
+        using var delivering = services.InFlight.HoldDelivery(context.RequestId);
+        var stream = engine.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var batch = new List<ChatStreamItem>();
+        var pushing = observer.OnRunningAsync(silo.SiloAddress); // first out, while the engine starts
+        try
+        {
+            while (await Task.Run(() => stream.MoveNextAsync().AsTask(), CancellationToken.None))
+            {
+                batch.Add(stream.Current);
+
+                // One batch in flight at a time; what the engine yields meanwhile goes into the next one.
+                if (pushing.IsCompleted || batch.Count >= MaxPushBatch)
+                {
+                    await pushing; // a failed push (the caller is gone) ends the stream here
+                    pushing = observer.OnItemsAsync([.. batch]);
+                    batch.Clear();
+                }
+            }
+
+            await pushing;
+            if (batch.Count > 0)
+            {
+                await observer.OnItemsAsync([.. batch]);
+            }
+        }
+        catch (Exception) when (!pushing.IsCompleted)
+        {
+            // The engine failed while a batch was out: let that batch arrive before the failure answers the call.
+            await pushing.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Current);
+            _ = pushing.Exception;
+            throw;
         }
         finally
         {

@@ -27,7 +27,14 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// <para>
 /// The front end also spreads its calls over <see cref="RouterKeys"/> router grain keys: the client sends every message
 /// for one grain id through one gateway, so with a single key one silo ran all the routing of a front end, and its loss
-/// took every call in flight. A stream's follow-up calls use the same reference, so they reach the same activation.
+/// took every call in flight.
+/// </para>
+/// <para>
+/// Streams are pushed to a separate front end (<see cref="Surfaces.PushedStream"/>), and a router placed while its key's
+/// gateway silo was stopping runs on another silo than the key reaches: a probe through the key would miss it. So a
+/// pushed stream whose router named its silo is watched in membership instead (<c>IManagementGrain.GetHosts</c>, one
+/// call per sweep): it misses while that silo is dead or unknown, and a stopping silo, which finishes its streams,
+/// counts as alive.
 /// </para>
 /// </remarks>
 internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, IDisposable
@@ -48,7 +55,9 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     public const int RouterKeys = 16;
 
     private readonly Func<int, IRouterGrain> _routers;
+    private readonly IGrainFactory? _grains;
     private readonly Func<IRouterGrain, string[], CancellationToken, Task<string[]>> _probe;
+    private readonly Func<Task<Dictionary<SiloAddress, SiloStatus>>>? _silos;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly bool _guard;
@@ -62,15 +71,23 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     /// false when co-hosted with a silo (key 0, no probes).
     /// </summary>
     public RouterCalls(IGrainFactory grains, TimeProvider time, ILogger<RouterCalls> logger, bool guard)
-        : this(key => grains.GetRouter(key), ProbeAsync, time, logger, guard)
+        : this(key => grains.GetRouter(key), ProbeAsync, time, logger, guard, () => grains.GetGrain<IManagementGrain>(0).GetHosts())
     {
         ArgumentNullException.ThrowIfNull(grains);
+        _grains = grains;
     }
 
-    internal RouterCalls(Func<int, IRouterGrain> routers, Func<IRouterGrain, string[], CancellationToken, Task<string[]>> probe, TimeProvider time, ILogger logger, bool guard)
+    internal RouterCalls(
+        Func<int, IRouterGrain> routers,
+        Func<IRouterGrain, string[], CancellationToken, Task<string[]>> probe,
+        TimeProvider time,
+        ILogger logger,
+        bool guard,
+        Func<Task<Dictionary<SiloAddress, SiloStatus>>>? silos = null)
     {
         _routers = routers;
         _probe = probe;
+        _silos = silos;
         _time = time;
         _logger = logger;
         _guard = guard;
@@ -87,6 +104,13 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
     internal bool Guard => _guard;
 
     internal ILogger Logger => _logger;
+
+    /// <summary>
+    /// The grain factory a separate front end creates stream observers with: its streams are pushed to it
+    /// (<see cref="Surfaces.PushedStream"/>) rather than pulled through a gateway. Null co-hosted, where the router is
+    /// this silo's own and a stream is pulled in process.
+    /// </summary>
+    internal IGrainFactory? StreamObservers => _guard ? _grains : null;
 
     /// <summary>The clock's timestamp now.</summary>
     internal long Now => _time.GetTimestamp();
@@ -134,8 +158,15 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
 
         try
         {
-            var due = _calls.Keys.Where(c => !c.Lost && _time.GetElapsedTime(c.Started) >= ProbeAfter).GroupBy(c => c.Router).ToList();
-            await Task.WhenAll(due.Select(g => ProbeAsync(g.Key, g.ToList())));
+            var due = _calls.Keys.Where(c => !c.Lost && _time.GetElapsedTime(c.Started) >= ProbeAfter).ToList();
+            var onKnownSilo = _silos is null ? [] : due.Where(c => c.Silo is not null).ToList();
+            var probes = due.Except(onKnownSilo).GroupBy(c => c.Router).Select(g => ProbeAsync(g.Key, g.ToList())).ToList();
+            if (onKnownSilo.Count > 0)
+            {
+                probes.Add(WatchSilosAsync(onKnownSilo));
+            }
+
+            await Task.WhenAll(probes);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -170,6 +201,44 @@ internal sealed partial class RouterCalls : IClusterConnectionStatusObserver, ID
             }
 
             if (running.Contains(call.Context.RequestId))
+            {
+                call.Misses = 0;
+            }
+            else if (++call.Misses >= MissesToLose && _calls.ContainsKey(call))
+            {
+                LogLost(_logger, call.Context.RequestId, call.Context.TenantId, call.Misses);
+                call.MarkLost();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pushed streams whose silo is known are watched through membership rather than probed through their router key:
+    /// a stream started while its key's gateway silo was stopping was placed on another silo, which a probe through
+    /// the key does not reach. Such a call misses while its silo is dead or unknown to the cluster; a stopping silo
+    /// still finishes its streams, so it counts as alive.
+    /// </summary>
+    private async Task WatchSilosAsync(List<RouterCall> calls)
+    {
+        Dictionary<SiloAddress, SiloStatus> silos;
+        try
+        {
+            silos = await _silos!().WaitAsync(ProbeTimeout, _time);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogProbeFailed(_logger, ex); // no answer is no evidence: nothing counts as missed
+            return;
+        }
+
+        foreach (var call in calls)
+        {
+            if (call.Silo is not { } silo)
+            {
+                continue; // moved to another router meanwhile
+            }
+
+            if (silos.TryGetValue(silo, out var status) && status != SiloStatus.Dead)
             {
                 call.Misses = 0;
             }

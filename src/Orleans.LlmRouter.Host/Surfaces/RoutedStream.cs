@@ -9,6 +9,8 @@ namespace Orleans.LlmRouter.Host.Surfaces;
 /// fallback and every failure before it are answered as a plain error response (status and JSON body) in the
 /// surface's shape; once the first item is out the stream is committed to its model, and a node lost mid-stream
 /// becomes a last item with <see cref="ProviderErrorClass.ClusterUnavailable"/>, which each surface writes as its own error event.
+/// A separate front end has its streams pushed to it (<see cref="PushedStream"/>); co-hosted, a stream is pulled from
+/// the silo's own router.
 /// </summary>
 internal sealed class RoutedStream : IAsyncDisposable
 {
@@ -32,15 +34,17 @@ internal sealed class RoutedStream : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(call);
         while (true)
         {
-            var items = call.Router.StreamAsync(request, context, call.Token).GetAsyncEnumerator(call.Token);
+            var items = call.StreamObservers is { } observers
+                ? PushedStream.Start(observers, call, request, context)
+                : call.Router.StreamAsync(request, context, call.Token).GetAsyncEnumerator(call.Token);
             try
             {
                 var first = await items.MoveNextAsync() ? items.Current : null;
                 return new RoutedStream(items, call, first);
             }
-            catch (Exception ex) when (call.RetryRefused(ex, stream: true))
+            catch (Exception ex) when (call.RetryRefused(ex, pulled: items is not PushedStream))
             {
-                await ReleaseAsync(items, call, faulted: true); // a draining silo refused it before it began: once more, on another router
+                await ReleaseAsync(items, call, faulted: true); // refused before it began (a pushed stream: not delivered at all): once more, on another router
             }
             catch (Exception ex)
             {

@@ -111,6 +111,31 @@ public abstract class MockUpstreamGatewayTests
     }
 
     [Fact]
+    public async Task A_stream_of_hundreds_of_chunks_arrives_whole_and_in_order()
+    {
+        // About 190 upstream chunks: several of the router's push batches and more than the separate front end holds
+        // for its reader at once, so a lost, repeated or reordered batch would show in the text.
+        var words = string.Join(' ', Enumerable.Range(0, 300).Select(i => $"w{i:000}"));
+        var text = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        var chunks = 0;
+        await foreach (var update in Sdk().GetChatClient("mock-gpt").CompleteChatStreamingAsync([new UserChatMessage(words)], new ChatCompletionOptions { MaxOutputTokenCount = 2000 }, Cancel))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+                chunks++;
+            }
+
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal("Mock reply to: " + words, text.ToString());
+        Assert.True(chunks > 150, $"{chunks} chunks");
+        Assert.NotNull(usage);
+    }
+
+    [Fact]
     public async Task Tool_calls_and_embeddings_cross_the_adapter()
     {
         var tool = ChatTool.CreateFunctionTool("get_weather", "Weather for a city", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""));
@@ -214,51 +239,6 @@ public abstract class MockUpstreamGatewayTests
         Assert.True(condition(), what);
     }
 
-    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
-}
-
-[Collection(GatewayCollection.Name)]
-public sealed class MockUpstreamCoHostedTests(GatewayFixture gateway) : MockUpstreamGatewayTests
-{
-    protected override Uri BaseAddress => gateway.BaseAddress;
-
-    protected override MockUpstreamServer Mock => gateway.Mock;
-
-    [Fact]
-    public async Task No_key_appears_in_any_log_line()
-    {
-        // Traffic that exercises success, streaming, retries, permanent and mid-stream errors and a bad tenant key.
-        using var http = new HttpClient { BaseAddress = BaseAddress };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.DevKey);
-        foreach (var content in new[] { "plain", "[mock:auth] x", "[mock:server] x", "[mock:context_length] x" })
-        {
-            using var r = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent(JsonSerializer.Serialize(new { model = "mock-gpt", messages = new[] { new { role = "user", content } } }), Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-        }
-
-        using (await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent("""{"model":"mock-rl","messages":[{"role":"user","content":"[mock:rate_limit] x"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
-        {
-        }
-
-        using (var s = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent("""{"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"[mock:midstream] x"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
-        {
-            await s.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        }
-
-        using var wrong = new HttpClient { BaseAddress = BaseAddress };
-        wrong.DefaultRequestHeaders.Authorization = new("Bearer", "sk-llmrouter-not-a-tenant-key-77");
-        using (await wrong.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent("""{"model":"mock-gpt","messages":[{"role":"user","content":"x"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
-        {
-        }
-
-        var lines = gateway.Logs.Lines.ToList();
-        Assert.Contains(lines, l => l.Contains("authentication", StringComparison.Ordinal)); // the failures were logged...
-        Assert.Contains(lines, l => l.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal)); // ...and so were the upstream requests
-        foreach (var secret in new[] { MockBackedConfig.Key, GatewayFixture.DevKey, "sk-llmrouter-not-a-tenant-key-77" })
-        {
-            Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.Ordinal)); // ...without a key in any of them
-        }
-    }
-
     [Fact]
     public async Task A_stream_abandoned_mid_way_aborts_the_upstream_and_its_partial_usage_is_billed()
     {
@@ -305,6 +285,51 @@ public sealed class MockUpstreamCoHostedTests(GatewayFixture gateway) : MockUpst
         using var doc = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/api/v1/tenants/dev/usage", UriKind.Relative), TestContext.Current.CancellationToken));
         return doc.RootElement.GetProperty("counters").GetProperty("windows").EnumerateArray()
             .Single(w => w.GetProperty("window").GetString() == "lifetime").GetProperty("tokens").GetInt64();
+    }
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+}
+
+[Collection(GatewayCollection.Name)]
+public sealed class MockUpstreamCoHostedTests(GatewayFixture gateway) : MockUpstreamGatewayTests
+{
+    protected override Uri BaseAddress => gateway.BaseAddress;
+
+    protected override MockUpstreamServer Mock => gateway.Mock;
+
+    [Fact]
+    public async Task No_key_appears_in_any_log_line()
+    {
+        // Traffic that exercises success, streaming, retries, permanent and mid-stream errors and a bad tenant key.
+        using var http = new HttpClient { BaseAddress = BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.DevKey);
+        foreach (var content in new[] { "plain", "[mock:auth] x", "[mock:server] x", "[mock:context_length] x" })
+        {
+            using var r = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent(JsonSerializer.Serialize(new { model = "mock-gpt", messages = new[] { new { role = "user", content } } }), Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        }
+
+        using (await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent("""{"model":"mock-rl","messages":[{"role":"user","content":"[mock:rate_limit] x"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
+        {
+        }
+
+        using (var s = await http.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent("""{"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"[mock:midstream] x"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
+        {
+            await s.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        }
+
+        using var wrong = new HttpClient { BaseAddress = BaseAddress };
+        wrong.DefaultRequestHeaders.Authorization = new("Bearer", "sk-llmrouter-not-a-tenant-key-77");
+        using (await wrong.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative), new StringContent("""{"model":"mock-gpt","messages":[{"role":"user","content":"x"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
+        {
+        }
+
+        var lines = gateway.Logs.Lines.ToList();
+        Assert.Contains(lines, l => l.Contains("authentication", StringComparison.Ordinal)); // the failures were logged...
+        Assert.Contains(lines, l => l.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal)); // ...and so were the upstream requests
+        foreach (var secret in new[] { MockBackedConfig.Key, GatewayFixture.DevKey, "sk-llmrouter-not-a-tenant-key-77" })
+        {
+            Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.Ordinal)); // ...without a key in any of them
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.LlmRouter.Contracts;
@@ -34,6 +35,50 @@ public sealed class RouterCallsTests
         Assert.True(call.Lost);
         Assert.True(call.Token.IsCancellationRequested);
         Assert.Contains("r-lost", ((FakeRouter)call.Router).Cancelled); // and the router is told, in case it still runs
+    }
+
+    [Fact]
+    public void A_pushed_stream_is_watched_on_the_silo_running_it_not_probed_through_its_router_key()
+    {
+        // A stream started through a stopping gateway silo was placed on another silo: a probe through its router key
+        // finds nothing (this fixture's probe answers nothing), yet the stream runs, and must not be cut for it.
+        var silo = SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11111), 1);
+        var statuses = new Dictionary<SiloAddress, SiloStatus> { [silo] = SiloStatus.Active };
+        using var calls = new RouterCalls(k => _routers[k], Probe, _time, NullLogger.Instance, guard: true, () => Task.FromResult(new Dictionary<SiloAddress, SiloStatus>(statuses)));
+        using var call = calls.Begin(new RouterContext("t1") { RequestId = "r-pushed" }, CancellationToken.None);
+        call.RunsOn(silo, call.Router);
+
+        for (var i = 0; i < 6; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        statuses[silo] = SiloStatus.ShuttingDown; // a stopping silo finishes its streams
+        for (var i = 0; i < 6; i++)
+        {
+            _time.Advance(RouterCalls.ProbeInterval);
+        }
+
+        Assert.Equal(0, _probes);
+        Assert.False(call.Lost);
+
+        statuses[silo] = SiloStatus.Dead;
+        _time.Advance(RouterCalls.ProbeInterval); // first miss
+        Assert.False(call.Lost);
+        _time.Advance(RouterCalls.ProbeInterval); // second miss
+        Assert.True(call.Lost);
+        Assert.True(call.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void The_silo_of_a_stream_the_call_has_moved_away_from_is_not_taken_as_its_own()
+    {
+        using var calls = new RouterCalls(k => _routers[k], Probe, _time, NullLogger.Instance, guard: true, () => Task.FromResult(new Dictionary<SiloAddress, SiloStatus>()));
+        using var call = calls.Begin(new RouterContext("t1"), CancellationToken.None);
+        var refused = call.Router;
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), pulled: false));
+        call.RunsOn(SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11111), 1), refused); // the refused stream's late word
+        Assert.Null(call.Silo);
     }
 
     [Fact]
@@ -186,7 +231,7 @@ public sealed class RouterCallsTests
         }
 
         _answer = _ => Task.FromResult(Array.Empty<string>()); // the new router begins it only later
-        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), stream: false));
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), pulled: false));
         var probesBefore = _probes;
         _time.Advance(RouterCalls.ProbeInterval); // 1 s on the new router: too young to probe there
         Assert.Equal(probesBefore, _probes);
@@ -206,7 +251,7 @@ public sealed class RouterCallsTests
         _answer = _ => late.Task;
         _time.Advance(RouterCalls.ProbeInterval * 2); // a probe of its first router goes out and waits
         Assert.Equal(1, _probes);
-        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), stream: false));
+        Assert.True(call.RetryRefused(new Grains.Routing.SiloDrainingException(), pulled: false));
 
         late.SetResult([]); // the first router does not run it: true, and no news about the new one
         await Task.Yield();
@@ -290,5 +335,7 @@ public sealed class RouterCallsTests
         public Task<RouteExplanation> ExplainAsync(ChatRequest request, RouterContext context) => throw new NotSupportedException();
 
         public IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task StreamToAsync(ChatRequest request, RouterContext context, IChatStreamObserver observer, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }
