@@ -23,9 +23,30 @@ internal sealed class BudgetAccount(string level, string id)
 
     public string? Webhook { get; private set; }
 
-    public BudgetCounters Live { get; set; } = new();
+    /// <summary>Every settle applied (replacing it makes the next roll recompute its windows).</summary>
+    public BudgetCounters Live
+    {
+        get => _live;
+        set
+        {
+            _live = value;
+            _rolledMinute = long.MinValue;
+        }
+    }
 
-    public BudgetCounters Prefix { get; set; } = new();
+    /// <summary>The rows up to the persisted position.</summary>
+    public BudgetCounters Prefix
+    {
+        get => _prefix;
+        set
+        {
+            _prefix = value;
+            _rolledMinute = long.MinValue;
+        }
+    }
+
+    private BudgetCounters _live = new();
+    private BudgetCounters _prefix = new();
 
     public InFlight InFlight { get; } = new();
 
@@ -35,6 +56,8 @@ internal sealed class BudgetAccount(string level, string id)
     public DateTimeOffset? LastUsedAt { get; set; }
 
     private ProviderLimits? _rateLimits;
+    private long _rolledMinute = long.MinValue;
+    private TimeZoneInfo? _rolledZone;
     private RateWindow? _rate;
 
     /// <summary>Takes the level's current limits (a changed per-minute limit starts a new window).</summary>
@@ -93,8 +116,17 @@ internal sealed class BudgetAccount(string level, string id)
     /// <summary>Rolls windows over, gives back expired reservations and drops idle runs; true when the prefix changed.</summary>
     public (int Expired, bool Dropped) Roll(DateTimeOffset now, TimeZoneInfo zone, DateTimeOffset idleSince, List<string>? expiredIds)
     {
-        Live.Roll(now, zone);
-        Prefix.Roll(now, zone);
+        // Every window starts on a whole minute (of UTC, whatever the zone's offset), so within one minute the window keys
+        // cannot change: they are recomputed once a minute, not on every call.
+        var minute = now.UtcTicks / TimeSpan.TicksPerMinute;
+        if (minute != _rolledMinute || !ReferenceEquals(zone, _rolledZone))
+        {
+            Live.Roll(now, zone);
+            Prefix.Roll(now, zone);
+            _rolledMinute = minute;
+            _rolledZone = zone;
+        }
+
         var expired = InFlight.Expire(now, expiredIds);
         return (expired, Live.DropIdleRuns(idleSince) + Prefix.DropIdleRuns(idleSince) > 0);
     }

@@ -39,23 +39,4 @@ internal static class LedgerRows
         StartedAt = record.StartedAt,
         CompletedAt = record.CompletedAt,
     };
-
-    /// <summary>The counter keys of the levels below the tenant a row belongs to (project, key, end user).</summary>
-    public static IEnumerable<string> LevelKeys(LedgerRecord row)
-    {
-        if (row.ProjectId is { } p)
-        {
-            yield return Core.Catalog.LevelDefinition.CounterKeyOf(BudgetLevels.Project, p);
-        }
-
-        if (row.KeyId is { } k)
-        {
-            yield return Core.Catalog.LevelDefinition.CounterKeyOf(BudgetLevels.Key, k);
-        }
-
-        if (row.EndUser is { } u)
-        {
-            yield return Core.Catalog.LevelDefinition.CounterKeyOf(BudgetLevels.EndUser, u);
-        }
-    }
 }

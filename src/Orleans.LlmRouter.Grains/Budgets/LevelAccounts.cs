@@ -11,6 +11,7 @@ namespace Orleans.LlmRouter.Grains.Budgets;
 internal sealed class LevelAccounts
 {
     private readonly Dictionary<string, BudgetAccount> _levels = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Level, string Id), BudgetAccount> _byLevel = []; // the same accounts, found without building a key
     private readonly Dictionary<string, BudgetAccount[]> _held = new(StringComparer.Ordinal);
 
     public IEnumerable<BudgetAccount> All => _levels.Values;
@@ -24,6 +25,7 @@ internal sealed class LevelAccounts
         var colon = counterKey.IndexOf(':', StringComparison.Ordinal);
         var account = new BudgetAccount(counterKey[..colon], counterKey[(colon + 1)..]) { FromSeq = fromSeq };
         _levels[counterKey] = account;
+        _byLevel[(account.Level, account.Id)] = account;
         return account;
     }
 
@@ -38,7 +40,8 @@ internal sealed class LevelAccounts
         var changed = false;
         foreach (var gone in _levels.Keys.Where(k => !keys.Contains(k)).ToList())
         {
-            _levels.Remove(gone);
+            _levels.Remove(gone, out var account);
+            _byLevel.Remove((account!.Level, account.Id));
             changed = true;
         }
 
@@ -59,41 +62,42 @@ internal sealed class LevelAccounts
     }
 
     /// <summary>The accounts a call on <paramref name="path"/> reserves at (those defined).</summary>
-    public BudgetAccount[] Of(BudgetPath path)
-    {
-        if (_levels.Count == 0 || (path.ProjectId is null && path.KeyId is null && path.EndUser is null))
-        {
-            return [];
-        }
-
-        var found = new List<BudgetAccount>(3);
-        Add(BudgetLevels.Project, path.ProjectId);
-        Add(BudgetLevels.Key, path.KeyId);
-        Add(BudgetLevels.EndUser, path.EndUser);
-        return [.. found];
-
-        void Add(string level, string? id)
-        {
-            if (id is not null && _levels.TryGetValue(LevelDefinition.CounterKeyOf(level, id), out var account))
-            {
-                found.Add(account);
-            }
-        }
-    }
+    public BudgetAccount[] Of(BudgetPath path) => Of(path.ProjectId, path.KeyId, path.EndUser, long.MaxValue);
 
     /// <summary>The accounts a ledger row counts in: those that exist and count from before its sequence number.</summary>
-    public BudgetAccount[] Of(LedgerRecord row)
+    public BudgetAccount[] Of(LedgerRecord row) => Of(row.ProjectId, row.KeyId, row.EndUser, row.TenantSeq);
+
+    private BudgetAccount[] Of(string? project, string? key, string? endUser, long seq)
     {
-        if (_levels.Count == 0 || (row.ProjectId is null && row.KeyId is null && row.EndUser is null))
+        if (_byLevel.Count == 0 || (project is null && key is null && endUser is null))
         {
             return [];
         }
 
-        return LedgerRows.LevelKeys(row)
-            .Select(k => _levels.GetValueOrDefault(k))
-            .Where(a => a is not null && row.TenantSeq >= a.FromSeq)
-            .ToArray()!;
+        var p = Find(BudgetLevels.Project, project, seq);
+        var k = Find(BudgetLevels.Key, key, seq);
+        var u = Find(BudgetLevels.EndUser, endUser, seq);
+        var count = (p is null ? 0 : 1) + (k is null ? 0 : 1) + (u is null ? 0 : 1);
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var found = new BudgetAccount[count];
+        var i = 0;
+        foreach (var a in (ReadOnlySpan<BudgetAccount?>)[p, k, u])
+        {
+            if (a is not null)
+            {
+                found[i++] = a;
+            }
+        }
+
+        return found;
     }
+
+    private BudgetAccount? Find(string level, string? id, long seq) =>
+        id is not null && _byLevel.TryGetValue((level, id), out var account) && seq >= account.FromSeq ? account : null;
 
     /// <summary>Remembers which levels a reservation holds (it was added to each of them).</summary>
     public void Held(string reservationId, BudgetAccount[] levels)
