@@ -64,6 +64,18 @@ internal sealed partial class TenantDirectory : ITenantRegistryObserver, IDispos
         return entry.Key is null || entry.Key.Opens("sha256:" + hex, _clock.UtcNow) ? new ResolvedKey(entry.Tenant, entry.Key) : null;
     }
 
+    /// <summary>
+    /// True when the key whose SHA-256 is <paramref name="hashHex"/> still opens <paramref name="tenantId"/> (not revoked,
+    /// expired or rotated past its overlap; the tenant not deleted): a console session signed in with it is checked so.
+    /// </summary>
+    public async ValueTask<bool> OpensAsync(string tenantId, string hashHex)
+    {
+        ArgumentNullException.ThrowIfNull(hashHex);
+        await EnsureFreshAsync();
+        var hex = hashHex.ToLowerInvariant();
+        return _view.ByKey.TryGetValue(hex, out var entry) && entry.Tenant.Id == tenantId && (entry.Key is null || entry.Key.Opens("sha256:" + hex, _clock.UtcNow));
+    }
+
     /// <summary>A tenant by id, from the local view.</summary>
     public async ValueTask<TenantDefinition?> GetAsync(string tenantId)
     {

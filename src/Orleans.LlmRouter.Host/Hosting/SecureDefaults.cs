@@ -53,7 +53,7 @@ internal static class SecureDefaults
 
         foreach (var tenant in catalog.Tenants.Values.OrderBy(t => t.Id, StringComparer.Ordinal))
         {
-            if (tenant.KeyHashes.Any(h => ShippedKeyHashes.Contains(h.Trim())))
+            if (tenant.KeyHashes.Concat(tenant.Keys.Values.Select(k => k.Hash)).Any(h => ShippedKeyHashes.Contains(h.Trim())))
             {
                 errors.Add(new ConfigError(
                     tenant.Location,

@@ -128,8 +128,7 @@ internal static class ConsoleAuthentication
 
         var tenantId = principal.FindFirstValue(LlmRouterAuthentication.TenantClaim);
         var hash = principal.FindFirstValue(KeyHashClaim);
-        var tenant = tenantId is null ? null : await context.HttpContext.RequestServices.GetRequiredService<TenantDirectory>().GetAsync(tenantId);
-        if (tenant is null || hash is null || !tenant.KeyHashes.Any(h => h.Length == 71 && string.Equals(h[7..], hash, StringComparison.OrdinalIgnoreCase)))
+        if (tenantId is null || hash is null || !await context.HttpContext.RequestServices.GetRequiredService<TenantDirectory>().OpensAsync(tenantId, hash))
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
