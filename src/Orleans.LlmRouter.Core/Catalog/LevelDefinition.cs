@@ -21,9 +21,6 @@ internal sealed record LevelDefinition(
     /// <summary>The key of the level's counters in its tenant's budget grain (e.g. <c>project:p1</c>).</summary>
     public string CounterKey => CounterKeyOf(Level, Id);
 
-    /// <summary>True when the level has a budget or a per-minute limit to enforce.</summary>
-    public bool Enforces => Budgets.Limits.Count > 0 || Limits.RequestsPerMinute is not null || Limits.TokensPerMinute is not null;
-
     public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model);
 
     public bool MayUseAction(string action) => AllowedActions.Count == 0 || AllowedActions.Contains(action);

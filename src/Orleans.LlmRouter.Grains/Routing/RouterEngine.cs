@@ -483,7 +483,7 @@ internal sealed partial class RouterEngine
             throw new InvalidRoutingException($"The tenant '{tenant.Id}' has no project '{project}'.") { Param = "project", NotFound = true };
         }
 
-        if (context.EndUser is { } user && (user.Length is 0 or > 256 || user.Any(char.IsControl)))
+        if (context.EndUser is { } user && !Tenants.LevelRules.IsEndUserId(user))
         {
             throw new InvalidRoutingException("The end user must be 1-256 characters, none a control character.") { Param = "user" };
         }

@@ -222,7 +222,8 @@ internal static class AdminEndpoints
         await http.Response.WriteAsync(sb.ToString(), http.RequestAborted);
     }
 
-    private static string Csv(string? value)
+    /// <summary>One CSV cell: quoted when needed, a leading formula character defused.</summary>
+    internal static string Csv(string? value)
     {
         if (string.IsNullOrEmpty(value))
         {

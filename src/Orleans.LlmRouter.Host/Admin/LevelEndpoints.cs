@@ -116,21 +116,10 @@ internal static class LevelEndpoints
         var sb = new StringBuilder(groupBy).Append(",day,model,calls,prompt_tokens,completion_tokens,cost_usd\n");
         foreach (var l in lines)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"{Csv(l.Id)},{l.Day:yyyy-MM-dd},{Csv(l.Model)},{l.Calls},{l.PromptTokens},{l.CompletionTokens},{l.CostUsd}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"{AdminEndpoints.Csv(l.Id)},{l.Day:yyyy-MM-dd},{AdminEndpoints.Csv(l.Model)},{l.Calls},{l.PromptTokens},{l.CompletionTokens},{l.CostUsd}\n");
         }
 
         return TypedResults.Text(sb.ToString(), "text/csv; charset=utf-8");
-    }
-
-    private static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return string.Empty;
-        }
-
-        var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
-        return safe.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
     }
 
     private static async Task<ManagedTenant> Require(IGrainFactory grains, string tenantId) =>
