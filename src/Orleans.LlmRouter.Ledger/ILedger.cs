@@ -15,6 +15,15 @@ internal interface ILedger
     ValueTask<bool> AppendAsync(LedgerRecord record, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Fences off every earlier writer of a tenant's rows and returns the new epoch (greater than any before): from now
+    /// on an append whose <see cref="LedgerRecord.Epoch"/> is older throws <see cref="LedgerFencedException"/> and
+    /// stores nothing. An append already under way when the fence is raised finishes first. A budget grain's activation
+    /// raises the fence before it catches up, so a row of an older activation (still alive for a moment while the
+    /// grain moves between silos) is either in the catch-up read or refused: never counted by neither.
+    /// </summary>
+    Task<long> FenceAsync(string tenantId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// A tenant's records with <see cref="LedgerRecord.TenantSeq"/> above <paramref name="afterTenantSeq"/>, in order. A
     /// read from before every position (a negative <paramref name="afterTenantSeq"/>: a budget grain's full recount)
     /// starts with the rows retention dropped, as one record per rollup (<see cref="LedgerRecord.RollupKind"/>, position

@@ -8,6 +8,7 @@ internal sealed partial class InMemoryLedger : ILedger
     private readonly Lock _lock = new();
     private readonly List<LedgerRecord> _records = [];
     private readonly HashSet<string> _requestIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
 
     public int Count
     {
@@ -25,6 +26,11 @@ internal sealed partial class InMemoryLedger : ILedger
         ArgumentNullException.ThrowIfNull(record);
         lock (_lock)
         {
+            if (record.Epoch != 0 && record.Epoch < _epochs.GetValueOrDefault(record.TenantId))
+            {
+                return ValueTask.FromException<bool>(new LedgerFencedException($"Tenant '{record.TenantId}': a newer writer raised the fence."));
+            }
+
             if (!_requestIds.Add(record.RequestId))
             {
                 return ValueTask.FromResult(false);
@@ -32,6 +38,16 @@ internal sealed partial class InMemoryLedger : ILedger
 
             _records.Add(record);
             return ValueTask.FromResult(true);
+        }
+    }
+
+    public Task<long> FenceAsync(string tenantId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var epoch = _epochs.GetValueOrDefault(tenantId) + 1;
+            _epochs[tenantId] = epoch;
+            return Task.FromResult(epoch);
         }
     }
 

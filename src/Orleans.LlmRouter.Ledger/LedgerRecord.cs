@@ -13,6 +13,12 @@ internal sealed record LedgerRecord
 
     public long TenantSeq { get; init; }
 
+    /// <summary>
+    /// The fence epoch of the budget-grain activation that wrote the record (<see cref="ILedger.FenceAsync"/>); an append
+    /// under an epoch older than the tenant's latest is refused. 0: not fenced. Not a column: checked when appended.
+    /// </summary>
+    public long Epoch { get; init; }
+
     public string? RunId { get; init; }
 
     public IReadOnlyList<string> Tags { get; init; } = [];

@@ -139,6 +139,42 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         return new ValueTask<bool>(pending.Done.Task);
     }
 
+    public async Task<long> FenceAsync(string tenantId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenantId);
+
+        // The tenant's lock, exclusively: every insert already holding it (shared) commits first, and every later one
+        // reads the new epoch (its snapshot is taken once it holds the lock).
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{FenceTimeout}'", connection, transaction))
+        {
+            await timeout.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        long epoch;
+        await using (var cmd = new NpgsqlCommand($"""
+            SELECT pg_advisory_xact_lock({TenantFenceKey}, hashtext($1));
+            """, connection, transaction))
+        {
+            cmd.Parameters.AddWithValue(tenantId);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var cmd = new NpgsqlCommand("""
+            INSERT INTO llm_tenant_epochs AS e (tenant_id, epoch) VALUES ($1, 1)
+            ON CONFLICT (tenant_id) DO UPDATE SET epoch = e.epoch + 1
+            RETURNING epoch
+            """, connection, transaction))
+        {
+            cmd.Parameters.AddWithValue(tenantId);
+            epoch = (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return epoch;
+    }
+
     public async IAsyncEnumerable<LedgerRecord> ReadAfterAsync(string tenantId, long afterTenantSeq, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -320,9 +356,11 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
             }
 
             var records = _spool.Records.ToList();
+            // A spooled record was accepted when it was spooled (its settle counted it, and a catch-up reads the spool):
+            // it is stored whatever fence was raised since.
             foreach (var chunk in records.Chunk(_options.MaxBatch))
             {
-                await StoreAsync(chunk, cancellationToken);
+                await StoreAsync(chunk.Select(r => r.Epoch == 0 ? r : r with { Epoch = 0 }).ToList(), cancellationToken);
             }
 
             _spool.Clear();
@@ -628,11 +666,18 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var stored = await StoreAsync(first.Select(p => p.Record).ToList(), CancellationToken.None);
+            var (stored, fenced) = await StoreAsync(first.Select(p => p.Record).ToList(), CancellationToken.None);
             _metrics.Committed(started, first.Count, spooled: false);
             foreach (var p in batch)
             {
-                p.Done.TrySetResult(stored.Remove(p.Record.RequestId));
+                if (fenced.Contains(p.Record.RequestId) && first.Contains(p))
+                {
+                    p.Done.TrySetException(new LedgerFencedException($"Tenant '{Sanitize(p.Record.TenantId)}': the row's writer (epoch {p.Record.Epoch}) was fenced off by a newer one; nothing was stored."));
+                }
+                else
+                {
+                    p.Done.TrySetResult(stored.Remove(p.Record.RequestId));
+                }
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -687,11 +732,12 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stores records; returns the request ids recorded now (inserted, or quarantined for the first time). A batch
-    /// refused for its data is split in halves until the refused rows stand alone, so k bad rows in n cost about
-    /// k·log2(n) extra round-trips. Anything else (an outage) is thrown to the caller.
+    /// Stores records; returns the request ids recorded now (inserted, or quarantined for the first time) and those
+    /// refused by a tenant's fence (<see cref="FenceAsync"/>). A batch refused for its data is split in halves until the
+    /// refused rows stand alone, so k bad rows in n cost about k·log2(n) extra round-trips. Anything else (an outage) is
+    /// thrown to the caller.
     /// </summary>
-    private async Task<HashSet<string>> StoreAsync(IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken, bool isolating = false)
+    private async Task<(HashSet<string> Stored, HashSet<string> Fenced)> StoreAsync(List<LedgerRecord> records, CancellationToken cancellationToken, bool isolating = false)
     {
         try
         {
@@ -712,12 +758,14 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                     stored.Add(records[0].RequestId);
                 }
 
-                return stored;
+                return (stored, new HashSet<string>(StringComparer.Ordinal));
             }
 
             var half = records.Count / 2;
             var left = await StoreAsync(records.Take(half).ToList(), cancellationToken, isolating: true);
-            left.UnionWith(await StoreAsync(records.Skip(half).ToList(), cancellationToken, isolating: true));
+            var right = await StoreAsync(records.Skip(half).ToList(), cancellationToken, isolating: true);
+            left.Stored.UnionWith(right.Stored);
+            left.Fenced.UnionWith(right.Fenced);
             return left;
         }
     }
@@ -775,39 +823,51 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         return quarantined;
     }
 
-    private static async Task<HashSet<string>> InsertAsync(NpgsqlDataSource source, IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken)
+    private static async Task<(HashSet<string> Stored, HashSet<string> Fenced)> InsertAsync(NpgsqlDataSource source, List<LedgerRecord> records, CancellationToken cancellationToken)
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
+        var fenced = new HashSet<string>(StringComparer.Ordinal);
         if (records.Count == 0)
         {
-            return inserted;
+            return (inserted, fenced);
         }
 
         // A request id twice in one statement would join twice below: the first wins, as in the table.
         records = records.DistinctBy(r => r.RequestId, StringComparer.Ordinal).ToList();
 
-        // One statement: the request ids first (llm_call_ids holds "billed once": a partitioned llm_calls cannot have a
-        // unique key on request_id alone), then the rows whose id was new, then the day's rollups from exactly those rows.
-        // The per-tenant fence locks are taken (shared) before anything is written.
-        await using var cmd = source.CreateCommand($"""
+        // Two statements in one round trip and one transaction. The first takes the per-tenant locks (shared) that a
+        // catch-up read or a fence takes exclusively; the second, with a snapshot taken once it holds them, checks each
+        // row's epoch against its tenant's fence and stores the request ids (llm_call_ids holds "billed once": a
+        // partitioned llm_calls cannot have a unique key on request_id alone), then the rows whose id was new, then the
+        // day's rollups from exactly those rows. In one statement the epoch would be read from a snapshot older than the
+        // lock, and a row of a fenced-off writer waiting on a fence would get in after it.
+        await using var batch = source.CreateBatch();
+        var locks = new NpgsqlBatchCommand($"""
+            SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared({TenantFenceKey}, h)
+                                  FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($1::text[]) AS x ORDER BY h) AS k) AS f
+            """);
+        locks.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = records.Select(r => r.TenantId).Distinct(StringComparer.Ordinal).ToArray() });
+        batch.BatchCommands.Add(locks);
+        var cmd = new NpgsqlBatchCommand($"""
             WITH u AS MATERIALIZED (
                 SELECT r, t, s, run, string_to_array(tg, E'\x1f') AS tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid,
-                       COALESCE(k, 'model_call') AS k, pj, ky, eu
+                       COALESCE(k, 'model_call') AS k, pj, ky, eu, ep
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                             $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
                             $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[],
-                            $28::text[], $29::text[], $30::text[])
-                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu)
-                WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared({TenantFenceKey}, h)
-                                             FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($2::text[]) AS x ORDER BY h) AS k) AS f) >= 0),
+                            $28::text[], $29::text[], $30::text[], $31::bigint[])
+                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ep)),
+            live AS MATERIALIZED (
+                SELECT * FROM u
+                WHERE u.ep = 0 OR u.ep >= COALESCE((SELECT e.epoch FROM llm_tenant_epochs e WHERE e.tenant_id = u.t), 0)),
             ids AS (
-                INSERT INTO llm_call_ids (request_id, completed_at) SELECT r, ca FROM u
+                INSERT INTO llm_call_ids (request_id, completed_at) SELECT r, ca FROM live
                 ON CONFLICT (request_id) DO NOTHING
                 RETURNING request_id),
             ins AS (
                 INSERT INTO llm_calls ({Columns})
                 SELECT r, t, s, run, tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu
-                FROM u JOIN ids ON ids.request_id = u.r
+                FROM live JOIN ids ON ids.request_id = live.r
                 RETURNING request_id, tenant_id, completed_at, model, provider, project_id, key_id, success, usage_estimated, prompt_tokens,
                           completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd),
             roll AS (
@@ -823,8 +883,10 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                     cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens, reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens,
                     cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens,
                     cache_write_1h_tokens = d.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens, cost_usd = d.cost_usd + EXCLUDED.cost_usd)
-            SELECT request_id FROM ins
+            SELECT request_id, false FROM ins
+            UNION ALL SELECT r, true FROM u WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.r = u.r)
             """);
+        batch.BatchCommands.Add(cmd);
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.RequestId));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.TenantId));
         Add(cmd, NpgsqlDbType.Bigint, records.Select(r => r.TenantSeq));
@@ -855,16 +917,18 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.ProjectId));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.KeyId));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.EndUser));
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        Add(cmd, NpgsqlDbType.Bigint, records.Select(r => r.Epoch));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken); // past the locks' count
         while (await reader.ReadAsync(cancellationToken))
         {
-            inserted.Add(reader.GetString(0));
+            (reader.GetBoolean(1) ? fenced : inserted).Add(reader.GetString(0));
         }
 
-        return inserted;
+        return (inserted, fenced);
     }
 
-    private static void Add<T>(NpgsqlCommand cmd, NpgsqlDbType type, IEnumerable<T> values) =>
+    private static void Add<T>(NpgsqlBatchCommand cmd, NpgsqlDbType type, IEnumerable<T> values) =>
         cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | type, Value = values.ToArray() });
 
     private static string Where(NpgsqlCommand cmd, UsageQuery q)

@@ -167,6 +167,46 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
     }
 
     [Fact]
+    public async Task B2_a_newer_activation_of_a_budget_grain_fences_off_the_older_one_and_every_call_is_counted_once()
+    {
+        // Two activations of one tenant's budget grain, here in two clusters on one database (in production, for a
+        // moment while the grain moves between silos). Each activation raises the tenant's fence before its catch-up
+        // read, so a settle the older one takes after that is refused (recorded nowhere), repeated, and counted by the
+        // activation that records it: never a row in the ledger that no activation's counters hold.
+        fx.Database.RequireOrSkip();
+        var key = TenantBudgetKeys.For("fenced");
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        await router.CompleteAsync(Ask("first activation"), new RouterContext("fenced") { Model = "m" });
+
+        var other = await fx.StartClusterAsync();
+        try
+        {
+            await other.Client.GetGrain<IRouterGrain>(0).CompleteAsync(Ask("second activation"), new RouterContext("fenced") { Model = "m" });
+
+            // The first cluster's activation is fenced off: its settle is refused, the router repeats it, it reaches a new
+            // activation there (which fences off the second cluster's), and the call succeeds.
+            await router.CompleteAsync(Ask("after the fence"), new RouterContext("fenced") { Model = "m" });
+
+            // The second cluster's activation, fenced off now, refuses to record anything and leaves nothing behind.
+            var refused = new UsageRecord("fenced-" + Guid.NewGuid().ToString("N"), "sim", "m", new TokenUsage(11, 7), 0.0001m, true);
+            var error = await Assert.ThrowsAsync<BudgetGrainReplacedException>(() => other.Client.GetGrain<ITenantBudgetGrain>(key).SettleAsync(null, refused));
+            Assert.Equal("fenced", error.TenantId);
+            Assert.Equal(0L, await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_call_ids WHERE request_id = $1", refused.RequestId));
+
+            var (tokens, usd, rows) = await LedgerSums("fenced");
+            Assert.Equal(3, rows);
+            var lifetime = await Lifetime("fenced");
+            Assert.Equal(tokens, lifetime.Tokens);
+            Assert.Equal(usd, lifetime.CostUsd);
+            await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, fx.Cluster.Client, "fenced");
+        }
+        finally
+        {
+            await DurableClusterFixture.StopAsync(other);
+        }
+    }
+
+    [Fact]
     public async Task A_postgresql_outage_mid_run_loses_nothing()
     {
         fx.Database.RequireOrSkip();

@@ -26,6 +26,7 @@ public sealed class DurableClusterFixture : IAsyncLifetime
           - { id: t2 }
           - { id: t3 }
           - { id: dup }
+          - { id: fenced }
           - { id: outage }
           - { id: after-outage }
           - { id: weekly, budgets: { tokens: { weekly: 400 } } }

@@ -94,6 +94,87 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
     }
 
     [Fact]
+    public async Task A_fence_refuses_the_appends_of_every_older_writer_and_stores_those_of_the_newest()
+    {
+        // Rule: once a tenant's fence is raised, a row under an older epoch is refused and leaves nothing behind (not even
+        // its request id, so it can be stored again through the newest writer); other tenants and unfenced rows go on.
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var cancel = TestContext.Current.CancellationToken;
+        var tenant = "fenced-" + Guid.NewGuid().ToString("N")[..8];
+        var other = "unfenced-" + Guid.NewGuid().ToString("N")[..8];
+        var older = await ledger.FenceAsync(tenant, cancel);
+        var newer = await ledger.FenceAsync(tenant, cancel);
+        Assert.True(newer > older);
+
+        // In one group commit: a refused row, a stored row of the same tenant and one of a tenant with no fence.
+        var stale = Row(tenant, 1) with { Epoch = older };
+        var current = Row(tenant, 2) with { Epoch = newer };
+        var elsewhere = Row(other, 1) with { Epoch = older };
+        var appends = new[] { stale, current, elsewhere }.Select(r => ledger.AppendAsync(r).AsTask()).ToList();
+        await Assert.ThrowsAsync<LedgerFencedException>(() => appends[0]);
+        Assert.True(await appends[1]);
+        Assert.True(await appends[2]);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE request_id = $1", stale.RequestId));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_call_ids WHERE request_id = $1", stale.RequestId));
+
+        // The refused call, settled again through the newest writer, is stored once; a row with no epoch is not fenced.
+        Assert.True(await ledger.AppendAsync(stale with { TenantSeq = 3, Epoch = newer }));
+        Assert.True(await ledger.AppendAsync(Row(tenant, 4)));
+        Assert.Equal(3L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+    }
+
+    [Fact]
+    public async Task The_in_memory_ledger_fences_its_writers_the_same_way()
+    {
+        var ledger = new InMemoryLedger();
+        var cancel = TestContext.Current.CancellationToken;
+        var older = await ledger.FenceAsync("t", cancel);
+        var newer = await ledger.FenceAsync("t", cancel);
+        Assert.True(newer > older);
+        var stale = Row("t", 1) with { Epoch = older };
+        await Assert.ThrowsAsync<LedgerFencedException>(() => ledger.AppendAsync(stale).AsTask());
+        Assert.True(await ledger.AppendAsync(stale with { Epoch = newer }));
+        Assert.True(await ledger.AppendAsync(Row("u", 1) with { Epoch = older }));
+        Assert.True(await ledger.AppendAsync(Row("t", 2)));
+        Assert.Equal(3, ledger.Count);
+    }
+
+    [Fact]
+    public async Task An_append_that_waits_on_a_fence_being_raised_is_refused_after_it()
+    {
+        // Rule: an append whose tenant lock is granted only after a fence was raised reads the new epoch: checked with a
+        // snapshot older than the lock, the old writer's row would get in after the new writer's catch-up read.
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var cancel = TestContext.Current.CancellationToken;
+        var tenant = "raising-" + Guid.NewGuid().ToString("N")[..8];
+        var older = await ledger.FenceAsync(tenant, cancel);
+
+        // An insert of the tenant in flight (its lock held, shared) keeps the next fence waiting.
+        await using var inFlight = new NpgsqlConnection(db.ConnectionString);
+        await inFlight.OpenAsync(cancel);
+        await using var tx = await inFlight.BeginTransactionAsync(cancel);
+        await using (var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock_shared(1280070214, hashtext($1))", inFlight, tx))
+        {
+            hold.Parameters.AddWithValue(tenant);
+            await hold.ExecuteNonQueryAsync(cancel);
+        }
+
+        var fence = ledger.FenceAsync(tenant, cancel);
+        await WaitForAdvisoryLockAsync(tenant, "ExclusiveLock", granted: false);
+        var append = ledger.AppendAsync(Row(tenant, 1) with { Epoch = older }).AsTask();
+        await WaitForAdvisoryLockAsync(tenant, "ShareLock", granted: false); // queued behind the fence
+        Assert.False(fence.IsCompleted);
+        Assert.False(append.IsCompleted);
+
+        await tx.CommitAsync(cancel);
+        Assert.True(await fence > older);
+        await Assert.ThrowsAsync<LedgerFencedException>(() => append);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_calls WHERE tenant_id = $1", tenant));
+    }
+
+    [Fact]
     public async Task A_catch_up_read_during_a_spool_replay_sees_every_row_either_in_the_spool_or_in_the_table()
     {
         // Rule: a record moving from a spool into the table is never invisible to a catch-up read. Forced interleaving:

@@ -33,16 +33,19 @@ internal static class Reconcile
         return Assert(await Reconciliation.ReconcileAsync(tenant, null, ledger, grains, TimeProvider.System, TestContext.Current.CancellationToken), tenant, requireIdle);
     }
 
-    /// <summary>Asserts zero difference in every window (and, with <paramref name="requireIdle"/>, no reservation in flight).</summary>
-    public static async Task<ReconcileReport> AssertReconciledAsync(HttpClient client, string tenant, bool requireIdle = true) =>
-        Assert(await ReportAsync(client, tenant), tenant, requireIdle);
+    /// <summary>
+    /// Asserts zero difference in every window (and, with <paramref name="requireIdle"/>, no reservation in flight);
+    /// <paramref name="context"/> (e.g. where the processes' logs are) is added to a failure's message.
+    /// </summary>
+    public static async Task<ReconcileReport> AssertReconciledAsync(HttpClient client, string tenant, bool requireIdle = true, string? context = null) =>
+        Assert(await ReportAsync(client, tenant), tenant, requireIdle, context);
 
-    private static ReconcileReport Assert(ReconcileReport report, string tenant, bool requireIdle)
+    private static ReconcileReport Assert(ReconcileReport report, string tenant, bool requireIdle, string? context = null)
     {
         var differing = report.Windows.Where(w => !w.Consistent).Select(w => $"{w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}")
             .Concat(report.Levels.SelectMany(l => l.Windows.Where(w => !w.Consistent).Select(w => $"{l.Level} '{l.Id}' {w.Window} {w.Key}: ledger {w.LedgerTokens} tokens / {w.LedgerUsd} USD, counters {w.CounterTokens} / {w.CounterUsd}")))
             .ToList();
-        Xunit.Assert.True(report.Consistent && differing.Count == 0, $"tenant '{tenant}' counters differ from the ledger: {string.Join("; ", differing)}");
+        Xunit.Assert.True(report.Consistent && differing.Count == 0, $"tenant '{tenant}' counters differ from the ledger: {string.Join("; ", differing)} {context}");
         if (requireIdle)
         {
             Xunit.Assert.True(report.InFlight.Reservations == 0, $"tenant '{tenant}' still has {report.InFlight.Reservations} reservations in flight ({report.InFlight.Tokens} tokens, {report.InFlight.Usd} USD)");

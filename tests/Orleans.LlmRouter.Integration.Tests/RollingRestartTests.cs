@@ -195,7 +195,7 @@ public sealed class RollingRestartTests : IAsyncLifetime
                     + string.Join("\n", rows.Select(r => $"{r}: {outcomes.GetValueOrDefault(r, "no answer recorded")}")) + $"\nlogs in {cluster.LogDirectory}; steps: {string.Join(", ", timings)}");
             }
 
-            await Reconcile.AssertReconciledAsync(audit, tenant);
+            await Reconcile.AssertReconciledAsync(audit, tenant, context: $"(logs in {cluster.LogDirectory}; steps: {string.Join(", ", timings)})");
         }
 
         var contended = (await ClusterHttp.Usage(audit, "rc")).GetProperty("counters").GetProperty("windows").EnumerateArray()

@@ -3,14 +3,15 @@ using Orleans.LlmRouter.Ledger;
 
 namespace Orleans.LlmRouter.Grains.Budgets;
 
-/// <summary>Maps a call's <see cref="UsageRecord"/> to its ledger row under the tenant's sequence number.</summary>
+/// <summary>Maps a call's <see cref="UsageRecord"/> to its ledger row under the tenant's sequence number and the writer's fence epoch.</summary>
 internal static class LedgerRows
 {
-    public static LedgerRecord From(UsageRecord record, string tenantId, long seq) => new()
+    public static LedgerRecord From(UsageRecord record, string tenantId, long seq, long epoch) => new()
     {
         RequestId = record.RequestId,
         TenantId = tenantId,
         TenantSeq = seq,
+        Epoch = epoch,
         RunId = record.RunId,
         Tags = record.Tags,
         Action = record.Action,

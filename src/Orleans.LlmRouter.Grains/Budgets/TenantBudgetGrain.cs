@@ -41,6 +41,7 @@ internal sealed partial class TenantBudgetGrain(
     private TimeZoneInfo _zone = TimeZoneInfo.Utc;
     private long _position;
     private long _nextSeq;
+    private long _epoch;
     private bool _dirty;
     private bool _deactivating;
     private bool _superseded;
@@ -85,6 +86,9 @@ internal sealed partial class TenantBudgetGrain(
             account.Prefix.Roll(now, _zone);
         }
 
+        // Fence off every earlier activation before reading: a row it appends from now on is refused (and settled again
+        // through this one), so none lands after the read below unread and uncounted.
+        _epoch = await ledger.FenceAsync(_tenantId, cancellationToken);
         var caughtUp = 0;
         await foreach (var row in ledger.ReadAfterAsync(_tenantId, recount ? long.MinValue : _position, cancellationToken))
         {
@@ -133,6 +137,7 @@ internal sealed partial class TenantBudgetGrain(
     public async Task ReserveAsync(string reservationId, long tokens, decimal costUsd, string? runId, bool countsRequest, BudgetPath path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ThrowIfReplaced();
         await RefreshLimitsAsync(_nextSeq); // a local lookup: limits edited through the admin API apply at once
         if (!_known)
         {
@@ -253,12 +258,19 @@ internal sealed partial class TenantBudgetGrain(
     public async Task<bool> SettleAsync(string? reservationId, UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        ThrowIfReplaced();
         var seq = _nextSeq++;
-        var row = LedgerRows.From(record, _tenantId, seq);
+        var row = LedgerRows.From(record, _tenantId, seq, _epoch);
         bool inserted;
         try
         {
             inserted = await ledger.AppendAsync(row);
+        }
+        catch (LedgerFencedException)
+        {
+            Done(seq, null);
+            Replaced();
+            throw ReplacedError();
         }
         catch
         {
@@ -446,6 +458,33 @@ internal sealed partial class TenantBudgetGrain(
         }
     }
 
+    private void ThrowIfReplaced()
+    {
+        if (_superseded)
+        {
+            throw ReplacedError();
+        }
+    }
+
+    private BudgetGrainReplacedException ReplacedError() => new($"The budget of tenant '{_tenantId}' moved to a newer activation; nothing was recorded by this call: repeat it.") { TenantId = _tenantId };
+
+    /// <summary>
+    /// A newer activation raised the ledger's fence: this one's counters miss that activation's rows, and its appends
+    /// are refused. It steps down without writing its state (the newer one holds every row this one appended).
+    /// </summary>
+    private void Replaced()
+    {
+        if (!_superseded)
+        {
+            _superseded = true;
+            LogFenced(logger, _tenantId, _epoch);
+            if (!_deactivating)
+            {
+                DeactivateOnIdle();
+            }
+        }
+    }
+
     /// <summary>
     /// The state changed under this activation: another activation of the grain wrote it (a duplicate while the grain
     /// directory moved off a lost silo). Neither holds the other's settles, so the state is marked for a recount from
@@ -492,6 +531,9 @@ internal sealed partial class TenantBudgetGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: another activation of the budget grain wrote its state; marking it for a recount from the ledger and deactivating")]
     private static partial void LogSuperseded(ILogger logger, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a newer activation of the budget grain fenced this one off (epoch {Epoch}); deactivating, its calls are repeated there")]
+    private static partial void LogFenced(ILogger logger, string tenant, long epoch);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: recounted {Rows} ledger rows after a duplicate activation (position {Position})")]
     private static partial void LogRecounted(ILogger logger, string tenant, int rows, long position);

@@ -47,7 +47,7 @@ public static class LlmRouterSiloExtensions
         services.TryAddSingleton<Core.Tokens.PromptTokenCounter>();
         services.AddOptions<Budgets.BudgetOptions>();
         services.AddOptions<RouterOptions>();
-        services.AddSingleton(sp => new GrainCalls(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterOptions>>().Value, sp.GetRequiredService<RouterClock>().Time));
+        services.TryAddSingleton(sp => new GrainCalls(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterOptions>>().Value, sp.GetRequiredService<RouterClock>().Time));
         services.AddRequestLimits();
         services.AddSingleton<RouterServices>();
         services.AddOptions<Telemetry.TelemetryOptions>();
@@ -88,6 +88,8 @@ public static class LlmRouterSiloExtensions
         });
         services.AddSingleton<TenantDirectory>();
         services.TryAddSingleton<ILedger, InMemoryLedger>();
+        services.AddOptions<RouterOptions>();
+        services.TryAddSingleton(sp => new GrainCalls(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterOptions>>().Value, sp.GetRequiredService<RouterClock>().Time));
         services.AddRequestLimits();
         services.AddOptions<Telemetry.TelemetryOptions>();
         services.AddSingleton<IOutgoingGrainCallFilter, Telemetry.TraceContextOutgoingFilter>(); // the caller's trace context into the silos

@@ -54,8 +54,11 @@ internal sealed class GrainCalls(RouterOptions options, TimeProvider time)
         }
     }
 
-    /// <summary>Failures that say the target's silo is gone or unreachable, not that the call itself was refused.</summary>
+    /// <summary>
+    /// Failures that say the target's silo is gone or unreachable, or that the activation reached was replaced by a newer
+    /// one (<see cref="BudgetGrainReplacedException"/>), not that the call itself was refused.
+    /// </summary>
     public static bool IsClusterFault(Exception ex) => ex is TimeoutException or SiloUnavailableException
-        or OrleansMessageRejectionException or ClientNotAvailableException
+        or OrleansMessageRejectionException or ClientNotAvailableException or BudgetGrainReplacedException
         || (ex is OrleansException && ex.GetType().Name.Contains("Connection", StringComparison.Ordinal));
 }

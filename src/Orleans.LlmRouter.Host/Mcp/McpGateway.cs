@@ -24,6 +24,7 @@ internal sealed partial class McpGateway(
     McpUpstreams upstreams,
     IGrainFactory grains,
     RouterClock clock,
+    Grains.Routing.GrainCalls calls,
     ILogger<McpGateway> logger,
     Grains.Routing.ReservationKeeper? keeper = null)
 {
@@ -129,7 +130,7 @@ internal sealed partial class McpGateway(
         {
             try
             {
-                await budget.ReserveAsync(requestId, 0, price, null);
+                await calls.RetryAsync(() => budget.ReserveAsync(requestId, 0, price, null), "reserve the tool call's price");
                 reservation = requestId;
                 keeper?.Hold(budget, tenantId, requestId); // renewed like a model call's while the tool runs (a silo; a separate front end does not renew)
             }
@@ -342,7 +343,7 @@ internal sealed partial class McpGateway(
         };
         try
         {
-            await budget.SettleAsync(f.Reservation, record);
+            await calls.RetryAsync(() => budget.SettleAsync(f.Reservation, record), "record the tool call in the ledger");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -33,6 +33,7 @@ internal sealed record SurfaceFailure(FailureKind Kind, int Status, string Messa
     /// </summary>
     public static bool IsClusterFault(Exception ex) =>
         ex is ClusterUnavailableException
+            or BudgetGrainReplacedException // a budget grain's replaced activation refused the call (repeated past the bound)
             or Grains.Routing.SiloDrainingException // a stopping silo refused the call (and the retry found one too)
             or Orleans.Runtime.EnumerationAbortedException // a stream's silo went away mid-stream
             or Orleans.Runtime.OrleansMessageRejectionException // includes SiloUnavailableException
