@@ -13,9 +13,11 @@ public interface IChatStreamObserver : IGrainObserver
     /// <summary>
     /// Tells the caller which silo runs the stream, before anything else is pushed. A caller that watches for lost
     /// silos watches this one: a stream placed while a silo stopped may run on another silo than the one its router
-    /// key reaches.
+    /// key reaches. Answer at once and make it idempotent: a notice not answered within its short timeout (a message
+    /// to a client can be lost while the client's gateways change) is sent again. It interleaves with the other calls
+    /// to the observer (a notice sent again does not queue behind one still pending).
     /// </summary>
-    [Alias("running-on")]
+    [Alias("running-on"), ResponseTimeout("00:00:05"), Orleans.Concurrency.AlwaysInterleave]
     Task OnRunningAsync(SiloAddress silo);
 
     /// <summary>

@@ -51,7 +51,7 @@ internal sealed class RouterGrain(RouterEngine engine, RouterServices services, 
         using var delivering = services.InFlight.HoldDelivery(context.RequestId);
         var stream = engine.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var batch = new List<ChatStreamItem>();
-        var pushing = observer.OnRunningAsync(silo.SiloAddress); // first out, while the engine starts
+        var pushing = AnnounceAsync(observer, silo.SiloAddress); // first out, while the engine starts
         try
         {
             while (await Task.Run(() => stream.MoveNextAsync().AsTask(), CancellationToken.None))
@@ -83,6 +83,26 @@ internal sealed class RouterGrain(RouterEngine engine, RouterServices services, 
         finally
         {
             await Task.Run(() => stream.DisposeAsync().AsTask(), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Tells the caller where the stream runs. A notice unanswered within its timeout (5 s) is sent again, twice at most:
+    /// a message to a client can be lost while the client's gateways change, and the stream would otherwise wait out
+    /// the default response timeout before its first item.
+    /// </summary>
+    private static async Task AnnounceAsync(IChatStreamObserver observer, SiloAddress at)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await observer.OnRunningAsync(at);
+                return;
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+            }
         }
     }
 

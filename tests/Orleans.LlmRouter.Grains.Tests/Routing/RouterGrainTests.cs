@@ -175,6 +175,52 @@ public sealed class RouterGrainTests(RoutingClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_pushed_stream_whose_running_notice_goes_unanswered_announces_itself_again_and_is_delivered_whole()
+    {
+        // A message from a silo to a client can be lost while the client's gateways change (a rolling restart): the
+        // router's first notice to the caller's observer is never answered here. The stream must not wait out the
+        // default response timeout (30 s) before its first item; it announces itself again and goes on.
+        var observer = new LosingObserver();
+        var reference = fx.Cluster.Client.CreateObjectReference<IChatStreamObserver>(observer);
+        try
+        {
+            await Router.StreamToAsync(Ask("a pushed stream"), Ctx(action: "work"), reference, TestContext.Current.CancellationToken)
+                .WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            fx.Cluster.Client.DeleteObjectReference<IChatStreamObserver>(reference);
+        }
+
+        Assert.True(observer.Notices >= 2, $"{observer.Notices} notices");
+        Assert.NotEmpty(observer.Items);
+        Assert.NotNull(observer.Items[^1].Usage);
+    }
+
+    /// <summary>An observer whose first "running on" notice is never answered (what a lost message looks like to the silo).</summary>
+    private sealed class LosingObserver : IChatStreamObserver
+    {
+        private int _notices;
+
+        public int Notices => Volatile.Read(ref _notices);
+
+        public List<ChatStreamItem> Items { get; } = [];
+
+        public Task OnRunningAsync(SiloAddress silo) =>
+            Interlocked.Increment(ref _notices) == 1 ? new TaskCompletionSource().Task : Task.CompletedTask;
+
+        public Task OnItemsAsync(ChatStreamItem[] items)
+        {
+            lock (Items)
+            {
+                Items.AddRange(items);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task A_stream_that_fails_after_its_first_chunk_ends_with_an_error_and_partial_usage()
     {
         var items = new List<ChatStreamItem>();
