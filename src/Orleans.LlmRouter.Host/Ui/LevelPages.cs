@@ -300,8 +300,9 @@ internal static class LevelPages
         }, TenantPath(id) + "#end-users-h");
 
     /// <summary>
-    /// A gauge per limited window (run budgets excepted) of one level: used and limit from the budget grain's counters,
-    /// the limit from the settings while the grain has not yet taken a new level in (nothing spent on it then).
+    /// A gauge per limited window (run budgets excepted) of one level: what is used from the budget grain's counters
+    /// (<see cref="TenantUsage.Levels"/>; zero for a level the grain has not taken in yet), the limit from the level's
+    /// settings in the registry (the grain takes an edit in at its next call), or from the counters when there are none (YAML).
     /// </summary>
     private static string LevelGauges(string level, string id, LevelSettings? settings, LevelUsage? usage)
     {
@@ -313,7 +314,7 @@ internal static class LevelPages
         foreach (var (window, unit, configured) in limits)
         {
             var w = usage?.Windows.FirstOrDefault(x => x.Window == window);
-            var limit = (unit == "tokens" ? w?.TokenLimit : w?.CostLimitUsd) ?? configured;
+            var limit = configured ?? (unit == "tokens" ? w?.TokenLimit : w?.CostLimitUsd);
             if (limit is not { } l)
             {
                 continue;
