@@ -117,7 +117,8 @@ public sealed class ConsoleLevelTests(ConsoleFixture fixture)
         await Expect(keyRow).ToContainTextAsync("ci key");
         await Expect(keyRow).ToContainTextAsync(p);
         await Expect(keyRow).ToContainTextAsync("active");
-        await Expect(keyRow.Locator("td").Nth(6)).Not.ToHaveTextAsync("–"); // last used
+        await Expect(keyRow.Locator("td").Nth(5)).Not.ToHaveTextAsync("–"); // last used
+        await Expect(keyRow.Locator("td").Nth(7)).ToContainTextAsync($"{used.ToString(CultureInfo.InvariantCulture)} tokens in all"); // the key's spend: every call of the project was made with it
         Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
         await fixture.ScreenshotAsync(page, "15-levels-tenant-at-project-limit");
 

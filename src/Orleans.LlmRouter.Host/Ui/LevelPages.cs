@@ -50,14 +50,15 @@ internal static class LevelPages
 
         sb.Append("</section><section aria-labelledby=\"keys-h\"><h2 id=\"keys-h\">Keys</h2>");
         sb.Append(Html.Table("Keys (secrets are stored hashed and never shown again)",
-            admin ? ["Key", "Label", "Project", "Prefix", "Created", "Expires", "Last used", "State", "Budgets", "Actions"] : ["Key", "Label", "Project", "Prefix", "Created", "Expires", "Last used", "State", "Budgets"],
+            admin ? ["Key", "Label", "Project", "Prefix", "Created / expires", "Last used", "State", "Spend", "Budgets", "Actions"] : ["Key", "Label", "Project", "Prefix", "Created / expires", "Last used", "State", "Spend", "Budgets"],
             tenant.Keys.Select(k =>
             {
                 var u = Of(BudgetLevels.Key, k.KeyId);
                 var cells = new List<string>
                 {
                     admin ? $"<a href=\"{E(KeyPath(t, k.KeyId))}\">{E(k.KeyId)}</a>" : E(k.KeyId), E(k.Settings.Label ?? "–"), E(k.Settings.Project ?? "– (tenant)"),
-                    $"<code>{E(k.Prefix)}…</code>", Time(k.CreatedAt), Time(k.Settings.ExpiresAt), Time(u?.LastUsedAt), KeyState(k, now), LevelGauges(BudgetLevels.Key, k.KeyId, k.Settings, u),
+                    $"<code>{E(k.Prefix)}…</code>", Time(k.CreatedAt) + "<br>" + (k.Settings.ExpiresAt is { } x ? Time(x) : "never"), Time(u?.LastUsedAt), KeyState(k, now), Spend(u),
+                    LevelGauges(BudgetLevels.Key, k.KeyId, k.Settings, u),
                 };
                 if (admin)
                 {
