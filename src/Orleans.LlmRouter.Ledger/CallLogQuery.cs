@@ -2,7 +2,7 @@ namespace Orleans.LlmRouter.Ledger;
 
 /// <summary>
 /// A bounded page of the ledger, newest first, for browsing calls (the console's call log): every filter optional,
-/// across tenants when <see cref="TenantId"/> is null, the range [From, To), and a keyset cursor (<see cref="Before"/>)
+/// across tenants when <see cref="TenantId"/> is null (and below a tenant by project, key and end user), the range [From, To), and a keyset cursor (<see cref="Before"/>)
 /// instead of an offset so that a page costs the same at row ten million as at row ten.
 /// </summary>
 internal sealed record CallLogQuery
@@ -29,6 +29,15 @@ internal sealed record CallLogQuery
     public string? RunId { get; init; }
 
     public bool? Success { get; init; }
+
+    /// <summary>The project the call was made under (<see cref="LedgerRecord.ProjectId"/>).</summary>
+    public string? ProjectId { get; init; }
+
+    /// <summary>The id of the tenant key that authenticated the call (<see cref="LedgerRecord.KeyId"/>).</summary>
+    public string? KeyId { get; init; }
+
+    /// <summary>The end user the call was made for (<see cref="LedgerRecord.EndUser"/>).</summary>
+    public string? EndUser { get; init; }
 
     /// <summary>Rows strictly older than this position (the last row of the previous page); null for the first page.</summary>
     public CallCursor? Before { get; init; }

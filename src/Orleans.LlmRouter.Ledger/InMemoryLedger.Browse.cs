@@ -82,6 +82,9 @@ internal sealed partial class InMemoryLedger
         && (q.Tag is null || r.Tags.Contains(q.Tag))
         && (q.RunId is null || r.RunId == q.RunId)
         && (q.Success is null || r.Success == q.Success)
+        && (q.ProjectId is null || r.ProjectId == q.ProjectId)
+        && (q.KeyId is null || r.KeyId == q.KeyId)
+        && (q.EndUser is null || r.EndUser == q.EndUser)
         && (q.Before is null || r.CompletedAt < q.Before.CompletedAt
             || (r.CompletedAt == q.Before.CompletedAt && string.CompareOrdinal(r.RequestId, q.Before.RequestId) < 0));
 }

@@ -20,6 +20,9 @@ internal sealed partial class PostgresLedger
         Filter(cmd, where, "provider", query.Provider);
         Filter(cmd, where, "action", query.Action);
         Filter(cmd, where, "run_id", query.RunId);
+        Filter(cmd, where, "project_id", query.ProjectId);
+        Filter(cmd, where, "key_id", query.KeyId);
+        Filter(cmd, where, "end_user", query.EndUser);
         if (query.Tag is { } tag)
         {
             where.Append(" AND tags @> ARRAY[@tag]::text[]");

@@ -46,6 +46,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         await Expect(page.Locator("h1")).ToHaveTextAsync($"Tenant {id}");
 
         // Issue a key: shown once.
+        await page.Locator("summary", new() { HasText = "Issue a key" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Issue a new key" }).ClickAsync();
         var key = (await page.Locator("#new-key").TextContentAsync())!.Trim();
         Assert.StartsWith("sk-", key, StringComparison.Ordinal);

@@ -97,6 +97,73 @@ public sealed class LedgerBrowseTests(PostgresDatabase db)
             await postgres.SpendByDayAndModelAsync(tenants[0], start.AddDays(-1), start.AddDays(1), ct));
     }
 
+    [Fact]
+    public async Task Level_filters_page_the_same_rows_on_PostgreSQL_as_in_memory()
+    {
+        db.RequireOrSkip();
+        var ct = TestContext.Current.CancellationToken;
+        var start = new DateTimeOffset(2018, 1, 1, 0, 0, 0, TimeSpan.Zero).AddHours(Random.Shared.Next(0, 8000));
+        var tag = "levels-" + Guid.NewGuid().ToString("N")[..8];
+        var tenant = tag + "-t";
+        string?[] projects = ["p1", "p2", null];
+        string?[] keys = ["k1", "k2", "k3", null];
+        string?[] users = ["alice", "bob", null, null, null];
+        var rows = Enumerable.Range(0, 120).Select(i => new LedgerRecord
+        {
+            RequestId = $"{tag}-{i:D4}",
+            // A second tenant with the same level ids: a filter below a tenant stays inside the tenant asked for.
+            TenantId = i % 10 == 0 ? tag + "-other" : tenant,
+            TenantSeq = i + 1,
+            Provider = "p",
+            Model = "m",
+            ProjectId = projects[i % 3],
+            KeyId = keys[i % 4],
+            EndUser = users[i % 5],
+            PromptTokens = 10,
+            CompletionTokens = 5,
+            CostUsd = 0.0001m,
+            LatencyMs = 1,
+            Success = i % 7 != 0,
+            Attempts = 1,
+            StartedAt = start.AddSeconds(i * 10),
+            CompletedAt = start.AddSeconds((i / 2) * 20),
+        }).ToList();
+
+        var memory = new InMemoryLedger();
+        await using var postgres = new PostgresLedger(new PostgresLedgerOptions(db.ConnectionString)
+        {
+            SpoolDirectory = Directory.CreateTempSubdirectory("llmrouter-spool-").FullName,
+            ReplayInterval = TimeSpan.FromHours(1),
+        }, NullLogger<PostgresLedger>.Instance);
+        foreach (var r in rows)
+        {
+            await memory.AppendAsync(r, ct);
+            await postgres.AppendAsync(r, ct);
+        }
+
+        var range = new CallLogQuery { TenantId = tenant, From = start, To = start.AddDays(1), Limit = 6 };
+        foreach (var (query, expected) in new (CallLogQuery, Func<LedgerRecord, bool>)[]
+        {
+            (range with { ProjectId = "p1" }, r => r.ProjectId == "p1"),
+            (range with { KeyId = "k2" }, r => r.KeyId == "k2"),
+            (range with { EndUser = "alice" }, r => r.EndUser == "alice"),
+            (range with { ProjectId = "p2", KeyId = "k3", Success = true }, r => r.ProjectId == "p2" && r.KeyId == "k3" && r.Success),
+            (range with { ProjectId = "p1", EndUser = "bob", Before = new CallCursor(start.AddSeconds(40 * 20), $"{tag}-0081") }, r => r.ProjectId == "p1" && r.EndUser == "bob"
+                && (r.CompletedAt < start.AddSeconds(40 * 20) || (r.CompletedAt == start.AddSeconds(40 * 20) && string.CompareOrdinal(r.RequestId, $"{tag}-0081") < 0))),
+        })
+        {
+            var want = rows.Where(r => r.TenantId == tenant && expected(r))
+                .OrderByDescending(r => r.CompletedAt).ThenByDescending(r => r.RequestId, StringComparer.Ordinal).Select(r => r.RequestId).ToList();
+            Assert.NotEmpty(want);
+            Assert.Equal(want, await AllPagesAsync(memory, query));
+            Assert.Equal(want, await AllPagesAsync(postgres, query));
+        }
+
+        // A level id no row carries: nothing (not every row, as an ignored filter would give).
+        Assert.Empty(await postgres.PageAsync(range with { KeyId = "k-none" }, ct));
+        Assert.Empty(await memory.PageAsync(range with { EndUser = "nobody" }, ct));
+    }
+
     /// <summary>Every page of a query, following the cursor, as request ids (and no page larger than asked).</summary>
     private static async Task<List<string>> AllPagesAsync(ILedger ledger, CallLogQuery query)
     {

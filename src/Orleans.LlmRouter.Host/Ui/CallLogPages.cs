@@ -8,7 +8,7 @@ using static Orleans.LlmRouter.Host.Ui.Html;
 namespace Orleans.LlmRouter.Host.Ui;
 
 /// <summary>
-/// The call log: the ledger newest first, filtered by tenant, model, provider, action, tag, run, success and time
+/// The call log: the ledger newest first, filtered by tenant, project, key, end user, model, provider, action, tag, run, success and time
 /// range, in keyset pages (<see cref="ILedger.PageAsync"/>); a call's detail; CSV of the filtered view (the usage
 /// export's columns, at most <see cref="CsvMaxRows"/> rows). A tenant session sees its own tenant's calls only.
 /// </summary>
@@ -18,7 +18,7 @@ internal static class CallLogPages
 
     private const int PageSize = 50;
 
-    private static readonly string[] FilterNames = ["tenant", "model", "provider", "action", "tag", "run", "success", "from", "to"];
+    private static readonly string[] FilterNames = ["tenant", "project", "key", "end_user", "model", "provider", "action", "tag", "run", "success", "from", "to"];
 
     public static async Task<IResult> ListAsync(HttpContext http, ILedger ledger)
     {
@@ -37,6 +37,7 @@ internal static class CallLogPages
             sb.Append(Field("tenant", "Tenant", q["tenant"]));
         }
 
+        sb.Append(Field("project", "Project", q["project"])).Append(Field("key", "Key id", q["key"])).Append(Field("end_user", "End user", q["end_user"]));
         sb.Append(Field("model", "Model", q["model"])).Append(Field("provider", "Provider", q["provider"])).Append(Field("action", "Action", q["action"]))
             .Append(Field("tag", "Tag", q["tag"])).Append(Field("run", "Run", q["run"]));
         var success = q["success"].ToString();
@@ -76,7 +77,8 @@ internal static class CallLogPages
             ("Request id", $"<code>{E(r.RequestId)}</code>"), ("Tenant", $"<a href=\"/ui/tenants/{E(Uri.EscapeDataString(r.TenantId))}\">{E(r.TenantId)}</a>"),
             ("Outcome", r.Success ? "succeeded" : "failed: " + E(r.ErrorClass)), ("Attempts", E(r.Attempts)), ("Model", E(r.Model)), ("Provider", E(r.Provider)),
             ("Deployment", E(r.Deployment ?? "–")), ("Action", E(r.Action ?? "–")), ("Strategy", E(r.Strategy ?? "–")), ("Run", E(r.RunId ?? "–")),
-            ("Tags", E(r.Tags.Count == 0 ? "–" : string.Join(", ", r.Tags))), ("Prompt tokens", E(r.PromptTokens)), ("Cached prompt tokens", E(r.CachedTokens)),
+            ("Tags", E(r.Tags.Count == 0 ? "–" : string.Join(", ", r.Tags))),
+            ("Project", Level(r.TenantId, "project", r.ProjectId)), ("Key", Level(r.TenantId, "key", r.KeyId)), ("End user", Level(r.TenantId, "end_user", r.EndUser)), ("Prompt tokens", E(r.PromptTokens)), ("Cached prompt tokens", E(r.CachedTokens)),
             ("Cache-write tokens (1 h)", $"{E(r.CacheWriteTokens)} ({E(r.CacheWrite1hTokens)})"), ("Completion tokens", E(r.CompletionTokens)),
             ("Reasoning tokens", E(r.ReasoningTokens)), ("Usage", r.UsageEstimated ? "estimated by the gateway (the provider reported none)" : "reported by the provider"),
             ("Cost", Usd(r.CostUsd)), ("Latency", E(r.LatencyMs, "0.#") + " ms"), ("Time to first token", E(r.TimeToFirstTokenMs, "0.#") + (r.TimeToFirstTokenMs is null ? string.Empty : " ms")),
@@ -104,6 +106,10 @@ internal static class CallLogPages
         await AdminEndpoints.WriteCsvAsync(http, AllAsync(ledger, query, http.RequestAborted), $"calls-{(query.TenantId ?? "all")}.csv");
         return Results.Empty;
     }
+
+    /// <summary>A level a call was made under, linked to the call log filtered by it ("–" for none).</summary>
+    private static string Level(string tenantId, string filter, string? id) =>
+        id is null ? "–" : $"<a href=\"/ui/calls{E(Html.Query(("tenant", tenantId), (filter, id)))}\">{E(id)}</a>";
 
     /// <summary>The rows of a call table (shared with the tenant page).</summary>
     public static string Table(string caption, IReadOnlyList<LedgerRecord> rows, bool showTenant)
@@ -189,6 +195,9 @@ internal static class CallLogPages
             Action = S(q["action"]),
             Tag = S(q["tag"]),
             RunId = S(q["run"]),
+            ProjectId = S(q["project"]),
+            KeyId = S(q["key"]),
+            EndUser = S(q["end_user"]),
             Success = success,
             From = When("from"),
             To = When("to"),

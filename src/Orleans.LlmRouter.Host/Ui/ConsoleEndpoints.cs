@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Orleans.Dashboard;
+using Orleans.LlmRouter.Grains.Tenants;
 using static Orleans.LlmRouter.Host.Ui.Html;
 
 namespace Orleans.LlmRouter.Host.Ui;
@@ -40,9 +41,19 @@ internal static class ConsoleEndpoints
         admin.MapGet("/tenants", TenantPages.ListAsync);
         admin.MapPost("/tenants", TenantPages.CreateAsync);
         admin.MapPost("/tenants/{id}", TenantPages.UpdateAsync);
-        admin.MapPost("/tenants/{id}/keys", TenantPages.IssueKeyAsync);
-        admin.MapPost("/tenants/{id}/keys/{keyId}/rotate", TenantPages.RotateKeyAsync);
+        admin.MapPost("/tenants/{id}/projects", LevelPages.CreateProjectAsync);
+        admin.MapGet("/tenants/{id}/projects/{projectId}", LevelPages.ProjectAsync);
+        admin.MapPost("/tenants/{id}/projects/{projectId}", LevelPages.UpdateProjectAsync);
+        admin.MapPost("/tenants/{id}/projects/{projectId}/delete", LevelPages.DeleteProjectAsync);
+        admin.MapPost("/tenants/{id}/keys", LevelPages.IssueKeyAsync);
+        admin.MapGet("/tenants/{id}/keys/{keyId}", LevelPages.KeyAsync);
+        admin.MapPost("/tenants/{id}/keys/{keyId}", LevelPages.UpdateKeyAsync);
+        admin.MapPost("/tenants/{id}/keys/{keyId}/rotate", LevelPages.RotateKeyAsync);
         admin.MapPost("/tenants/{id}/keys/{keyId}/revoke", TenantPages.RevokeKeyAsync);
+        admin.MapPost("/tenants/{id}/end-users", (HttpContext http, string id, IGrainFactory grains, TenantDirectory directory) => LevelPages.PutEndUserAsync(http, id, null, grains, directory));
+        admin.MapGet("/tenants/{id}/end-users/{endUser}", LevelPages.EndUserAsync);
+        admin.MapPost("/tenants/{id}/end-users/{endUser}", (HttpContext http, string id, string endUser, IGrainFactory grains, TenantDirectory directory) => LevelPages.PutEndUserAsync(http, id, endUser, grains, directory));
+        admin.MapPost("/tenants/{id}/end-users/{endUser}/delete", LevelPages.DeleteEndUserAsync);
         admin.MapGet("/providers", ProviderPage.RenderAsync);
         admin.MapGet("/providers/data", ProviderPage.DataAsync);
         admin.MapPost("/providers/{id}/enable", (HttpContext http, string id) => ProviderPage.SetEnabledAsync(http, id, enabled: true));

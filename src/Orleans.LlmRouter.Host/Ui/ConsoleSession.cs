@@ -5,7 +5,8 @@ namespace Orleans.LlmRouter.Host.Ui;
 
 /// <summary>
 /// Who is signed in to the console: the admin (everything) or one tenant (that tenant's pages, read-only). Read from
-/// the console cookie's principal; the hierarchy below a tenant (projects, end users) adds its own scope here when it lands.
+/// the console cookie's principal. A tenant session sees its whole tenant, its projects, keys and end users included
+/// (a key of a project is not narrowed to its project here).
 /// </summary>
 internal sealed record ConsoleSession(bool IsAdmin, string? TenantId)
 {

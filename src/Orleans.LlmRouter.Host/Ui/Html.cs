@@ -128,8 +128,11 @@ internal static class Html
         return sb.Append("</tbody></table></div>").ToString();
     }
 
-    /// <summary>A labelled form field.</summary>
-    public static string Field(string name, string label, string? value, string type = "text", string? hint = null, bool required = false) =>
-        $"<label for=\"f-{E(name)}\">{E(label)}</label><input id=\"f-{E(name)}\" name=\"{E(name)}\" type=\"{E(type)}\" value=\"{E(value)}\"{(type == "number" ? " step=\"any\" min=\"0\"" : string.Empty)}{(required ? " required" : string.Empty)}{(hint is null ? string.Empty : $" aria-describedby=\"h-{E(name)}\"")}>"
-        + (hint is null ? string.Empty : $"<small id=\"h-{E(name)}\">{E(hint)}</small>");
+    /// <summary>A labelled form field; <paramref name="form"/> keeps element ids unique when a page has several forms with the same fields.</summary>
+    public static string Field(string name, string label, string? value, string type = "text", string? hint = null, bool required = false, string? form = null)
+    {
+        var id = form is null ? name : form + "-" + name;
+        return $"<label for=\"f-{E(id)}\">{E(label)}</label><input id=\"f-{E(id)}\" name=\"{E(name)}\" type=\"{E(type)}\" value=\"{E(value)}\"{(type == "number" ? " step=\"any\" min=\"0\"" : string.Empty)}{(required ? " required" : string.Empty)}{(hint is null ? string.Empty : $" aria-describedby=\"h-{E(id)}\"")}>"
+            + (hint is null ? string.Empty : $"<small id=\"h-{E(id)}\">{E(hint)}</small>");
+    }
 }

@@ -11,9 +11,9 @@ namespace Orleans.LlmRouter.Host.Ui;
 /// <summary>
 /// Tenants: the list with today's spend and a gauge per budget window; a tenant's page with its gauges, spend per
 /// day stacked by model (30 days), recent calls and keys; creating and editing a tenant (budgets, limits, allowed
-/// models and actions, alert threshold and webhook); issuing, rotating and revoking keys (a new key is shown once).
-/// Reads and writes go to the tenant registry grain, the tenant directory, the budget grains and the ledger — what
-/// <c>/api/v1/tenants</c> uses. The level below a tenant (projects, keys with budgets, end users) adds sections here.
+/// models and actions, alert threshold and webhook); revoking keys. The levels below a tenant (projects, keys with
+/// their settings, end users) are <see cref="LevelPages"/>' sections of the tenant page. Reads and writes go to the
+/// tenant registry grain, the tenant directory, the budget grains and the ledger — what <c>/api/v1/tenants</c> uses.
 /// </summary>
 internal static class TenantPages
 {
@@ -93,27 +93,7 @@ internal static class TenantPages
 
         if (managed is not null)
         {
-            sb.Append("<section aria-labelledby=\"keys-h\"><h2 id=\"keys-h\">Keys</h2>");
-            sb.Append(Table("Keys (secrets are stored hashed and never shown again)", session.IsAdmin ? ["Key id", "Prefix", "Created", "Revoked", "Actions"] : ["Key id", "Prefix", "Created", "Revoked"],
-                managed.Keys.Select(k =>
-                {
-                    var cells = new List<string> { E(k.KeyId), $"<code>{E(k.Prefix)}…</code>", Time(k.CreatedAt), Time(k.RevokedAt) };
-                    if (session.IsAdmin)
-                    {
-                        var basePath = $"/ui/tenants/{Uri.EscapeDataString(id)}/keys/{Uri.EscapeDataString(k.KeyId)}";
-                        cells.Add(k.RevokedAt is null
-                            ? Button(http, basePath + "/rotate", "Rotate", "Rotate this key? A new secret is issued (shown once) and this one stops working.") + Button(http, basePath + "/revoke", "Revoke", "Revoke this key?", "danger")
-                            : string.Empty);
-                    }
-
-                    return cells.ToArray();
-                }), "keys"));
-            if (session.IsAdmin)
-            {
-                sb.Append(Button(http, $"/ui/tenants/{Uri.EscapeDataString(id)}/keys", "Issue a new key"));
-            }
-
-            sb.Append("</section>");
+            sb.Append(LevelPages.Sections(http, session, managed, usage, now));
             if (session.IsAdmin)
             {
                 sb.Append("<section><h2>Settings</h2>").Append(SettingsForm(http, $"/ui/tenants/{Uri.EscapeDataString(id)}", managed.Settings, "Save settings")).Append("</section>");
@@ -121,6 +101,7 @@ internal static class TenantPages
         }
         else
         {
+            sb.Append(LevelPages.UsageOnly(usage));
             sb.Append("<p>This tenant comes from the YAML configuration: edit it there.</p>");
         }
 
@@ -177,12 +158,6 @@ internal static class TenantPages
         return Results.Redirect("/ui/tenants/" + Uri.EscapeDataString(id));
     }
 
-    public static Task<IResult> IssueKeyAsync(HttpContext http, string id, IGrainFactory grains, TenantDirectory directory) =>
-        KeyAsync(http, id, directory, () => grains.GetTenantRegistry().IssueKeyAsync(id), "New key");
-
-    public static Task<IResult> RotateKeyAsync(HttpContext http, string id, string keyId, IGrainFactory grains, TenantDirectory directory) =>
-        KeyAsync(http, id, directory, () => grains.GetTenantRegistry().RotateKeyAsync(id, keyId), "Rotated key");
-
     public static async Task<IResult> RevokeKeyAsync(HttpContext http, string id, string keyId, IGrainFactory grains, TenantDirectory directory)
     {
         try
@@ -220,25 +195,6 @@ internal static class TenantPages
         }
 
         return sb.Append(any ? string.Empty : "<span class=\"muted\">no budget</span>").Append("</div>").ToString();
-    }
-
-    private static async Task<IResult> KeyAsync(HttpContext http, string id, TenantDirectory directory, Func<Task<IssuedTenantKey>> issue, string title)
-    {
-        IssuedTenantKey key;
-        try
-        {
-            key = await issue();
-            await directory.RefreshAsync();
-        }
-        catch (TenantRegistryException ex)
-        {
-            return Error(http, ex.Message);
-        }
-
-        var body = $"<h1>{E(title)} for {E(id)}</h1><p role=\"status\">Copy it now: it is shown this once and stored only as a hash.</p>"
-            + $"<p><code id=\"new-key\" class=\"secret\">{E(key.Key)}</code></p><p>Key id <code>{E(key.KeyId)}</code>.</p>"
-            + $"<p><a href=\"/ui/tenants/{E(Uri.EscapeDataString(id))}\">Back to {E(id)}</a></p>";
-        return Page(http, title, body, session: http.Session());
     }
 
     private static IResult Error(HttpContext http, string message, int status = StatusCodes.Status400BadRequest) =>
