@@ -104,6 +104,12 @@ public class McpGatewayFixture : IAsyncLifetime
             {{Tenant("rpm", "    mcp: { servers: [paced] }")}}
             {{Tenant("admin", "    mcp: { servers: [toggled] }")}}
             {{Tenant("offline", "    mcp: { servers: [offline] }")}}
+            {{Tenant("loop")}}
+            {{Tenant("loopdeny")}}
+            {{Tenant("loopapprove")}}
+            {{Tenant("loopfilter")}}
+            {{Tenant("loopnarrow", "    mcp: { servers: [files], tools: [files__echo] }")}}
+            {{Tenant("looppoor", "    budgets: { usd: { lifetime: 0.005 } }")}}
             """);
         string[] common =
         [
