@@ -20,6 +20,7 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// routing, fallback, budgets, limits and the ledger are the same, and any catalog model can serve it). Responses
 /// are stored unless <c>store: false</c>, per tenant in grain storage (<see cref="IResponseStoreGrain"/>) for
 /// <see cref="ResponseStoreOptions.Retention"/>, so <c>previous_response_id</c> continues a conversation.
+/// Tools of type <c>mcp</c> naming the gateway's MCP servers are run by the gateway in the loop (<see cref="ResponsesMcpLoop"/>).
 /// Errors are in the OpenAI shape (<see cref="OpenAiErrors"/>).
 /// </summary>
 internal static class ResponsesEndpoints

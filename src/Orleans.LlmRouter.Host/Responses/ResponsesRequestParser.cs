@@ -9,8 +9,9 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// <summary>
 /// Parses a Responses API body (<c>POST /v1/responses</c>) into the one request model: <c>input</c> as a string or
 /// items (<c>message</c> with <c>input_text</c>/<c>input_image</c>/<c>output_text</c> parts, <c>function_call</c>,
-/// <c>function_call_output</c>; <c>reasoning</c> items passed back are dropped), <c>instructions</c>, function
-/// <c>tools</c>, <c>tool_choice</c>, <c>text.format</c>, <c>max_output_tokens</c>, <c>temperature</c>, <c>top_p</c>,
+/// <c>function_call_output</c>, <c>mcp_approval_request</c>, <c>mcp_call</c>, <c>mcp_approval_response</c>; <c>reasoning</c>
+/// and <c>mcp_list_tools</c> items passed back are dropped), <c>instructions</c>, function <c>tools</c> and <c>mcp</c>
+/// tools naming gateway MCP servers (<see cref="McpToolRequest"/>, run by <see cref="ResponsesMcpLoop"/>), <c>tool_choice</c>, <c>text.format</c>, <c>max_output_tokens</c>, <c>temperature</c>, <c>top_p</c>,
 /// <c>metadata</c>, <c>user</c>, <c>store</c>, <c>previous_response_id</c>, <c>stream</c>. Shape errors name the field
 /// and are 400s in the OpenAI shape; built-in tools are accepted and listed as warnings;
 /// <c>reasoning.effort</c> reaches models with the <c>reasoning</c> capability.
@@ -167,7 +168,7 @@ internal static class ResponsesRequestParser
 
         if (type == "mcp_call")
         {
-            var error = OptionalString(item, "error", $"{path}.error");
+            var error = item.TryGetProperty("error", out var e) && e.ValueKind != JsonValueKind.Null ? (e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText()) : null;
             var output = OptionalString(item, "output", $"{path}.output");
             messages.Add(new RouterMessage("tool", [ContentPart.FromText(error is null ? output ?? string.Empty : "Error: " + error)], ToolCallId: call.Id));
         }

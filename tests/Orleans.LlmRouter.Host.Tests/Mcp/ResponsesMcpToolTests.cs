@@ -172,6 +172,11 @@ public abstract class ResponsesMcpToolTests(McpGatewayFixture fixture)
         var call = Assert.Single(Items(body, "mcp_call"));
         Assert.Equal(("add", "3"), (call.GetProperty("name").GetString(), call.GetProperty("output").GetString())); // 1.5 + 1.5
 
+        // tool_choice {"type":"mcp"} picks the tool the model calls first (add, not echo, the first the server lists).
+        var (_, chosen) = await PostAsync("loopfilter", """{"model":"sim-small","input":"x","tool_choice":{"type":"mcp","server_label":"files","name":"add"},"tools":[{"type":"mcp","server_label":"files","require_approval":"never"}]}""");
+        var chosenCall = Assert.Single(Items(chosen, "mcp_call"));
+        Assert.Equal(("add", "3"), (chosenCall.GetProperty("name").GetString(), chosenCall.GetProperty("output").GetString()));
+
         // The key's allow-list (files__echo only) narrows what the request allows.
         var (_, narrow) = await PostAsync("loopnarrow", """{"model":"sim-small","input":"x","tools":[{"type":"mcp","server_label":"files","allowed_tools":["add","echo"],"require_approval":"always"}]}""");
         Assert.Equal(["echo"], Assert.Single(Items(narrow, "mcp_list_tools")).GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
