@@ -115,6 +115,7 @@ public class McpGatewayFixture : IAsyncLifetime
             {{Tenant("loopdeny")}}
             {{Tenant("loopapprove")}}
             {{Tenant("loopfilter")}}
+            {{Tenant("loopfaults", "    mcp: { servers: [faults] }")}}
             {{Tenant("loopnarrow", "    mcp: { servers: [files], tools: [files__echo] }")}}
             {{Tenant("looppoor", "    budgets: { usd: { lifetime: 0.005 } }")}}
             """);

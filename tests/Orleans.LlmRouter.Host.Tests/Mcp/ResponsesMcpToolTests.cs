@@ -213,6 +213,28 @@ public abstract class ResponsesMcpToolTests(McpGatewayFixture fixture)
     }
 
     [Fact]
+    public async Task A_server_that_fails_the_call_gives_an_mcp_call_error_the_model_reads_and_a_ledger_row()
+    {
+        fixture.Flaky.Mode = UpstreamMode.Fail;
+        try
+        {
+            var (status, body) = await PostAsync("loopfaults", """{"model":"sim-small","input":"break","tools":[{"type":"mcp","server_label":"faults","allowed_tools":["echo"],"require_approval":"never"}]}""");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("completed", body.GetProperty("status").GetString());
+            var call = Assert.Single(Items(body, "mcp_call"));
+            Assert.Equal("failed", call.GetProperty("status").GetString());
+            Assert.Contains("upstream broke", call.GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.Contains("upstream broke", body.GetProperty("output_text").GetString(), StringComparison.Ordinal);
+            var row = Assert.Single(await RowsAsync("t-loopfaults"), r => r.Kind == LedgerRecord.ToolCall);
+            Assert.Equal(("faults", "echo", false, 0m), (row.Provider, row.Model, row.Success, row.CostUsd)); // it did not answer: free
+        }
+        finally
+        {
+            fixture.Flaky.Mode = UpstreamMode.Healthy;
+        }
+    }
+
+    [Fact]
     public async Task Unusable_servers_and_streams_are_clear_OpenAI_errors()
     {
         static void AssertError(HttpStatusCode expected, string code, string? param, (HttpStatusCode Status, JsonElement Body) answer)
