@@ -85,6 +85,53 @@ internal sealed partial class McpGateway(
         return new ListToolsResult { Tools = result };
     }
 
+    /// <summary>
+    /// The tools of one server that <paramref name="access"/> allows (its own names, not namespaced), for a model call
+    /// that uses the server on <c>/v1/responses</c>. Unlike <see cref="ListToolsAsync"/>, a server that cannot be used is
+    /// an error: <see cref="McpErrorCode.InvalidParams"/> not in the catalog, <see cref="McpGatewayErrors.Forbidden"/>
+    /// outside the key's allow-list, <see cref="McpGatewayErrors.Unavailable"/> disabled, and
+    /// <see cref="McpGatewayErrors.UpstreamTimeout"/> or <see cref="McpGatewayErrors.UpstreamFailed"/> when it cannot list.
+    /// </summary>
+    public async Task<IReadOnlyList<Tool>> ServerToolsAsync(McpAccess access, string serverId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        if (!catalog.McpServers.TryGetValue(serverId, out var server))
+        {
+            throw new McpProtocolException($"Unknown MCP server '{serverId}': server_label must name an MCP server of the gateway's catalog.", McpErrorCode.InvalidParams);
+        }
+
+        if (!access.AllowsServer(serverId))
+        {
+            throw new McpProtocolException($"This key may not use MCP server '{serverId}' (it is not in its allow-list).", McpGatewayErrors.Forbidden);
+        }
+
+        if (!server.Enabled || !(await grains.GetGrain<IMcpServerGrain>(serverId).GetStatusAsync()).Enabled)
+        {
+            throw new McpProtocolException($"MCP server '{serverId}' is disabled{(server.Enabled ? string.Empty : $" ({server.DisabledReason})")}.", McpGatewayErrors.Unavailable);
+        }
+
+        IReadOnlyList<Tool> tools;
+        try
+        {
+            tools = await ServerToolsAsync(server, cancellationToken);
+        }
+        catch (McpProtocolException ex)
+        {
+            throw new McpProtocolException($"MCP server '{serverId}' could not list its tools: {ex.Message}", McpGatewayErrors.UpstreamFailed);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new McpProtocolException($"MCP server '{serverId}' did not list its tools within {server.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.", McpGatewayErrors.UpstreamTimeout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogListFailed(logger, serverId, ex.GetType().Name);
+            throw new McpProtocolException($"MCP server '{serverId}' could not list its tools ({(ex is HttpRequestException ? "it could not be reached" : "its answer was not valid MCP")}).", McpGatewayErrors.UpstreamFailed);
+        }
+
+        return tools.Where(t => McpToolNames.IsValidToolName(t.Name) && access.Allows(serverId, t.Name)).ToList();
+    }
+
     /// <summary>Forwards one tool call; see the class remarks for the governance applied.</summary>
     public async Task<CallToolResult> CallToolAsync(string tenantId, McpAccess access, CallToolRequestParams call, CancellationToken cancellationToken)
     {

@@ -19,4 +19,16 @@ internal sealed record ParsedResponsesRequest(ChatRequest Template, string Model
     public bool ParallelToolCalls { get; init; } = true;
 
     public string? ReasoningEffort { get; init; }
+
+    /// <summary>The <c>{"type":"mcp"}</c> tools: gateway MCP servers the gateway runs in the loop for the model.</summary>
+    public IReadOnlyList<McpToolRequest> McpTools { get; init; } = [];
+
+    /// <summary>The <c>mcp_approval_response</c> input items, in order.</summary>
+    public IReadOnlyList<McpApprovalDecision> McpApprovals { get; init; } = [];
+
+    /// <summary>
+    /// <c>tool_choice</c> <c>{"type":"mcp","server_label","name"}</c>: the namespaced tool (<c>server__tool</c>) the model
+    /// must call first, or <c>required</c> without a name; applied to the first model turn only.
+    /// </summary>
+    public string? McpToolChoice { get; init; }
 }

@@ -7,6 +7,7 @@ using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Hosting;
 using Orleans.LlmRouter.Grains.Routing;
 using Orleans.LlmRouter.Host.Auth;
+using Orleans.LlmRouter.Host.Mcp;
 using Orleans.LlmRouter.Host.OpenAi;
 using Orleans.LlmRouter.Host.Surfaces;
 
@@ -19,6 +20,7 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// routing, fallback, budgets, limits and the ledger are the same, and any catalog model can serve it). Responses
 /// are stored unless <c>store: false</c>, per tenant in grain storage (<see cref="IResponseStoreGrain"/>) for
 /// <see cref="ResponseStoreOptions.Retention"/>, so <c>previous_response_id</c> continues a conversation.
+/// Tools of type <c>mcp</c> naming the gateway's MCP servers are run by the gateway in the loop (<see cref="ResponsesMcpLoop"/>).
 /// Errors are in the OpenAI shape (<see cref="OpenAiErrors"/>).
 /// </summary>
 internal static class ResponsesEndpoints
@@ -38,28 +40,40 @@ internal static class ResponsesEndpoints
         var tenant = http.Tenant();
         ParsedResponsesRequest parsed;
         RouterContext context;
-        IReadOnlyList<RouterMessage> history;
+        List<RouterMessage> conversation;
         ChatRequest request;
+        bool mcp;
         try
         {
             using var doc = await ChatCompletionsEndpoints.ReadJsonAsync(http);
             parsed = ResponsesRequestParser.Parse(doc.RootElement);
-            history = [];
+            conversation = [];
             if (parsed.PreviousResponseId is { } previousId)
             {
                 var previous = await grains.GetStoredResponse(tenant.Id, previousId).GetAsync()
                     ?? throw new SurfaceNotFoundException("previous_response_id", $"Previous response with id '{previousId}' not found.");
-                history = ResponseConversation.Read(previous.ConversationJson);
+                conversation.AddRange(ResponseConversation.Read(previous.ConversationJson));
             }
 
-            var messages = new List<RouterMessage>(history.Count + parsed.Template.Messages.Count + 1);
+            conversation.AddRange(parsed.Template.Messages);
+            mcp = parsed.McpTools.Count > 0 || parsed.McpApprovals.Count > 0;
+            if (mcp && parsed.Stream)
+            {
+                throw new InvalidRequestException("stream", "stream: true is not supported with tools of type 'mcp' (or mcp_approval_response items) by this gateway yet; send the request without stream.");
+            }
+
+            if (!mcp)
+            {
+                ResponsesMcpLoop.CloseUnanswered(conversation); // approval requests of a previous response the client did not answer
+            }
+
+            var messages = new List<RouterMessage>(conversation.Count + 1);
             if (parsed.Instructions is { Length: > 0 } instructions)
             {
                 messages.Add(RouterMessage.FromText("system", instructions));
             }
 
-            messages.AddRange(history);
-            messages.AddRange(parsed.Template.Messages);
+            messages.AddRange(conversation);
             request = parsed.Template with { Messages = messages };
             RequestLimits.Validate(request, limits.Value);
             context = RoutingHeaders.From(http, tenant, parsed.Model, parsed.Template.User);
@@ -72,9 +86,15 @@ internal static class ResponsesEndpoints
 
         var id = "resp_" + context.RequestId;
         var createdAt = clock.UtcNow;
-        Func<string, RouterMessage, Task> keep = (json, output) => parsed.Store
-            ? grains.GetStoredResponse(tenant.Id, id).PutAsync(new StoredResponse(json, ResponseConversation.Write([.. history, .. parsed.Template.Messages, output]), createdAt, createdAt + store.Value.Retention))
+        Func<string, IReadOnlyList<RouterMessage>, Task> keep = (json, stored) => parsed.Store
+            ? grains.GetStoredResponse(tenant.Id, id).PutAsync(new StoredResponse(json, ResponseConversation.Write(stored), createdAt, createdAt + store.Value.Retention))
             : Task.CompletedTask;
+        if (mcp)
+        {
+            await CreateWithMcpAsync(http, calls, parsed, request, conversation, context, id, createdAt, keep, started);
+            return;
+        }
+
         using var call = calls.Begin(context, http.RequestAborted);
         try
         {
@@ -85,7 +105,7 @@ internal static class ResponsesEndpoints
                 RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(stream.First?.Provider ?? string.Empty, stream.First?.Deployment), model, null, 1, started, 0);
                 RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, model);
                 var snapshot = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), "in_progress", model, parsed);
-                await TypedResults.ServerSentEvents(Events(stream, snapshot, context.RequestId, keep, http.RequestAborted)).ExecuteAsync(http);
+                await TypedResults.ServerSentEvents(Events(stream, snapshot, context.RequestId, conversation, keep, http.RequestAborted)).ExecuteAsync(http);
                 return;
             }
 
@@ -98,7 +118,7 @@ internal static class ResponsesEndpoints
                 IncompleteReason = reason,
             };
             var json = SurfaceJson.Text(done, ResponsesWriter.WriteResponse);
-            await keep(json, completion.Message);
+            await keep(json, [.. conversation, completion.Message]);
             RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
             RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, completion.Model);
             http.Response.ContentType = "application/json";
@@ -115,6 +135,61 @@ internal static class ResponsesEndpoints
     }
 
     /// <summary>
+    /// A request with tools of type <c>mcp</c> (or answers to approval requests): <see cref="ResponsesMcpLoop"/> runs the
+    /// gateway's MCP tools in the loop, each model turn one router call (its own request id, so its own ledger row:
+    /// <c>{id}</c>, then <c>{id}-1</c>, <c>{id}-2</c>…), each tool call a ledger row <c>kind = tool_call</c> through
+    /// <see cref="McpGateway"/>. The routing headers name the last turn's model; cost and attempts are the turns' sums.
+    /// </summary>
+    private static async Task CreateWithMcpAsync(
+        HttpContext http, RouterCalls calls, ParsedResponsesRequest parsed, ChatRequest request, List<RouterMessage> conversation, RouterContext context,
+        string id, DateTimeOffset createdAt, Func<string, IReadOnlyList<RouterMessage>, Task> keep, long started)
+    {
+        var lost = false;
+        try
+        {
+            var gateway = http.RequestServices.GetRequiredService<McpGateway>();
+            var outcome = await ResponsesMcpLoop.RunAsync(parsed, request, http.Tenant(), conversation, context.RequestId, gateway, async (turn, round) =>
+            {
+                using var call = calls.Begin(round == 0 ? context : context with { RequestId = $"{context.RequestId}-{round}" }, http.RequestAborted);
+                try
+                {
+                    return await call.InvokeAsync((router, ctx, ct) => router.CompleteAsync(turn, ctx, ct));
+                }
+                catch (Exception)
+                {
+                    lost = call.Lost;
+                    throw;
+                }
+            }, http.RequestAborted);
+            var last = outcome.Last;
+            var done = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), outcome.Status, last.Model, parsed)
+            {
+                Output = outcome.Output,
+                Usage = outcome.Usage,
+                IncompleteReason = outcome.IncompleteReason,
+            };
+            var json = SurfaceJson.Text(done, ResponsesWriter.WriteResponse);
+            await keep(json, outcome.Conversation);
+            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(last.Provider, last.Deployment), last.Model, outcome.CostUsd, outcome.Attempts, started, outcome.UpstreamMs);
+            RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, last.Model);
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(json, http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; the upstream call (model or tool) was cancelled with it.
+        }
+        catch (McpToolsRefusedException refused)
+        {
+            await OpenAiErrors.WriteAsync(http, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+        }
+        catch (Exception ex) when (OpenAiErrors.Maps(ex, lost))
+        {
+            await OpenAiErrors.WriteExceptionAsync(http, ex, lost);
+        }
+    }
+
+    /// <summary>
     /// The typed events of a Responses stream: <c>response.created</c>, <c>response.in_progress</c>; per output item
     /// <c>response.output_item.added</c>, then for a message <c>response.content_part.added</c>,
     /// <c>response.output_text.delta</c>…, <c>response.output_text.done</c>, <c>response.content_part.done</c>, and for a
@@ -122,7 +197,7 @@ internal static class ResponsesEndpoints
     /// <c>response.completed</c> (or <c>response.incomplete</c>) with usage. An upstream failure after the first event is
     /// <c>response.failed</c>; a node lost mid-stream an <c>error</c> event.
     /// </summary>
-    private static async IAsyncEnumerable<SseItem<string>> Events(RoutedStream stream, ResponseSnapshot snapshot, string requestId, Func<string, RouterMessage, Task> keep, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> Events(RoutedStream stream, ResponseSnapshot snapshot, string requestId, IReadOnlyList<RouterMessage> conversation, Func<string, IReadOnlyList<RouterMessage>, Task> keep, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var events = new ResponseStreamEvents();
         yield return events.Response("response.created", snapshot);
@@ -203,7 +278,7 @@ internal static class ResponsesEndpoints
         var (status, reason) = ResponseSnapshot.StatusOf(finish);
         var done = snapshot with { Status = status, Output = output, Usage = usage, IncompleteReason = reason };
         var message = new RouterMessage("assistant", allText.Length > 0 ? [ContentPart.FromText(allText.ToString())] : [], ToolCalls: calls.Count > 0 ? calls : null);
-        await keep(SurfaceJson.Text(done, ResponsesWriter.WriteResponse), message);
+        await keep(SurfaceJson.Text(done, ResponsesWriter.WriteResponse), [.. conversation, message]);
         yield return events.Response(status == "incomplete" ? "response.incomplete" : "response.completed", done);
     }
 

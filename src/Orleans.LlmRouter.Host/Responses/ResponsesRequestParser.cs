@@ -9,8 +9,9 @@ namespace Orleans.LlmRouter.Host.Responses;
 /// <summary>
 /// Parses a Responses API body (<c>POST /v1/responses</c>) into the one request model: <c>input</c> as a string or
 /// items (<c>message</c> with <c>input_text</c>/<c>input_image</c>/<c>output_text</c> parts, <c>function_call</c>,
-/// <c>function_call_output</c>; <c>reasoning</c> items passed back are dropped), <c>instructions</c>, function
-/// <c>tools</c>, <c>tool_choice</c>, <c>text.format</c>, <c>max_output_tokens</c>, <c>temperature</c>, <c>top_p</c>,
+/// <c>function_call_output</c>, <c>mcp_approval_request</c>, <c>mcp_call</c>, <c>mcp_approval_response</c>; <c>reasoning</c>
+/// and <c>mcp_list_tools</c> items passed back are dropped), <c>instructions</c>, function <c>tools</c> and <c>mcp</c>
+/// tools naming gateway MCP servers (<see cref="McpToolRequest"/>, run by <see cref="ResponsesMcpLoop"/>), <c>tool_choice</c>, <c>text.format</c>, <c>max_output_tokens</c>, <c>temperature</c>, <c>top_p</c>,
 /// <c>metadata</c>, <c>user</c>, <c>store</c>, <c>previous_response_id</c>, <c>stream</c>. Shape errors name the field
 /// and are 400s in the OpenAI shape; built-in tools are accepted and listed as warnings;
 /// <c>reasoning.effort</c> reaches models with the <c>reasoning</c> capability.
@@ -26,9 +27,10 @@ internal static class ResponsesRequestParser
 
         var warnings = new List<string>();
         var model = OptionalString(root, "model", "model") ?? throw new InvalidRequestException("model", "Missing required parameter: 'model'.");
-        var messages = ParseInput(root);
+        var approvals = new List<McpApprovalDecision>();
+        var messages = ParseInput(root, approvals);
         var previous = OptionalString(root, "previous_response_id", "previous_response_id");
-        if (messages.Count == 0 && previous is null)
+        if (messages.Count == 0 && approvals.Count == 0 && previous is null)
         {
             throw new InvalidRequestException("input", "Missing required parameter: 'input'.");
         }
@@ -43,14 +45,15 @@ internal static class ResponsesRequestParser
             }
         }
 
+        var mcpTools = new List<McpToolRequest>();
         var template = new ChatRequest(messages)
         {
             Temperature = OptionalNumber(root, "temperature", 0, 2),
             TopP = OptionalNumber(root, "top_p", 0, 1),
             MaxOutputTokens = OptionalInt(root, "max_output_tokens", 1),
             ResponseFormat = ParseTextFormat(root),
-            Tools = ParseTools(root, warnings),
-            ToolChoice = ParseToolChoice(root, warnings),
+            Tools = ParseTools(root, warnings, mcpTools),
+            ToolChoice = ParseToolChoice(root, warnings, out var mcpChoice),
             User = OptionalString(root, "user", "user") ?? OptionalString(root, "safety_identifier", "safety_identifier"),
             Metadata = Surfaces.SurfaceJson.Metadata(root),
             ReasoningEffort = effort,
@@ -63,10 +66,13 @@ internal static class ResponsesRequestParser
             Store = OptionalBool(root, "store", "store") ?? true,
             ParallelToolCalls = OptionalBool(root, "parallel_tool_calls", "parallel_tool_calls") ?? true,
             ReasoningEffort = effort,
+            McpTools = mcpTools,
+            McpApprovals = approvals,
+            McpToolChoice = mcpChoice is null ? null : ValidateMcpChoice(mcpChoice, mcpTools),
         };
     }
 
-    private static List<RouterMessage> ParseInput(JsonElement root)
+    private static List<RouterMessage> ParseInput(JsonElement root, List<McpApprovalDecision> approvals)
     {
         var messages = new List<RouterMessage>();
         if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
@@ -122,14 +128,50 @@ internal static class ResponsesRequestParser
                     var callId = OptionalString(item, "call_id", $"{path}.call_id") ?? throw new InvalidRequestException($"{path}.call_id", $"Missing required parameter: '{path}.call_id'.");
                     messages.Add(new RouterMessage("tool", [ContentPart.FromText(OutputText(item, path))], ToolCallId: callId));
                     break;
-                case "reasoning":
-                    break; // passed back by clients that keep the conversation themselves; not forwarded
+                case "reasoning" or "mcp_list_tools":
+                    break; // passed back by clients that keep the conversation themselves; not forwarded (MCP tools are listed again)
+                case "mcp_approval_request" or "mcp_call":
+                    ParseMcpItem(item, path, type, messages);
+                    break;
+                case "mcp_approval_response":
+                    approvals.Add(new McpApprovalDecision(
+                        OptionalString(item, "approval_request_id", $"{path}.approval_request_id") ?? throw new InvalidRequestException($"{path}.approval_request_id", $"Missing required parameter: '{path}.approval_request_id'."),
+                        OptionalBool(item, "approve", $"{path}.approve") ?? throw new InvalidRequestException($"{path}.approve", $"Missing required parameter: '{path}.approve'."),
+                        OptionalString(item, "reason", $"{path}.reason"),
+                        path));
+                    break;
                 case var other:
-                    throw new InvalidRequestException($"{path}.type", $"Invalid input item type '{other}' at '{path}': expected message, function_call, function_call_output or reasoning.");
+                    throw new InvalidRequestException($"{path}.type", $"Invalid input item type '{other}' at '{path}': expected message, function_call, function_call_output, reasoning, mcp_list_tools, mcp_approval_request, mcp_approval_response or mcp_call.");
             }
         }
 
         return messages;
+    }
+
+    /// <summary>
+    /// An <c>mcp_approval_request</c> or <c>mcp_call</c> passed back inline: the model's call of <c>server__tool</c> (its id
+    /// the item's), and for a call its output or error as the tool's result, as a previous response stored them.
+    /// </summary>
+    private static void ParseMcpItem(JsonElement item, string path, string type, List<RouterMessage> messages)
+    {
+        string Required(string name) => OptionalString(item, name, $"{path}.{name}") ?? throw new InvalidRequestException($"{path}.{name}", $"Missing required parameter: '{path}.{name}'.");
+        var call = new ToolCall(Required("id"), Core.Mcp.McpToolNames.Namespaced(Required("server_label"), Required("name")), OptionalString(item, "arguments", $"{path}.arguments") ?? "{}");
+        if (messages.Count > 0 && messages[^1].Role == "assistant")
+        {
+            var last = messages[^1];
+            messages[^1] = last with { ToolCalls = [.. last.ToolCalls ?? [], call] };
+        }
+        else
+        {
+            messages.Add(new RouterMessage("assistant", [], ToolCalls: [call]));
+        }
+
+        if (type == "mcp_call")
+        {
+            var error = item.TryGetProperty("error", out var e) && e.ValueKind != JsonValueKind.Null ? (e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText()) : null;
+            var output = OptionalString(item, "output", $"{path}.output");
+            messages.Add(new RouterMessage("tool", [ContentPart.FromText(error is null ? output ?? string.Empty : "Error: " + error)], ToolCallId: call.Id));
+        }
     }
 
     private static string OutputText(JsonElement item, string path)
@@ -263,7 +305,7 @@ internal static class ResponsesRequestParser
         }
     }
 
-    private static List<ToolDefinition>? ParseTools(JsonElement root, List<string> warnings)
+    private static List<ToolDefinition>? ParseTools(JsonElement root, List<string> warnings, List<McpToolRequest> mcpTools)
     {
         if (!root.TryGetProperty("tools", out var tools) || tools.ValueKind == JsonValueKind.Null)
         {
@@ -281,6 +323,18 @@ internal static class ResponsesRequestParser
         {
             var path = $"tools[{i++}]";
             var type = t.ValueKind == JsonValueKind.Object ? OptionalString(t, "type", $"{path}.type") : null;
+            if (type == "mcp")
+            {
+                var mcp = ParseMcpTool(t, path, warnings);
+                if (mcpTools.Any(m => m.ServerLabel == mcp.ServerLabel))
+                {
+                    throw new InvalidRequestException($"{path}.server_label", $"MCP server '{mcp.ServerLabel}' is named by more than one tool ('{path}').");
+                }
+
+                mcpTools.Add(mcp);
+                continue;
+            }
+
             if (type != "function")
             {
                 if (type is null)
@@ -305,8 +359,88 @@ internal static class ResponsesRequestParser
         return list.Count == 0 ? null : list;
     }
 
-    private static string? ParseToolChoice(JsonElement root, List<string> warnings)
+    /// <summary>
+    /// A <c>{"type":"mcp"}</c> tool: <c>server_label</c> names a server of the gateway's catalog. The gateway reaches only
+    /// its catalog's servers, with their own keys: a <c>server_url</c>, <c>headers</c>, <c>authorization</c> or
+    /// <c>connector_id</c> of the caller is ignored, with a warning.
+    /// </summary>
+    private static McpToolRequest ParseMcpTool(JsonElement t, string path, List<string> warnings)
     {
+        var label = OptionalString(t, "server_label", $"{path}.server_label") ?? throw new InvalidRequestException($"{path}.server_label", $"Missing required parameter: '{path}.server_label'.");
+        foreach (var ignored in (ReadOnlySpan<string>)["server_url", "headers", "authorization", "connector_id"])
+        {
+            if (t.TryGetProperty(ignored, out var v) && v.ValueKind != JsonValueKind.Null)
+            {
+                warnings.Add($"{path}.{ignored} was ignored: the gateway calls its own MCP server '{label}' (server_label) with the catalog's key");
+            }
+        }
+
+        IReadOnlySet<string>? allowed = null;
+        var readOnly = false;
+        if (t.TryGetProperty("allowed_tools", out var at) && at.ValueKind != JsonValueKind.Null)
+        {
+            switch (at.ValueKind)
+            {
+                case JsonValueKind.Array:
+                    allowed = Names(at, $"{path}.allowed_tools");
+                    break;
+                case JsonValueKind.Object:
+                    allowed = at.TryGetProperty("tool_names", out var names) && names.ValueKind != JsonValueKind.Null ? Names(names, $"{path}.allowed_tools.tool_names") : null;
+                    readOnly = OptionalBool(at, "read_only", $"{path}.allowed_tools.read_only") ?? false;
+                    break;
+                default:
+                    throw new InvalidRequestException($"{path}.allowed_tools", $"'{path}.allowed_tools' must be an array of tool names or {{\"tool_names\":[...],\"read_only\":...}}.");
+            }
+        }
+
+        var approval = McpApprovalPolicy.AlwaysRequired;
+        if (t.TryGetProperty("require_approval", out var ra) && ra.ValueKind != JsonValueKind.Null)
+        {
+            approval = ra.ValueKind switch
+            {
+                JsonValueKind.String when ra.GetString() == "always" => McpApprovalPolicy.AlwaysRequired,
+                JsonValueKind.String when ra.GetString() == "never" => McpApprovalPolicy.NeverRequired,
+                JsonValueKind.Object => new McpApprovalPolicy(true, Filter(ra, "always", path), Filter(ra, "never", path)),
+                _ => throw new InvalidRequestException($"{path}.require_approval", $"'{path}.require_approval' must be \"always\", \"never\" or {{\"always\":{{\"tool_names\":[...]}},\"never\":{{\"tool_names\":[...]}}}}."),
+            };
+        }
+
+        return new McpToolRequest(label, allowed, readOnly, approval, path);
+
+        static IReadOnlySet<string> Filter(JsonElement policy, string name, string path)
+        {
+            if (!policy.TryGetProperty(name, out var f) || f.ValueKind == JsonValueKind.Null)
+            {
+                return new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            return f.ValueKind == JsonValueKind.Object && f.TryGetProperty("tool_names", out var names)
+                ? Names(names, $"{path}.require_approval.{name}.tool_names")
+                : throw new InvalidRequestException($"{path}.require_approval.{name}", $"'{path}.require_approval.{name}' must be {{\"tool_names\":[...]}}.");
+        }
+    }
+
+    private static HashSet<string> Names(JsonElement array, string path)
+    {
+        if (array.ValueKind != JsonValueKind.Array || array.EnumerateArray().Any(n => n.ValueKind != JsonValueKind.String))
+        {
+            throw new InvalidRequestException(path, $"'{path}' must be an array of tool names.");
+        }
+
+        return array.EnumerateArray().Select(n => n.GetString()!).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static string ValidateMcpChoice(string choice, List<McpToolRequest> mcpTools)
+    {
+        var label = Core.Mcp.McpToolNames.TrySplit(choice, out var server, out _) ? server : choice;
+        return mcpTools.Any(m => m.ServerLabel == label)
+            ? (choice == label ? "required" : choice)
+            : throw new InvalidRequestException("tool_choice.server_label", $"tool_choice names MCP server '{label}', which no tool of type 'mcp' names.");
+    }
+
+    private static string? ParseToolChoice(JsonElement root, List<string> warnings, out string? mcpChoice)
+    {
+        mcpChoice = null;
         if (!root.TryGetProperty("tool_choice", out var tc) || tc.ValueKind == JsonValueKind.Null)
         {
             return null;
@@ -323,6 +457,14 @@ internal static class ResponsesRequestParser
             if (type == "function")
             {
                 return OptionalString(tc, "name", "tool_choice.name") ?? throw new InvalidRequestException("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
+            }
+
+            if (type == "mcp")
+            {
+                var label = OptionalString(tc, "server_label", "tool_choice.server_label") ?? throw new InvalidRequestException("tool_choice.server_label", "Missing required parameter: 'tool_choice.server_label'.");
+                var name = OptionalString(tc, "name", "tool_choice.name");
+                mcpChoice = name is null ? label : Core.Mcp.McpToolNames.Namespaced(label, name);
+                return "auto";
             }
 
             if (type is not null)

@@ -102,6 +102,52 @@ internal static class ResponsesWriter
         }
 
         w.WriteStartArray("tools");
+        foreach (var mcp in q.McpTools)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "mcp");
+            w.WriteString("server_label", mcp.ServerLabel);
+            if (mcp.AllowedTools is { } allowed)
+            {
+                w.WriteStartArray("allowed_tools");
+                foreach (var name in allowed.Order(StringComparer.Ordinal))
+                {
+                    w.WriteStringValue(name);
+                }
+
+                w.WriteEndArray();
+            }
+            else
+            {
+                w.WriteNull("allowed_tools");
+            }
+
+            if (mcp.Approval == McpApprovalPolicy.AlwaysRequired || mcp.Approval == McpApprovalPolicy.NeverRequired)
+            {
+                w.WriteString("require_approval", mcp.Approval.Default ? "always" : "never");
+            }
+            else
+            {
+                w.WriteStartObject("require_approval");
+                foreach (var (name, set) in new[] { ("always", mcp.Approval.Always), ("never", mcp.Approval.Never) })
+                {
+                    w.WriteStartObject(name);
+                    w.WriteStartArray("tool_names");
+                    foreach (var tool in set.Order(StringComparer.Ordinal))
+                    {
+                        w.WriteStringValue(tool);
+                    }
+
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        }
+
         foreach (var tool in t.Tools ?? [])
         {
             w.WriteStartObject();
@@ -140,6 +186,12 @@ internal static class ResponsesWriter
     /// <summary>An output item; <paramref name="done"/> false writes it as just added (empty, in progress).</summary>
     public static void WriteItem(Utf8JsonWriter w, ResponseOutputItem item, bool done)
     {
+        if (item.Mcp is { } mcp)
+        {
+            WriteMcpItem(w, item.Id, mcp);
+            return;
+        }
+
         w.WriteStartObject();
         if (item.Call is { } call)
         {
@@ -164,6 +216,49 @@ internal static class ResponsesWriter
         }
 
         w.WriteString("status", done ? "completed" : "in_progress");
+        w.WriteEndObject();
+    }
+
+    /// <summary>An MCP output item (<see cref="McpOutput"/>) in OpenAI's shape.</summary>
+    public static void WriteMcpItem(Utf8JsonWriter w, string id, McpOutput m)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", m.Type);
+        w.WriteString("id", id);
+        w.WriteString("server_label", m.ServerLabel);
+        switch (m.Type)
+        {
+            case McpOutput.ListTools:
+                w.WriteStartArray("tools");
+                foreach (var tool in m.Tools ?? [])
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", tool.Name);
+                    WriteNullable(w, "description", tool.Description);
+                    w.WritePropertyName("input_schema");
+                    w.WriteRawValue(tool.InputSchemaJson, skipInputValidation: true);
+                    w.WritePropertyName("annotations");
+                    w.WriteRawValue(tool.AnnotationsJson ?? "null", skipInputValidation: true);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                WriteNullable(w, "error", m.Error);
+                break;
+            case McpOutput.Call:
+                w.WriteString("name", m.Name);
+                w.WriteString("arguments", m.Arguments);
+                WriteNullable(w, "output", m.Output);
+                WriteNullable(w, "error", m.Error);
+                WriteNullable(w, "approval_request_id", m.ApprovalRequestId);
+                w.WriteString("status", m.Error is null ? "completed" : "failed");
+                break;
+            default:
+                w.WriteString("name", m.Name);
+                w.WriteString("arguments", m.Arguments);
+                break;
+        }
+
         w.WriteEndObject();
     }
 

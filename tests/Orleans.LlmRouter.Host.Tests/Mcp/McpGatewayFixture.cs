@@ -60,6 +60,13 @@ public class McpGatewayFixture : IAsyncLifetime
             File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
         }
 
+        // The simulated models wait on the router's clock, which is fake here: no simulated latency, so the model
+        // turns of /v1/responses calls with mcp tools (ResponsesMcpToolTests) answer without the clock moving.
+        var providers = Path.Combine(dir, "providers.yaml");
+        var text = File.ReadAllText(providers);
+        var instant = System.Text.RegularExpressions.Regex.Replace(text, @"\b(latency_ms|time_to_first_token_ms|chunk_delay_ms): *\d+", "$1: 0");
+        File.WriteAllText(providers, instant != text ? instant : throw new InvalidOperationException("The shipped simulated provider has no latency options to zero; update McpGatewayFixture."));
+
         string Tenant(string name, string extra = "") => $$"""
               - id: t-{{name}}
                 key_hashes: ["{{Hash(KeyOf(name))}}"]
@@ -104,6 +111,13 @@ public class McpGatewayFixture : IAsyncLifetime
             {{Tenant("rpm", "    mcp: { servers: [paced] }")}}
             {{Tenant("admin", "    mcp: { servers: [toggled] }")}}
             {{Tenant("offline", "    mcp: { servers: [offline] }")}}
+            {{Tenant("loop")}}
+            {{Tenant("loopdeny")}}
+            {{Tenant("loopapprove")}}
+            {{Tenant("loopfilter")}}
+            {{Tenant("loopfaults", "    mcp: { servers: [faults] }")}}
+            {{Tenant("loopnarrow", "    mcp: { servers: [files], tools: [files__echo] }")}}
+            {{Tenant("looppoor", "    budgets: { usd: { lifetime: 0.005 } }")}}
             """);
         string[] common =
         [
