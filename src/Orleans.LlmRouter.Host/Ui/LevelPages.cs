@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Primitives;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Tenants;
 using static Orleans.LlmRouter.Host.Ui.Html;
@@ -470,63 +469,30 @@ internal static class LevelPages
     private static bool TryRead(IFormCollection form, LevelSettings existing, out LevelSettings settings, out string error)
     {
         settings = existing;
-        var errors = new List<string>();
-        decimal? Dec(string name)
-        {
-            var v = form[name].ToString().Trim();
-            if (v.Length == 0)
-            {
-                return null;
-            }
-
-            if (decimal.TryParse(v, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) && d >= 0)
-            {
-                return d;
-            }
-
-            errors.Add($"{name} must be a non-negative number.");
-            return null;
-        }
-
-        long? Whole(string name, long max)
-        {
-            if (Dec(name) is not { } d)
-            {
-                return null;
-            }
-
-            if (d == decimal.Truncate(d) && d <= max)
-            {
-                return (long)d;
-            }
-
-            errors.Add($"{name} must be a whole number.");
-            return null;
-        }
-
-        static List<string> List(StringValues v) => v.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var f = new FormReader(form);
+        var errors = f.Errors;
         var result = existing with
         {
             Budgets = existing.Budgets with
             {
-                DailyUsd = Dec("dailyUsd"),
-                MonthlyUsd = Dec("monthlyUsd"),
-                LifetimeUsd = Dec("lifetimeUsd"),
-                DailyTokens = Whole("dailyTokens", long.MaxValue),
-                MonthlyTokens = Whole("monthlyTokens", long.MaxValue),
-                LifetimeTokens = Whole("lifetimeTokens", long.MaxValue),
+                DailyUsd = f.Decimal("dailyUsd"),
+                MonthlyUsd = f.Decimal("monthlyUsd"),
+                LifetimeUsd = f.Decimal("lifetimeUsd"),
+                DailyTokens = f.Whole("dailyTokens"),
+                MonthlyTokens = f.Whole("monthlyTokens"),
+                LifetimeTokens = f.Whole("lifetimeTokens"),
             },
-            RequestsPerMinute = (int?)Whole("requestsPerMinute", int.MaxValue),
-            TokensPerMinute = Whole("tokensPerMinute", long.MaxValue),
-            AllowedModels = List(form["allowedModels"]),
-            AllowedActions = List(form["allowedActions"]),
-            SoftAlertThreshold = Dec("softAlertThreshold"),
-            AlertWebhook = form["alertWebhook"].ToString().Trim() is { Length: > 0 } w ? w : null,
+            RequestsPerMinute = (int?)f.Whole("requestsPerMinute", int.MaxValue),
+            TokensPerMinute = f.Whole("tokensPerMinute"),
+            AllowedModels = f.List("allowedModels"),
+            AllowedActions = f.List("allowedActions"),
+            SoftAlertThreshold = f.Decimal("softAlertThreshold"),
+            AlertWebhook = f.Text("alertWebhook"),
         };
         if (result is KeySettings key)
         {
             DateTimeOffset? expires = null;
-            if (form["expiresAt"].ToString().Trim() is { Length: > 0 } text)
+            if (f.Text("expiresAt") is { } text)
             {
                 if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
                 {
@@ -540,8 +506,8 @@ internal static class LevelPages
 
             result = key with
             {
-                Project = form["project"].ToString().Trim() is { Length: > 0 } p ? p : null,
-                Label = form["label"].ToString().Trim() is { Length: > 0 } l ? l : null,
+                Project = f.Text("project"),
+                Label = f.Text("label"),
                 ExpiresAt = expires,
             };
         }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Primitives;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Grains.Tenants;
 using Orleans.LlmRouter.Ledger;
@@ -228,52 +227,27 @@ internal static class TenantPages
     {
         settings = existing;
         error = string.Empty;
-        var errors = new List<string>();
-        decimal? Dec(string name)
-        {
-            var v = form[name].ToString().Trim();
-            if (v.Length == 0)
-            {
-                return null;
-            }
-
-            if (decimal.TryParse(v, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) && d >= 0)
-            {
-                return d;
-            }
-
-            errors.Add($"{name} must be a non-negative number.");
-            return null;
-        }
-
-        long? Long(string name) => Dec(name) is { } d ? (d == decimal.Truncate(d) && d <= long.MaxValue ? (long)d : Fail(name)) : null;
-        long? Fail(string name)
-        {
-            errors.Add($"{name} must be a whole number.");
-            return null;
-        }
-
-        static List<string> List(StringValues v) => v.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        var rpm = Long("requestsPerMinute");
+        var f = new FormReader(form);
         var result = existing with
         {
-            Name = form["name"].ToString().Trim() is { Length: > 0 } n ? n : null,
+            Name = f.Text("name"),
             Budgets = existing.Budgets with
             {
-                DailyUsd = Dec("dailyUsd"),
-                MonthlyUsd = Dec("monthlyUsd"),
-                LifetimeUsd = Dec("lifetimeUsd"),
-                DailyTokens = Long("dailyTokens"),
-                MonthlyTokens = Long("monthlyTokens"),
-                LifetimeTokens = Long("lifetimeTokens"),
+                DailyUsd = f.Decimal("dailyUsd"),
+                MonthlyUsd = f.Decimal("monthlyUsd"),
+                LifetimeUsd = f.Decimal("lifetimeUsd"),
+                DailyTokens = f.Whole("dailyTokens"),
+                MonthlyTokens = f.Whole("monthlyTokens"),
+                LifetimeTokens = f.Whole("lifetimeTokens"),
             },
-            RequestsPerMinute = rpm is > int.MaxValue ? (int?)Fail("requestsPerMinute") : (int?)rpm,
-            TokensPerMinute = Long("tokensPerMinute"),
-            AllowedModels = List(form["allowedModels"]),
-            AllowedActions = List(form["allowedActions"]),
-            SoftAlertThreshold = Dec("softAlertThreshold") ?? 0.8m,
-            AlertWebhook = form["alertWebhook"].ToString().Trim() is { Length: > 0 } w ? w : null,
+            RequestsPerMinute = (int?)f.Whole("requestsPerMinute", int.MaxValue),
+            TokensPerMinute = f.Whole("tokensPerMinute"),
+            AllowedModels = f.List("allowedModels"),
+            AllowedActions = f.List("allowedActions"),
+            SoftAlertThreshold = f.Decimal("softAlertThreshold") ?? 0.8m,
+            AlertWebhook = f.Text("alertWebhook"),
         };
+        var errors = f.Errors;
         if (errors.Count > 0)
         {
             error = string.Join(" ", errors);
