@@ -7,7 +7,7 @@ internal static class ActionParser
 {
     public static ActionDefinition? Parse(YamlNodeReader r, YamlMappingNode map, List<CatalogLoader.ChainRef> chainRefs)
     {
-        r.CheckKeys(map, "an action", "name", "description", "requires", "strategies");
+        r.CheckKeys(map, "an action", "name", "description", "requires", "strategies", "cache");
         var name = r.String(map, "name", "an action", required: true);
         var what = name is null ? "an action" : $"action '{name}'";
         var requires = ModelParser.Capabilities(r, r.StringList(map, "requires", what), what);
@@ -43,12 +43,13 @@ internal static class ActionParser
             strategies[strategy] = chain.Select(c => c.Value).Distinct(StringComparer.Ordinal).ToList();
         }
 
+        var cache = CacheParser.Parse(r, map, what, tenant: false);
         if (name is null)
         {
             return null;
         }
 
-        var action = new ActionDefinition(name, r.String(map, "description", what), requires, strategies, r.At(map));
+        var action = new ActionDefinition(name, r.String(map, "description", what), requires, strategies, r.At(map)) { Cache = cache };
         chainRefs.AddRange(pending.Select(p => new CatalogLoader.ChainRef(action, p.Strategy, p.Model, r.At(p.Node))));
         return action;
     }

@@ -9,7 +9,7 @@ internal static partial class TenantParser
 {
     public static TenantDefinition? Parse(YamlNodeReader r, YamlMappingNode map, List<Mcp.McpServerParser.McpRef> mcpRefs)
     {
-        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook", "mcp", "projects", "keys", "end_users");
+        r.CheckKeys(map, "a tenant", "id", "name", "key_hashes", "budgets", "limits", "allowed_models", "allowed_actions", "soft_alert_threshold", "time_zone", "alert_webhook", "mcp", "projects", "keys", "end_users", "cache");
         var id = r.String(map, "id", "a tenant", required: true);
         var what = id is null ? "a tenant" : $"tenant '{id}'";
         var keys = new List<string>();
@@ -48,12 +48,13 @@ internal static partial class TenantParser
         var models = r.StringList(map, "allowed_models", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
         var actions = r.StringList(map, "allowed_actions", what).Select(x => x.Value).ToHashSet(StringComparer.Ordinal);
         var mcp = Mcp.McpServerParser.ParseAllowList(r, r.Map(map, "mcp", what), what, mcpRefs);
+        var cache = CacheParser.Parse(r, map, what, tenant: true);
         if (id is null)
         {
             return null;
         }
 
-        var tenant = new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook, Mcp = mcp };
+        var tenant = new TenantDefinition(id, r.String(map, "name", what), keys, budgets, limits, models, actions, threshold, timeZone, r.At(map)) { AlertWebhook = webhook, Mcp = mcp, Cache = cache };
         return TenantLevelParser.Parse(r, map, tenant, what);
     }
 

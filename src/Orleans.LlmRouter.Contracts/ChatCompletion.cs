@@ -17,4 +17,13 @@ public sealed record ChatCompletion(
 {
     /// <summary>The deployment that answered, for a model with <c>deployments</c>; null for a single-provider model.</summary>
     [Id(11)] public string? Deployment { get; init; }
+
+    /// <summary>How the response cache served the request (<see cref="CacheStatus"/>); null when it was not asked.</summary>
+    [Id(12)] public string? Cache { get; init; }
+
+    /// <summary>
+    /// On an answer from the cache (hit or coalesced): what the upstream call would have cost, in USD; <see cref="CostUsd"/>
+    /// is then what the caller was charged (the tenant's hit price, else 0).
+    /// </summary>
+    [Id(13)] public decimal SavedUsd { get; init; }
 }

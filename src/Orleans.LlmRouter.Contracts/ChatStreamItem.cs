@@ -33,4 +33,10 @@ public sealed record ChatStreamItem
 
     /// <summary>The provider's message when the stream ended by an upstream failure (see <see cref="ErrorClass"/>).</summary>
     [Id(8)] public string? ErrorMessage { get; init; }
+
+    /// <summary>How the response cache served the stream (<see cref="CacheStatus"/>), set on the first item; null when it was not asked.</summary>
+    [Id(10)] public string? Cache { get; init; }
+
+    /// <summary>Set on the last item of a stream answered from the cache: what the upstream call would have cost, in USD.</summary>
+    [Id(11)] public decimal? SavedUsd { get; init; }
 }

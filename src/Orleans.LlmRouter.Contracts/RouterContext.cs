@@ -34,4 +34,7 @@ public sealed record RouterContext(
 
     /// <summary>The end user the call is made for (1-256 printable characters); null for none.</summary>
     [Id(10)] public string? EndUser { get; init; }
+
+    /// <summary>What the caller asks of the response cache; null for the tenant's and action's settings.</summary>
+    [Id(11)] public CacheDirective? Cache { get; init; }
 }

@@ -57,4 +57,10 @@ public sealed record UsageRecord(
 
     /// <summary>The end user the call was made for; null for none.</summary>
     [Id(21)] public string? EndUser { get; init; }
+
+    /// <summary>How the response cache served the call (<see cref="CacheStatus"/>: hit, coalesced or miss); null when not cached.</summary>
+    [Id(22)] public string? Cache { get; init; }
+
+    /// <summary>On a hit or coalesced call: the upstream cost the cache saved, in USD.</summary>
+    [Id(23)] public decimal SavedUsd { get; init; }
 }

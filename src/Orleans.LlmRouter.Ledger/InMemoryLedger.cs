@@ -159,8 +159,8 @@ internal sealed partial class InMemoryLedger : ILedger
     public static UsageTotals Totals(IEnumerable<LedgerRecord> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        long calls = 0, failed = 0, prompt = 0, completion = 0, cached = 0, reasoning = 0, cacheWrite = 0, cacheWrite1h = 0, estimated = 0;
-        decimal cost = 0;
+        long calls = 0, failed = 0, prompt = 0, completion = 0, cached = 0, reasoning = 0, cacheWrite = 0, cacheWrite1h = 0, estimated = 0, hits = 0;
+        decimal cost = 0, saved = 0;
         foreach (var r in rows)
         {
             calls++;
@@ -173,6 +173,8 @@ internal sealed partial class InMemoryLedger : ILedger
             cacheWrite1h += r.CacheWrite1hTokens;
             estimated += r.UsageEstimated ? 1 : 0;
             cost += r.CostUsd;
+            hits += r.IsCacheHit ? 1 : 0;
+            saved += r.SavedUsd;
         }
 
         return new UsageTotals(calls, failed, prompt, completion, cached, cost)
@@ -181,6 +183,8 @@ internal sealed partial class InMemoryLedger : ILedger
             CacheWriteTokens = cacheWrite,
             CacheWrite1hTokens = cacheWrite1h,
             EstimatedCalls = estimated,
+            CacheHits = hits,
+            SavedUsd = saved,
         };
     }
 

@@ -61,6 +61,15 @@ internal sealed record LedgerRecord
     /// <summary>The end user the call was made for (OpenAI's <c>user</c>, Anthropic's <c>metadata.user_id</c> or the <c>X-LlmRouter-End-User</c> header); null for none.</summary>
     public string? EndUser { get; init; }
 
+    /// <summary>How the response cache served the call: <c>hit</c>, <c>coalesced</c> (both answered without an upstream call of their own), <c>miss</c>; null when not cached.</summary>
+    public string? Cache { get; init; }
+
+    /// <summary>True for a call answered from the response cache (hit or coalesced).</summary>
+    public bool IsCacheHit => Cache is "hit" or "coalesced";
+
+    /// <summary>On a cache hit: the upstream cost it saved, in USD.</summary>
+    public decimal SavedUsd { get; init; }
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }

@@ -33,7 +33,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     /// <summary>How long a catch-up waits for the inserts in flight of its tenant before it fails (and is retried).</summary>
     private const string FenceTimeout = "15s";
 
-    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind, project_id, key_id, end_user";
+    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind, project_id, key_id, end_user, cache, saved_usd";
 
     /// <summary>
     /// The rollups of the rows retention dropped (days before <c>llm_ledger_state.raw_from</c>) of tenant $1, as records
@@ -45,7 +45,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                d.tenant_id, 0::bigint, NULL::text, '{}'::text[], NULL::text, NULL::text, d.provider, d.model, d.prompt_tokens, d.completion_tokens,
                d.cached_tokens, d.reasoning_tokens, d.cost_usd, 0::float8, NULL::float8, d.failed = 0, NULL::text, 0, d.day::timestamp AT TIME ZONE 'UTC',
                d.day::timestamp AT TIME ZONE 'UTC', d.estimated > 0, d.cache_write_tokens, d.cache_write_1h_tokens, NULL::text, NULL::text, 'rollup',
-               d.project_id, d.key_id, NULL::text
+               d.project_id, d.key_id, NULL::text, NULL::text, d.saved_usd
         FROM llm_usage_daily d, llm_ledger_state s
         WHERE d.tenant_id = $1 AND s.raw_from IS NOT NULL AND d.day < (s.raw_from AT TIME ZONE 'UTC')::date
         """;
@@ -256,7 +256,8 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         const string RawSums = """
             count(*), count(*) FILTER (WHERE NOT success),
             coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0),
-            coalesce(sum(reasoning_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0), count(*) FILTER (WHERE usage_estimated)
+            coalesce(sum(reasoning_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0), count(*) FILTER (WHERE usage_estimated),
+            count(*) FILTER (WHERE cache IN ('hit', 'coalesced')), coalesce(sum(saved_usd), 0)
             """;
         var where = Where(cmd, query);
 
@@ -294,11 +295,12 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 ? string.Empty
                 : $"UNION ALL SELECT (completed_at AT TIME ZONE 'UTC')::date, {RawSums} FROM llm_calls WHERE {where} AND ({string.Join(" OR ", edges)}) GROUP BY 1";
             cmd.CommandText = $"""
-                SELECT day, sum(calls)::bigint, sum(failed)::bigint, sum(pt)::bigint, sum(ct)::bigint, sum(cch)::bigint, sum(cost), sum(rt)::bigint, sum(cw)::bigint, sum(cw1h)::bigint, sum(est)::bigint
+                SELECT day, sum(calls)::bigint, sum(failed)::bigint, sum(pt)::bigint, sum(ct)::bigint, sum(cch)::bigint, sum(cost), sum(rt)::bigint, sum(cw)::bigint, sum(cw1h)::bigint, sum(est)::bigint,
+                       sum(hits)::bigint, sum(saved)
                 FROM (SELECT day, sum(calls), sum(failed), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cost_usd), sum(reasoning_tokens),
-                             sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(estimated)
+                             sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(estimated), sum(cache_hits), sum(saved_usd)
                       FROM llm_usage_daily WHERE {roll} GROUP BY 1
-                      {raw}) AS x(day, calls, failed, pt, ct, cch, cost, rt, cw, cw1h, est)
+                      {raw}) AS x(day, calls, failed, pt, ct, cch, cost, rt, cw, cw1h, est, hits, saved)
                 GROUP BY 1 ORDER BY 1
                 """;
         }
@@ -316,6 +318,8 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                         CacheWriteTokens = reader.GetInt64(8),
                         CacheWrite1hTokens = reader.GetInt64(9),
                         EstimatedCalls = reader.GetInt64(10),
+                        CacheHits = reader.GetInt64(11),
+                        SavedUsd = reader.GetDecimal(12),
                     }));
             }
         }
@@ -851,12 +855,12 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         var cmd = new NpgsqlBatchCommand($"""
             WITH u AS MATERIALIZED (
                 SELECT r, t, s, run, string_to_array(tg, E'\x1f') AS tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid,
-                       COALESCE(k, 'model_call') AS k, pj, ky, eu, ep
+                       COALESCE(k, 'model_call') AS k, pj, ky, eu, ep, ch, sv
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                             $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
                             $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[],
-                            $28::text[], $29::text[], $30::text[], $31::bigint[])
-                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ep)),
+                            $28::text[], $29::text[], $30::text[], $31::bigint[], $32::text[], $33::numeric[])
+                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ep, ch, sv)),
             live AS MATERIALIZED (
                 SELECT * FROM u
                 WHERE u.ep = 0 OR u.ep >= COALESCE((SELECT e.epoch FROM llm_tenant_epochs e WHERE e.tenant_id = u.t), 0)),
@@ -866,23 +870,26 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 RETURNING request_id),
             ins AS (
                 INSERT INTO llm_calls ({Columns})
-                SELECT r, t, s, run, tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu
+                SELECT r, t, s, run, tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ch, sv
                 FROM live JOIN ids ON ids.request_id = live.r
                 RETURNING request_id, tenant_id, completed_at, model, provider, project_id, key_id, success, usage_estimated, prompt_tokens,
-                          completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd),
+                          completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd, cache, saved_usd),
             roll AS (
                 INSERT INTO llm_usage_daily AS d (tenant_id, day, model, provider, project_id, key_id, calls, failed, estimated, prompt_tokens,
-                                                  completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd)
+                                                  completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd,
+                                                  cache_hits, saved_usd)
                 SELECT tenant_id, (completed_at AT TIME ZONE 'UTC')::date, model, provider, project_id, key_id, count(*), count(*) FILTER (WHERE NOT success),
                        count(*) FILTER (WHERE usage_estimated), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
-                       sum(reasoning_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(cost_usd)
+                       sum(reasoning_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(cost_usd),
+                       count(*) FILTER (WHERE cache IN ('hit', 'coalesced')), sum(saved_usd)
                 FROM ins GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
                 ON CONFLICT (tenant_id, day, model, provider, project_id, key_id) DO UPDATE SET
                     calls = d.calls + EXCLUDED.calls, failed = d.failed + EXCLUDED.failed, estimated = d.estimated + EXCLUDED.estimated,
                     prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens, completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
                     cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens, reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens,
                     cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens,
-                    cache_write_1h_tokens = d.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens, cost_usd = d.cost_usd + EXCLUDED.cost_usd)
+                    cache_write_1h_tokens = d.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens, cost_usd = d.cost_usd + EXCLUDED.cost_usd,
+                    cache_hits = d.cache_hits + EXCLUDED.cache_hits, saved_usd = d.saved_usd + EXCLUDED.saved_usd)
             SELECT request_id, false FROM ins
             UNION ALL SELECT r, true FROM u WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.r = u.r)
             """);
@@ -918,6 +925,8 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.KeyId));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.EndUser));
         Add(cmd, NpgsqlDbType.Bigint, records.Select(r => r.Epoch));
+        Add(cmd, NpgsqlDbType.Text, records.Select(r => r.Cache));
+        Add(cmd, NpgsqlDbType.Numeric, records.Select(r => r.SavedUsd));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken); // past the locks' count
         while (await reader.ReadAsync(cancellationToken))
@@ -1006,6 +1015,8 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         ProjectId = r.IsDBNull(27) ? null : r.GetString(27),
         KeyId = r.IsDBNull(28) ? null : r.GetString(28),
         EndUser = r.IsDBNull(29) ? null : r.GetString(29),
+        Cache = r.IsDBNull(30) ? null : r.GetString(30),
+        SavedUsd = r.GetDecimal(31),
     };
 
     private bool QuarantineToFile(LedgerRecord record, PostgresException refusal)

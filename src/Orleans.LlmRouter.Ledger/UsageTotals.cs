@@ -19,6 +19,15 @@ internal sealed record UsageTotals(long Calls, long FailedCalls, long PromptToke
     /// <summary>Calls whose usage the gateway counted itself (the provider reported none).</summary>
     public long EstimatedCalls { get; init; }
 
+    /// <summary>Calls answered from the response cache (hit or coalesced).</summary>
+    public long CacheHits { get; init; }
+
+    /// <summary>The upstream cost the response cache saved, in USD.</summary>
+    public decimal SavedUsd { get; init; }
+
+    /// <summary>The share of calls answered from the response cache (0 when there were none).</summary>
+    public double CacheHitRate => Calls == 0 ? 0 : (double)CacheHits / Calls;
+
     /// <summary>The sum of two totals.</summary>
     public UsageTotals Plus(UsageTotals other)
     {
@@ -30,6 +39,8 @@ internal sealed record UsageTotals(long Calls, long FailedCalls, long PromptToke
             CacheWriteTokens = CacheWriteTokens + other.CacheWriteTokens,
             CacheWrite1hTokens = CacheWrite1hTokens + other.CacheWrite1hTokens,
             EstimatedCalls = EstimatedCalls + other.EstimatedCalls,
+            CacheHits = CacheHits + other.CacheHits,
+            SavedUsd = SavedUsd + other.SavedUsd,
         };
     }
 }

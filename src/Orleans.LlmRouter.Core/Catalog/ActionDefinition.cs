@@ -9,4 +9,7 @@ internal sealed record ActionDefinition(
     SourceLocation Location)
 {
     public const string DefaultStrategy = "default";
+
+    /// <summary>The action's response-cache settings (YAML <c>cache:</c>); null when it set none.</summary>
+    public CacheSettings? Cache { get; init; }
 }

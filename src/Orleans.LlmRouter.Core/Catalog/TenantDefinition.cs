@@ -19,6 +19,9 @@ internal sealed record TenantDefinition(
     /// <summary>The MCP servers and tools the tenant may use through <c>/mcp</c> (YAML <c>mcp:</c>); everything by default.</summary>
     public Mcp.McpAllowList Mcp { get; init; } = Core.Mcp.McpAllowList.All;
 
+    /// <summary>The tenant's response-cache settings (YAML <c>cache:</c>); null when it set none.</summary>
+    public CacheSettings? Cache { get; init; }
+
     /// <summary>The tenant's projects by id.</summary>
     public IReadOnlyDictionary<string, LevelDefinition> Projects { get; init; } = Empty;
 

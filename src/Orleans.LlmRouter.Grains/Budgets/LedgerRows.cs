@@ -24,6 +24,8 @@ internal static class LedgerRows
         ProjectId = record.ProjectId,
         KeyId = record.KeyId,
         EndUser = record.EndUser,
+        Cache = record.Cache,
+        SavedUsd = record.SavedUsd,
         PromptTokens = record.Usage.PromptTokens,
         CompletionTokens = record.Usage.CompletionTokens,
         CachedTokens = record.Usage.CachedTokens,

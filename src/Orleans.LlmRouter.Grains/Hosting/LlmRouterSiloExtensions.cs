@@ -56,6 +56,10 @@ public static class LlmRouterSiloExtensions
             sp.GetService<Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions>>(),
             sp.GetRequiredService<ProviderGate>()));
         services.AddSingleton<RouterEngine>();
+        services.AddOptions<Caching.ResponseCacheOptions>();
+        services.TryAddSingleton<Caching.IResponseCacheStore, Caching.InMemoryResponseCacheStore>();
+        services.AddSingleton<Caching.ResponseCacheStorage>();
+        services.AddSingleton<Caching.ResponseCache>();
         services.AddSingleton<ReservationKeeper>();
         // W3C trace context across grain calls with or without an exporter (after Orleans' own activity propagation
         // when the host registered it first, so a sampled grain-call activity is used when there is one).

@@ -45,13 +45,17 @@ internal sealed partial class RouterEngine
         this.logger = logger;
     }
 
-    public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes a chat request; <paramref name="cacheStatus"/> says how the response cache takes part
+    /// (<see cref="CacheStatus.Miss"/> when this call fills it), for the ledger row; null when it does not.
+    /// </summary>
+    public async Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken, string? cacheStatus = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
         var ct = inFlight.Token;
         using var routeSpan = RouterTelemetry.StartRequest("chat", context);
-        var run = await StartAsync(request, context, routeSpan);
+        var run = await StartAsync(request, context, routeSpan, cacheStatus);
         var queue = new List<RouteCandidate>(run.Plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -146,19 +150,21 @@ internal sealed partial class RouterEngine
                 services.Time.GetUtcNow())
             {
                 Deployment = model.Deployment?.Id,
+                Cache = cacheStatus,
             };
         }
 
         throw telemetry.Failed(run.Span, run.Operation, context, await run.FailAsync());
     }
 
-    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Streams a chat request; <paramref name="cacheStatus"/> as for <see cref="CompleteAsync"/>.</summary>
+    public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, [EnumeratorCancellation] CancellationToken cancellationToken, string? cacheStatus = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         using var inFlight = services.InFlight.Begin(context.RequestId, context.TenantId, cancellationToken);
         var ct = inFlight.Token;
         using var routeSpan = RouterTelemetry.StartRequest("chat", context);
-        var run = await StartAsync(request, context, routeSpan);
+        var run = await StartAsync(request, context, routeSpan, cacheStatus);
         var queue = new List<RouteCandidate>(run.Plan.Eligible);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -396,18 +402,56 @@ internal sealed partial class RouterEngine
             plan.Candidates.Select(Decision).ToList());
     }
 
-    private async Task<RouteRun> StartAsync(ChatRequest request, RouterContext context, Activity? span)
+    private async Task<RouteRun> StartAsync(ChatRequest request, RouterContext context, Activity? span, string? cacheStatus)
     {
         try
         {
             var (plan, _, scoped) = await PlanForAsync(request, context);
-            return new RouteRun(this, scoped, plan) { Span = span };
+            return new RouteRun(this, scoped, plan) { Span = span, CacheStatus = cacheStatus };
         }
         catch (LlmRouterException ex)
         {
             telemetry.Failed(span, "chat", context, ex);
             throw;
         }
+    }
+
+    /// <summary>
+    /// What the response cache needs of a chat request before it looks anything up, with the request checked as routing
+    /// checks it (limits, tenant, key, project, route): the tenant, the context with its project filled in, the action it
+    /// routes through, and the resolved route (<c>model:&lt;name&gt;</c> after alias resolution, or
+    /// <c>action:&lt;name&gt;/&lt;strategy&gt;</c>). Null when nothing in reach may serve it now (routing reports why).
+    /// </summary>
+    public async ValueTask<(TenantDefinition Tenant, RouterContext Context, ActionDefinition? Action, string Route)?> CacheScopeAsync(ChatRequest request, RouterContext context)
+    {
+        var (plan, query, scoped) = await PlanForAsync(request, context, throwIfNone: false);
+        if (!plan.Eligible.Any())
+        {
+            return null;
+        }
+
+        var tenant = query.Tenant!;
+        ActionDefinition? action = null;
+        string route;
+        if (scoped.Model is { } m && m != RouteQuery.Auto)
+        {
+            route = "model:" + (services.Catalog.TryGetModel(m, out var model) ? model.Name : m);
+        }
+        else if (query.Action is { } a && services.Catalog.Actions.TryGetValue(a, out action))
+        {
+            route = $"action:{a}/{scoped.Strategy ?? ActionDefinition.DefaultStrategy}";
+        }
+        else
+        {
+            route = "auto";
+        }
+
+        if (scoped.MaxCostUsd is { } cap)
+        {
+            route += "|max_cost=" + cap.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return (tenant, scoped, action, route);
     }
 
     private async ValueTask<(RoutePlan Plan, RouteQuery Query, RouterContext Context)> PlanForAsync(ChatRequest request, RouterContext context, bool throwIfNone = true)
@@ -620,6 +664,9 @@ internal sealed partial class RouterEngine
         /// <summary>The request's span, when something listens.</summary>
         public Activity? Span { get; init; }
 
+        /// <summary>How the response cache takes part in the request, recorded on its ledger rows; null when it does not.</summary>
+        public string? CacheStatus { get; init; }
+
         /// <summary>Starts the span of an attempt on candidate <paramref name="index"/>, counting it as a retry or a fallback.</summary>
         public Activity? StartAttempt(int index, ModelDefinition model, ProviderDefinition provider, long? maxTokens)
         {
@@ -803,6 +850,7 @@ internal sealed partial class RouterEngine
                 ProjectId = context.ProjectId,
                 KeyId = context.KeyId,
                 EndUser = context.EndUser,
+                Cache = CacheStatus,
             };
 
         /// <summary>Every candidate failed or was skipped: the error to throw (a request that was tried is one ledger row).</summary>

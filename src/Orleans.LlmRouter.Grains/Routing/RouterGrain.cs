@@ -17,17 +17,17 @@ namespace Orleans.LlmRouter.Grains.Routing;
 // pulls. Either aborts the stream (EnumerationAbortedException). The activation only dispatches.
 [StatelessWorker(1, removeIdleWorkers: false)]
 [Reentrant]
-internal sealed class RouterGrain(RouterEngine engine, RouterServices services, ILocalSiloDetails silo) : Grain, IRouterGrain
+internal sealed class RouterGrain(RouterEngine engine, Caching.ResponseCache cache, RouterServices services, ILocalSiloDetails silo) : Grain, IRouterGrain
 {
     /// <summary>Most items in one push of <see cref="StreamToAsync"/>.</summary>
     internal const int MaxPushBatch = 32;
 
     public Task<ChatCompletion> CompleteAsync(ChatRequest request, RouterContext context, CancellationToken cancellationToken = default) =>
-        Task.Run(() => engine.CompleteAsync(request, context, cancellationToken), CancellationToken.None);
+        Task.Run(() => cache.CompleteAsync(request, context, cancellationToken), CancellationToken.None);
 
     public async IAsyncEnumerable<ChatStreamItem> StreamAsync(ChatRequest request, RouterContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var stream = engine.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var stream = cache.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             while (await Task.Run(() => stream.MoveNextAsync().AsTask(), CancellationToken.None))
@@ -49,7 +49,7 @@ internal sealed class RouterGrain(RouterEngine engine, RouterServices services, 
         // Held from before the request begins until its last batch is taken: a stopping silo's drain waits for the
         // delivery too, not only for the engine, which ends as soon as its last item is handed over.
         using var delivering = services.InFlight.HoldDelivery(context.RequestId);
-        var stream = engine.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var stream = cache.StreamAsync(request, context, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var batch = new List<ChatStreamItem>();
         var pushing = AnnounceAsync(observer, silo.SiloAddress); // first out, while the engine starts
         try

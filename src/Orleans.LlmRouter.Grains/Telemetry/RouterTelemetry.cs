@@ -31,6 +31,8 @@ internal sealed class RouterTelemetry : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _budgetRejections;
+    private readonly Counter<long> _cacheRequests;
+    private readonly Counter<double> _cacheSaved;
     private readonly Counter<long> _rateLimitRejections;
     private readonly ObservableGauge<double> _budgetRemaining;
     private readonly ConcurrentDictionary<string, byte> _tenants = new(StringComparer.Ordinal);
@@ -54,6 +56,8 @@ internal sealed class RouterTelemetry : IDisposable
         _retries = _meter.CreateCounter<long>("llmrouter.retries", "{attempt}", "Repeated attempts on the same model (transient errors).");
         _fallbacks = _meter.CreateCounter<long>("llmrouter.fallbacks", "{attempt}", "Moves to the next candidate model, by the reason the previous one failed.");
         _budgetRejections = _meter.CreateCounter<long>("llmrouter.budget.rejections", "{rejection}", "Candidates (and requests) refused by a tenant budget.");
+        _cacheRequests = _meter.CreateCounter<long>("llmrouter.cache.requests", "{request}", "Requests that used the response cache, by llmrouter.cache.status (hit, coalesced, miss).");
+        _cacheSaved = _meter.CreateCounter<double>("llmrouter.cache.saved_usd", null, "Upstream spend the response cache saved, in USD, by tenant.");
         _rateLimitRejections = _meter.CreateCounter<long>("llmrouter.rate_limit.rejections", "{rejection}", "Attempts refused by a provider's rate or concurrency limit, locally or upstream.");
         _meter.CreateObservableGauge("llmrouter.breaker.state", () => Scopes(gate, s => (int)s.State), null, "Circuit breaker per provider scope: 0 closed, 1 open, 2 half-open.");
         _meter.CreateObservableGauge("llmrouter.provider.in_flight", () => Scopes(gate, s => s.InFlight), "{request}", "Calls in flight from this silo per provider scope.");
@@ -258,6 +262,20 @@ internal sealed class RouterTelemetry : IDisposable
         if (_cost.Enabled && record.CostUsd != 0m)
         {
             _cost.Add((double)record.CostUsd, new TagList { { "llmrouter.tenant", TenantLabel(tenantId) }, { "llmrouter.model", record.Model }, { "llmrouter.provider", provider.Id } });
+        }
+    }
+
+    /// <summary>A request used the response cache (<paramref name="status"/>: hit, coalesced or miss), saving <paramref name="savedUsd"/>.</summary>
+    public void CacheUsed(string tenantId, string status, decimal savedUsd)
+    {
+        if (_cacheRequests.Enabled)
+        {
+            _cacheRequests.Add(1, new TagList { { "llmrouter.tenant", TenantLabel(tenantId) }, { "llmrouter.cache.status", status } });
+        }
+
+        if (_cacheSaved.Enabled && savedUsd != 0m)
+        {
+            _cacheSaved.Add((double)savedUsd, new KeyValuePair<string, object?>("llmrouter.tenant", TenantLabel(tenantId)));
         }
     }
 

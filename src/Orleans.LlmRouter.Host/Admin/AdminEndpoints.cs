@@ -34,6 +34,8 @@ internal static class AdminEndpoints
         admin.MapGet("/pricing/compare", Compare);
         admin.MapGet("/pricing/cheapest", Cheapest);
         admin.MapGet("/ledger/quarantine", QuarantineAsync);
+        admin.MapGet("/tenants/{id}/cache", (string id, IGrainFactory grains, TenantDirectory tenants) => CacheAsync(id, purge: false, grains, tenants));
+        admin.MapDelete("/tenants/{id}/cache", (string id, IGrainFactory grains, TenantDirectory tenants) => CacheAsync(id, purge: true, grains, tenants));
         admin.MapTenantEndpoints();
         admin.MapRuntimeEndpoints();
 
@@ -173,6 +175,24 @@ internal static class AdminEndpoints
         return TypedResults.Ok(new UsageView(id, report.Totals, report.Days.ToArray(), counters));
     }
 
+    /// <summary>
+    /// The size of a tenant's response cache, or its purge: its own namespace, or the shared namespace it names (which
+    /// empties it for every tenant sharing it).
+    /// </summary>
+    private static async Task<IResult> CacheAsync(string id, bool purge, IGrainFactory grains, TenantDirectory tenants)
+    {
+        if (await tenants.GetAsync(id) is not { } tenant)
+        {
+            return TypedResults.Problem($"Tenant '{id}' does not exist.", statusCode: 404, title: "Not found");
+        }
+
+        var ns = Grains.Caching.CachePolicy.NamespaceOf(tenant);
+        var store = grains.GetGrain<Grains.Caching.IResponseCacheAdminGrain>(0);
+        var purged = purge ? await store.PurgeAsync(ns) : 0;
+        var (entries, bytes) = await store.SizeAsync(ns);
+        return TypedResults.Ok(new CacheView(id, ns, entries, bytes, purge ? purged : null));
+    }
+
     private static async Task<IResult> ReconcileAsync(HttpContext http, string id, ILedger ledger, IGrainFactory grains, TenantDirectory tenants)
     {
         if (await tenants.GetAsync(id) is not { } tenant)
@@ -202,7 +222,7 @@ internal static class AdminEndpoints
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
-        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id,kind\n");
+        var sb = new StringBuilder("request_id,tenant_id,run_id,tags,action,strategy,provider,model,prompt_tokens,completion_tokens,cached_tokens,reasoning_tokens,cost_usd,latency_ms,ttft_ms,success,error_class,attempts,started_at,completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id,kind,project_id,key_id,end_user,cache,saved_usd\n");
         await foreach (var r in rows)
         {
             sb.AppendJoin(',', Csv(r.RequestId), Csv(r.TenantId), Csv(r.RunId), Csv(string.Join(';', r.Tags)), Csv(r.Action), Csv(r.Strategy), Csv(r.Provider), Csv(r.Model),
@@ -210,7 +230,8 @@ internal static class AdminEndpoints
                 r.ReasoningTokens.ToString(CultureInfo.InvariantCulture), r.CostUsd.ToString(CultureInfo.InvariantCulture), r.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture),
                 r.TimeToFirstTokenMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? string.Empty, r.Success ? "true" : "false", Csv(r.ErrorClass),
                 r.Attempts.ToString(CultureInfo.InvariantCulture), r.StartedAt.ToString("O", CultureInfo.InvariantCulture), r.CompletedAt.ToString("O", CultureInfo.InvariantCulture),
-                r.UsageEstimated ? "true" : "false", r.CacheWriteTokens.ToString(CultureInfo.InvariantCulture), r.CacheWrite1hTokens.ToString(CultureInfo.InvariantCulture), Csv(r.TraceId), r.Kind);
+                r.UsageEstimated ? "true" : "false", r.CacheWriteTokens.ToString(CultureInfo.InvariantCulture), r.CacheWrite1hTokens.ToString(CultureInfo.InvariantCulture), Csv(r.TraceId), r.Kind,
+                Csv(r.ProjectId), Csv(r.KeyId), Csv(r.EndUser), Csv(r.Cache), r.SavedUsd.ToString(CultureInfo.InvariantCulture));
             sb.Append('\n');
             if (sb.Length > 32_768)
             {
@@ -260,4 +281,7 @@ internal static class AdminEndpoints
     public sealed record PriceComparison(long InputTokens, long OutputTokens, long CachedTokens, QuoteView[] Models);
 
     public sealed record UsageView(string TenantId, UsageTotals Totals, UsageDay[] Days, TenantUsage Counters);
+
+    /// <summary>A tenant's response cache: its namespace, what it holds, and how many answers a purge removed.</summary>
+    internal sealed record CacheView(string Tenant, string Namespace, int Entries, long Bytes, int? Purged);
 }

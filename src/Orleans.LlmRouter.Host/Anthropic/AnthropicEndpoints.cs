@@ -57,14 +57,14 @@ internal static class AnthropicEndpoints
             {
                 await using var stream = await RoutedStream.OpenAsync(call, parsed.Request, context);
                 var model = stream.First?.Model ?? parsed.Model;
-                RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(stream.First?.Provider ?? string.Empty, stream.First?.Deployment), model, null, 1, started, 0);
+                RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(stream.First?.Provider ?? string.Empty, stream.First?.Deployment), model, null, 1, started, 0, stream.First?.Cache);
                 RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, model, parsed.CacheControl);
                 await TypedResults.ServerSentEvents(Events(stream, id, model, http.RequestAborted)).ExecuteAsync(http);
                 return;
             }
 
             var completion = await call.InvokeAsync((router, ctx, ct) => router.CompleteAsync(parsed.Request, ctx, ct));
-            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs), completion.Cache);
             RouteResponseHeaders.SetWarnings(http, parsed.Warnings, parsed.Request, completion.Model, parsed.CacheControl);
             await SurfaceJson.WriteAsync(http, StatusCodes.Status200OK, (id, completion), static (w, s) => AnthropicWriter.WriteMessage(w, s.id, s.completion));
         }

@@ -145,6 +145,9 @@ public static partial class GatewayHost
         builder.Services.AddOptions<Responses.ResponseStoreOptions>().Bind(config.GetSection(Responses.ResponseStoreOptions.SectionName))
             .Validate(o => o.Retention > TimeSpan.Zero, "LlmRouter:Responses: Retention must be positive.")
             .ValidateOnStart();
+        builder.Services.AddOptions<Grains.Caching.ResponseCacheOptions>().Bind(config.GetSection("LlmRouter:Cache"))
+            .Validate(o => o.DefaultTtl > TimeSpan.Zero && o.MaxBytesPerNamespace > 0 && o.MaxEntryBytes > 0, "LlmRouter:Cache: DefaultTtl, MaxBytesPerNamespace and MaxEntryBytes must be positive.")
+            .ValidateOnStart();
         builder.Services.AddOptions<RouterOptions>().Bind(config.GetSection("LlmRouter:Router"))
             .Validate(o => o.GrainCallTimeout > TimeSpan.Zero && o.GrainRetryDeadline >= o.GrainCallTimeout, "LlmRouter:Router: GrainCallTimeout must be positive and GrainRetryDeadline at least as long.")
             .Validate(o => o.SlotWait >= TimeSpan.Zero && o.SlotWait < o.GrainCallTimeout, "LlmRouter:Router: SlotWait must be zero or more and shorter than GrainCallTimeout.")

@@ -242,6 +242,8 @@ internal sealed record SiloSettings(
                     RetentionExportDirectory = LedgerRetentionExportDirectory,
                 },
                 sp.GetRequiredService<ILogger<PostgresLedger>>()));
+            silo.Services.AddSingleton<Grains.Caching.IResponseCacheStore>(sp => new Grains.Caching.PostgresResponseCacheStore(
+                PostgresConnectionString!, sp.GetRequiredService<Orleans.Serialization.Serializer<Grains.Caching.CachedAnswer>>()));
         }
         else
         {

@@ -82,7 +82,7 @@ internal static class ChatCompletionsEndpoints
             }
 
             var completion = await call.InvokeAsync((router, ctx, ct) => router.CompleteAsync(parsed.Request, ctx, ct));
-            SetRouteHeaders(http, ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            SetRouteHeaders(http, ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs), completion.Cache);
             var buffer = new ArrayBufferWriter<byte>(1024);
             using (var w = new Utf8JsonWriter(buffer))
             {
@@ -110,7 +110,7 @@ internal static class ChatCompletionsEndpoints
         var model = stream.First?.Model ?? parsed.Model ?? "auto";
         if (stream.First is { } first)
         {
-            SetRouteHeaders(http, ProviderHeader.Value(first.Provider ?? string.Empty, first.Deployment), model, null, 1, started, 0);
+            SetRouteHeaders(http, ProviderHeader.Value(first.Provider ?? string.Empty, first.Deployment), model, null, 1, started, 0, first.Cache);
         }
 
         http.Response.ContentType = "text/event-stream";
@@ -196,8 +196,8 @@ internal static class ChatCompletionsEndpoints
         }
     }
 
-    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs) =>
-        Surfaces.RouteResponseHeaders.Set(http, provider, model, cost, attempts, started, upstreamMs);
+    private static void SetRouteHeaders(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs, string? cache) =>
+        Surfaces.RouteResponseHeaders.Set(http, provider, model, cost, attempts, started, upstreamMs, cache);
 
     /// <summary>
     /// Reads the body as JSON, never more than Kestrel's <c>MaxRequestBodySize</c> (<see cref="RequestLimitsOptions.MaxBodyBytes"/>):

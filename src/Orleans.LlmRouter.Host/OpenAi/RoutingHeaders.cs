@@ -9,7 +9,8 @@ namespace Orleans.LlmRouter.Host.OpenAi;
 /// Routing hints of a request: <c>model</c> (a catalog model, <c>auto</c> or <c>action:&lt;name&gt;</c>) and the
 /// <c>X-LlmRouter-Action</c>, <c>-Strategy</c>, <c>-Run</c>, <c>-Tags</c>, <c>-Max-Cost</c> headers; the budget levels
 /// of the call: the key it was authenticated with (and that key's project, or <c>X-LlmRouter-Project</c>) and its end
-/// user (<c>X-LlmRouter-End-User</c>, which wins over the body's <c>user</c> / <c>metadata.user_id</c>).
+/// user (<c>X-LlmRouter-End-User</c>, which wins over the body's <c>user</c> / <c>metadata.user_id</c>); what it asks of
+/// the response cache (<see cref="CacheHeaders"/>).
 /// </summary>
 internal static class RoutingHeaders
 {
@@ -56,6 +57,7 @@ internal static class RoutingHeaders
             RunId = First(headers, "X-LlmRouter-Run"),
             MaxCostUsd = maxCost,
             Tags = tags,
+            Cache = CacheHeaders.From(headers),
         };
     }
 

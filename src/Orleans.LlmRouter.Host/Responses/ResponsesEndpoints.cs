@@ -102,7 +102,7 @@ internal static class ResponsesEndpoints
             {
                 await using var stream = await RoutedStream.OpenAsync(call, request, context);
                 var model = stream.First?.Model ?? parsed.Model;
-                RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(stream.First?.Provider ?? string.Empty, stream.First?.Deployment), model, null, 1, started, 0);
+                RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(stream.First?.Provider ?? string.Empty, stream.First?.Deployment), model, null, 1, started, 0, stream.First?.Cache);
                 RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, model);
                 var snapshot = new ResponseSnapshot(id, createdAt.ToUnixTimeSeconds(), "in_progress", model, parsed);
                 await TypedResults.ServerSentEvents(Events(stream, snapshot, context.RequestId, conversation, keep, http.RequestAborted)).ExecuteAsync(http);
@@ -119,7 +119,7 @@ internal static class ResponsesEndpoints
             };
             var json = SurfaceJson.Text(done, ResponsesWriter.WriteResponse);
             await keep(json, [.. conversation, completion.Message]);
-            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs));
+            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(completion.Provider, completion.Deployment), completion.Model, completion.CostUsd, completion.Attempts.Count, started, completion.Attempts.Sum(a => a.LatencyMs), completion.Cache);
             RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, completion.Model);
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync(json, http.RequestAborted);
@@ -170,7 +170,7 @@ internal static class ResponsesEndpoints
             };
             var json = SurfaceJson.Text(done, ResponsesWriter.WriteResponse);
             await keep(json, outcome.Conversation);
-            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(last.Provider, last.Deployment), last.Model, outcome.CostUsd, outcome.Attempts, started, outcome.UpstreamMs);
+            RouteResponseHeaders.Set(http, OpenAi.ProviderHeader.Value(last.Provider, last.Deployment), last.Model, outcome.CostUsd, outcome.Attempts, started, outcome.UpstreamMs, null);
             RouteResponseHeaders.SetWarnings(http, parsed.Warnings, request, last.Model);
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync(json, http.RequestAborted);

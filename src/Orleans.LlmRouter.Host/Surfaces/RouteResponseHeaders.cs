@@ -6,7 +6,7 @@ namespace Orleans.LlmRouter.Host.Surfaces;
 
 /// <summary>
 /// The routing headers every surface sets on its answer (<c>X-LlmRouter-Provider</c>, <c>-Model</c>, <c>-Cost-Usd</c>,
-/// <c>-Attempts</c>, <c>-Overhead-Ms</c>) and <c>X-LlmRouter-Warning</c>, one per request parameter the gateway
+/// <c>-Attempts</c>, <c>-Overhead-Ms</c>, <c>-Cache</c>) and <c>X-LlmRouter-Warning</c>, one per request parameter the gateway
 /// accepted but could not honour for the model that served the call.
 /// </summary>
 internal static class RouteResponseHeaders
@@ -14,9 +14,13 @@ internal static class RouteResponseHeaders
     /// <summary>The warning header's name.</summary>
     public const string Warning = "X-LlmRouter-Warning";
 
-    public static void Set(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs)
+    /// <summary>The response cache's header: how the cache served the request (hit, miss, coalesced, bypass).</summary>
+    public const string Cache = "X-LlmRouter-Cache";
+
+    public static void Set(HttpContext http, string provider, string model, decimal? cost, int attempts, long started, double upstreamMs, string? cache)
     {
         var h = http.Response.Headers;
+        h[Cache] = cache ?? Contracts.CacheStatus.Bypass;
         h["X-LlmRouter-Provider"] = provider;
         h["X-LlmRouter-Model"] = model;
         if (cost is { } c)

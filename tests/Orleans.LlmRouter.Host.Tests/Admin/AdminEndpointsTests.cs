@@ -151,7 +151,7 @@ public sealed class AdminEndpointsTests(GatewayFixture gateway)
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("request_id,tenant_id", lines[0], StringComparison.Ordinal);
-        Assert.EndsWith(",completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id,kind", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith(",completed_at,usage_estimated,cache_write_tokens,cache_write_1h_tokens,trace_id,kind,project_id,key_id,end_user,cache,saved_usd", lines[0], StringComparison.Ordinal);
         Assert.Contains(lines.Skip(1), l => l.Contains(",demo,", StringComparison.Ordinal) && l.Contains(",chat_small,", StringComparison.Ordinal));
 
         using var other = await demo.GetAsync("/api/v1/tenants/dev/usage", TestContext.Current.CancellationToken);

@@ -1,0 +1,97 @@
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Serialization;
+
+namespace Orleans.LlmRouter.Grains.Caching;
+
+/// <summary>
+/// The response cache of a durable gateway: table <c>llm_cache_entries</c> (<c>deploy/sql/018-response-cache.sql</c>),
+/// answers stored with Orleans' serializer. A read marks the entry used in the same statement; a store replaces the
+/// entry, then deletes the namespace's expired entries and its least recently used beyond the cap.
+/// </summary>
+internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _source;
+    private readonly Serializer<CachedAnswer> _serializer;
+
+    public PostgresResponseCacheStore(string connectionString, Serializer<CachedAnswer> serializer)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, 8);
+        _source = NpgsqlDataSource.Create(builder.ConnectionString);
+        _serializer = serializer;
+    }
+
+    public async Task<CacheEntry?> GetAsync(string ns, string key, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _source.CreateCommand("""
+            UPDATE llm_cache_entries SET last_used_at = $3
+            WHERE namespace = $1 AND key = $2 AND expires_at > $3
+            RETURNING body, size_bytes, created_at, expires_at
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var body = reader.GetFieldValue<byte[]>(0);
+        return new CacheEntry(ns, key, _serializer.Deserialize(body)!, reader.GetInt32(1),
+            new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero), new DateTimeOffset(reader.GetDateTime(3), TimeSpan.Zero));
+    }
+
+    public async Task PutAsync(CacheEntry entry, long maxBytes, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var body = _serializer.SerializeToArray(entry.Answer);
+        await using var batch = _source.CreateBatch();
+        var put = new NpgsqlBatchCommand("""
+            INSERT INTO llm_cache_entries (namespace, key, body, size_bytes, created_at, expires_at, last_used_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $5)
+            ON CONFLICT (namespace, key) DO UPDATE SET body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes,
+                created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, last_used_at = EXCLUDED.last_used_at
+            """);
+        put.Parameters.Add(new NpgsqlParameter { Value = entry.Namespace, NpgsqlDbType = NpgsqlDbType.Text });
+        put.Parameters.Add(new NpgsqlParameter { Value = entry.Key, NpgsqlDbType = NpgsqlDbType.Text });
+        put.Parameters.Add(new NpgsqlParameter { Value = body, NpgsqlDbType = NpgsqlDbType.Bytea });
+        put.Parameters.Add(new NpgsqlParameter { Value = entry.SizeBytes, NpgsqlDbType = NpgsqlDbType.Integer });
+        put.Parameters.Add(new NpgsqlParameter { Value = entry.CreatedAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        put.Parameters.Add(new NpgsqlParameter { Value = entry.ExpiresAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        batch.BatchCommands.Add(put);
+
+        // A second statement of the batch, so it sees the entry just stored: the newest first, whatever passes the cap goes.
+        var evict = new NpgsqlBatchCommand("""
+            DELETE FROM llm_cache_entries c
+            USING (SELECT key FROM (SELECT key, expires_at, sum(size_bytes) OVER (ORDER BY last_used_at DESC, key DESC) AS running
+                                    FROM llm_cache_entries WHERE namespace = $1) x
+                   WHERE x.running > $2 OR x.expires_at <= $3) v
+            WHERE c.namespace = $1 AND c.key = v.key
+            """);
+        evict.Parameters.Add(new NpgsqlParameter { Value = entry.Namespace, NpgsqlDbType = NpgsqlDbType.Text });
+        evict.Parameters.Add(new NpgsqlParameter { Value = maxBytes, NpgsqlDbType = NpgsqlDbType.Bigint });
+        evict.Parameters.Add(new NpgsqlParameter { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        batch.BatchCommands.Add(evict);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<int> PurgeAsync(string ns, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _source.CreateCommand("DELETE FROM llm_cache_entries WHERE namespace = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<(int Entries, long Bytes)> SizeAsync(string ns, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _source.CreateCommand("SELECT count(*)::int, coalesce(sum(size_bytes), 0)::bigint FROM llm_cache_entries WHERE namespace = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt32(0), reader.GetInt64(1));
+    }
+
+    public ValueTask DisposeAsync() => _source.DisposeAsync();
+}

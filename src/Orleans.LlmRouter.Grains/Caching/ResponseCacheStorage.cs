@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.LlmRouter.Grains.Hosting;
+using Orleans.Serialization;
+
+namespace Orleans.LlmRouter.Grains.Caching;
+
+/// <summary>
+/// Reads and writes stored answers for the cache, never failing a request: a store that cannot be read is a miss, one
+/// that cannot be written keeps nothing (logged, once a minute at most). An entry older than its TTL, or than the
+/// caller's <c>max-age</c>, is never returned.
+/// </summary>
+internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Serializer<CachedAnswer> serializer, RouterClock clock, IOptions<ResponseCacheOptions> options, ILogger<ResponseCacheStorage> logger)
+{
+    private long _lastWarning = long.MinValue;
+
+    public async Task<CachedAnswer?> ReadAsync(CacheArgs args)
+    {
+        var now = clock.Time.GetUtcNow();
+        try
+        {
+            var entry = await store.GetAsync(args.Namespace, args.Key, now);
+            if (entry is null || (args.MaxAge is { } maxAge && now - entry.CreatedAt > maxAge))
+            {
+                return null;
+            }
+
+            return entry.Answer;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Warn("read", ex);
+            return null;
+        }
+    }
+
+    public async Task WriteAsync(CacheArgs args, CachedAnswer answer)
+    {
+        var size = serializer.SerializeToArray(answer).Length;
+        if (size > options.Value.MaxEntryBytes)
+        {
+            return;
+        }
+
+        var now = clock.Time.GetUtcNow();
+        try
+        {
+            await store.PutAsync(new CacheEntry(args.Namespace, args.Key, answer, size, now, now + args.Ttl), args.MaxBytes, now);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Warn("written", ex);
+        }
+    }
+
+    private void Warn(string what, Exception ex)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastWarning);
+        if (now - last >= 60_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
+        {
+            LogStoreFailed(logger, what, ex.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The response cache could not be {What} ({Error}); requests are served as misses meanwhile")]
+    private static partial void LogStoreFailed(ILogger logger, string what, string error);
+}
