@@ -221,9 +221,14 @@ internal sealed class ResponseCache(RouterEngine engine, RouterServices services
         }
 
         var lookup = services.Tenants.GetAsync(context.TenantId);
-        if (!lookup.IsCompletedSuccessfully || lookup.Result is not { } tenant)
+        if (!lookup.IsCompletedSuccessfully)
         {
-            return mode != CacheMode.Default; // decided once the tenant is known
+            return true; // the directory is being refreshed: decided once the tenant is known
+        }
+
+        if (lookup.Result is not { } tenant)
+        {
+            return false; // routing refuses an unknown tenant
         }
 
         return tenant.Cache?.Enabled != false && (mode != CacheMode.Default || tenant.Cache?.Enabled == true || _anyActionCached);

@@ -53,7 +53,13 @@ internal sealed partial class ResponseCacheGrain(RouterEngine engine, ResponseCa
         {
             if (--flight.Waiters == 0 && !flight.Result.Task.IsCompleted)
             {
-                await flight.Stop.CancelAsync(); // nobody waits for the answer any more
+                // Nobody waits for the answer any more: the call is abandoned, and the next request starts its own.
+                if (ReferenceEquals(_complete, flight))
+                {
+                    _complete = null;
+                }
+
+                await flight.Stop.CancelAsync();
             }
         }
     }
@@ -159,7 +165,14 @@ internal sealed partial class ResponseCacheGrain(RouterEngine engine, ResponseCa
         {
             if (!flight.Done)
             {
-                flight.Stop.Cancel(); // the last reader left before the end: the upstream call is abandoned (and billed for what came)
+                // The last reader left before the end: the upstream call is abandoned (and billed for what came), and the
+                // next request starts its own.
+                if (ReferenceEquals(_streaming, flight))
+                {
+                    _streaming = null;
+                }
+
+                flight.Stop.Cancel();
             }
             else
             {

@@ -420,12 +420,16 @@ internal sealed partial class RouterEngine
     /// What the response cache needs of a chat request before it looks anything up, with the request checked as routing
     /// checks it (limits, tenant, key, project, route): the tenant, the context with its project filled in, the action it
     /// routes through, and the resolved route (<c>model:&lt;name&gt;</c> after alias resolution, or
-    /// <c>action:&lt;name&gt;/&lt;strategy&gt;</c>). Null when nothing in reach may serve it now (routing reports why).
+    /// <c>action:&lt;name&gt;/&lt;strategy&gt;</c>, or <c>auto:</c> and the models it may reach). Null when no model the
+    /// caller may use can serve it (routing reports why).
     /// </summary>
     public async ValueTask<(TenantDefinition Tenant, RouterContext Context, ActionDefinition? Action, string Route)?> CacheScopeAsync(ChatRequest request, RouterContext context)
     {
-        var (plan, query, scoped) = await PlanForAsync(request, context, throwIfNone: false);
-        if (!plan.Eligible.Any())
+        // Planned as if every provider were up: whether a request may be answered from the cache depends on what it
+        // asks and what the caller may use, never on a breaker (a stored answer serves while its provider is down).
+        var (plan, query, scoped) = await PlanForAsync(request, context, throwIfNone: false, anyAvailability: true);
+        var eligible = plan.Eligible.Select(c => c.Model.Name).ToList();
+        if (eligible.Count == 0)
         {
             return null;
         }
@@ -443,7 +447,7 @@ internal sealed partial class RouterEngine
         }
         else
         {
-            route = "auto";
+            route = "auto:" + string.Join(',', eligible); // what this caller may be routed to
         }
 
         if (scoped.MaxCostUsd is { } cap)
@@ -454,7 +458,7 @@ internal sealed partial class RouterEngine
         return (tenant, scoped, action, route);
     }
 
-    private async ValueTask<(RoutePlan Plan, RouteQuery Query, RouterContext Context)> PlanForAsync(ChatRequest request, RouterContext context, bool throwIfNone = true)
+    private async ValueTask<(RoutePlan Plan, RouteQuery Query, RouterContext Context)> PlanForAsync(ChatRequest request, RouterContext context, bool throwIfNone = true, bool anyAvailability = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -466,7 +470,7 @@ internal sealed partial class RouterEngine
         RequestLimits.Validate(request, limits); // the same limits the HTTP surfaces enforce, for grain-API callers
         var (tenant, scoped, levels) = await ScopeAsync(context);
         var query = RequestAnalysis.ToQuery(request, scoped, tenant, services.PromptTokens) with { Levels = levels };
-        var plan = Plan(query);
+        var plan = Plan(query, anyAvailability);
         if (throwIfNone && !plan.Eligible.Any())
         {
             // A capability the caller's request needs that no model in reach has is the caller's error, as for an explicit model.
@@ -481,11 +485,11 @@ internal sealed partial class RouterEngine
         return (plan, query, scoped);
     }
 
-    private RoutePlan Plan(RouteQuery query)
+    private RoutePlan Plan(RouteQuery query, bool anyAvailability = false)
     {
         try
         {
-            return services.Planner.Plan(query, services.Gate.Unavailable);
+            return services.Planner.Plan(query, anyAvailability ? null : services.Gate.Unavailable);
         }
         catch (RoutingException ex)
         {
