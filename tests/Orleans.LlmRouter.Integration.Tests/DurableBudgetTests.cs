@@ -71,7 +71,7 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
             var tenants = new[] { "t1", "t2", "t3" };
             var load = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
             {
-                for (var i = 0; !stop.IsCancellationRequested && i < 400; i++)
+                for (var i = 0; !stop.IsCancellationRequested; i++)
                 {
                     var tenant = tenants[(worker + i) % 3];
                     var context = new RouterContext(tenant) { Model = "m" };
@@ -88,18 +88,11 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
                 }
             })).ToList();
 
-            while (delivered.Count < 60)
-            {
-                await Task.Delay(10, TestContext.Current.CancellationToken);
-            }
-
+            // The load runs until stopped; the waits for it are bounded so a cluster that stops answering fails the test.
+            await DeliveredAsync(delivered, 60, "before the kill");
             var victim = cluster.Silos[1];
             await cluster.KillSiloAsync(victim);
-            var atKill = delivered.Count;
-            while (delivered.Count < atKill + 60)
-            {
-                await Task.Delay(10, TestContext.Current.CancellationToken);
-            }
+            await DeliveredAsync(delivered, delivered.Count + 60, "after the kill");
 
             await stop.CancelAsync();
             await Task.WhenAll(load);
@@ -122,6 +115,16 @@ public sealed class DurableBudgetTests(DurableClusterFixture fx)
         finally
         {
             await DurableClusterFixture.StopAsync(cluster);
+        }
+    }
+
+    private static async Task DeliveredAsync(ConcurrentBag<(string Tenant, string RequestId)> delivered, int count, string when)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (delivered.Count < count)
+        {
+            Assert.True(DateTime.UtcNow < until, $"{delivered.Count} of {count} responses delivered {when} within 120 s");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
         }
     }
 
