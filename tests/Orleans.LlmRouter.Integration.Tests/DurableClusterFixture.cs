@@ -30,6 +30,8 @@ public sealed class DurableClusterFixture : IAsyncLifetime
           - { id: outage }
           - { id: after-outage }
           - { id: weekly, budgets: { tokens: { weekly: 400 } } }
+          - { id: cached, cache: { enabled: true } }
+          - { id: cached-outage, cache: { enabled: true } }
         """;
 
     public PostgresDatabase Database { get; } = new();

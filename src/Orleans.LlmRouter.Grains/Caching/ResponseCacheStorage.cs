@@ -7,15 +7,27 @@ namespace Orleans.LlmRouter.Grains.Caching;
 
 /// <summary>
 /// Reads and writes stored answers for the cache, never failing a request: a store that cannot be read is a miss, one
-/// that cannot be written keeps nothing (logged, once a minute at most). An entry older than its TTL, or than the
-/// caller's <c>max-age</c>, is never returned.
+/// that cannot be written keeps nothing (logged, once a minute at most). After a failure the store is left alone for
+/// <see cref="PauseAfterFailure"/>, so an outage costs requests no connection timeouts. An entry older than its TTL, or
+/// than the caller's <c>max-age</c>, is never returned.
 /// </summary>
 internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Serializer<CachedAnswer> serializer, RouterClock clock, IOptions<ResponseCacheOptions> options, ILogger<ResponseCacheStorage> logger)
 {
+    /// <summary>How long the store is not tried after it failed.</summary>
+    internal static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(5);
+
     private long _lastWarning = long.MinValue;
+    private long _pausedUntil = long.MinValue;
+
+    private bool Paused => Environment.TickCount64 < Interlocked.Read(ref _pausedUntil);
 
     public async Task<CachedAnswer?> ReadAsync(CacheArgs args)
     {
+        if (Paused)
+        {
+            return null;
+        }
+
         var now = clock.Time.GetUtcNow();
         try
         {
@@ -37,7 +49,7 @@ internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Se
     public async Task WriteAsync(CacheArgs args, CachedAnswer answer)
     {
         var size = serializer.SerializeToArray(answer).Length;
-        if (size > options.Value.MaxEntryBytes)
+        if (size > options.Value.MaxEntryBytes || Paused)
         {
             return;
         }
@@ -56,6 +68,7 @@ internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Se
     private void Warn(string what, Exception ex)
     {
         var now = Environment.TickCount64;
+        Interlocked.Exchange(ref _pausedUntil, now + (long)PauseAfterFailure.TotalMilliseconds);
         var last = Interlocked.Read(ref _lastWarning);
         if (now - last >= 60_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
         {
