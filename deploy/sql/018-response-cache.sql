@@ -6,7 +6,8 @@
 --
 -- llm_cache_entries: stored answers per namespace (a tenant's, 't:<tenant>', or a shared one, 's:<name>') and request
 -- fingerprint, each with its expiry and last use; a namespace is kept under its size cap by evicting the least recently
--- used. Idempotent.
+-- used. llm_cache_vectors: for tenants with a semantic cache, the embedding of the request behind each stored answer,
+-- searched by cosine similarity within the namespace and the request's scope (route and parameters). Idempotent.
 
 BEGIN;
 
@@ -33,6 +34,19 @@ CREATE TABLE IF NOT EXISTS llm_cache_entries
 );
 CREATE INDEX IF NOT EXISTS ix_llm_cache_entries_lru ON llm_cache_entries (namespace, last_used_at);
 CREATE INDEX IF NOT EXISTS ix_llm_cache_entries_expiry ON llm_cache_entries (expires_at);
+CREATE TABLE IF NOT EXISTS llm_cache_vectors
+(
+    namespace  text        NOT NULL,
+    key        text        NOT NULL,
+    scope      text        NOT NULL,
+    vector     real[]      NOT NULL,
+    created_at timestamptz NOT NULL,
+    CONSTRAINT pk_llm_cache_vectors PRIMARY KEY (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS ix_llm_cache_vectors_scope ON llm_cache_vectors (namespace, scope);
+CREATE INDEX IF NOT EXISTS ix_llm_cache_vectors_age ON llm_cache_vectors (namespace, created_at);
+COMMENT ON TABLE llm_cache_vectors IS 'The semantic cache: the unit-length embedding of the request behind each stored answer (scope: the fingerprint of its route and parameters without its messages), the latest max_entries per namespace.';
+
 COMMENT ON TABLE llm_cache_entries IS 'The response cache: one stored answer per namespace and request fingerprint, with its expiry and last use (LRU per namespace).';
 
 COMMIT;

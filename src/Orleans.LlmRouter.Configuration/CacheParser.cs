@@ -23,7 +23,7 @@ internal static class CacheParser
         var of = $"cache of {what}";
         if (tenant)
         {
-            r.CheckKeys(map, of, "enabled", "ttl_seconds", "any_request", "max_mb", "namespace", "hit_price_usd");
+            r.CheckKeys(map, of, "enabled", "ttl_seconds", "any_request", "max_mb", "namespace", "hit_price_usd", "semantic");
         }
         else
         {
@@ -51,6 +51,30 @@ internal static class CacheParser
             MaxBytes = mb * 1024 * 1024,
             Namespace = ns,
             HitPriceUsd = tenant ? r.Decimal(map, "hit_price_usd", of) : null,
+            Semantic = tenant ? ParseSemantic(r, map, of) : null,
         };
+    }
+
+    /// <summary>A <c>semantic:</c> block: <c>model</c> (required), <c>threshold</c> (0 to 1, default 0.95), <c>max_entries</c> (default 1000), <c>dimensions</c>.</summary>
+    private static SemanticCacheSettings? ParseSemantic(YamlNodeReader r, YamlMappingNode cache, string of)
+    {
+        var map = r.Map(cache, "semantic", of);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var what = "semantic " + of;
+        r.CheckKeys(map, what, "model", "threshold", "max_entries", "dimensions");
+        var model = r.String(map, "model", what, required: true);
+        var threshold = r.Double(map, "threshold", what, 0, 1) ?? 0.95;
+        var max = r.Int(map, "max_entries", what, min: 1) ?? 1000;
+        if (max > 100_000)
+        {
+            r.Error(r.Get(map, "max_entries")!, $"max_entries of {what} must be at most 100000 (the index is searched per request)");
+        }
+
+        var dimensions = r.Int(map, "dimensions", what, min: 1);
+        return model is null ? null : new SemanticCacheSettings(model, threshold, max, dimensions);
     }
 }

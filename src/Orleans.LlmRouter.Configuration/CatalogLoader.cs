@@ -326,6 +326,11 @@ public sealed partial class CatalogLoader
             {
                 errors.Add(new(tenant.Location, $"tenant '{tenant.Id}' allows unknown action '{allowed}'"));
             }
+
+            if (tenant.Cache?.Semantic is { } semantic && !(models.TryGetValue(semantic.Model, out var embedder) && embedder.Has(Capability.Embedding)))
+            {
+                errors.Add(new(tenant.Location, $"semantic cache of tenant '{tenant.Id}' names '{semantic.Model}', which is not a catalog model with capability embedding"));
+            }
         }
 
         return providers;

@@ -20,6 +20,7 @@ public sealed class DurableClusterFixture : IAsyncLifetime
           - { id: sim, type: simulated, retry: { max_attempts: 1 }, options: { latency_ms: 0 } }
         models:
           - { name: m, provider: sim, provider_model: m-1, capabilities: [chat, streaming], context_window: 100000, max_output_tokens: 100, pricing: { input: 1, output: 2 } }
+          - { name: e, provider: sim, provider_model: sim-embed-1, capabilities: [embedding], context_window: 8192, max_output_tokens: 1, pricing: { input: 0.02, output: 0 } }
         tenants:
           - { id: small, budgets: { tokens: { daily: 6000 }, usd: { daily: 1 } } }
           - { id: t1 }
@@ -32,6 +33,7 @@ public sealed class DurableClusterFixture : IAsyncLifetime
           - { id: weekly, budgets: { tokens: { weekly: 400 } } }
           - { id: cached, cache: { enabled: true } }
           - { id: cached-outage, cache: { enabled: true } }
+          - { id: semantic, cache: { enabled: true, semantic: { model: e, threshold: 0.9, dimensions: 256 } } }
         """;
 
     public PostgresDatabase Database { get; } = new();

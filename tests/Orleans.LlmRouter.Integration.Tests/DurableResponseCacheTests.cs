@@ -86,4 +86,21 @@ public sealed class DurableResponseCacheTests(DurableClusterFixture fx)
 
         await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, fx.Cluster.Client, "cached-outage");
     }
+
+    [Fact]
+    public async Task A_near_duplicate_is_answered_from_postgresql_above_the_threshold_and_not_below_it()
+    {
+        fx.Database.RequireOrSkip();
+        var marker = Guid.NewGuid().ToString("N")[..10];
+        var router = fx.Cluster.Client.GetGrain<IRouterGrain>(0);
+        var first = await router.CompleteAsync(Ask($"what is the capital city of france {marker}"), new RouterContext("semantic") { Model = "m" });
+        Assert.Equal(CacheStatus.Miss, first.Cache);
+        var near = await router.CompleteAsync(Ask($"what is the capital city of france today {marker}"), new RouterContext("semantic") { Model = "m" });
+        Assert.Equal(CacheStatus.Hit, near.Cache);
+        Assert.Equal(first.Message.Text, near.Message.Text);
+        var far = await router.CompleteAsync(Ask($"how do I bake sourdough bread at home {marker}"), new RouterContext("semantic") { Model = "m" });
+        Assert.Equal(CacheStatus.Miss, far.Cache);
+        Assert.Equal(2L, await fx.Database.ScalarAsync<long>("SELECT count(*) FROM llm_cache_vectors WHERE namespace = 't:semantic' AND key IN (SELECT key FROM llm_cache_entries WHERE namespace = 't:semantic')"));
+        await Reconcile.AssertReconciledAsync(fx.Database.ConnectionString, fx.Cluster.Client, "semantic");
+    }
 }

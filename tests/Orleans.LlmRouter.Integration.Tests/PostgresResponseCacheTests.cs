@@ -122,4 +122,30 @@ public sealed class PostgresResponseCacheTests(PostgresDatabase db)
             Assert.Equal(0.031m, totals.CostUsd);
         }
     }
+
+    [Fact]
+    public async Task The_nearest_vector_of_a_scope_at_or_above_the_threshold_is_found_and_the_index_is_bounded()
+    {
+        db.RequireOrSkip();
+        await using var store = Store();
+        var ns = "t:" + Guid.NewGuid().ToString("N")[..8];
+        float[] Unit(params float[] v) => v.Select(x => x / (float)Math.Sqrt(v.Sum(y => y * y))).ToArray();
+        await store.PutVectorAsync(ns, "east", "s1", Unit(1, 0, 0), 3, T0);
+        await store.PutVectorAsync(ns, "north", "s1", Unit(0, 1, 0), 3, T0.AddSeconds(1));
+        await store.PutVectorAsync(ns, "other-scope", "s2", Unit(1, 0.1f, 0), 3, T0.AddSeconds(2));
+
+        Assert.Equal("east", await store.NearestAsync(ns, "s1", Unit(1, 0.2f, 0), 0.95));
+        Assert.Null(await store.NearestAsync(ns, "s1", Unit(1, 1, 0), 0.95)); // 0.707 to either
+        Assert.Equal("north", await store.NearestAsync(ns, "s1", Unit(0.2f, 1, 0), 0.9));
+        Assert.Equal("other-scope", await store.NearestAsync(ns, "s2", Unit(1, 0, 0), 0.9));
+        Assert.Null(await store.NearestAsync("t:elsewhere", "s1", Unit(1, 0, 0), 0.5));
+
+        // The namespace keeps its latest three: the oldest goes.
+        await store.PutVectorAsync(ns, "up", "s1", Unit(0, 0, 1), 3, T0.AddSeconds(3));
+        Assert.Null(await store.NearestAsync(ns, "s1", Unit(1, 0, 0), 0.9));
+        Assert.Equal(3L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_cache_vectors WHERE namespace = $1", ns));
+
+        await store.PurgeAsync(ns);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM llm_cache_vectors WHERE namespace = $1", ns));
+    }
 }

@@ -28,4 +28,15 @@ internal sealed record CacheSettings
     /// True: every request is cacheable, not only deterministic ones (temperature 0 or a seed). Null for the level above's.
     /// </summary>
     public bool? AnyRequest { get; init; }
+
+    /// <summary>The tenant's semantic cache (YAML <c>semantic:</c>): near-duplicate requests answered from stored answers; null for exact matches only.</summary>
+    public SemanticCacheSettings? Semantic { get; init; }
 }
+
+/// <summary>
+/// A tenant's semantic cache: a request without an exact stored answer is embedded with <see cref="Model"/> (a catalog
+/// embedding model; the call is billed like any embedding call) and answered from the stored answer of the nearest
+/// earlier request with the same route and parameters whose cosine similarity is at least <see cref="Threshold"/>.
+/// The tenant keeps the vectors of its <see cref="MaxEntries"/> latest stored answers.
+/// </summary>
+internal sealed record SemanticCacheSettings(string Model, double Threshold, int MaxEntries, int? Dimensions);

@@ -35,4 +35,16 @@ internal interface IResponseCacheStore
 
     /// <summary>How many entries and bytes a namespace holds now.</summary>
     Task<(int Entries, long Bytes)> SizeAsync(string ns, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Keeps the embedding (unit length) of the request whose answer is stored under <paramref name="key"/>, for the
+    /// semantic cache; a namespace keeps the vectors of its <paramref name="maxEntries"/> latest answers.
+    /// </summary>
+    Task PutVectorAsync(string ns, string key, string scope, float[] vector, int maxEntries, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The key of the stored answer whose request is nearest to <paramref name="vector"/> (unit length) among those of
+    /// <paramref name="scope"/> (same route and parameters), when its cosine similarity is at least <paramref name="threshold"/>; null otherwise.
+    /// </summary>
+    Task<string?> NearestAsync(string ns, string scope, float[] vector, double threshold, CancellationToken cancellationToken = default);
 }

@@ -41,7 +41,17 @@ internal sealed record CacheArgs(
     [property: Id(2)] bool Lookup,
     [property: Id(3)] TimeSpan Ttl,
     [property: Id(4)] TimeSpan? MaxAge,
-    [property: Id(5)] long MaxBytes);
+    [property: Id(5)] long MaxBytes)
+{
+    /// <summary>The request's embedding (unit length), kept with its answer for the semantic cache; null without one.</summary>
+    [Id(6)] public float[]? Vector { get; init; }
+
+    /// <summary>The fingerprint of the request's route and parameters without its messages: semantic matches stay within it.</summary>
+    [Id(7)] public string? Scope { get; init; }
+
+    /// <summary>How many vectors the namespace keeps.</summary>
+    [Id(8)] public int MaxVectors { get; init; }
+}
 
 /// <summary>
 /// A non-streamed answer and how the cache served it; <see cref="CacheStatus.Bypass"/> (no answer) when the shared call

@@ -80,8 +80,61 @@ internal sealed class InMemoryResponseCacheStore : IResponseCacheStore
         }
     }
 
+    public Task PutVectorAsync(string ns, string key, string scope, float[] vector, int maxEntries, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var space = _spaces.GetOrAdd(ns, static _ => new Space());
+        lock (space)
+        {
+            space.Vectors.RemoveAll(v => v.Key == key);
+            space.Vectors.Add((key, scope, vector));
+            if (space.Vectors.Count > maxEntries)
+            {
+                space.Vectors.RemoveRange(0, space.Vectors.Count - maxEntries);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> NearestAsync(string ns, string scope, float[] vector, double threshold, CancellationToken cancellationToken = default)
+    {
+        if (!_spaces.TryGetValue(ns, out var space))
+        {
+            return Task.FromResult<string?>(null);
+        }
+
+        lock (space)
+        {
+            string? best = null;
+            var bestScore = threshold;
+            foreach (var (key, s, v) in space.Vectors)
+            {
+                if (s == scope && v.Length == vector.Length && Dot(v, vector) is var score && score >= bestScore)
+                {
+                    (best, bestScore) = (key, score);
+                }
+            }
+
+            return Task.FromResult(best);
+        }
+    }
+
+    private static double Dot(float[] a, float[] b)
+    {
+        double sum = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
     private sealed class Space
     {
+        /// <summary>The vectors of the semantic cache, oldest first.</summary>
+        public List<(string Key, string Scope, float[] Vector)> Vectors { get; } = [];
+
         public Dictionary<string, LinkedListNode<CacheEntry>> Entries { get; } = new(StringComparer.Ordinal);
 
         public LinkedList<CacheEntry> Lru { get; } = new();

@@ -79,9 +79,58 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
 
     public async Task<int> PurgeAsync(string ns, CancellationToken cancellationToken = default)
     {
-        await using var cmd = _source.CreateCommand("DELETE FROM llm_cache_entries WHERE namespace = $1");
+        await using var batch = _source.CreateBatch();
+        var entries = new NpgsqlBatchCommand("DELETE FROM llm_cache_entries WHERE namespace = $1");
+        entries.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        var vectors = new NpgsqlBatchCommand("DELETE FROM llm_cache_vectors WHERE namespace = $1");
+        vectors.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        batch.BatchCommands.Add(entries);
+        batch.BatchCommands.Add(vectors);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        return entries.RecordsAffected;
+    }
+
+    public async Task PutVectorAsync(string ns, string key, string scope, float[] vector, int maxEntries, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var batch = _source.CreateBatch();
+        var put = new NpgsqlBatchCommand("""
+            INSERT INTO llm_cache_vectors (namespace, key, scope, vector, created_at) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (namespace, key) DO UPDATE SET scope = EXCLUDED.scope, vector = EXCLUDED.vector, created_at = EXCLUDED.created_at
+            """);
+        put.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        put.Parameters.Add(new NpgsqlParameter { Value = key, NpgsqlDbType = NpgsqlDbType.Text });
+        put.Parameters.Add(new NpgsqlParameter { Value = scope, NpgsqlDbType = NpgsqlDbType.Text });
+        put.Parameters.Add(new NpgsqlParameter { Value = vector, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Real });
+        put.Parameters.Add(new NpgsqlParameter { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        var bound = new NpgsqlBatchCommand("""
+            DELETE FROM llm_cache_vectors c
+            USING (SELECT key FROM llm_cache_vectors WHERE namespace = $1 ORDER BY created_at DESC, key DESC OFFSET $2) v
+            WHERE c.namespace = $1 AND c.key = v.key
+            """);
+        bound.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        bound.Parameters.Add(new NpgsqlParameter { Value = maxEntries, NpgsqlDbType = NpgsqlDbType.Integer });
+        batch.BatchCommands.Add(put);
+        batch.BatchCommands.Add(bound);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<string?> NearestAsync(string ns, string scope, float[] vector, double threshold, CancellationToken cancellationToken = default)
+    {
+        // Cosine similarity of unit vectors is their dot product, computed by the database over the namespace's bounded index.
+        await using var cmd = _source.CreateCommand("""
+            SELECT key FROM (
+                SELECT key, (SELECT sum(a * b) FROM unnest(v.vector, $3::real[]) AS t(a, b)) AS score
+                FROM llm_cache_vectors v
+                WHERE v.namespace = $1 AND v.scope = $2 AND cardinality(v.vector) = cardinality($3::real[])) x
+            WHERE score >= $4
+            ORDER BY score DESC, key
+            LIMIT 1
+            """);
         cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
-        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = scope, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = vector, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Real });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = threshold, NpgsqlDbType = NpgsqlDbType.Double });
+        return await cmd.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     public async Task<(int Entries, long Bytes)> SizeAsync(string ns, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.LlmRouter.Contracts;
 using Orleans.LlmRouter.Core.Catalog;
@@ -15,7 +16,7 @@ namespace Orleans.LlmRouter.Grains.Caching;
 /// <see cref="IResponseCacheGrain"/>, where identical requests share one upstream call. Every other request goes
 /// straight to the <see cref="RouterEngine"/>, with no work added.
 /// </summary>
-internal sealed class ResponseCache(RouterEngine engine, RouterServices services, IGrainFactory grains, ResponseCacheStorage storage, GrainCalls calls, RouterTelemetry telemetry, IOptions<ResponseCacheOptions> options)
+internal sealed partial class ResponseCache(RouterEngine engine, RouterServices services, IGrainFactory grains, ResponseCacheStorage storage, GrainCalls calls, RouterTelemetry telemetry, IOptions<ResponseCacheOptions> options, ILogger<ResponseCache> logger)
 {
     private readonly bool _anyActionCached = services.Catalog.Actions.Values.Any(a => a.Cache?.Enabled == true);
 
@@ -26,12 +27,21 @@ internal sealed class ResponseCache(RouterEngine engine, RouterServices services
             return await engine.CompleteAsync(request, context, cancellationToken);
         }
 
-        var (scoped, args, price) = use;
+        var (scoped, args, price, semantic) = use;
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
         if (args.Lookup && await storage.ReadAsync(args) is { Completion: { } stored })
         {
             return await ServeAsync(stored, CacheStatus.Hit, scoped, price, started, startedAt);
+        }
+
+        if (semantic is not null)
+        {
+            (var near, args) = await SemanticAsync(request, scoped, args, semantic, cancellationToken);
+            if (near?.Completion is { } similar)
+            {
+                return await ServeAsync(similar, CacheStatus.Hit, scoped, price, started, startedAt);
+            }
         }
 
         var grain = grains.GetGrain<IResponseCacheGrain>(args.Namespace + "/" + args.Key);
@@ -65,12 +75,19 @@ internal sealed class ResponseCache(RouterEngine engine, RouterServices services
             yield break;
         }
 
-        var (scoped, args, price) = use;
+        var (scoped, args, price, semantic) = use;
         var started = Stopwatch.GetTimestamp();
         var startedAt = services.Time.GetUtcNow();
-        if (args.Lookup && await storage.ReadAsync(args) is { Items: { } stored })
+        var found = args.Lookup ? (await storage.ReadAsync(args))?.Items : null;
+        if (found is null && semantic is not null)
         {
-            await foreach (var item in ReplayAsync(stored, CacheStatus.Hit, scoped, price, started, startedAt))
+            (var near, args) = await SemanticAsync(request, scoped, args, semantic, cancellationToken);
+            found = near?.Items;
+        }
+
+        if (found is not null)
+        {
+            await foreach (var item in ReplayAsync(found, CacheStatus.Hit, scoped, price, started, startedAt))
             {
                 yield return item;
             }
@@ -234,7 +251,7 @@ internal sealed class ResponseCache(RouterEngine engine, RouterServices services
         return tenant.Cache?.Enabled != false && (mode != CacheMode.Default || tenant.Cache?.Enabled == true || _anyActionCached);
     }
 
-    private async ValueTask<(RouterContext Context, CacheArgs Args, decimal HitPrice)?> DecideAsync(ChatRequest request, RouterContext context, bool stream)
+    private async ValueTask<(RouterContext Context, CacheArgs Args, decimal HitPrice, SemanticCacheSettings? Semantic)?> DecideAsync(ChatRequest request, RouterContext context, bool stream)
     {
         if (await engine.CacheScopeAsync(request, context) is not { } scope)
         {
@@ -248,8 +265,66 @@ internal sealed class ResponseCache(RouterEngine engine, RouterServices services
         }
 
         var key = RequestFingerprint.Of(request, scope.Route, stream);
-        return (scope.Context, new CacheArgs(use.Namespace, key, use.Lookup, use.Ttl, use.MaxAge, use.MaxBytes), use.HitPriceUsd);
+        var args = new CacheArgs(use.Namespace, key, use.Lookup, use.Ttl, use.MaxAge, use.MaxBytes);
+        var semantic = scope.Tenant.Cache?.Semantic;
+        if (semantic is not null)
+        {
+            args = args with { Scope = RequestFingerprint.Of(request with { Messages = [] }, scope.Route, stream), MaxVectors = semantic.MaxEntries };
+        }
+
+        return (scope.Context, args, use.HitPriceUsd, semantic);
     }
+
+    /// <summary>
+    /// The semantic cache: embeds the request (an embedding call of the caller, billed as one, under request id
+    /// <c>&lt;id&gt;/embed</c>) and looks for the stored answer of the nearest earlier request of the same scope at or
+    /// above the tenant's threshold. Returns that answer (null for none) and the arguments that keep this request's
+    /// vector with the answer it will store. An embedding that fails leaves the exact cache only.
+    /// </summary>
+    private async Task<(CachedAnswer? Answer, CacheArgs Args)> SemanticAsync(ChatRequest request, RouterContext context, CacheArgs args, SemanticCacheSettings semantic, CancellationToken cancellationToken)
+    {
+        float[] vector;
+        try
+        {
+            var embedding = await engine.EmbedAsync(
+                new EmbeddingRequest([EmbeddingText(request)], semantic.Dimensions),
+                context with { Model = semantic.Model, Action = null, Strategy = null, RequestId = context.RequestId + "/embed", Cache = null, MaxCostUsd = null },
+                cancellationToken);
+            vector = Unit(embedding.Vectors[0]);
+        }
+        catch (LlmRouterException ex)
+        {
+            LogEmbeddingFailed(logger, context.TenantId, semantic.Model, ex.GetType().Name);
+            return (null, args);
+        }
+
+        args = args with { Vector = vector };
+        if (!args.Lookup || await storage.NearestAsync(args.Namespace, args.Scope!, vector, semantic.Threshold) is not { } near || near == args.Key)
+        {
+            return (null, args);
+        }
+
+        return (await storage.ReadAsync(args with { Key = near }), args);
+    }
+
+    /// <summary>What the semantic cache embeds: every message, role first, one per line.</summary>
+    private static string EmbeddingText(ChatRequest request) =>
+        string.Join('\n', request.Messages.Select(m => m.Role + ": " + m.Text));
+
+    private static float[] Unit(float[] v)
+    {
+        double norm = 0;
+        foreach (var x in v)
+        {
+            norm += x * x;
+        }
+
+        var scale = norm > 0 ? (float)(1 / Math.Sqrt(norm)) : 0f;
+        return v.Select(x => x * scale).ToArray();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The semantic cache of tenant {Tenant} could not embed a request with {Model} ({Error}); exact matches only for it")]
+    private static partial void LogEmbeddingFailed(ILogger logger, string tenant, string model, string error);
 
     /// <summary>A call to a cache grain, repeated (twice at most) when its silo was lost: the new activation starts over.</summary>
     private static async Task<T> WithRetriesAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)

@@ -17,9 +17,9 @@ internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Se
     internal static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(5);
 
     private long _lastWarning = long.MinValue;
-    private long _pausedUntil = long.MinValue;
+    private long _pausedUntil = long.MinValue; // UTC ticks on the router clock
 
-    private bool Paused => Environment.TickCount64 < Interlocked.Read(ref _pausedUntil);
+    private bool Paused => clock.Time.GetUtcNow().UtcTicks < Interlocked.Read(ref _pausedUntil);
 
     public async Task<CachedAnswer?> ReadAsync(CacheArgs args)
     {
@@ -58,6 +58,10 @@ internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Se
         try
         {
             await store.PutAsync(new CacheEntry(args.Namespace, args.Key, answer, size, now, now + args.Ttl), args.MaxBytes, now);
+            if (args is { Vector: { } vector, Scope: { } scope })
+            {
+                await store.PutVectorAsync(args.Namespace, args.Key, scope, vector, args.MaxVectors, now);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -65,10 +69,29 @@ internal sealed partial class ResponseCacheStorage(IResponseCacheStore store, Se
         }
     }
 
+    /// <summary>The key of the nearest stored answer of the request's scope at or above <paramref name="threshold"/>; null for none, or when the store fails.</summary>
+    public async Task<string?> NearestAsync(string ns, string scope, float[] vector, double threshold)
+    {
+        if (Paused)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await store.NearestAsync(ns, scope, vector, threshold);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Warn("searched", ex);
+            return null;
+        }
+    }
+
     private void Warn(string what, Exception ex)
     {
+        Interlocked.Exchange(ref _pausedUntil, (clock.Time.GetUtcNow() + PauseAfterFailure).UtcTicks);
         var now = Environment.TickCount64;
-        Interlocked.Exchange(ref _pausedUntil, now + (long)PauseAfterFailure.TotalMilliseconds);
         var last = Interlocked.Read(ref _lastWarning);
         if (now - last >= 60_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
         {

@@ -105,19 +105,31 @@ internal sealed partial class SimulatedChatProvider : IChatProvider
     public Task<ProviderHealthProbe> CheckHealthAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new ProviderHealthProbe(true, "simulated", TimeSpan.Zero));
 
+    /// <summary>
+    /// A deterministic unit vector that behaves like an embedding: the sum of one pseudo-random vector per word (letters
+    /// and digits, case-folded), so texts that share most of their words point the same way and unrelated texts do not.
+    /// </summary>
     private static float[] Vector(string input, int dims)
     {
         var v = new float[dims];
-        var seed = SimulatedReplies.Hash(input);
-        double norm = 0;
-        for (var i = 0; i < dims; i++)
+        var words = System.Text.RegularExpressions.Regex.Matches(input.ToLowerInvariant(), @"[\p{L}\p{N}]+").Select(m => m.Value).ToList();
+        foreach (var word in words.Count > 0 ? words : [input])
         {
-            seed = (seed * 1664525u) + 1013904223u;
-            v[i] = (seed / (float)uint.MaxValue) - 0.5f;
-            norm += v[i] * v[i];
+            var seed = SimulatedReplies.Hash(word);
+            for (var i = 0; i < dims; i++)
+            {
+                seed = (seed * 1664525u) + 1013904223u;
+                v[i] += (seed / (float)uint.MaxValue) - 0.5f;
+            }
         }
 
-        var scale = (float)(1 / Math.Sqrt(norm));
+        double norm = 0;
+        foreach (var x in v)
+        {
+            norm += x * x;
+        }
+
+        var scale = norm > 0 ? (float)(1 / Math.Sqrt(norm)) : 0f;
         for (var i = 0; i < dims; i++)
         {
             v[i] *= scale;

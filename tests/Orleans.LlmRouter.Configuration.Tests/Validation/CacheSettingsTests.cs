@@ -52,4 +52,21 @@ public sealed class CacheSettingsTests
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
         Assert.Contains("cache of", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_semantic_cache_reads_its_settings_and_must_name_an_embedding_model()
+    {
+        const string Embedder = """
+            models:
+              - { name: e1, provider: sim, provider_model: e1-v1, capabilities: [embedding], context_window: 8192, max_output_tokens: 1, pricing: { input: 0.02, output: 0 } }
+
+            """;
+        var catalog = new CatalogLoader(new HashSet<string>(StringComparer.Ordinal) { "simulated" }, environment: _ => null)
+            .Load([("c.yaml", Base), ("e.yaml", Embedder + "tenants:\n  - { id: t, cache: { enabled: true, semantic: { model: e1, threshold: 0.9, max_entries: 50, dimensions: 256 } } }\n")]).Catalog;
+        Assert.Equal(new Core.Catalog.SemanticCacheSettings("e1", 0.9, 50, 256), catalog.Tenants["t"].Cache!.Semantic);
+
+        var error = Assert.Single(Errors("tenants:\n  - { id: t, cache: { semantic: { model: m1 } } }\n"));
+        Assert.Contains("not a catalog model with capability embedding", error.Message, StringComparison.Ordinal);
+        Assert.Contains("threshold", Assert.Single(Errors("tenants:\n  - { id: t, cache: { semantic: { model: m1, threshold: 2 } } }\n"), e => e.Message.Contains("threshold", StringComparison.Ordinal)).Message, StringComparison.Ordinal);
+    }
 }

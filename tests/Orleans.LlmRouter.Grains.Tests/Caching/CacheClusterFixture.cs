@@ -21,8 +21,10 @@ public sealed class CacheClusterFixture : IAsyncLifetime
     public const string Yaml = """
         providers:
           - { id: up, type: openai, base_url: "{MOCK}", api_key_env: LLMROUTER_CACHE_MOCK_KEY, timeout_seconds: 30, retry: { max_attempts: 1 } }
+          - { id: sim, type: simulated, retry: { max_attempts: 1 } }
         models:
           - { name: m-up, provider: up, provider_model: mock-small, aliases: [m-alias], capabilities: [chat, streaming, tools], context_window: 8000, max_output_tokens: 200, pricing: { input: 2, output: 4 } }
+          - { name: sim-embed, provider: sim, provider_model: sim-embed-1, capabilities: [embedding], context_window: 8192, max_output_tokens: 1, pricing: { input: 0.02, output: 0 } }
         actions:
           - name: cached
             requires: [chat]
@@ -42,6 +44,7 @@ public sealed class CacheClusterFixture : IAsyncLifetime
           - { id: cs1, cache: { enabled: true, namespace: pool } }
           - { id: cs2, cache: { enabled: true, namespace: pool } }
           - { id: cb, cache: { enabled: true, max_mb: 1 } }
+          - { id: sem, cache: { enabled: true, semantic: { model: sim-embed, threshold: 0.9, dimensions: 256 } } }
         """;
 
     public const string MockKey = "sk-cache-mock-key-5d2";
@@ -121,6 +124,12 @@ internal sealed class SwitchableStore(IResponseCacheStore inner) : IResponseCach
     public Task<int> PurgeAsync(string ns, CancellationToken cancellationToken = default) => inner.PurgeAsync(ns, cancellationToken);
 
     public Task<(int Entries, long Bytes)> SizeAsync(string ns, CancellationToken cancellationToken = default) => inner.SizeAsync(ns, cancellationToken);
+
+    public Task PutVectorAsync(string ns, string key, string scope, float[] vector, int maxEntries, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        Broken ? throw new InvalidOperationException("store down") : inner.PutVectorAsync(ns, key, scope, vector, maxEntries, now, cancellationToken);
+
+    public Task<string?> NearestAsync(string ns, string scope, float[] vector, double threshold, CancellationToken cancellationToken = default) =>
+        Broken ? throw new InvalidOperationException("store down") : inner.NearestAsync(ns, scope, vector, threshold, cancellationToken);
 }
 
 [CollectionDefinition(Name)]

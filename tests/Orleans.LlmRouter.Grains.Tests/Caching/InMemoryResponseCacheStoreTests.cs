@@ -48,4 +48,21 @@ public sealed class InMemoryResponseCacheStoreTests
         await store.PutAsync(Entry("n", "a", 50, T0, TimeSpan.FromHours(1)), 100, T0);
         Assert.Equal((1, 50L), await store.SizeAsync("n"));
     }
+
+    [Fact]
+    public async Task The_nearest_vector_of_a_scope_at_or_above_the_threshold_is_found_and_the_index_is_bounded()
+    {
+        var store = new InMemoryResponseCacheStore();
+        static float[] Unit(params float[] v) => v.Select(x => x / (float)Math.Sqrt(v.Sum(y => y * y))).ToArray();
+        await store.PutVectorAsync("n", "east", "s1", Unit(1, 0, 0), 3, T0);
+        await store.PutVectorAsync("n", "north", "s1", Unit(0, 1, 0), 3, T0);
+        await store.PutVectorAsync("n", "other-scope", "s2", Unit(1, 0.1f, 0), 3, T0);
+        Assert.Equal("east", await store.NearestAsync("n", "s1", Unit(1, 0.2f, 0), 0.95));
+        Assert.Null(await store.NearestAsync("n", "s1", Unit(1, 1, 0), 0.95));
+        Assert.Equal("other-scope", await store.NearestAsync("n", "s2", Unit(1, 0, 0), 0.9));
+        await store.PutVectorAsync("n", "up", "s1", Unit(0, 0, 1), 3, T0);
+        Assert.Null(await store.NearestAsync("n", "s1", Unit(1, 0, 0), 0.9));
+        await store.PurgeAsync("n");
+        Assert.Null(await store.NearestAsync("n", "s1", Unit(0, 1, 0), 0.9));
+    }
 }

@@ -220,7 +220,13 @@ public sealed class ResponseCacheTests(CacheClusterFixture fx)
             fx.Store.Broken = false;
         }
 
-        Assert.Equal(3, fx.UpstreamCalls(marker));
+        // A failed store is left alone for a few seconds on the router clock, then tried again.
+        Assert.Equal(CacheStatus.Miss, (await fx.Router(0).CompleteAsync(Ask(marker), As("c2"), Cancel)).Cache);
+        Assert.Equal(4, fx.UpstreamCalls(marker));
+        fx.Clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(CacheStatus.Miss, (await fx.Router(0).CompleteAsync(Ask(marker), As("c2"), Cancel)).Cache);
+        Assert.Equal(CacheStatus.Hit, (await fx.Router(1).CompleteAsync(Ask(marker), As("c2"), Cancel)).Cache);
+        Assert.Equal(5, fx.UpstreamCalls(marker));
     }
 
     [Fact]
@@ -279,5 +285,42 @@ public sealed class ResponseCacheTests(CacheClusterFixture fx)
         }
 
         return items;
+    }
+}
+
+/// <summary>The semantic cache on the three-silo cluster (in memory): near-duplicates hit, others miss.</summary>
+[Collection(CacheClusterCollection.Name)]
+public sealed class SemanticCacheTests(CacheClusterFixture fx)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static ChatRequest Ask(string text) => new([RouterMessage.FromText("user", text)]) { Temperature = 0, MaxOutputTokens = 50 };
+
+    [Fact]
+    public async Task A_near_duplicate_above_the_threshold_is_a_hit_and_one_below_it_or_with_other_parameters_is_a_miss()
+    {
+        var marker = Guid.NewGuid().ToString("N")[..12];
+        var first = await fx.Router(0).CompleteAsync(Ask($"what is the capital city of france {marker}"), new RouterContext("sem") { Model = "m-up" }, Cancel);
+        Assert.Equal(CacheStatus.Miss, first.Cache);
+
+        var nearContext = new RouterContext("sem") { Model = "m-up" };
+        var near = await fx.Router(1).CompleteAsync(Ask($"what is the capital city of france today {marker}"), nearContext, Cancel);
+        Assert.Equal(CacheStatus.Hit, near.Cache);
+        Assert.Equal(first.Message.Text, near.Message.Text);
+        Assert.Equal(first.CostUsd, near.SavedUsd);
+
+        var far = await fx.Router(2).CompleteAsync(Ask($"how do I bake sourdough bread at home {marker}"), new RouterContext("sem") { Model = "m-up" }, Cancel);
+        Assert.Equal(CacheStatus.Miss, far.Cache);
+        var otherParameters = await fx.Router(0).CompleteAsync(Ask($"what is the capital city of france today {marker}") with { MaxOutputTokens = 40 }, new RouterContext("sem") { Model = "m-up" }, Cancel);
+        Assert.Equal(CacheStatus.Miss, otherParameters.Cache);
+        Assert.Equal(3, fx.UpstreamCalls(marker));
+
+        // The embedding is billed as the caller's own embedding call.
+        var rows = await fx.RowsAsync("sem", [nearContext.RequestId, nearContext.RequestId + "/embed"]);
+        Assert.Equal(2, rows.Count);
+        var embed = Assert.Single(rows, r => r.RequestId.EndsWith("/embed", StringComparison.Ordinal));
+        Assert.Equal("sim-embed", embed.Model);
+        Assert.True(embed.PromptTokens > 0);
+        Assert.Equal(CacheStatus.Hit, Assert.Single(rows, r => r.RequestId == nearContext.RequestId).Cache);
     }
 }

@@ -133,4 +133,15 @@ public sealed class SimulatedChatProviderTests
         Assert.NotEqual(r.Vectors[0], r.Vectors[1]);
         Assert.Equal(1.0, Math.Sqrt(r.Vectors[1].Sum(v => (double)v * v)), 4);
     }
+
+    [Fact]
+    public async Task Embeddings_of_texts_that_share_most_words_are_near_and_of_unrelated_texts_are_not()
+    {
+        var provider = new SimulatedChatProvider(Provider());
+        var call = new EmbeddingCall(["what is the capital city of france", "what is the capital city of france today", "how do I bake sourdough bread at home"], Model, Provider(), 256);
+        var r = await provider.EmbedAsync(call, TestContext.Current.CancellationToken);
+        static double Cos(float[] a, float[] b) => a.Zip(b, (x, y) => (double)x * y).Sum();
+        Assert.True(Cos(r.Vectors[0], r.Vectors[1]) > 0.9, $"near: {Cos(r.Vectors[0], r.Vectors[1])}");
+        Assert.True(Cos(r.Vectors[0], r.Vectors[2]) < 0.5, $"unrelated: {Cos(r.Vectors[0], r.Vectors[2])}");
+    }
 }
