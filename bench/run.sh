@@ -5,6 +5,7 @@
 #   bench/run.sh --baseline REF --targets yarp,gateway,gateway-baseline    this build against commit REF, in one run
 #   bench/run.sh --soak MINUTES [--targets gateway|gateway-pg] [--rate R]   mixed traffic, figures every minute (bench/README.md)
 #   bench/run.sh --streams N    N concurrent slow streams through one embedded gateway and directly to the mock
+#   bench/run.sh --cache        the response cache: hit against miss against no cache, one embedded gateway (mock answers in 20 ms)
 # Options: --duration S, --warmup S (closed-loop warm-up per target, default 20; 2 with --quick), --connections N, --rate R, --stream-rate R, --tenants N, --hot-connections N (default 96), --targets mock,yarp,gateway,gateway-pg,portkey.
 #   --portkey   also measure Portkey's open-source gateway (npm @portkey-ai/gateway, installed into bench/.portkey) on the
 #               same mock; or point PORTKEY_GATEWAY at an installed build/start-server.js.

@@ -14,17 +14,28 @@ internal static partial class Wrk
 {
     public static bool Available => File.Exists("/usr/bin/wrk") || File.Exists("/usr/local/bin/wrk");
 
-    public static async Task<Figures> RunAsync(Service target, string body, IReadOnlyList<string> keys, int connections, TimeSpan duration, string workDir)
+    /// <summary>
+    /// Posts <paramref name="body"/> to <paramref name="target"/> for <paramref name="duration"/> at <paramref name="connections"/>,
+    /// rotating <paramref name="keys"/>, with <paramref name="headers"/> besides the target's own (the Lua script goes to
+    /// <paramref name="workDir"/>); with <paramref name="uniqueBodies"/> every request's body differs (each <c>@N@</c>
+    /// becomes a per-request number).
+    /// </summary>
+    public static async Task<Figures> RunAsync(Service target, string body, IReadOnlyList<string> keys, int connections, TimeSpan duration, string workDir,
+        IReadOnlyDictionary<string, string>? headers = null, bool uniqueBodies = false)
     {
         var script = Path.Combine(workDir, $"post-{Guid.NewGuid():N}.lua");
         var sb = new StringBuilder();
         sb.AppendLine("local keys = {" + string.Join(",", keys.Select(k => "\"" + k + "\"")) + "}");
         sb.AppendLine("local body = [==[" + body + "]==]");
         sb.AppendLine("local i = 0");
+        sb.AppendLine("math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))");
+        sb.AppendLine("local prefix = tostring(math.random(1, 1000000000))");
         sb.AppendLine("request = function()");
         sb.AppendLine("  i = i + 1");
-        var extra = string.Concat(target.Headers.Select(h => $", [\"{h.Key}\"] = \"{h.Value}\""));
-        sb.AppendLine("  return wrk.format(\"POST\", \"/v1/chat/completions\", { [\"Content-Type\"] = \"application/json\", [\"Authorization\"] = \"Bearer \" .. keys[(i % #keys) + 1]" + extra + " }, body)");
+        var extra = string.Concat(target.Headers.Concat(headers ?? new Dictionary<string, string>()).Select(h => $", [\"{h.Key}\"] = \"{h.Value}\""));
+        // Each wrk thread runs its own Lua state: the thread's random prefix keeps numbers apart across threads.
+        var payload = uniqueBodies ? "(string.gsub(body, \"@N@\", prefix .. \"-\" .. i))" : "body";
+        sb.AppendLine("  return wrk.format(\"POST\", \"/v1/chat/completions\", { [\"Content-Type\"] = \"application/json\", [\"Authorization\"] = \"Bearer \" .. keys[(i % #keys) + 1]" + extra + " }, " + payload + ")");
         sb.AppendLine("end");
         await File.WriteAllTextAsync(script, sb.ToString());
         var info = new ProcessStartInfo("wrk", ["-t2", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency", "-s", script, target.Address.ToString().TrimEnd('/')])

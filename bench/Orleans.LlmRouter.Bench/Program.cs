@@ -48,8 +48,17 @@ var mockPort = Service.FreePort();
 // --streams N: N concurrent slow streams through one embedded gateway, chunk delays against a direct connection (ManyStreams.cs).
 var soakMinutes = args.Contains("--soak") ? Int("--soak", 10) : 0;
 var streamCount = args.Contains("--streams") ? Int("--streams", 512) : 0;
-string[] mockMode = streamCount > 0 ? ManyStreams.MockArgs : soakMinutes > 0 ? Soak.MockArgs : [];
+// --cache: the response cache's hit against its miss and against no cache, one embedded gateway (CacheBench.cs).
+var cacheRun = args.Contains("--cache");
+string[] mockMode = streamCount > 0 ? ManyStreams.MockArgs : soakMinutes > 0 ? Soak.MockArgs : cacheRun ? CacheBench.MockArgs : [];
 var mock = services.Add(await Service.StartAsync("mock", Dll("Orleans.LlmRouter.MockUpstream", "testassets"), ["--urls", $"http://127.0.0.1:{mockPort}", .. mockMode], new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{mockPort}"), "/v1/models", work));
+if (cacheRun)
+{
+    var gw = services.Add(await StartGatewayAsync("gateway", storage: null));
+    var machine = $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}";
+    return await CacheBench.RunAsync(gw, hot, connections, duration, machine, work, outDir);
+}
+
 if (soakMinutes > 0 || streamCount > 0)
 {
     var runId = DateTime.UtcNow.ToString("MMddHHmm", CultureInfo.InvariantCulture);

@@ -21,6 +21,7 @@ public sealed class SettingsDocumentationTests
             (typeof(RequestLimitsOptions), RequestLimitsOptions.SectionName),
             (typeof(BudgetOptions), "LlmRouter:Budgets"),
             (typeof(RouterOptions), "LlmRouter:Router"),
+            (typeof(Grains.Caching.ResponseCacheOptions), "LlmRouter:Cache"),
             (typeof(Orleans.LlmRouter.Host.Responses.ResponseStoreOptions), Orleans.LlmRouter.Host.Responses.ResponseStoreOptions.SectionName),
         })
         {
