@@ -17,9 +17,13 @@ internal interface IResponseCacheAdminGrain : IGrainWithIntegerKey
 
 /// <summary>Runs on the silo the call reaches, against the cluster's store (use key 0).</summary>
 [StatelessWorker]
-internal sealed class ResponseCacheAdminGrain(IResponseCacheStore store) : Grain, IResponseCacheAdminGrain
+internal sealed class ResponseCacheAdminGrain(IResponseCacheStore store, ResponseCacheStorage storage) : Grain, IResponseCacheAdminGrain
 {
-    public Task<int> PurgeAsync(string ns) => store.PurgeAsync(ns);
+    public Task<int> PurgeAsync(string ns)
+    {
+        storage.DropCopies(ns);
+        return store.PurgeAsync(ns);
+    }
 
     public Task<(int Entries, long Bytes)> SizeAsync(string ns) => store.SizeAsync(ns);
 }

@@ -146,7 +146,8 @@ public static partial class GatewayHost
             .Validate(o => o.Retention > TimeSpan.Zero, "LlmRouter:Responses: Retention must be positive.")
             .ValidateOnStart();
         builder.Services.AddOptions<Grains.Caching.ResponseCacheOptions>().Bind(config.GetSection("LlmRouter:Cache"))
-            .Validate(o => o.DefaultTtl > TimeSpan.Zero && o.MaxBytesPerNamespace > 0 && o.MaxEntryBytes > 0, "LlmRouter:Cache: DefaultTtl, MaxBytesPerNamespace and MaxEntryBytes must be positive.")
+            .Validate(o => o.DefaultTtl > TimeSpan.Zero && o.MaxBytesPerNamespace > 0 && o.MaxEntryBytes > 0 && o.LocalCopy >= TimeSpan.Zero && o.MaxLocalCopies > 0,
+                "LlmRouter:Cache: DefaultTtl, MaxBytesPerNamespace, MaxEntryBytes and MaxLocalCopies must be positive, LocalCopy zero or more.")
             .ValidateOnStart();
         builder.Services.AddOptions<RouterOptions>().Bind(config.GetSection("LlmRouter:Router"))
             .Validate(o => o.GrainCallTimeout > TimeSpan.Zero && o.GrainRetryDeadline >= o.GrainCallTimeout, "LlmRouter:Router: GrainCallTimeout must be positive and GrainRetryDeadline at least as long.")
