@@ -132,7 +132,10 @@ public sealed class ConsoleLevelTests(ConsoleFixture fixture)
         await fixture.ScreenshotAsync(page, "16-levels-call-log-by-key");
         var csv = await context.APIRequest.GetAsync($"/ui/calls.csv?tenant={t}&key={keyId}");
         Assert.Equal(200, csv.Status);
-        Assert.Equal(succeeded + 1, (await csv.TextAsync()).TrimEnd('\n').Split('\n').Length);
+        var csvLines = (await csv.TextAsync()).TrimEnd('\n').Split('\n');
+        Assert.Equal(succeeded + 1, csvLines.Length);
+        Assert.EndsWith(",project_id,key_id,end_user,cache,saved_usd", csvLines[0], StringComparison.Ordinal);
+        Assert.All(csvLines.Skip(1), l => Assert.Contains($",{p},{keyId},", l, StringComparison.Ordinal));
         await page.GotoAsync($"/ui/calls?tenant={t}&project={p}");
         await Expect(page.Locator("#calls tbody tr")).ToHaveCountAsync(succeeded);
         await page.GotoAsync($"/ui/calls?tenant={t}&key=not-{keyId}");
