@@ -144,8 +144,34 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(tenantId);
 
         // The tenant's lock, exclusively: every insert already holding it (shared) commits first, and every later one
-        // reads the new epoch (its snapshot is taken once it holds the lock).
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        // reads the new epoch (its snapshot is taken once it holds the lock). Raising the epoch twice (a commit whose
+        // answer was lost, then the retry) is harmless: only its order matters.
+        return await OnLiveConnectionAsync(connection => RaiseFenceAsync(connection, tenantId, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection, and once more on a new one when the pooled one turns out
+    /// dead: a connection that sat idle in the pool through a database outage (or a cut network) breaks on first use,
+    /// and Npgsql does not test connections it hands out. Only for work that is safe to repeat.
+    /// </summary>
+    private async Task<T> OnLiveConnectionAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                return await work(connection);
+            }
+            catch (NpgsqlException) when (attempt == 1 && connection.FullState.HasFlag(System.Data.ConnectionState.Broken))
+            {
+                _source.Clear(); // its siblings idled through the same outage
+            }
+        }
+    }
+
+    private static async Task<long> RaiseFenceAsync(NpgsqlConnection connection, string tenantId, CancellationToken cancellationToken)
+    {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{FenceTimeout}'", connection, transaction))
         {
@@ -184,7 +210,28 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         // spool before the table and again after it sees every record in one place or the other, whatever replay runs
         // in between. A catch-up may also be the activation of a grain whose silo just died: adopt its spool first.
         var spooledBefore = await SpooledAsync(adopt: true, cancellationToken);
-        await using (var connection = await _source.OpenConnectionAsync(cancellationToken))
+        rows.AddRange(await OnLiveConnectionAsync(connection => ReadTableAfterAsync(connection, tenantId, afterTenantSeq, cancellationToken), cancellationToken));
+        seen.UnionWith(rows.Select(r => r.RequestId));
+
+        // Quarantined rows were counted when they settled, so a catch-up counts them too.
+        var quarantined = await ReadQuarantineTableAsync(Sanitize(tenantId), afterTenantSeq, int.MaxValue, cancellationToken);
+        rows.AddRange(quarantined.Concat(ReadQuarantineFiles()).Select(q => q.Record)
+            .OfType<LedgerRecord>()
+            .Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
+
+        // After the table: a batch whose insert failed while the read waited went to the spool meanwhile.
+        var spooledAfter = await SpooledAsync(adopt: true, cancellationToken);
+        rows.AddRange(spooledBefore.Concat(spooledAfter).Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
+        foreach (var row in rows.OrderBy(r => r.TenantSeq))
+        {
+            yield return row;
+        }
+    }
+
+    /// <summary>The tenant's rows after a position, read once its inserts in flight have committed (see <see cref="ReadAfterAsync"/>).</summary>
+    private static async Task<List<LedgerRecord>> ReadTableAfterAsync(NpgsqlConnection connection, string tenantId, long afterTenantSeq, CancellationToken cancellationToken)
+    {
+        var rows = new List<LedgerRecord>();
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
             // Wait for this tenant's inserts in flight (a grain's last settles on a silo that just died commit after
@@ -213,28 +260,14 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    var row = Read(reader);
-                    seen.Add(row.RequestId);
-                    rows.Add(row);
+                    rows.Add(Read(reader));
                 }
             }
 
             await transaction.CommitAsync(cancellationToken);
         }
 
-        // Quarantined rows were counted when they settled, so a catch-up counts them too.
-        var quarantined = await ReadQuarantineTableAsync(Sanitize(tenantId), afterTenantSeq, int.MaxValue, cancellationToken);
-        rows.AddRange(quarantined.Concat(ReadQuarantineFiles()).Select(q => q.Record)
-            .OfType<LedgerRecord>()
-            .Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
-
-        // After the table: a batch whose insert failed while the read waited went to the spool meanwhile.
-        var spooledAfter = await SpooledAsync(adopt: true, cancellationToken);
-        rows.AddRange(spooledBefore.Concat(spooledAfter).Where(r => r.TenantId == tenantId && r.TenantSeq > afterTenantSeq && seen.Add(r.RequestId)));
-        foreach (var row in rows.OrderBy(r => r.TenantSeq))
-        {
-            yield return row;
-        }
+        return rows;
     }
 
     public async IAsyncEnumerable<LedgerRecord> QueryAsync(UsageQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -614,4 +614,33 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
         Assert.Equal([LedgerRecord.ToolCall, LedgerRecord.ModelCall], read.OrderBy(r => r.TenantSeq).Select(r => r.Kind)); // the kind column (014)
         Assert.Equal(0.011m, (await ledger.ReportAsync(new UsageQuery(tenant), TestContext.Current.CancellationToken)).Totals.CostUsd); // reports include tool calls
     }
+
+    [Fact]
+    public async Task A_fence_and_a_catch_up_read_after_an_outage_do_not_fail_on_connections_that_idled_through_it()
+    {
+        // A budget grain activated after a database outage fences and reads on a pooled connection that sat idle through
+        // the outage: dead on first use. Each must succeed on a fresh connection instead of failing the activation.
+        db.RequireOrSkip();
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new LoopbackProxy(target.Host!, target.Port);
+        var proxied = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3 }.ConnectionString;
+        await using var ledger = Ledger(proxied);
+        var tenant = "idle-" + Guid.NewGuid().ToString("N")[..8];
+        var first = await ledger.FenceAsync(tenant);
+        Assert.True(await ledger.AppendAsync(Row(tenant, 1) with { Epoch = first }));
+
+        proxy.Cut(); // every open connection dies, the idle ones in the pool with them
+        proxy.Restore();
+
+        Assert.Equal(first + 1, await ledger.FenceAsync(tenant));
+        proxy.Cut();
+        proxy.Restore();
+        var rows = new List<LedgerRecord>();
+        await foreach (var row in ledger.ReadAfterAsync(tenant, 0))
+        {
+            rows.Add(row);
+        }
+
+        Assert.Single(rows);
+    }
 }
