@@ -63,4 +63,7 @@ public sealed record UsageRecord(
 
     /// <summary>On a hit or coalesced call: the upstream cost the cache saved, in USD.</summary>
     [Id(23)] public decimal SavedUsd { get; init; }
+
+    /// <summary>Each try the request made, in order (model, provider, deployment, error class, latency); null when not recorded.</summary>
+    [Id(24)] public IReadOnlyList<AttemptRecord>? AttemptLog { get; init; }
 }

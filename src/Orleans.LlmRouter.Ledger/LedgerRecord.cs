@@ -70,6 +70,9 @@ internal sealed record LedgerRecord
     /// <summary>On a cache hit: the upstream cost it saved, in USD.</summary>
     public decimal SavedUsd { get; init; }
 
+    /// <summary>Each try the request made, in order; null when not recorded (rows written before attempts were kept, hits).</summary>
+    public IReadOnlyList<LedgerAttempt>? AttemptLog { get; init; }
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }
@@ -105,3 +108,10 @@ internal sealed record LedgerRecord
 
     public long TotalTokens => PromptTokens + CompletionTokens;
 }
+
+/// <summary>
+/// One try of a request as the ledger keeps it (column <c>attempt_log</c>): the model and provider (and deployment)
+/// tried, how it ended (null for an answer taken; else the error class, or the class the answer was rejected for), and
+/// how long it took. The provider's message is not kept: it may quote the request.
+/// </summary>
+internal sealed record LedgerAttempt(string Model, string Provider, string? Deployment, string? ErrorClass, double LatencyMs);

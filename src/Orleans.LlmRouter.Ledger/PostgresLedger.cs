@@ -33,7 +33,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
     /// <summary>How long a catch-up waits for the inserts in flight of its tenant before it fails (and is retried).</summary>
     private const string FenceTimeout = "15s";
 
-    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind, project_id, key_id, end_user, cache, saved_usd";
+    private const string Columns = "request_id, tenant_id, tenant_seq, run_id, tags, action, strategy, provider, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, success, error_class, attempts, started_at, completed_at, usage_estimated, cache_write_tokens, cache_write_1h_tokens, deployment, trace_id, kind, project_id, key_id, end_user, cache, saved_usd, attempt_log";
 
     /// <summary>
     /// The rollups of the rows retention dropped (days before <c>llm_ledger_state.raw_from</c>) of tenant $1, as records
@@ -45,7 +45,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                d.tenant_id, 0::bigint, NULL::text, '{}'::text[], NULL::text, NULL::text, d.provider, d.model, d.prompt_tokens, d.completion_tokens,
                d.cached_tokens, d.reasoning_tokens, d.cost_usd, 0::float8, NULL::float8, d.failed = 0, NULL::text, 0, d.day::timestamp AT TIME ZONE 'UTC',
                d.day::timestamp AT TIME ZONE 'UTC', d.estimated > 0, d.cache_write_tokens, d.cache_write_1h_tokens, NULL::text, NULL::text, 'rollup',
-               d.project_id, d.key_id, NULL::text, NULL::text, d.saved_usd
+               d.project_id, d.key_id, NULL::text, NULL::text, d.saved_usd, NULL::jsonb
         FROM llm_usage_daily d, llm_ledger_state s
         WHERE d.tenant_id = $1 AND s.raw_from IS NOT NULL AND d.day < (s.raw_from AT TIME ZONE 'UTC')::date
         """;
@@ -888,12 +888,12 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         var cmd = new NpgsqlBatchCommand($"""
             WITH u AS MATERIALIZED (
                 SELECT r, t, s, run, string_to_array(tg, E'\x1f') AS tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid,
-                       COALESCE(k, 'model_call') AS k, pj, ky, eu, ep, ch, sv
+                       COALESCE(k, 'model_call') AS k, pj, ky, eu, ep, ch, sv, al::jsonb AS al
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                             $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::numeric[], $15::float8[], $16::float8[],
                             $17::bool[], $18::text[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::bool[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], $27::text[],
-                            $28::text[], $29::text[], $30::text[], $31::bigint[], $32::text[], $33::numeric[])
-                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ep, ch, sv)),
+                            $28::text[], $29::text[], $30::text[], $31::bigint[], $32::text[], $33::numeric[], $34::text[])
+                     AS u(r, t, s, run, tg, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ep, ch, sv, al)),
             live AS MATERIALIZED (
                 SELECT * FROM u
                 WHERE u.ep = 0 OR u.ep >= COALESCE((SELECT e.epoch FROM llm_tenant_epochs e WHERE e.tenant_id = u.t), 0)),
@@ -903,7 +903,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
                 RETURNING request_id),
             ins AS (
                 INSERT INTO llm_calls ({Columns})
-                SELECT r, t, s, run, tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ch, sv
+                SELECT r, t, s, run, tags, a, st, p, m, pt, ct, cch, rt, c, l, ttft, ok, ec, att, sa, ca, est, cw, cw1h, dep, tid, k, pj, ky, eu, ch, sv, al
                 FROM live JOIN ids ON ids.request_id = live.r
                 RETURNING request_id, tenant_id, completed_at, model, provider, project_id, key_id, success, usage_estimated, prompt_tokens,
                           completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd, cache, saved_usd),
@@ -960,6 +960,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         Add(cmd, NpgsqlDbType.Bigint, records.Select(r => r.Epoch));
         Add(cmd, NpgsqlDbType.Text, records.Select(r => r.Cache));
         Add(cmd, NpgsqlDbType.Numeric, records.Select(r => r.SavedUsd));
+        Add(cmd, NpgsqlDbType.Text, records.Select(r => r.AttemptLog is null ? null : System.Text.Json.JsonSerializer.Serialize(r.AttemptLog, LedgerJson.Default.IReadOnlyListLedgerAttempt)));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken); // past the locks' count
         while (await reader.ReadAsync(cancellationToken))
@@ -1050,6 +1051,7 @@ internal sealed partial class PostgresLedger : ILedger, IAsyncDisposable
         EndUser = r.IsDBNull(29) ? null : r.GetString(29),
         Cache = r.IsDBNull(30) ? null : r.GetString(30),
         SavedUsd = r.GetDecimal(31),
+        AttemptLog = r.IsDBNull(32) ? null : System.Text.Json.JsonSerializer.Deserialize(r.GetString(32), LedgerJson.Default.IReadOnlyListLedgerAttempt),
     };
 
     private bool QuarantineToFile(LedgerRecord record, PostgresException refusal)

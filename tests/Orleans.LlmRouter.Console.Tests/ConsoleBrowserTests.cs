@@ -57,6 +57,12 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         using var tenantClient = new HttpClient { BaseAddress = fixture.BaseAddress };
         tenantClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         var succeeded = 0;
+        // One call whose every attempt fails upstream (free): its detail lists each attempt with its error class.
+        using var failing = await tenantClient.PostAsJsonAsync("/v1/chat/completions",
+            new { model = "sim-small", max_tokens = 60, messages = new[] { new { role = "user", content = "[simulate:server] fails every time" } } }, Ct);
+        Assert.False(failing.IsSuccessStatusCode);
+        var failedId = failing.Headers.GetValues("X-Request-Id").Single();
+
         var spent = 0m;
         JsonElement? refusal = null;
         for (var i = 0; i < 200 && refusal is null; i++)
@@ -81,17 +87,27 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
 
         // The call log shows them.
         await page.GotoAsync($"/ui/calls?tenant={id}");
-        await Expect(page.Locator("#calls tbody tr")).ToHaveCountAsync(succeeded);
+        await Expect(page.Locator("#calls tbody tr")).ToHaveCountAsync(succeeded + 1);
         await Expect(page.Locator("#calls tbody")).ToContainTextAsync("sim-small");
         await fixture.ScreenshotAsync(page, "03-call-log");
         await page.Locator("#calls tbody tr a").First.ClickAsync();
         await Expect(page.Locator("dl.detail")).ToContainTextAsync("reported by the provider");
         await fixture.ScreenshotAsync(page, "04-call-detail");
+        await page.GotoAsync($"/ui/calls/{failedId}");
+        var attempts = page.Locator("#attempts tbody tr");
+        await Expect(attempts).Not.ToHaveCountAsync(0);
+        foreach (var attemptRow in await attempts.AllAsync())
+        {
+            await Expect(attemptRow).ToContainTextAsync("sim-small");
+            await Expect(attemptRow).ToContainTextAsync("server");
+        }
+
+        await fixture.ScreenshotAsync(page, "04b-call-detail-attempts");
 
         // The CSV export of the filtered view: a header and one line per call.
         var csv = await context.APIRequest.GetAsync($"/ui/calls.csv?tenant={id}");
         Assert.Equal(200, csv.Status);
-        Assert.Equal(succeeded + 1, (await csv.TextAsync()).TrimEnd('\n').Split('\n').Length);
+        Assert.Equal(succeeded + 2, (await csv.TextAsync()).TrimEnd('\n').Split('\n').Length); // the header, the failed call, the rest
 
         // The tenant's chart has the spend, and its daily USD gauge stands where the refusal said: at the limit.
         await page.GotoAsync($"/ui/tenants/{id}");

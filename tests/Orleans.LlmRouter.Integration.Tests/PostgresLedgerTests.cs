@@ -643,4 +643,24 @@ public sealed class PostgresLedgerTests(PostgresDatabase db)
 
         Assert.Single(rows);
     }
+
+    [Fact]
+    public async Task A_row_keeps_each_attempt_in_order_and_an_older_row_reads_without_any()
+    {
+        db.RequireOrSkip();
+        await using var ledger = Ledger();
+        var tenant = "att-" + Guid.NewGuid().ToString("N")[..8];
+        var tried = Row(tenant, 1) with { AttemptLog = [new LedgerAttempt("a", "pa", null, "server", 12.5), new LedgerAttempt("b", "pb", "d1", null, 30)] };
+        Assert.True(await ledger.AppendAsync(tried));
+        Assert.True(await ledger.AppendAsync(Row(tenant, 2)));
+        var rows = new List<LedgerRecord>();
+        await foreach (var row in ledger.ReadAfterAsync(tenant, 0))
+        {
+            rows.Add(row);
+        }
+
+        Assert.Equal(tried.AttemptLog, rows[0].AttemptLog);
+        Assert.Null(rows[1].AttemptLog);
+        Assert.Equal("server", await db.ScalarAsync<string>("SELECT attempt_log->0->>'ErrorClass' FROM llm_calls WHERE request_id = $1", tried.RequestId));
+    }
 }

@@ -26,6 +26,7 @@ internal static class LedgerRows
         EndUser = record.EndUser,
         Cache = record.Cache,
         SavedUsd = record.SavedUsd,
+        AttemptLog = record.AttemptLog?.Select(a => new LedgerAttempt(a.Model, a.Provider, a.Deployment, a.ErrorClass?.Name(), Math.Round(a.LatencyMs, 3))).ToArray(),
         PromptTokens = record.Usage.PromptTokens,
         CompletionTokens = record.Usage.CompletionTokens,
         CachedTokens = record.Usage.CachedTokens,

@@ -855,6 +855,7 @@ internal sealed partial class RouterEngine
                 KeyId = context.KeyId,
                 EndUser = context.EndUser,
                 Cache = CacheStatus,
+                AttemptLog = [.. Attempts],
             };
 
         /// <summary>Every candidate failed or was skipped: the error to throw (a request that was tried is one ledger row).</summary>

@@ -81,7 +81,9 @@ internal static class CallLogPages
             ("Project", Level(r.TenantId, "project", r.ProjectId)), ("Key", Level(r.TenantId, "key", r.KeyId)), ("End user", Level(r.TenantId, "end_user", r.EndUser)), ("Prompt tokens", E(r.PromptTokens)), ("Cached prompt tokens", E(r.CachedTokens)),
             ("Cache-write tokens (1 h)", $"{E(r.CacheWriteTokens)} ({E(r.CacheWrite1hTokens)})"), ("Completion tokens", E(r.CompletionTokens)),
             ("Reasoning tokens", E(r.ReasoningTokens)), ("Usage", r.UsageEstimated ? "estimated by the gateway (the provider reported none)" : "reported by the provider"),
-            ("Cost", Usd(r.CostUsd)), ("Latency", E(r.LatencyMs, "0.#") + " ms"), ("Time to first token", E(r.TimeToFirstTokenMs, "0.#") + (r.TimeToFirstTokenMs is null ? string.Empty : " ms")),
+            ("Cost", Usd(r.CostUsd)),
+            ("Response cache", r.Cache is null ? "not used" : E(r.Cache) + (r.IsCacheHit ? ", saved " + Usd(r.SavedUsd) : string.Empty)),
+            ("Latency", E(r.LatencyMs, "0.#") + " ms"), ("Time to first token", E(r.TimeToFirstTokenMs, "0.#") + (r.TimeToFirstTokenMs is null ? string.Empty : " ms")),
             ("Started", Time(r.StartedAt)), ("Completed", Time(r.CompletedAt)), ("Trace id", r.TraceId is null ? "–" : $"<code>{E(r.TraceId)}</code>"),
         };
         var sb = new StringBuilder($"<h1>Call {E(r.RequestId)}</h1><dl class=\"detail\">");
@@ -90,7 +92,24 @@ internal static class CallLogPages
             sb.Append("<dt>").Append(E(term)).Append("</dt><dd>").Append(value).Append("</dd>");
         }
 
-        sb.Append("</dl><p class=\"muted\">The ledger keeps the number of attempts and the final error class; each attempt's error is in the gateway's log lines of this trace.</p>");
+        sb.Append("</dl>");
+        if (r.AttemptLog is { Count: > 0 } attempts)
+        {
+            sb.Append("<h2>Attempts</h2><table id=\"attempts\"><thead><tr><th>#</th><th>Model</th><th>Provider</th><th>Deployment</th><th>Outcome</th><th>Latency</th></tr></thead><tbody>");
+            for (var i = 0; i < attempts.Count; i++)
+            {
+                var a = attempts[i];
+                var outcome = a.ErrorClass is null ? "answered" : $"<span class=\"bad\">{E(a.ErrorClass)}</span>";
+                sb.Append("<tr><td>").Append(i + 1).Append("</td><td>").Append(E(a.Model)).Append("</td><td>").Append(E(a.Provider)).Append("</td><td>")
+                    .Append(E(a.Deployment ?? "–")).Append("</td><td>").Append(outcome).Append("</td><td>").Append(E(a.LatencyMs, "0.#")).Append(" ms</td></tr>");
+            }
+
+            sb.Append("</tbody></table><p class=\"muted\">The provider's message for each failed attempt is in the gateway's log lines of this trace.</p>");
+        }
+        else
+        {
+            sb.Append("<p class=\"muted\">No attempts recorded for this call (answered from the response cache, or recorded before attempts were kept).</p>");
+        }
         return Page(http, "Call " + r.RequestId, sb.ToString(), session: session);
     }
 

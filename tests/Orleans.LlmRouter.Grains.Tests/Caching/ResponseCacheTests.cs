@@ -288,6 +288,29 @@ public sealed class ResponseCacheTests(CacheClusterFixture fx)
     }
 }
 
+/// <summary>The ledger row of a routed call lists each try with its error class (the console's call detail shows them).</summary>
+[Collection(CacheClusterCollection.Name)]
+public sealed class AttemptLogTests(CacheClusterFixture fx)
+{
+    [Fact]
+    public async Task A_failed_call_and_an_answered_call_record_each_attempt_on_their_ledger_row()
+    {
+        var failed = new RouterContext("c0") { Model = "m-up" };
+        await Assert.ThrowsAsync<AllModelsFailedException>(() => fx.Router(0).CompleteAsync(
+            new ChatRequest([RouterMessage.FromText("user", $"[mock:server] {Guid.NewGuid():N}")]), failed, TestContext.Current.CancellationToken));
+        var answered = new RouterContext("c0") { Model = "m-up" };
+        await fx.Router(1).CompleteAsync(new ChatRequest([RouterMessage.FromText("user", $"fine {Guid.NewGuid():N}")]), answered, TestContext.Current.CancellationToken);
+
+        var rows = await fx.RowsAsync("c0", [failed.RequestId, answered.RequestId]);
+        var failedLog = Assert.Single(rows, r => r.RequestId == failed.RequestId).AttemptLog!;
+        var attempt = Assert.Single(failedLog);
+        Assert.Equal(("m-up", "up", "server"), (attempt.Model, attempt.Provider, attempt.ErrorClass));
+        var answeredLog = Assert.Single(rows, r => r.RequestId == answered.RequestId).AttemptLog!;
+        Assert.Null(Assert.Single(answeredLog).ErrorClass);
+        Assert.True(answeredLog[0].LatencyMs > 0);
+    }
+}
+
 /// <summary>The semantic cache on the three-silo cluster (in memory): near-duplicates hit, others miss.</summary>
 [Collection(CacheClusterCollection.Name)]
 public sealed class SemanticCacheTests(CacheClusterFixture fx)
