@@ -29,9 +29,9 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
             WHERE namespace = $1 AND key = $2 AND expires_at > $3
             RETURNING body, size_bytes, created_at, expires_at
             """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(P(ns, NpgsqlDbType.Text));
+        cmd.Parameters.Add(P(key, NpgsqlDbType.Text));
+        cmd.Parameters.Add(P(now.UtcDateTime, NpgsqlDbType.TimestampTz));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -54,12 +54,12 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
             ON CONFLICT (namespace, key) DO UPDATE SET body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes,
                 created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, last_used_at = EXCLUDED.last_used_at
             """);
-        put.Parameters.Add(new NpgsqlParameter { Value = entry.Namespace, NpgsqlDbType = NpgsqlDbType.Text });
-        put.Parameters.Add(new NpgsqlParameter { Value = entry.Key, NpgsqlDbType = NpgsqlDbType.Text });
-        put.Parameters.Add(new NpgsqlParameter { Value = body, NpgsqlDbType = NpgsqlDbType.Bytea });
-        put.Parameters.Add(new NpgsqlParameter { Value = entry.SizeBytes, NpgsqlDbType = NpgsqlDbType.Integer });
-        put.Parameters.Add(new NpgsqlParameter { Value = entry.CreatedAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        put.Parameters.Add(new NpgsqlParameter { Value = entry.ExpiresAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        put.Parameters.Add(P(entry.Namespace, NpgsqlDbType.Text));
+        put.Parameters.Add(P(entry.Key, NpgsqlDbType.Text));
+        put.Parameters.Add(P(body, NpgsqlDbType.Bytea));
+        put.Parameters.Add(P(entry.SizeBytes, NpgsqlDbType.Integer));
+        put.Parameters.Add(P(entry.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz));
+        put.Parameters.Add(P(entry.ExpiresAt.UtcDateTime, NpgsqlDbType.TimestampTz));
         batch.BatchCommands.Add(put);
 
         // A second statement of the batch, so it sees the entry just stored: the newest first, whatever passes the cap goes.
@@ -70,9 +70,9 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
                    WHERE x.running > $2 OR x.expires_at <= $3) v
             WHERE c.namespace = $1 AND c.key = v.key
             """);
-        evict.Parameters.Add(new NpgsqlParameter { Value = entry.Namespace, NpgsqlDbType = NpgsqlDbType.Text });
-        evict.Parameters.Add(new NpgsqlParameter { Value = maxBytes, NpgsqlDbType = NpgsqlDbType.Bigint });
-        evict.Parameters.Add(new NpgsqlParameter { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        evict.Parameters.Add(P(entry.Namespace, NpgsqlDbType.Text));
+        evict.Parameters.Add(P(maxBytes, NpgsqlDbType.Bigint));
+        evict.Parameters.Add(P(now.UtcDateTime, NpgsqlDbType.TimestampTz));
         batch.BatchCommands.Add(evict);
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -81,9 +81,9 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
     {
         await using var batch = _source.CreateBatch();
         var entries = new NpgsqlBatchCommand("DELETE FROM llm_cache_entries WHERE namespace = $1");
-        entries.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        entries.Parameters.Add(P(ns, NpgsqlDbType.Text));
         var vectors = new NpgsqlBatchCommand("DELETE FROM llm_cache_vectors WHERE namespace = $1");
-        vectors.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        vectors.Parameters.Add(P(ns, NpgsqlDbType.Text));
         batch.BatchCommands.Add(entries);
         batch.BatchCommands.Add(vectors);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
@@ -97,18 +97,18 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
             INSERT INTO llm_cache_vectors (namespace, key, scope, vector, created_at) VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT (namespace, key) DO UPDATE SET scope = EXCLUDED.scope, vector = EXCLUDED.vector, created_at = EXCLUDED.created_at
             """);
-        put.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
-        put.Parameters.Add(new NpgsqlParameter { Value = key, NpgsqlDbType = NpgsqlDbType.Text });
-        put.Parameters.Add(new NpgsqlParameter { Value = scope, NpgsqlDbType = NpgsqlDbType.Text });
-        put.Parameters.Add(new NpgsqlParameter { Value = vector, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Real });
-        put.Parameters.Add(new NpgsqlParameter { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        put.Parameters.Add(P(ns, NpgsqlDbType.Text));
+        put.Parameters.Add(P(key, NpgsqlDbType.Text));
+        put.Parameters.Add(P(scope, NpgsqlDbType.Text));
+        put.Parameters.Add(P(vector, NpgsqlDbType.Array | NpgsqlDbType.Real));
+        put.Parameters.Add(P(now.UtcDateTime, NpgsqlDbType.TimestampTz));
         var bound = new NpgsqlBatchCommand("""
             DELETE FROM llm_cache_vectors c
             USING (SELECT key FROM llm_cache_vectors WHERE namespace = $1 ORDER BY created_at DESC, key DESC OFFSET $2) v
             WHERE c.namespace = $1 AND c.key = v.key
             """);
-        bound.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
-        bound.Parameters.Add(new NpgsqlParameter { Value = maxEntries, NpgsqlDbType = NpgsqlDbType.Integer });
+        bound.Parameters.Add(P(ns, NpgsqlDbType.Text));
+        bound.Parameters.Add(P(maxEntries, NpgsqlDbType.Integer));
         batch.BatchCommands.Add(put);
         batch.BatchCommands.Add(bound);
         await batch.ExecuteNonQueryAsync(cancellationToken);
@@ -126,21 +126,23 @@ internal sealed class PostgresResponseCacheStore : IResponseCacheStore, IAsyncDi
             ORDER BY score DESC, key
             LIMIT 1
             """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = scope, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = vector, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Real });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = threshold, NpgsqlDbType = NpgsqlDbType.Double });
+        cmd.Parameters.Add(P(ns, NpgsqlDbType.Text));
+        cmd.Parameters.Add(P(scope, NpgsqlDbType.Text));
+        cmd.Parameters.Add(P(vector, NpgsqlDbType.Array | NpgsqlDbType.Real));
+        cmd.Parameters.Add(P(threshold, NpgsqlDbType.Double));
         return await cmd.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     public async Task<(int Entries, long Bytes)> SizeAsync(string ns, CancellationToken cancellationToken = default)
     {
         await using var cmd = _source.CreateCommand("SELECT count(*)::int, coalesce(sum(size_bytes), 0)::bigint FROM llm_cache_entries WHERE namespace = $1");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = ns, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(P(ns, NpgsqlDbType.Text));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt32(0), reader.GetInt64(1));
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();
+
+    private static NpgsqlParameter P(object value, NpgsqlDbType type) => new() { Value = value, NpgsqlDbType = type };
 }

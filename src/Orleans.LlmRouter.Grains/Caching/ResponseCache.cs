@@ -381,7 +381,14 @@ internal sealed partial class ResponseCache(RouterEngine engine, RouterServices 
             {
                 if (!finished && !_done)
                 {
-                    await grain.LeaveAsync(flight); // this reader went away before the end
+                    // This reader went away before the end. Best effort: a grain that is gone has no flight to leave.
+                    try
+                    {
+                        await grain.LeaveAsync(flight);
+                    }
+                    catch (Exception ex) when (GrainCalls.IsClusterFault(ex) || ex is OperationCanceledException)
+                    {
+                    }
                 }
             }
         }
